@@ -1,0 +1,50 @@
+"""An Amazon States Language interpreter in pure Python (Task, Pass, Choice, Succeed, Fail).
+
+`load_definition` validates a definition; `start` and the `resume_*` functions run it one stretch
+at a time through a `Host`, returning an Outcome the caller persists and acts on.
+"""
+
+from .definition import Catcher, Definition, Retrier, State, load_definition
+from .errors import DefinitionError, StatesError, error_matches
+from .interpreter import resource_names, resume_continue, resume_retry, resume_task, start
+from .outcomes import (
+    Continue,
+    Finished,
+    Host,
+    Outcome,
+    Sleeping,
+    TaskFailure,
+    TaskResult,
+    TaskSuccess,
+    TaskTimeout,
+    Waiting,
+)
+from .paths import PathSyntaxError, parse_path
+
+__all__ = [
+    "Catcher",
+    "Continue",
+    "Definition",
+    "DefinitionError",
+    "Finished",
+    "Host",
+    "Outcome",
+    "PathSyntaxError",
+    "Retrier",
+    "Sleeping",
+    "State",
+    "StatesError",
+    "TaskFailure",
+    "TaskResult",
+    "TaskSuccess",
+    "TaskTimeout",
+    "Waiting",
+    "error_matches",
+    "load_definition",
+    "parse_path",
+    "resource_names",
+    "resume_continue",
+    "resume_retry",
+    "resume_task",
+    "start",
+]

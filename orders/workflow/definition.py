@@ -1,0 +1,333 @@
+"""Loading and validating an Amazon States Language definition into immutable objects."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from .choice import rule_errors
+from .errors import ALL, DefinitionError
+from .paths import Path, PathSyntaxError, parse_path, parse_reference_path, template_errors
+
+_COMMON = {"Type", "Comment", "QueryLanguage"}
+_FLOW = {"Next", "End", "InputPath", "OutputPath"}
+FIELDS: dict[str, set[str]] = {
+    "Task": _COMMON
+    | _FLOW
+    | {"ResultPath", "Parameters", "ResultSelector", "Resource", "Retry", "Catch"}
+    | {"TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath"},
+    "Pass": _COMMON | _FLOW | {"ResultPath", "Parameters", "Result"},
+    "Choice": _COMMON | {"Choices", "Default", "InputPath", "OutputPath"},
+    "Succeed": _COMMON | {"InputPath", "OutputPath"},
+    "Fail": _COMMON | {"Error", "Cause", "ErrorPath", "CausePath"},
+}
+_REFUSED_TYPES = {"Wait", "Parallel", "Map"}
+_TOP_FIELDS = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
+_RETRIER_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "Comment"}
+_RETRIER_FIELDS |= {"MaxDelaySeconds", "JitterStrategy"}
+_CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath", "Comment"}
+
+
+@dataclass(frozen=True)
+class Retrier:
+    error_equals: tuple[str, ...]
+    interval_seconds: int = 1
+    max_attempts: int = 3
+    backoff_rate: float = 2.0
+    max_delay_seconds: int | None = None
+    jitter_strategy: str = "NONE"
+
+
+@dataclass(frozen=True)
+class Catcher:
+    error_equals: tuple[str, ...]
+    next: str
+    result_path: Path | None  # None is ResultPath null; absent means `$`
+
+
+@dataclass(frozen=True)
+class State:
+    """One validated state. Path fields hold None for JSON null (absent fields default to `$`)."""
+
+    name: str
+    type: str
+    raw: Mapping[str, Any]
+    next: str | None = None
+    end: bool = False
+    input_path: Path | None = None
+    output_path: Path | None = None
+    result_path: Path | None = None
+    resource: str | None = None
+    heartbeat_seconds: int | None = None
+    timeout_seconds: int | None = None
+    heartbeat_seconds_path: Path | None = None
+    timeout_seconds_path: Path | None = None
+    retry: tuple[Retrier, ...] = ()
+    catch: tuple[Catcher, ...] = ()
+    choices: tuple[dict, ...] = ()
+    default: str | None = None
+
+    @property
+    def is_callback(self) -> bool:
+        return bool(self.resource and self.resource.endswith(".waitForTaskToken"))
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A validated state machine. Never mutate `raw`: states share its sub-objects."""
+
+    start_at: str
+    states: Mapping[str, State]
+    raw: dict = field(repr=False)
+    timeout_seconds: int | None = None
+
+    def state(self, name: str) -> State:
+        """The state called `name`; KeyError naming it if there is none."""
+        try:
+            return self.states[name]
+        except KeyError:
+            raise KeyError(f'no state named "{name}" in this definition') from None
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class _StateReader:
+    """Reads one state's fields, raising DefinitionError naming the state and field at fault."""
+
+    def __init__(self, name: str, raw: dict) -> None:
+        self.name, self.raw = name, raw
+
+    def fail(self, field_name: str, message: str) -> DefinitionError:
+        return DefinitionError(self.name, field_name, message)
+
+    def path(self, key: str, *, reference: bool = False) -> Path | None:
+        """A path field: `$` when absent, None when JSON null."""
+        value = self.raw.get(key, "$")
+        if value is None:
+            return None
+        try:
+            path = parse_reference_path(value) if reference else parse_path(value)
+        except PathSyntaxError as exc:
+            raise self.fail(key, str(exc)) from None
+        if path.is_context and key in {"InputPath", "OutputPath"}:
+            raise self.fail(key, "must be a path into the state's input ('$...')")
+        return path
+
+    def optional_path(self, key: str) -> Path | None:
+        """A path field with no default: None when absent; JSON null is refused."""
+        if key not in self.raw:
+            return None
+        if self.raw[key] is None:
+            raise self.fail(key, "must be a JSONPath string")
+        return self.path(key)
+
+    def template(self, key: str) -> None:
+        if key not in self.raw:
+            return
+        if key == "ResultSelector" and not isinstance(self.raw[key], dict):
+            raise self.fail(key, "must be an object")
+        if self.raw[key] is None:
+            raise self.fail(key, "must not be null")
+        for where, message in template_errors(self.raw[key], key):
+            raise self.fail(where, message)
+
+    def transition(self, names: Mapping[str, Any]) -> tuple[str | None, bool]:
+        has_next, end = "Next" in self.raw, self.raw.get("End", False)
+        if "End" in self.raw and end is not True:
+            raise self.fail("End", "must be true when present")
+        if has_next == end:
+            raise self.fail("Next", "exactly one of Next and End is required")
+        return (self.target("Next", self.raw["Next"], names) if has_next else None), end
+
+    def target(self, key: str, value: Any, names: Mapping[str, Any]) -> str:
+        if not isinstance(value, str) or value not in names:
+            raise self.fail(key, f"names a state that does not exist: {json.dumps(value)}")
+        return value
+
+    def error_equals(self, key: str, value: Any, last: bool) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, "must be a non-empty list of error names")
+        if ALL in value and (len(value) != 1 or not last):
+            raise self.fail(key, f"{ALL} must appear alone and in the last entry")
+        return tuple(value)
+
+    def entries(self, key: str, allowed: set[str]) -> list[tuple[str, dict, bool]]:
+        items = self.raw.get(key, [])
+        if not isinstance(items, list):
+            raise self.fail(key, "must be a list")
+        out = []
+        for i, item in enumerate(items):
+            where = f"{key}[{i}]"
+            if not isinstance(item, dict):
+                raise self.fail(where, "must be an object")
+            for unknown in set(item) - allowed:
+                raise self.fail(f"{where}.{unknown}", "unknown field")
+            out.append((where, item, i == len(items) - 1))
+        return out
+
+    def retriers(self) -> tuple[Retrier, ...]:
+        out = []
+        for where, item, last in self.entries("Retry", _RETRIER_FIELDS):
+            errors = self.error_equals(f"{where}.ErrorEquals", item.get("ErrorEquals"), last)
+            checks = {
+                "IntervalSeconds": (_positive_int, "must be an integer >= 1"),
+                "MaxAttempts": (lambda v: _positive_int(v) or v == 0, "must be an integer >= 0"),
+                "BackoffRate": (lambda v: _number(v) and v >= 1.0, "must be a number >= 1.0"),
+                "MaxDelaySeconds": (_positive_int, "must be a positive integer"),
+                "JitterStrategy": (lambda v: v in ("FULL", "NONE"), "must be FULL or NONE"),
+            }
+            for key, (ok, message) in checks.items():
+                if key in item and not ok(item[key]):
+                    raise self.fail(f"{where}.{key}", message)
+            out.append(
+                Retrier(
+                    errors,
+                    item.get("IntervalSeconds", 1),
+                    item.get("MaxAttempts", 3),
+                    float(item.get("BackoffRate", 2.0)),
+                    item.get("MaxDelaySeconds"),
+                    item.get("JitterStrategy", "NONE"),
+                )
+            )
+        return tuple(out)
+
+    def catchers(self, names: Mapping[str, Any]) -> tuple[Catcher, ...]:
+        out = []
+        for where, item, last in self.entries("Catch", _CATCHER_FIELDS):
+            errors = self.error_equals(f"{where}.ErrorEquals", item.get("ErrorEquals"), last)
+            if "Next" not in item:
+                raise self.fail(f"{where}.Next", "a catcher needs Next")
+            target = self.target(f"{where}.Next", item["Next"], names)
+            catcher_reader = _StateReader(self.name, item)
+            try:
+                result_path = catcher_reader.path("ResultPath", reference=True)
+            except DefinitionError as exc:
+                raise self.fail(f"{where}.ResultPath", exc.message) from None
+            out.append(Catcher(errors, target, result_path))
+        return tuple(out)
+
+    def timeouts(self) -> dict[str, Any]:
+        values = {}
+        for key in ("HeartbeatSeconds", "TimeoutSeconds"):
+            if key in self.raw and not _positive_int(self.raw[key]):
+                raise self.fail(key, "must be a positive integer")
+            if key in self.raw and f"{key}Path" in self.raw:
+                raise self.fail(f"{key}Path", f"cannot be used together with {key}")
+            values[key] = self.raw.get(key)
+        heartbeat, timeout = values["HeartbeatSeconds"], values["TimeoutSeconds"]
+        if heartbeat is not None and timeout is not None and heartbeat >= timeout:
+            raise self.fail("HeartbeatSeconds", "must be smaller than TimeoutSeconds")
+        return {
+            "heartbeat_seconds": heartbeat,
+            "timeout_seconds": timeout,
+            "heartbeat_seconds_path": self.optional_path("HeartbeatSecondsPath"),
+            "timeout_seconds_path": self.optional_path("TimeoutSecondsPath"),
+        }
+
+
+def _read_state(
+    name: str, raw: Any, names: Mapping[str, Any], resource_known: Callable[[str], bool]
+) -> State:
+    if not isinstance(raw, dict):
+        raise DefinitionError(name, "", "must be an object")
+    reader = _StateReader(name, raw)
+    kind = raw.get("Type")
+    if kind in _REFUSED_TYPES:
+        raise reader.fail("Type", f"{kind} states are not supported (Task, Pass, Choice, ...)")
+    if kind not in FIELDS:
+        raise reader.fail("Type", f"unsupported state type {json.dumps(kind)}")
+    for key in raw:
+        if key not in FIELDS[kind]:
+            raise reader.fail(key, f"unknown field for a {kind} state")
+    if raw.get("QueryLanguage", "JSONPath") != "JSONPath":
+        raise reader.fail("QueryLanguage", "only JSONPath is supported (JSONata is not)")
+    attrs: dict[str, Any] = {}
+    if "InputPath" in FIELDS[kind]:
+        attrs["input_path"] = reader.path("InputPath")
+        attrs["output_path"] = reader.path("OutputPath")
+    if kind in ("Task", "Pass"):
+        attrs["next"], attrs["end"] = reader.transition(names)
+        attrs["result_path"] = reader.path("ResultPath", reference=True)
+        reader.template("Parameters")
+    if kind == "Task":
+        resource = raw.get("Resource")
+        if not isinstance(resource, str):
+            raise reader.fail("Resource", "must be a string")
+        if not resource_known(resource):
+            raise reader.fail("Resource", f"unknown resource {json.dumps(resource)}")
+        reader.template("ResultSelector")
+        attrs.update(reader.timeouts(), resource=resource, retry=reader.retriers())
+        attrs["catch"] = reader.catchers(names)
+    if kind == "Choice":
+        choices = raw.get("Choices")
+        if not isinstance(choices, list) or not choices:
+            raise reader.fail("Choices", "must be a non-empty list of rules")
+        for i, rule in enumerate(choices):
+            for where, message in rule_errors(rule, f"Choices[{i}]", top_level=True):
+                raise reader.fail(where, message)
+            reader.target(f"Choices[{i}].Next", rule["Next"], names)
+        attrs["choices"] = tuple(choices)
+        if "Default" in raw:
+            attrs["default"] = reader.target("Default", raw["Default"], names)
+    if kind == "Fail":
+        for key in ("Error", "Cause"):
+            if key in raw and f"{key}Path" in raw:
+                raise reader.fail(f"{key}Path", f"cannot be used together with {key}")
+            if key in raw and not isinstance(raw[key], str):
+                raise reader.fail(key, "must be a string")
+            reader.optional_path(f"{key}Path")
+    return State(name=name, type=kind, raw=MappingProxyType(raw), **attrs)
+
+
+def load_definition(
+    doc: dict | str, *, resource_known: Callable[[str], bool] = lambda resource: True
+) -> Definition:
+    """Parse and validate an ASL document (JSON text or dict) into an immutable Definition.
+
+    Guarantees: every transition target exists, every path parses, every state has only the
+    fields of its type; otherwise DefinitionError names the state and field. `doc` is copied, so
+    later changes to it do not reach the Definition.
+    """
+    if isinstance(doc, str):
+        try:
+            doc = json.loads(doc)
+        except json.JSONDecodeError as exc:
+            raise DefinitionError(None, "", f"not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise DefinitionError(None, "", "the definition must be a JSON object")
+    raw = copy.deepcopy(doc)
+    for key in raw:
+        if key not in _TOP_FIELDS:
+            raise DefinitionError(None, key, "unknown top-level field")
+    if raw.get("QueryLanguage", "JSONPath") != "JSONPath":
+        raise DefinitionError(None, "QueryLanguage", "only JSONPath is supported (not JSONata)")
+    states = raw.get("States")
+    if not isinstance(states, dict) or not states:
+        raise DefinitionError(None, "States", "is required: a non-empty object of states")
+    if not isinstance(raw.get("StartAt"), str):
+        raise DefinitionError(None, "StartAt", "is required: the name of the first state")
+    if raw["StartAt"] not in states:
+        message = f"names a state that does not exist: {json.dumps(raw['StartAt'])}"
+        raise DefinitionError(None, "StartAt", message)
+    if "TimeoutSeconds" in raw and not _positive_int(raw["TimeoutSeconds"]):
+        raise DefinitionError(None, "TimeoutSeconds", "must be a positive integer")
+    parsed = {
+        name: _read_state(name, state, states, resource_known) for name, state in states.items()
+    }
+    return Definition(
+        start_at=raw["StartAt"],
+        states=MappingProxyType(parsed),
+        raw=raw,
+        timeout_seconds=raw.get("TimeoutSeconds"),
+    )

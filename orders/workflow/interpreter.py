@@ -1,0 +1,340 @@
+"""Runs a Definition one stretch at a time: until a callback wait, a retry sleep, or the end.
+
+The interpreter keeps no state between calls and touches no database: everything it needs to go
+on is in the Outcome it returns, and everything it does to the world goes through the Host.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from .choice import choose
+from .definition import Definition, State
+from .errors import RUNTIME, TIMEOUT, StatesError, error_matches
+from .outcomes import (
+    Continue,
+    Finished,
+    Host,
+    Outcome,
+    Sleeping,
+    TaskFailure,
+    TaskResult,
+    TaskSuccess,
+    Waiting,
+)
+from .paths import (
+    apply_input_path,
+    apply_output_path,
+    apply_result_path,
+    resolve,
+    resolve_template,
+    to_json,
+)
+
+REGION = "us-east-1"
+_SERVICE_ARN = "arn:aws:states:::"
+
+
+@dataclass(frozen=True)
+class _Next:
+    name: str
+    data: Any
+
+
+def resource_names(resource: str) -> tuple[str, str]:
+    """(resourceType, resource) as history shows them: `arn:aws:states:::events:putEvents` gives
+    ("events", "putEvents"); any other ARN is taken for a Lambda function."""
+    if resource.startswith(_SERVICE_ARN):
+        service, _, api = resource[len(_SERVICE_ARN) :].partition(":")
+        if service and api:
+            return service, api
+    return "lambda", resource
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _Run:
+    def __init__(self, defn: Definition, context: dict, host: Host, max_transitions: int):
+        self.defn, self.context, self.host = defn, context, host
+        self.max_transitions = max_transitions
+
+    def drive(self, step: _Next | Outcome) -> Outcome:
+        """Enter states until one stops the run; at most max_transitions entries."""
+        transitions = 0
+        while isinstance(step, _Next):
+            if transitions >= self.max_transitions:
+                return Continue(step.name, step.data)
+            transitions += 1
+            step = self.enter(self.defn.state(step.name), step.data)
+        return step
+
+    def state_context(self, state: State, attempts: list[int], token: str | None = None) -> dict:
+        ctx = copy.deepcopy(self.context)
+        ctx["State"] = {
+            "EnteredTime": _iso(self.host.now()),
+            "Name": state.name,
+            "RetryCount": sum(attempts),
+        }
+        if token is not None:
+            ctx["Task"] = {"Token": token}
+        return ctx
+
+    def enter(self, state: State, raw_input: Any) -> _Next | Outcome:
+        self.host.record(
+            f"{state.type}StateEntered", {"name": state.name, "input": to_json(raw_input)}
+        )
+        if state.type == "Task":
+            return self.run_task(state, raw_input, [0] * len(state.retry))
+        try:
+            if state.type == "Fail":
+                return self.fail_state(state, raw_input)
+            effective = apply_input_path(state.input_path, raw_input)
+            if state.type == "Choice":
+                target = choose(
+                    state.choices, state.default, effective, self.state_context(state, [])
+                )
+                return self.exit(state, apply_output_path(state.output_path, effective), target)
+            if state.type == "Succeed":
+                return self.exit(state, apply_output_path(state.output_path, effective))
+            # Pass
+            if "Parameters" in state.raw:
+                ctx = self.state_context(state, [])
+                effective = resolve_template(
+                    state.raw["Parameters"], effective, ctx, field="Parameters"
+                )
+            result = state.raw.get("Result", effective)
+            output = apply_result_path(state.result_path, raw_input, result)
+            return self.exit(state, apply_output_path(state.output_path, output))
+        except StatesError as err:
+            return self.fail_execution(err)
+
+    def exit(self, state: State, output: Any, target: str | None = None) -> _Next | Outcome:
+        self.host.record(
+            f"{state.type}StateExited", {"name": state.name, "output": to_json(output)}
+        )
+        target = target or state.next
+        if target is None:
+            return self.finish("SUCCEEDED", output)
+        return _Next(target, output)
+
+    def fail_state(self, state: State, raw_input: Any) -> Outcome:
+        found = {}
+        for key in ("Error", "Cause"):
+            if f"{key}Path" in state.raw:
+                found[key] = resolve(state.raw[f"{key}Path"], raw_input, None, field=f"{key}Path")
+            else:
+                found[key] = state.raw.get(key)
+        return self.fail_execution(StatesError(found["Error"], found["Cause"]))
+
+    def seconds(self, state: State, effective: Any, ctx: dict, key: str) -> int | None:
+        value = getattr(state, f"{key}_seconds")
+        path = getattr(state, f"{key}_seconds_path")
+        if path is None:
+            return value
+        field = f"{key.capitalize()}SecondsPath"
+        value = resolve(path, effective, ctx, field=field)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise StatesError(RUNTIME, f"{field} '{path.text}' must name a positive integer")
+        return value
+
+    def run_task(self, state: State, raw_input: Any, attempts: list[int]) -> _Next | Outcome:
+        assert state.resource is not None
+        token = self.host.new_token() if state.is_callback else None
+        ctx = self.state_context(state, attempts, token)
+        try:
+            effective = apply_input_path(state.input_path, raw_input)
+            parameters = effective
+            if "Parameters" in state.raw:
+                parameters = resolve_template(
+                    state.raw["Parameters"], effective, ctx, field="Parameters"
+                )
+            heartbeat = self.seconds(state, effective, ctx, "heartbeat")
+            timeout = self.seconds(state, effective, ctx, "timeout")
+        except StatesError as err:
+            return self.task_error(state, raw_input, attempts, err)
+        kind, name = resource_names(state.resource)
+        scheduled = {
+            "resourceType": kind,
+            "resource": name,
+            "region": REGION,
+            "parameters": to_json(parameters),
+        }
+        if heartbeat is not None:
+            scheduled["heartbeatInSeconds"] = heartbeat
+        if timeout is not None:
+            scheduled["timeoutInSeconds"] = timeout
+        self.host.record("TaskScheduled", scheduled)
+        self.host.record("TaskStarted", {"resourceType": kind, "resource": name})
+        try:
+            response = self.host.invoke(
+                state.resource, copy.deepcopy(parameters), state_name=state.name, token=token
+            )
+        except StatesError as err:
+            return self.task_failed(state, raw_input, attempts, err)
+        response = copy.deepcopy(response)
+        if token is not None:
+            details = {"resourceType": kind, "resource": name, "output": to_json(response)}
+            self.host.record("TaskSubmitted", details)
+            return Waiting(state.name, raw_input, token, heartbeat, timeout, list(attempts))
+        return self.task_succeeded(state, raw_input, attempts, response)
+
+    def task_succeeded(
+        self, state: State, raw_input: Any, attempts: list[int], result: Any
+    ) -> _Next | Outcome:
+        kind, name = resource_names(state.resource or "")
+        self.host.record(
+            "TaskSucceeded", {"resourceType": kind, "resource": name, "output": to_json(result)}
+        )
+        try:
+            if "ResultSelector" in state.raw:
+                ctx = self.state_context(state, attempts)
+                result = resolve_template(
+                    state.raw["ResultSelector"], result, ctx, field="ResultSelector"
+                )
+            output = apply_result_path(state.result_path, raw_input, result)
+            output = apply_output_path(state.output_path, output)
+        except StatesError as err:
+            return self.task_error(state, raw_input, attempts, err)
+        return self.exit(state, output)
+
+    def task_failed(
+        self, state: State, raw_input: Any, attempts: list[int], err: StatesError
+    ) -> _Next | Outcome:
+        kind, name = resource_names(state.resource or "")
+        if err.error == TIMEOUT:
+            details = {"resourceType": kind, "resource": name, "error": TIMEOUT, "cause": ""}
+            self.host.record("TaskTimedOut", details)
+        else:
+            details = {"resourceType": kind, "resource": name}
+            self.host.record("TaskFailed", details | {"error": err.error, "cause": err.cause})
+        return self.task_error(state, raw_input, attempts, err)
+
+    def task_error(
+        self, state: State, raw_input: Any, attempts: list[int], err: StatesError
+    ) -> _Next | Outcome:
+        """Retry, else Catch, else fail the execution. Only the first matching retrier counts."""
+        for i, retrier in enumerate(state.retry):
+            if not error_matches(retrier.error_equals, err.error, heartbeat=err.heartbeat):
+                continue
+            if attempts[i] < retrier.max_attempts:
+                delay = retrier.interval_seconds * retrier.backoff_rate ** attempts[i]
+                if retrier.max_delay_seconds is not None:
+                    delay = min(delay, retrier.max_delay_seconds)
+                if retrier.jitter_strategy == "FULL":
+                    delay = random.uniform(0, delay)
+                counts = list(attempts)
+                counts[i] += 1
+                return Sleeping(state.name, raw_input, counts, float(delay))
+            break
+        for catcher in state.catch:
+            if error_matches(catcher.error_equals, err.error, heartbeat=err.heartbeat):
+                caught = {"Error": err.error, "Cause": err.cause}
+                try:
+                    output = apply_result_path(catcher.result_path, raw_input, caught)
+                except StatesError as result_path_error:
+                    return self.fail_execution(result_path_error)
+                return _Next(catcher.next, output)
+        return self.fail_execution(err)
+
+    def fail_execution(self, err: StatesError) -> Finished:
+        return self.finish("FAILED", None, err.error, err.cause)
+
+    def finish(
+        self,
+        status: Literal["SUCCEEDED", "FAILED"],
+        output: Any,
+        error: str | None = None,
+        cause: str | None = None,
+    ) -> Finished:
+        if status == "SUCCEEDED":
+            self.host.record("ExecutionSucceeded", {"output": to_json(output)})
+        else:
+            self.host.record("ExecutionFailed", {"error": error, "cause": cause})
+        return Finished(status, output, error, cause)
+
+
+def _task_state(defn: Definition, state_name: str) -> State:
+    state = defn.state(state_name)
+    if state.type != "Task":
+        raise ValueError(f'state "{state_name}" is a {state.type} state, not a Task')
+    return state
+
+
+def _attempts(state: State, attempts: list[int]) -> list[int]:
+    # A persisted counter list may predate an edit of the Retry list; pad or trim it to fit.
+    counts = [int(n) for n in attempts][: len(state.retry)]
+    return counts + [0] * (len(state.retry) - len(counts))
+
+
+def start(
+    defn: Definition, input: Any, *, context: dict, host: Host, max_transitions: int = 250
+) -> Outcome:
+    """Record ExecutionStarted and run from StartAt. `input` and `context` are not mutated."""
+    data = copy.deepcopy(input)
+    host.record("ExecutionStarted", {"input": to_json(data)})
+    return _Run(defn, context, host, max_transitions).drive(_Next(defn.start_at, data))
+
+
+def resume_task(
+    defn: Definition,
+    *,
+    state_name: str,
+    raw_input: Any,
+    attempts: list[int],
+    result: TaskResult,
+    context: dict,
+    host: Host,
+    max_transitions: int = 250,
+) -> Outcome:
+    """Record how a waiting Task ended (TaskSucceeded / TaskFailed / TaskTimedOut), then go on:
+    success through ResultSelector, ResultPath and OutputPath; failure through Retry, then Catch,
+    then execution failure."""
+    state = _task_state(defn, state_name)
+    run = _Run(defn, context, host, max_transitions)
+    data, counts = copy.deepcopy(raw_input), _attempts(state, attempts)
+    if isinstance(result, TaskSuccess):
+        step = run.task_succeeded(state, data, counts, copy.deepcopy(result.output))
+    elif isinstance(result, TaskFailure):
+        step = run.task_failed(state, data, counts, StatesError(result.error, result.cause))
+    else:
+        err = StatesError(TIMEOUT, "", heartbeat=result.heartbeat)
+        step = run.task_failed(state, data, counts, err)
+    return run.drive(step)
+
+
+def resume_retry(
+    defn: Definition,
+    *,
+    state_name: str,
+    raw_input: Any,
+    attempts: list[int],
+    context: dict,
+    host: Host,
+    max_transitions: int = 250,
+) -> Outcome:
+    """Run a Task again after its Retry interval (a fresh token for a callback task). As in AWS
+    history, a retry schedules the task again without a second TaskStateEntered."""
+    state = _task_state(defn, state_name)
+    run = _Run(defn, context, host, max_transitions)
+    step = run.run_task(state, copy.deepcopy(raw_input), _attempts(state, attempts))
+    return run.drive(step)
+
+
+def resume_continue(
+    defn: Definition,
+    *,
+    state_name: str,
+    state_input: Any,
+    context: dict,
+    host: Host,
+    max_transitions: int = 250,
+) -> Outcome:
+    """Go on after a Continue outcome by entering `state_name` with `state_input`."""
+    run = _Run(defn, context, host, max_transitions)
+    return run.drive(_Next(state_name, copy.deepcopy(state_input)))

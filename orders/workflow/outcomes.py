@@ -1,0 +1,81 @@
+"""What the interpreter exchanges with its caller: the Host it drives and the Outcomes it returns.
+
+Outcomes hold only plain JSON types besides their own fields, so a caller can persist them as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+
+class Host(Protocol):
+    """What the interpreter needs from the outside world."""
+
+    def new_token(self) -> str: ...
+
+    def invoke(self, resource: str, parameters: Any, *, state_name: str, token: str | None) -> Any:
+        """Run the integration; for a callback task its return is the TaskSubmitted response."""
+
+    def record(self, event_type: str, details: dict) -> None: ...
+
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class TaskSuccess:
+    output: Any
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    error: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskTimeout:
+    heartbeat: bool
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A callback task is waiting for its token; resume with resume_task."""
+
+    state_name: str
+    raw_input: Any
+    token: str
+    heartbeat_seconds: int | None
+    timeout_seconds: int | None
+    attempts: list[int]
+
+
+@dataclass(frozen=True)
+class Sleeping:
+    """A retrier matched; call resume_retry after `delay_seconds`."""
+
+    state_name: str
+    raw_input: Any
+    attempts: list[int]
+    delay_seconds: float
+
+
+@dataclass(frozen=True)
+class Continue:
+    """The transition budget of this call ran out; call resume_continue."""
+
+    state_name: str
+    state_input: Any
+
+
+@dataclass(frozen=True)
+class Finished:
+    status: Literal["SUCCEEDED", "FAILED"]
+    output: Any
+    error: str | None
+    cause: str | None
+
+
+Outcome = Waiting | Sleeping | Continue | Finished
+TaskResult = TaskSuccess | TaskFailure | TaskTimeout

@@ -1,0 +1,203 @@
+"""The JSONPath subset of Amazon States Language and the data-flow steps built on it.
+
+Supported: `$`, `$$` (the context object), `.name`, `['name']` / `["name"]`, `[n]` and `[-n]`.
+Wildcards, recursive descent, slices and filters are refused: a path here always names one node.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .errors import RESULT_PATH_MATCH_FAILURE, RUNTIME, StatesError
+
+_NAME = re.compile(r"\.([^.\[\]'\"*\s]+)")
+_QUOTED = re.compile(r"\[(?:'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\")\]")
+_INDEX = re.compile(r"\[(-?\d+)\]")
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+class PathSyntaxError(ValueError):
+    """The text is not a path of the supported JSONPath subset."""
+
+
+@dataclass(frozen=True)
+class Path:
+    """A parsed path: `root` is "$" (the data) or "$$" (the context object)."""
+
+    text: str
+    root: str
+    steps: tuple[str | int, ...]
+
+    @property
+    def is_context(self) -> bool:
+        return self.root == "$$"
+
+
+def parse_path(text: str) -> Path:
+    """Parse `text`; raises PathSyntaxError unless it is a single-node path of the subset."""
+    if not isinstance(text, str):
+        raise PathSyntaxError(f"{text!r} is not a JSONPath: it must be a string")
+    return _parse_path(text)
+
+
+@lru_cache(maxsize=1024)
+def _parse_path(text: str) -> Path:
+    if not text.startswith("$"):
+        raise PathSyntaxError(f"'{text}' is not a JSONPath: it must start with '$'")
+    root = "$$" if text.startswith("$$") else "$"
+    pos, steps = len(root), []
+    while pos < len(text):
+        for pattern in (_NAME, _QUOTED, _INDEX):
+            match = pattern.match(text, pos)
+            if match:
+                break
+        else:
+            raise PathSyntaxError(
+                f"'{text}' is not a supported JSONPath (at '{text[pos:]}'; wildcards, "
+                "recursive descent, slices and filters are not supported)"
+            )
+        if pattern is _INDEX:
+            steps.append(int(match.group(1)))
+        elif pattern is _QUOTED:
+            quoted = match.group(1) if match.group(1) is not None else match.group(2)
+            steps.append(_UNESCAPE.sub(r"\1", quoted))
+        else:
+            steps.append(match.group(1))
+        pos = match.end()
+    return Path(text, root, tuple(steps))
+
+
+def parse_reference_path(text: str) -> Path:
+    """Parse a ResultPath: rooted at `$` and made only of field names, so it can be written to."""
+    path = parse_path(text)
+    if path.is_context or any(isinstance(step, int) for step in path.steps):
+        raise PathSyntaxError(f"'{text}' must be a reference path of object fields under '$'")
+    return path
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON text, the way history events carry input and output."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _lookup(path: Path, data: Any) -> tuple[bool, Any]:
+    node = data
+    for step in path.steps:
+        if isinstance(step, int):
+            if not isinstance(node, list) or not -len(node) <= step < len(node):
+                return False, None
+            node = node[step]
+        else:
+            if not isinstance(node, dict) or step not in node:
+                return False, None
+            node = node[step]
+    return True, node
+
+
+def path_exists(path: Path, data: Any, context: Any) -> bool:
+    """Whether `path` names a node of `data` (or of `context` for `$$` paths)."""
+    return _lookup(path, context if path.is_context else data)[0]
+
+
+def resolve(path: Path | str, data: Any, context: Any, *, field: str) -> Any:
+    """The node `path` names; raises StatesError("States.Runtime") naming `field` if there is none.
+
+    The node is returned as is, not copied: callers must not mutate it.
+    """
+    if isinstance(path, str):
+        path = parse_path(path)
+    source = context if path.is_context else data
+    found, value = _lookup(path, source)
+    if not found:
+        where = "the context object" if path.is_context else "the input"
+        raise StatesError(
+            RUNTIME,
+            f"The JSONPath '{path.text}' specified for the field '{field}' could not be found "
+            f"in {where} '{to_json(source)}'",
+        )
+    return value
+
+
+def resolve_template(template: Any, data: Any, context: Any, *, field: str) -> Any:
+    """Build Parameters / ResultSelector output: a new structure, `.$` keys replaced by path values.
+
+    Raises StatesError("States.Runtime") if a path does not resolve.
+    """
+    if isinstance(template, dict):
+        out = {}
+        for key, value in template.items():
+            if key.endswith(".$"):
+                out[key[:-2]] = resolve(value, data, context, field=key)
+            else:
+                out[key] = resolve_template(value, data, context, field=field)
+        return out
+    if isinstance(template, list):
+        return [resolve_template(item, data, context, field=field) for item in template]
+    return template
+
+
+def template_errors(template: Any, where: str) -> list[tuple[str, str]]:
+    """(field, message) for every `.$` value in `template` that is not a supported path."""
+    problems: list[tuple[str, str]] = []
+    if isinstance(template, dict):
+        for key, value in template.items():
+            here = f"{where}.{key}"
+            if key.endswith(".$"):
+                if isinstance(value, str) and value.startswith("States."):
+                    problems.append((here, f"intrinsic functions are not supported ({value})"))
+                    continue
+                try:
+                    parse_path(value)
+                except PathSyntaxError as exc:
+                    problems.append((here, str(exc)))
+            else:
+                problems.extend(template_errors(value, here))
+    elif isinstance(template, list):
+        for index, item in enumerate(template):
+            problems.extend(template_errors(item, f"{where}[{index}]"))
+    return problems
+
+
+def apply_input_path(path: Path | None, raw_input: Any) -> Any:
+    """InputPath: None (JSON null) gives `{}`; otherwise the node the path names."""
+    if path is None:
+        return {}
+    return resolve(path, raw_input, None, field="InputPath")
+
+
+def apply_output_path(path: Path | None, output: Any) -> Any:
+    """OutputPath: None (JSON null) gives `{}`; otherwise the node the path names."""
+    if path is None:
+        return {}
+    return resolve(path, output, None, field="OutputPath")
+
+
+def apply_result_path(path: Path | None, raw_input: Any, result: Any) -> Any:
+    """ResultPath, applied to the state's raw input; the caller's `raw_input` is never mutated.
+
+    None (JSON null) keeps the input; `$` replaces it with `result`; `$.a.b` writes `result` there,
+    creating missing parent objects and overwriting what was there. Writing into something that
+    is not an object raises StatesError("States.ResultPathMatchFailure").
+    """
+    if path is None:
+        return raw_input
+    if not path.steps:
+        return result
+    output = copy.deepcopy(raw_input)
+    node = output
+    for i, step in enumerate(path.steps):
+        if not isinstance(node, dict):
+            raise StatesError(
+                RESULT_PATH_MATCH_FAILURE,
+                f"Unable to apply ResultPath \"{path.text}\" to input '{to_json(raw_input)}'",
+            )
+        if i == len(path.steps) - 1:
+            node[step] = result
+        else:
+            node = node.setdefault(step, {})
+    return output
