@@ -227,7 +227,7 @@ class _Run:
                 if retrier.max_delay_seconds is not None:
                     delay = min(delay, retrier.max_delay_seconds)
                 if retrier.jitter_strategy == "FULL":
-                    delay = random.uniform(0, delay)
+                    delay = random.uniform(0, delay)  # noqa: S311 - spreads retries, not a secret
                 counts = list(attempts)
                 counts[i] += 1
                 return Sleeping(state.name, raw_input, counts, float(delay))
