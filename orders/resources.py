@@ -1,0 +1,96 @@
+"""The Task resources the workflow may name, mapped to Python code.
+
+A definition naming a resource that is not registered here is refused on load. Handlers run inside
+the stage's transaction, so what they write commits (or rolls back) with the state change.
+`lambda:invoke` dispatches on FunctionName to the functions registered with `lambda_function`.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from orders.workflow import StatesError
+
+PUT_EVENTS = "arn:aws:states:::events:putEvents"
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+CALLBACK_SUFFIX = ".waitForTaskToken"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What a handler may know about the call: whose execution, which state, which token."""
+
+    execution: Any  # orders.models.Execution, locked by the running stage
+    state_name: str
+    token: str | None
+    emit: Callable[[list[dict]], list[str]]  # puts event entries; returns their ids
+
+
+Handler = Callable[[Any, Invocation], Any]
+_resources: dict[str, Handler] = {}
+_functions: dict[str, Handler] = {}
+
+
+def resource(arn: str) -> Callable[[Handler], Handler]:
+    """Registers a handler for a Resource ARN (and its .waitForTaskToken form)."""
+
+    def register(handler: Handler) -> Handler:
+        _resources[arn] = handler
+        return handler
+
+    return register
+
+
+def lambda_function(name: str) -> Callable[[Handler], Handler]:
+    """Registers a handler for `lambda:invoke` with this FunctionName (or a function ARN ending so)."""
+
+    def register(handler: Handler) -> Handler:
+        _functions[name] = handler
+        return handler
+
+    return register
+
+
+def _base(arn: str) -> str:
+    return arn.removesuffix(CALLBACK_SUFFIX)
+
+
+def resource_known(arn: str) -> bool:
+    _load_handlers()
+    return _base(arn) in _resources
+
+
+def invoke(arn: str, parameters: Any, invocation: Invocation) -> Any:
+    """Runs the resource's handler. Errors from handlers reach the workflow as StatesError."""
+    _load_handlers()
+    handler = _resources.get(_base(arn))
+    if handler is None:
+        raise StatesError("States.Runtime", f"Resource {arn!r} is not registered")
+    return handler(parameters, invocation)
+
+
+@resource(LAMBDA_INVOKE)
+def _lambda_invoke(parameters: Any, invocation: Invocation) -> dict:
+    if not isinstance(parameters, dict) or not isinstance(parameters.get("FunctionName"), str):
+        raise StatesError("Lambda.InvalidParameterValueException", "FunctionName is required")
+    name = parameters["FunctionName"].rsplit(":function:", 1)[-1].split(":", 1)[0]
+    handler = _functions.get(name)
+    if handler is None:
+        raise StatesError("Lambda.ResourceNotFoundException", f"Function not found: {name}")
+    payload = handler(parameters.get("Payload", {}), invocation)
+    # The shape lambda:invoke gives, so definitions written for AWS read `$.Payload` unchanged.
+    return {"ExecutedVersion": "$LATEST", "Payload": payload, "StatusCode": 200}
+
+
+@resource(PUT_EVENTS)
+def _put_events(parameters: Any, invocation: Invocation) -> dict:
+    entries = parameters.get("Entries") if isinstance(parameters, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise StatesError("EventBridge.ValidationException", "Entries must be a non-empty list")
+    ids = invocation.emit(entries)
+    return {"Entries": [{"EventId": event_id} for event_id in ids], "FailedEntryCount": 0}
+
+
+def _load_handlers() -> None:
+    # The coffee bar's own functions register themselves on import.
+    from orders.services import shop  # noqa: F401

@@ -1,0 +1,153 @@
+"""Callbacks by task token (SendTaskSuccess / Failure / Heartbeat) and the expiry sweep.
+
+Exactly one of {success, failure, timeout, stop} closes a token: each is a conditional UPDATE on
+`status = OPEN` (and, for callbacks, a deadline not yet passed), and the row count says who won.
+The winner marks the execution READY and a worker runs the next stage after commit.
+"""
+
+import json
+import logging
+import re
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from orders.errors import InvalidOutput, InvalidToken, TaskTimedOut, ValidationException
+from orders.models import CallbackToken, Execution
+from orders.services.executions import execution_nudge
+
+logger = logging.getLogger(__name__)
+
+MAX_TOKEN_LENGTH = 2048
+MAX_OUTPUT_BYTES = 262_144
+MAX_ERROR_LENGTH = 256
+MAX_CAUSE_LENGTH = 32_768
+# Tokens this service issues: 64 URL-safe base64 characters (orders.services.stage.token_new).
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{64}$")
+_GONE = "Task Timed Out: 'Provided task does not exist anymore'"
+
+
+def _length_check(field: str, value: str | None, maximum: int, minimum: int = 0) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not minimum <= len(value) <= maximum:
+        raise ValidationException(
+            f"1 validation error detected: Value at '{field}' failed to satisfy constraint: "
+            f"Member must have length between {minimum} and {maximum}"
+        )
+
+
+def _token_find(task_token: str) -> dict:
+    """The open token's row, or the error Step Functions gives for this token."""
+    _length_check("taskToken", task_token, MAX_TOKEN_LENGTH, minimum=1)
+    if not _TOKEN_RE.match(task_token):
+        raise InvalidToken("Invalid Token: 'Invalid token'")
+    row = (
+        CallbackToken.objects.filter(token=task_token)
+        .values("pk", "execution_id", "status", "heartbeat_seconds", "timeout_deadline")
+        .first()
+    )
+    if row is None:
+        # Well-formed but never issued here (or its execution was deleted).
+        raise InvalidToken("Invalid Token: 'Provided token does not exist'")
+    if row["status"] != CallbackToken.Status.OPEN:
+        raise TaskTimedOut(_GONE)
+    return row
+
+
+def _open_now(now: datetime) -> Q:
+    return Q(status=CallbackToken.Status.OPEN) & (Q(deadline__isnull=True) | Q(deadline__gt=now))
+
+
+def _token_close(task_token: str, status: str, outcome: dict) -> None:
+    row = _token_find(task_token)
+    now = timezone.now()
+    with transaction.atomic():
+        won = CallbackToken.objects.filter(_open_now(now), pk=row["pk"]).update(
+            status=status, outcome=outcome, closed_at=now
+        )
+        if not won:
+            # Another callback, the expiry sweep or a stop closed it first.
+            raise TaskTimedOut(_GONE)
+        Execution.objects.filter(pk=row["execution_id"], stage=Execution.Stage.WAITING).update(
+            stage=Execution.Stage.READY, due_at=now
+        )
+        execution_nudge(row["execution_id"])
+
+
+def task_success(*, task_token: str, output: str) -> None:
+    """Resumes the waiting task with `output` (JSON text). Usable once per token."""
+    _length_check("output", output, MAX_OUTPUT_BYTES)
+    if output is None or len(output.encode()) > MAX_OUTPUT_BYTES:
+        raise ValidationException(f"Output must be JSON text of at most {MAX_OUTPUT_BYTES} bytes")
+    try:
+        parsed = json.loads(output)
+    except ValueError as error:
+        raise InvalidOutput(f"Invalid Output: '{error}'") from error
+    _token_close(task_token, CallbackToken.Status.SUCCEEDED, {"output": parsed})
+
+
+def task_failure(*, task_token: str, error: str | None = None, cause: str | None = None) -> None:
+    """Fails the waiting task with `error`/`cause`; the state's Retry and Catch decide what next."""
+    _length_check("error", error, MAX_ERROR_LENGTH)
+    _length_check("cause", cause, MAX_CAUSE_LENGTH)
+    _token_close(task_token, CallbackToken.Status.FAILED, {"error": error, "cause": cause})
+
+
+def task_heartbeat(*, task_token: str) -> None:
+    """Restarts the token's heartbeat clock; the total TimeoutSeconds deadline stays."""
+    row = _token_find(task_token)
+    if not row["heartbeat_seconds"]:
+        return
+    now = timezone.now()
+    heartbeat_deadline = now + timedelta(seconds=row["heartbeat_seconds"])
+    deadline = min(d for d in (heartbeat_deadline, row["timeout_deadline"]) if d is not None)
+    moved = CallbackToken.objects.filter(_open_now(now), pk=row["pk"]).update(
+        heartbeat_deadline=heartbeat_deadline, deadline=deadline
+    )
+    if not moved:
+        raise TaskTimedOut(_GONE)
+
+
+def tokens_expire(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Moves every open token past its deadline into its timeout; returns how many it expired.
+
+    Each batch locks the due rows (SKIP LOCKED: a callback holding a row wins it, or loses and sees
+    TIMED_OUT), closes them with a conditional UPDATE and marks their executions READY. The work
+    grows with what is due, through the partial index on open deadlines; two sweeps running at
+    once split the rows between them and never expire a token twice.
+    """
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                CallbackToken.objects.select_for_update(skip_locked=True)
+                .filter(status=CallbackToken.Status.OPEN, deadline__lte=now)
+                .order_by("deadline")
+                .only("pk", "execution_id", "deadline", "heartbeat_deadline")[:batch_size]
+            )
+            if not due:
+                return total
+            for heartbeat in (True, False):
+                ids = [t.pk for t in due if (t.heartbeat_deadline == t.deadline) is heartbeat]
+                if ids:
+                    CallbackToken.objects.filter(
+                        pk__in=ids, status=CallbackToken.Status.OPEN, deadline__lte=now
+                    ).update(
+                        status=CallbackToken.Status.TIMED_OUT,
+                        outcome={"heartbeat": heartbeat},
+                        closed_at=now,
+                    )
+            execution_ids = [t.execution_id for t in due]
+            # Due at once, even when the caller swept with a clock set ahead.
+            Execution.objects.filter(pk__in=execution_ids, stage=Execution.Stage.WAITING).update(
+                stage=Execution.Stage.READY, due_at=min(now, timezone.now())
+            )
+            for execution_id in execution_ids:
+                execution_nudge(execution_id)
+        total += len(due)
+        if len(due) < batch_size:
+            return total

@@ -1,0 +1,93 @@
+"""The event bus: PutEvents entries become Event rows, then live messages on Redis after commit.
+
+Topics follow the original's realtime publisher: every event on the admin topic, an order's events
+on its customer's topic, config events on the config topic.
+"""
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from orders.models import Event, Execution
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "serverlesspresso"
+ADMIN_TOPIC = f"{CHANNEL_PREFIX}:admin"
+CONFIG_TOPIC = f"{CHANNEL_PREFIX}:config"
+_client: redis.Redis | None = None
+
+
+def user_topic(user_id: str) -> str:
+    return f"{CHANNEL_PREFIX}:user:{user_id}"
+
+
+def events_build(
+    entries: list[dict], *, execution: Execution | None, time: datetime
+) -> list[Event]:
+    """Unsaved Event rows for PutEvents entries (Detail may be an object or JSON text)."""
+    events = []
+    for entry in entries:
+        detail: Any = entry.get("Detail", {})
+        if isinstance(detail, str):
+            detail = json.loads(detail)
+        events.append(
+            Event(
+                bus=entry.get("EventBusName", "default"),
+                source=entry["Source"],
+                detail_type=entry["DetailType"],
+                detail=detail,
+                time=time,
+                execution=execution,
+            )
+        )
+    return events
+
+
+def event_message(event: Event) -> dict:
+    """The EventBridge envelope, as subscribers of the original received it."""
+    return {
+        "version": "0",
+        "id": str(event.id),
+        "detail-type": event.detail_type,
+        "source": event.source,
+        "account": settings.AWS_ACCOUNT_ID,
+        "time": event.time.isoformat().replace("+00:00", "Z"),
+        "region": settings.AWS_REGION,
+        "resources": [],
+        "detail": event.detail,
+    }
+
+
+def event_topics(event: Event) -> list[str]:
+    topics = [ADMIN_TOPIC]
+    if event.detail_type.startswith("ConfigService."):
+        topics.append(CONFIG_TOPIC)
+    user_id = event.detail.get("userId") if isinstance(event.detail, dict) else None
+    if user_id:
+        topics.append(user_topic(str(user_id)))
+    return topics
+
+
+def _redis() -> redis.Redis:
+    global _client
+    if _client is None:
+        _client = redis.Redis.from_url(settings.REDIS_URL)
+    return _client
+
+
+def events_publish(events: list[Event]) -> None:
+    """Publishes committed events; a Redis outage loses only the live nudge, never the event row."""
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        for event in events:
+            message = json.dumps(event_message(event))
+            for topic in event_topics(event):
+                pipe.publish(topic, message)
+        pipe.execute()
+    except redis.RedisError:
+        logger.exception("Could not publish %d events to Redis", len(events))

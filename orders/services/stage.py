@@ -1,0 +1,167 @@
+"""One automatic stage of one execution: the host the interpreter runs against.
+
+The stage collects what the interpreter does (history events, bus events, a new task token) and
+writes it in a few statements inside the caller's transaction, so one stage costs a handful of
+round trips however many states it passes through.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from orders import resources
+from orders.models import CallbackToken, Event, Execution, HistoryEvent
+from orders.services.events import events_build, events_publish
+from orders.services.order_events import orders_apply_events
+from orders.workflow import Continue, Finished, Outcome, Sleeping, StatesError, Waiting
+
+TOKEN_BYTES = 48  # 384 random bits, 64 URL-safe characters
+
+
+def token_new() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+class Stage:
+    """Implements the interpreter's Host for one execution, then saves the outcome."""
+
+    def __init__(self, execution: Execution, now: datetime) -> None:
+        self.execution = execution
+        self._now = now
+        self.history: list[HistoryEvent] = []
+        self.events: list[Event] = []
+
+    # --- the interpreter's Host ---------------------------------------------------------------
+    def now(self) -> datetime:
+        return self._now
+
+    def new_token(self) -> str:
+        return token_new()
+
+    def invoke(self, resource: str, parameters: Any, *, state_name: str, token: str | None) -> Any:
+        invocation = resources.Invocation(self.execution, state_name, token, self._emit)
+        try:
+            return resources.invoke(resource, parameters, invocation)
+        except StatesError:
+            raise
+        except (KeyError, TypeError, ValueError) as error:
+            # A handler refusing its parameters fails the task, as a Lambda's errorType would.
+            raise StatesError(type(error).__name__, str(error)) from error
+
+    def record(self, event_type: str, details: dict) -> None:
+        execution = self.execution
+        execution.event_count += 1
+        self.history.append(
+            HistoryEvent(
+                execution=execution,
+                event_id=execution.event_count,
+                previous_event_id=execution.event_count - 1,
+                type=event_type,
+                timestamp=self._now,
+                details=details,
+            )
+        )
+
+    def _emit(self, entries: list[dict]) -> list[str]:
+        events = events_build(entries, execution=self.execution, time=self._now)
+        self.events.extend(events)
+        return [str(event.id) for event in events]
+
+    # --- saving --------------------------------------------------------------------------------
+    def context(self) -> dict:
+        execution = self.execution
+        machine = execution.state_machine
+        return {
+            "Execution": {
+                "Id": execution.arn,
+                "Input": execution.input,
+                "Name": execution.name,
+                "StartTime": execution.start_date.isoformat().replace("+00:00", "Z"),
+                "RoleArn": f"arn:aws:iam::{machine.arn.split(':')[4]}:role/{machine.name}Role",
+            },
+            "StateMachine": {"Id": machine.arn, "Name": machine.name},
+        }
+
+    def save(self, outcome: Outcome) -> bool:
+        """Writes the stage. Returns True when another automatic stage is due now or later."""
+        execution = self.execution
+        now = self._now
+        execution.due_at = None
+        more = False
+        if isinstance(outcome, Waiting):
+            token = _token_create(execution, outcome, now)
+            execution.stage = Execution.Stage.WAITING
+            execution.cursor = {
+                "kind": "task",
+                "state": outcome.state_name,
+                "raw_input": outcome.raw_input,
+                "attempts": outcome.attempts,
+                "token_id": token.pk,
+            }
+        elif isinstance(outcome, Sleeping):
+            execution.stage = Execution.Stage.READY
+            execution.due_at = now + timedelta(seconds=outcome.delay_seconds)
+            execution.cursor = {
+                "kind": "retry",
+                "state": outcome.state_name,
+                "raw_input": outcome.raw_input,
+                "attempts": outcome.attempts,
+            }
+            more = True
+        elif isinstance(outcome, Continue):
+            execution.stage = Execution.Stage.READY
+            execution.due_at = now
+            execution.cursor = {
+                "kind": "continue",
+                "state": outcome.state_name,
+                "input": outcome.state_input,
+            }
+            more = True
+        elif isinstance(outcome, Finished):
+            execution.stage = Execution.Stage.DONE
+            execution.status = outcome.status
+            execution.output = outcome.output
+            execution.error = outcome.error or ""
+            execution.cause = outcome.cause or ""
+            execution.stop_date = now
+            execution.cursor = {}
+        HistoryEvent.objects.bulk_create(self.history)
+        if self.events:
+            Event.objects.bulk_create(self.events)
+            orders_apply_events(self.events)
+            events = list(self.events)
+            transaction.on_commit(lambda: events_publish(events))
+        execution.save(
+            update_fields=[
+                "stage",
+                "cursor",
+                "due_at",
+                "status",
+                "output",
+                "error",
+                "cause",
+                "event_count",
+                "stop_date",
+            ]
+        )
+        return more
+
+
+def _token_create(execution: Execution, waiting: Waiting, now: datetime) -> CallbackToken:
+    heartbeat = waiting.heartbeat_seconds
+    timeout = waiting.timeout_seconds
+    heartbeat_deadline = now + timedelta(seconds=heartbeat) if heartbeat else None
+    timeout_deadline = now + timedelta(seconds=timeout) if timeout else None
+    deadlines = [d for d in (heartbeat_deadline, timeout_deadline) if d is not None]
+    return CallbackToken.objects.create(
+        token=waiting.token,
+        execution=execution,
+        state_name=waiting.state_name,
+        heartbeat_seconds=heartbeat,
+        heartbeat_deadline=heartbeat_deadline,
+        timeout_deadline=timeout_deadline,
+        deadline=min(deadlines) if deadlines else None,
+        created_at=now,
+    )

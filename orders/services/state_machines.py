@@ -1,0 +1,109 @@
+"""State machines and their definitions: create, update (a new version), load for running."""
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from orders import resources
+from orders.errors import (
+    InvalidArn,
+    InvalidDefinition,
+    InvalidName,
+    StateMachineAlreadyExists,
+    StateMachineDoesNotExist,
+)
+from orders.models import StateMachine, StateMachineVersion
+from orders.workflow import Definition, DefinitionError, load_definition
+
+DEFINITIONS_DIR = Path(__file__).resolve().parent.parent / "definitions"
+ORDER_PROCESSOR = "OrderProcessorWorkflow"
+# AWS: 1-80 characters, no whitespace, brackets, wildcards, punctuation or control characters.
+_NAME_RE = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
+_MACHINE_ARN_RE = re.compile(r"^arn:aws:states:[a-z0-9-]+:\d{12}:stateMachine:(?P<name>[^:]+)$")
+
+_loaded: dict[int, Definition] = {}
+
+
+def name_validate(*, name: str) -> str:
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise InvalidName(f"Invalid Name: '{name}'")
+    return name
+
+
+def definition_parse(*, definition: str | dict) -> dict:
+    """Validates an ASL document with the engine; raises InvalidDefinition naming state and field."""
+    try:
+        return load_definition(definition, resource_known=resources.resource_known).raw
+    except DefinitionError as error:
+        raise InvalidDefinition(f"Invalid State Machine Definition: '{error}'") from error
+
+
+def definition_for(*, version: StateMachineVersion) -> Definition:
+    """The parsed definition of a version, parsed once per process (versions never change)."""
+    definition = _loaded.get(version.pk)
+    if definition is None:
+        definition = load_definition(version.definition, resource_known=resources.resource_known)
+        _loaded[version.pk] = definition
+    return definition
+
+
+def state_machine_get(*, arn_or_name: str) -> StateMachine:
+    name = arn_or_name
+    if arn_or_name.startswith("arn:"):
+        match = _MACHINE_ARN_RE.match(arn_or_name)
+        if not match:
+            raise InvalidArn(f"Invalid Arn: '{arn_or_name}'")
+        name = match["name"]
+    machine = StateMachine.objects.filter(name=name).first()
+    if machine is None:
+        raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn_or_name}'")
+    return machine
+
+
+def state_machine_create(*, name: str, definition: str | dict) -> StateMachine:
+    """Creates a state machine with version 1. A second create of the same name is refused."""
+    name_validate(name=name)
+    document = definition_parse(definition=definition)
+    try:
+        with transaction.atomic():
+            machine = StateMachine.objects.create(name=name)
+            StateMachineVersion.objects.create(state_machine=machine, number=1, definition=document)
+    except IntegrityError as error:
+        raise StateMachineAlreadyExists(f"State Machine Already Exists: '{name}'") from error
+    return machine
+
+
+def state_machine_update(
+    *, state_machine: StateMachine, definition: str | dict
+) -> StateMachineVersion:
+    """Adds a version; executions already running keep the version they started with."""
+    document = definition_parse(definition=definition)
+    with transaction.atomic():
+        locked = StateMachine.objects.select_for_update().get(pk=state_machine.pk)
+        latest = locked.latest_version
+        if latest is not None and latest.definition == document:
+            return latest
+        number = (latest.number if latest else 0) + 1
+        return StateMachineVersion.objects.create(
+            state_machine=locked, number=number, definition=document
+        )
+
+
+def order_processor_document() -> dict[str, Any]:
+    """The OrderProcessorWorkflow as the repository holds it."""
+    return json.loads((DEFINITIONS_DIR / f"{ORDER_PROCESSOR}.asl.json").read_text())
+
+
+def order_processor_sync() -> StateMachine:
+    """Makes the stored OrderProcessorWorkflow match the repository's file (idempotent)."""
+    machine = StateMachine.objects.filter(name=ORDER_PROCESSOR).first()
+    if machine is None:
+        try:
+            return state_machine_create(name=ORDER_PROCESSOR, definition=order_processor_document())
+        except StateMachineAlreadyExists:
+            machine = StateMachine.objects.get(name=ORDER_PROCESSOR)
+    state_machine_update(state_machine=machine, definition=order_processor_document())
+    return machine
