@@ -1,0 +1,158 @@
+"""Reads shaped as the Step Functions API answers them (datetimes left for the caller to encode)."""
+
+import base64
+import json
+import re
+from typing import Any
+
+from orders.errors import (
+    ExecutionDoesNotExist,
+    InvalidArn,
+    InvalidToken,
+    OrderDoesNotExist,
+    ValidationException,
+)
+from orders.models import Execution, HistoryEvent, Order
+
+_EXECUTION_ARN_RE = re.compile(
+    r"^arn:aws:states:[a-z0-9-]+:\d{12}:execution:(?P<machine>[^:]+):(?P<name>[^:]+)$"
+)
+
+
+def execution_get(*, arn: str) -> Execution:
+    match = _EXECUTION_ARN_RE.match(arn or "")
+    if not match:
+        raise InvalidArn(f"Invalid Arn: '{arn}'")
+    execution = (
+        Execution.objects.select_related("state_machine", "version")
+        .filter(state_machine__name=match["machine"], name=match["name"])
+        .first()
+    )
+    if execution is None:
+        raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
+    return execution
+
+
+def execution_describe(*, execution: Execution) -> dict[str, Any]:
+    """DescribeExecution's answer."""
+
+    answer: dict[str, Any] = {
+        "executionArn": execution.arn,
+        "stateMachineArn": execution.state_machine.arn,
+        "name": execution.name,
+        "status": execution.status,
+        "startDate": execution.start_date,
+        "input": json.dumps(execution.input),
+        "inputDetails": {"included": True},
+    }
+    if execution.stop_date:
+        answer["stopDate"] = execution.stop_date
+    if execution.status == Execution.Status.SUCCEEDED:
+        answer["output"] = json.dumps(execution.output)
+        answer["outputDetails"] = {"included": True}
+    if execution.error:
+        answer["error"] = execution.error
+    if execution.cause:
+        answer["cause"] = execution.cause
+    return answer
+
+
+def _details_member(event_type: str) -> str:
+    if event_type.endswith("StateEntered"):
+        return "stateEnteredEventDetails"
+    if event_type.endswith("StateExited"):
+        return "stateExitedEventDetails"
+    return event_type[0].lower() + event_type[1:] + "EventDetails"
+
+
+def history_event_shape(event: HistoryEvent, *, include_data: bool = True) -> dict[str, Any]:
+    """One event as GetExecutionHistory gives it."""
+    shaped: dict[str, Any] = {
+        "timestamp": event.timestamp,
+        "type": event.type,
+        "id": event.event_id,
+        "previousEventId": event.previous_event_id,
+    }
+    details = dict(event.details)
+    if not include_data:
+        for key in ("input", "output", "parameters"):
+            details.pop(key, None)
+    if details or event.type.endswith(("Entered", "Exited")):
+        shaped[_details_member(event.type)] = details
+    return shaped
+
+
+def _page_token(after_id: int) -> str:
+    return base64.urlsafe_b64encode(f"history:{after_id}".encode()).decode()
+
+
+def _page_after(next_token: str | None) -> int | None:
+    if not next_token:
+        return None
+    try:
+        kind, after = base64.urlsafe_b64decode(next_token.encode()).decode().split(":")
+        if kind != "history":
+            raise ValueError(kind)
+        return int(after)
+    except ValueError:
+        raise InvalidToken(f"Invalid Token: '{next_token}'") from None
+
+
+def execution_history(
+    *,
+    execution: Execution,
+    max_results: int | None = None,
+    next_token: str | None = None,
+    reverse_order: bool = False,
+    include_execution_data: bool = True,
+) -> dict[str, Any]:
+    """GetExecutionHistory's answer: at most max_results events (100 by default, 1000 at most)."""
+    if max_results in (None, 0):
+        max_results = 100
+    if not 0 <= max_results <= 1000:
+        raise ValidationException(
+            "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: "
+            "Member must have value less than or equal to 1000"
+        )
+    events = HistoryEvent.objects.filter(execution=execution)
+    after = _page_after(next_token)
+    if after is not None:
+        events = (
+            events.filter(event_id__lt=after)
+            if reverse_order
+            else events.filter(event_id__gt=after)
+        )
+    events = list(events.order_by("-event_id" if reverse_order else "event_id")[: max_results + 1])
+    answer: dict[str, Any] = {
+        "events": [
+            history_event_shape(e, include_data=include_execution_data)
+            for e in events[:max_results]
+        ]
+    }
+    if len(events) > max_results:
+        answer["nextToken"] = _page_token(events[max_results - 1].event_id)
+    return answer
+
+
+def order_for(*, order_id: str, user) -> Order:
+    """The order if this user may act on it: its customer, or a barista."""
+    order = Order.objects.select_related("execution").filter(order_id=order_id).first()
+    if order is None or not (
+        order.user_id == user.get_username() or user.has_perm("orders.act_as_barista")
+    ):
+        raise OrderDoesNotExist(f"Order '{order_id}' does not exist")
+    return order
+
+
+def order_shape(*, order: Order) -> dict[str, Any]:
+    return {
+        "orderId": order.order_id,
+        "userId": order.user_id,
+        "status": order.status,
+        "workflowState": order.workflow_state,
+        "orderNumber": order.order_number,
+        "drink": order.drink,
+        "barista": order.barista,
+        "reason": order.reason,
+        "executionArn": order.execution.arn if order.execution else None,
+    }

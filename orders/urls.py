@@ -1,0 +1,12 @@
+from django.urls import path
+
+from orders import views
+
+app_name = "orders"
+urlpatterns = [
+    path("api/orders", views.order_start, name="start"),
+    path("api/orders/<str:order_id>", views.order_detail, name="detail"),
+    path("api/orders/<str:order_id>/submit", views.order_submit, name="submit"),
+    path("api/orders/<str:order_id>/complete", views.order_complete, name="complete"),
+    path("api/orders/<str:order_id>/cancel", views.order_cancel, name="cancel"),
+]

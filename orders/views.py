@@ -1,0 +1,84 @@
+"""JSON views for the customer's and the barista's callbacks. Thin: parse, call a service, answer."""
+
+import json
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_http_methods
+
+from orders import selectors
+from orders.errors import ServiceError, ValidationException
+from orders.services import orders as order_services
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": code, "message": message}, status=status)
+
+
+def json_view(view: Callable) -> Callable:
+    """Logged-in users only; a JSON object body; ServiceError answered with its code."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+        if not request.user.is_authenticated:
+            return _error(401, "NotAuthenticated", "Log in first")
+        body = {}
+        if request.method == "POST" and request.body:
+            try:
+                body = json.loads(request.body)
+            except ValueError:
+                return _error(400, "InvalidJson", "The body is not JSON")
+            if not isinstance(body, dict):
+                return _error(400, "InvalidJson", "The body must be a JSON object")
+        try:
+            return view(request, body, *args, **kwargs)
+        except ServiceError as error:
+            return _error(error.http_status, error.code, error.message)
+
+    return wrapper
+
+
+@require_http_methods(["POST"])
+@json_view
+def order_start(request: HttpRequest, body: dict) -> JsonResponse:
+    execution = order_services.order_start(user_id=request.user.get_username())
+    order_id = execution.input["detail"]["orderId"]
+    return JsonResponse({"executionArn": execution.arn, "orderId": order_id}, status=202)
+
+
+@require_http_methods(["GET"])
+@json_view
+def order_detail(request: HttpRequest, body: dict, order_id: str) -> JsonResponse:
+    order = selectors.order_for(order_id=order_id, user=request.user)
+    return JsonResponse(selectors.order_shape(order=order))
+
+
+@require_http_methods(["POST"])
+@json_view
+def order_submit(request: HttpRequest, body: dict, order_id: str) -> JsonResponse:
+    order = selectors.order_for(order_id=order_id, user=request.user)
+    if order.user_id != request.user.get_username():
+        return _error(403, "Forbidden", "Only the order's customer submits its drink")
+    if "drink" not in body:
+        raise ValidationException("Missing member 'drink'")
+    order_services.order_submit(order=order, drink=body["drink"])
+    return JsonResponse({"orderId": order.order_id}, status=202)
+
+
+@require_http_methods(["POST"])
+@json_view
+def order_complete(request: HttpRequest, body: dict, order_id: str) -> JsonResponse:
+    if not request.user.has_perm("orders.act_as_barista"):
+        return _error(403, "Forbidden", "Only baristas complete orders")
+    order = selectors.order_for(order_id=order_id, user=request.user)
+    order_services.order_complete(order=order, barista=request.user.get_username())
+    return JsonResponse({"orderId": order.order_id}, status=202)
+
+
+@require_http_methods(["POST"])
+@json_view
+def order_cancel(request: HttpRequest, body: dict, order_id: str) -> JsonResponse:
+    order = selectors.order_for(order_id=order_id, user=request.user)
+    order_services.order_cancel(order=order, by=request.user.get_username())
+    return JsonResponse({"orderId": order.order_id}, status=202)
