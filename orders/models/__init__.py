@@ -1,0 +1,23 @@
+"""Models, one module per room: the workflow engine's records and the coffee bar's."""
+
+from orders.models.shop import Order, OrderNumberCounter, ShopConfig
+from orders.models.workflow import (
+    CallbackToken,
+    Event,
+    Execution,
+    HistoryEvent,
+    StateMachine,
+    StateMachineVersion,
+)
+
+__all__ = [
+    "CallbackToken",
+    "Event",
+    "Execution",
+    "HistoryEvent",
+    "Order",
+    "OrderNumberCounter",
+    "ShopConfig",
+    "StateMachine",
+    "StateMachineVersion",
+]

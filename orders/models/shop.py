@@ -1,0 +1,66 @@
+"""The coffee bar's own records: orders, order numbers, shop config."""
+
+from django.db import models
+
+from orders.models.workflow import Execution
+
+
+class Order(models.Model):
+    """A customer's order, kept up to date from the workflow's events."""
+
+    class Status(models.TextChoices):
+        CREATED = "CREATED"
+        COMPLETED = "COMPLETED"
+        CANCELLED = "CANCELLED"
+
+    order_id = models.CharField(max_length=64, unique=True)
+    user_id = models.CharField(max_length=150, db_index=True)
+    execution = models.OneToOneField(
+        Execution, on_delete=models.SET_NULL, null=True, blank=True, related_name="order"
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.CREATED, db_index=True
+    )
+    # The workflow state the order waits in, or the one it ended in (e.g. "Customer timedout").
+    workflow_state = models.CharField(max_length=80, blank=True, default="")
+    # The open callback token (customer's, then barista's), as the original kept it with the order.
+    task_token = models.CharField(max_length=2048, blank=True, default="")
+    order_number = models.PositiveIntegerField(null=True, blank=True)
+    drink = models.JSONField(null=True, blank=True)
+    barista = models.CharField(max_length=150, blank=True, default="")
+    reason = models.CharField(max_length=256, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        permissions = [("act_as_barista", "Can make, complete and cancel any order")]
+
+    def __str__(self) -> str:
+        return f"Order {self.order_id}"
+
+
+class OrderNumberCounter(models.Model):
+    """Per-day order numbers, incremented atomically by the workflow's Generate Order Number."""
+
+    day = models.DateField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last_number}"
+
+
+class ShopConfig(models.Model):
+    """The single row of shop settings that the workflow's shop checks read."""
+
+    store_open = models.BooleanField(default=True)
+    max_orders_in_queue = models.PositiveIntegerField(
+        default=20, help_text="Orders in flight at once; the workflow refuses more."
+    )
+    max_orders_per_user = models.PositiveIntegerField(default=1, help_text="Per customer per day.")
+    drinks_per_barcode = models.PositiveIntegerField(default=10)
+
+    class Meta:
+        verbose_name = "shop config"
+
+    def __str__(self) -> str:
+        return "Shop config"
