@@ -1,5 +1,6 @@
 """Models, one module per room: the workflow engine's records and the coffee bar's."""
 
+from orders.models.access_keys import AccessKey
 from orders.models.shop import Order, OrderNumberCounter, ShopConfig
 from orders.models.workflow import (
     CallbackToken,
@@ -11,6 +12,7 @@ from orders.models.workflow import (
 )
 
 __all__ = [
+    "AccessKey",
     "CallbackToken",
     "Event",
     "Execution",
