@@ -29,6 +29,8 @@ class Order(models.Model):
     drink = models.JSONField(null=True, blank=True)
     barista = models.CharField(max_length=150, blank=True, default="")
     reason = models.CharField(max_length=256, blank=True, default="")
+    # When the customer's drink was accepted: the barista queue's age counts from here.
+    submitted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -58,6 +60,9 @@ class ShopConfig(models.Model):
     )
     max_orders_per_user = models.PositiveIntegerField(default=1, help_text="Per customer per day.")
     drinks_per_barcode = models.PositiveIntegerField(default=10)
+    qr_code_required = models.BooleanField(
+        default=True, help_text="Customers start orders by scanning the display board's code."
+    )
 
     class Meta:
         verbose_name = "shop config"
