@@ -1,6 +1,7 @@
 """Models, one module per room: the workflow engine's records and the coffee bar's."""
 
 from orders.models.access_keys import AccessKey
+from orders.models.menu import CustomerDay, Drink, DrinkModifier, QRCode
 from orders.models.shop import Order, OrderNumberCounter, ShopConfig
 from orders.models.workflow import (
     CallbackToken,
@@ -14,11 +15,15 @@ from orders.models.workflow import (
 __all__ = [
     "AccessKey",
     "CallbackToken",
+    "CustomerDay",
+    "Drink",
+    "DrinkModifier",
     "Event",
     "Execution",
     "HistoryEvent",
     "Order",
     "OrderNumberCounter",
+    "QRCode",
     "ShopConfig",
     "StateMachine",
     "StateMachineVersion",
