@@ -9,6 +9,15 @@ def _sync_workflow(sender, **kwargs) -> None:
     order_processor_sync()
 
 
+def _sync_coffee_bar(sender, **kwargs) -> None:
+    # Runs after auth's own post_migrate handler has created this app's permissions.
+    from orders.services.barista import baristas_group_sync
+    from orders.services.menu import menu_seed
+
+    baristas_group_sync()
+    menu_seed()
+
+
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = "Coffee orders"
@@ -16,3 +25,4 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_sync_workflow, sender=self)
+        post_migrate.connect(_sync_coffee_bar, sender=self)

@@ -82,3 +82,21 @@ class OrderNotWaiting(ServiceError):
     """The order is not waiting for this callback (already answered, timed out or finished)."""
 
     http_status = 409
+
+
+class OrderClaimed(ServiceError):
+    """Another barista is making this order."""
+
+    http_status = 409
+
+
+class DailyLimitReached(ServiceError):
+    """The customer has had as many orders today as the shop allows."""
+
+    http_status = 429
+
+
+class QRCodeInvalid(ServiceError):
+    """The scanned code is unknown, expired or spent."""
+
+    http_status = 410

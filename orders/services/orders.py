@@ -7,11 +7,17 @@ import json
 import uuid
 
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
-from orders.errors import OrderNotWaiting, ValidationException
-from orders.models import Execution, Order
+from orders.errors import DailyLimitReached, OrderClaimed, OrderNotWaiting, QRCodeInvalid
+from orders.models import CustomerDay, Execution, Order
+from orders.services.bus import event_put
 from orders.services.callbacks import task_failure, task_success
 from orders.services.executions import execution_start
+from orders.services.menu import drink_validate
+from orders.services.qr_codes import qr_code_spend
+from orders.services.shop import shop_config_get
 from orders.services.state_machines import ORDER_PROCESSOR, state_machine_get
 
 CUSTOMER_WAIT = "Emit - Workflow Started TT"
@@ -20,13 +26,56 @@ BARISTA_WAIT = "Emit - Awaiting Completion TT"
 CANCELLED_ERROR = "OrderCancelled"
 
 
-def order_start(*, user_id: str, order_id: str | None = None) -> Execution:
-    """Starts the order workflow with the seed's input shape; the Order row appears when the
-    workflow reaches the customer's wait (or the order is refused if the shop is closed or full)."""
+def _daily_place_take(*, user_id: str, limit: int) -> None:
+    """Refuses an order over the customer's daily limit. The customer's day row is locked, so two
+    starts at once are counted one after the other; cancelled orders (refused by the shop,
+    cancelled, timed out) give their place back."""
+    day, _ = CustomerDay.objects.get_or_create(user_id=user_id, day=timezone.localdate())
+    CustomerDay.objects.select_for_update().filter(pk=day.pk).first()
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    used = (
+        Order.objects.filter(user_id=user_id, created_at__gte=midnight)
+        .exclude(status=Order.Status.CANCELLED)
+        .count()
+    )
+    if used >= limit:
+        raise DailyLimitReached(
+            f"You have had your {limit} order{'s' if limit != 1 else ''} for today. See you tomorrow!"
+        )
+    CustomerDay.objects.filter(pk=day.pk).update(orders_started=F("orders_started") + 1)
+
+
+def order_start(
+    *, user_id: str, order_id: str | None = None, qr_code: str | None = None
+) -> Execution:
+    """Starts the order workflow with the seed's input shape and the order's row (no state yet).
+
+    Enforced here, not in the browser: the customer's daily limit and, while the shop requires
+    it, one drink of a valid QR code, spent atomically. A refusal leaves nothing behind. Whether
+    the shop is open and has room is the workflow's own first question.
+    """
     machine = state_machine_get(arn_or_name=ORDER_PROCESSOR)
     order_id = order_id or uuid.uuid4().hex
     detail = {"detail": {"orderId": order_id, "userId": user_id}}
-    execution, _ = execution_start(state_machine=machine, input=detail, name=f"order-{order_id}")
+    with transaction.atomic():
+        config = shop_config_get()
+        _daily_place_take(user_id=user_id, limit=config.max_orders_per_user)
+        code = None
+        if config.qr_code_required:
+            if not qr_code:
+                raise QRCodeInvalid("Scan the QR code on the display board to start an order.")
+            code = qr_code_spend(code=qr_code)
+        execution, _ = execution_start(
+            state_machine=machine, input=detail, name=f"order-{order_id}"
+        )
+        Order.objects.get_or_create(
+            order_id=order_id, defaults={"user_id": user_id, "execution": execution}
+        )
+        if code is not None:
+            event_put(
+                detail_type="Validator.NewOrder",
+                detail={"orderId": order_id, "userId": user_id, "drinksLeft": code.remaining},
+            )
     return execution
 
 
@@ -40,32 +89,82 @@ def _waiting_token(order: Order, waits: tuple[str, ...]) -> Order:
     return locked
 
 
+def _manager_event(detail_type: str, order: Order, **detail) -> None:
+    event_put(
+        detail_type=detail_type,
+        detail={
+            "orderId": order.order_id,
+            "userId": order.user_id,
+            "orderNumber": order.order_number,
+            **detail,
+        },
+        execution=order.execution,
+    )
+
+
 def order_submit(*, order: Order, drink: dict) -> None:
-    """Records the customer's drink and resumes the customer's wait. Once only."""
-    if not isinstance(drink, dict) or not drink:
-        raise ValidationException("drink must be a non-empty JSON object")
+    """Records the customer's drink, checked against the menu, and resumes the customer's wait.
+    Once only; a refused drink leaves the wait as it was."""
+    drink = drink_validate(drink=drink)
     with transaction.atomic():
         locked = _waiting_token(order, (CUSTOMER_WAIT,))
         locked.drink = drink
-        locked.save(update_fields=["drink", "updated_at"])
+        locked.submitted_at = timezone.now()
+        locked.save(update_fields=["drink", "submitted_at", "updated_at"])
         output = {"orderId": locked.order_id, "drink": drink}
         task_success(task_token=locked.task_token, output=json.dumps(output))
 
 
+def order_make(*, order: Order, barista: str) -> None:
+    """The barista claims the order. One conditional UPDATE: of two baristas claiming at once,
+    one wins and the other is told who did; claiming one's own claim again changes nothing."""
+    with transaction.atomic():
+        claimed = Order.objects.filter(
+            pk=order.pk, status=Order.Status.CREATED, workflow_state=BARISTA_WAIT, barista=""
+        ).update(barista=barista, updated_at=timezone.now())
+        current = Order.objects.get(pk=order.pk)
+        if not claimed:
+            if current.barista == barista and current.workflow_state == BARISTA_WAIT:
+                return
+            if current.barista and current.workflow_state == BARISTA_WAIT:
+                raise OrderClaimed(
+                    f"Order {current.order_number} is being made by {current.barista}"
+                )
+            raise OrderNotWaiting(f"Order {current.order_id} is not waiting for a barista")
+        _manager_event("OrderManager.MakeOrder", current, baristaUserId=barista)
+
+
+def order_unmake(*, order: Order, barista: str) -> None:
+    """The barista gives their claim back; only the claimant can."""
+    with transaction.atomic():
+        released = Order.objects.filter(
+            pk=order.pk, status=Order.Status.CREATED, workflow_state=BARISTA_WAIT, barista=barista
+        ).update(barista="", updated_at=timezone.now())
+        if not released:
+            raise OrderClaimed("Only the barista making this order can put it back")
+        _manager_event("OrderManager.MakeOrder", Order.objects.get(pk=order.pk), baristaUserId="")
+
+
 def order_complete(*, order: Order, barista: str) -> None:
-    """The barista hands the drink over: resumes the barista's wait. Once only."""
+    """The barista hands the drink over: resumes the barista's wait. Once only; an order another
+    barista is making is theirs to complete."""
     with transaction.atomic():
         locked = _waiting_token(order, (BARISTA_WAIT,))
+        if locked.barista and locked.barista != barista:
+            raise OrderClaimed(f"Order {locked.order_number} is being made by {locked.barista}")
         locked.barista = barista
         locked.save(update_fields=["barista", "updated_at"])
         output = {"orderId": locked.order_id, "completed": True, "barista": barista}
         task_success(task_token=locked.task_token, output=json.dumps(output))
+        _manager_event("OrderManager.OrderCompleted", locked, baristaUserId=barista)
 
 
 def order_cancel(*, order: Order, by: str) -> None:
-    """Cancels from either wait; the workflow ends as cancelled from the wait it is in."""
+    """Cancels from either wait; the workflow ends as cancelled from the wait it is in (its
+    Catch on OrderCancelled), so a customer cancelling before submitting never gets a number."""
     with transaction.atomic():
         locked = _waiting_token(order, (CUSTOMER_WAIT, BARISTA_WAIT))
         task_failure(
             task_token=locked.task_token, error=CANCELLED_ERROR, cause=f"Cancelled by {by}"
         )
+        _manager_event("OrderManager.OrderCancelled", locked, cancelledBy=by)

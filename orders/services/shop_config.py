@@ -1,0 +1,51 @@
+"""Changing the shop's config: every change emits ConfigService.ConfigChanged so screens follow."""
+
+from typing import Any
+
+from django.db import transaction
+
+from orders.models import ShopConfig
+from orders.services.bus import event_put
+from orders.services.shop import shop_config_get
+
+EDITABLE = (
+    "store_open",
+    "max_orders_in_queue",
+    "max_orders_per_user",
+    "drinks_per_barcode",
+    "qr_code_required",
+)
+
+
+def shop_config_shape(*, config: ShopConfig) -> dict[str, Any]:
+    """The config as the original's ConfigService published it."""
+    return {
+        "storeOpen": config.store_open,
+        "maxOrdersInQueue": config.max_orders_in_queue,
+        "maxOrdersPerUser": config.max_orders_per_user,
+        "drinksPerBarcode": config.drinks_per_barcode,
+        "qrCodeRequired": config.qr_code_required,
+    }
+
+
+def shop_config_update(*, changes: dict[str, Any], by: str) -> ShopConfig:
+    """Applies the changes under the row lock the workflow's shop check also takes, so an order
+    starting meanwhile sees either the old config or the new one, never half of it."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    with transaction.atomic():
+        config = shop_config_get(lock=True)
+        for field, value in changes.items():
+            setattr(config, field, value)
+        config.save(update_fields=list(changes) or None)
+        event_put(
+            detail_type="ConfigService.ConfigChanged",
+            detail={**shop_config_shape(config=config), "changedBy": by},
+        )
+    return config
+
+
+def shop_open_set(*, store_open: bool, by: str) -> ShopConfig:
+    """Opens or closes the shop (the baristas' switch)."""
+    return shop_config_update(changes={"store_open": store_open}, by=by)
