@@ -13,6 +13,8 @@ import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SERVERLESSPRESSO_VAR_DIR", BASE_DIR / "var"))
+# The embedded SQLite file, Redis socket and beat schedule live here; a fresh clone has no var/.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _env_bool(name: str, default: bool) -> bool:

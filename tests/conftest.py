@@ -80,16 +80,16 @@ def live_stages(celery_worker, transactional_db):
 
 
 @pytest.fixture
-def inline_stages(db, django_capture_on_commit_callbacks):
-    """Eager Celery for unit tests: each stage runs when its transaction's on_commit fires."""
+def inline_stages(transactional_db):
+    """Eager Celery for unit tests: each stage runs in this thread right after the transaction
+    that made it due really commits (so on_commit behaves as in production)."""
     celery_app.conf.task_always_eager = True
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        yield callbacks
+    yield
     celery_app.conf.task_always_eager = False
 
 
 @pytest.fixture
-def order_processor(db):
+def order_processor(transactional_db):
     return services.state_machine_get(arn_or_name=ORDER_PROCESSOR)
 
 

@@ -1,0 +1,41 @@
+"""Factories for rows the tests need without running a workflow."""
+
+import uuid
+from datetime import timedelta
+
+from django.utils import timezone
+
+from orders.models import CallbackToken, Execution, StateMachine
+from orders.services.stage import token_new
+from orders.services.state_machines import ORDER_PROCESSOR
+
+
+def execution(*, stage: str = Execution.Stage.WAITING, **fields) -> Execution:
+    machine = StateMachine.objects.get(name=ORDER_PROCESSOR)
+    now = timezone.now()
+    defaults = {
+        "state_machine": machine,
+        "version": machine.latest_version,
+        "name": str(uuid.uuid4()),
+        "input": {},
+        "stage": stage,
+        "start_date": now,
+    }
+    return Execution.objects.create(**{**defaults, **fields})
+
+
+def waiting_token(*, heartbeat_seconds: int | None = 900, timeout_seconds: int | None = None):
+    now = timezone.now()
+    heartbeat = now + timedelta(seconds=heartbeat_seconds) if heartbeat_seconds else None
+    timeout = now + timedelta(seconds=timeout_seconds) if timeout_seconds else None
+    deadlines = [d for d in (heartbeat, timeout) if d]
+    return CallbackToken.objects.create(
+        token=token_new(),
+        execution=execution(),
+        state_name="Wait",
+        heartbeat_seconds=heartbeat_seconds,
+        heartbeat_deadline=heartbeat,
+        timeout_deadline=timeout,
+        deadline=min(deadlines) if deadlines else None,
+        created_at=now,
+    )
