@@ -146,3 +146,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": max(WORKFLOW_STALL_SECONDS / 2, 1.0),
     },
 }
+
+# --- The Step Functions API (orders.api, at /sfn/) ----------------------------------------------
+# Unsigned requests are refused unless this is on: every caller should be a known access key.
+SFN_ALLOW_ANONYMOUS = _env_bool("SFN_ALLOW_ANONYMOUS", False)
+# How far a request's X-Amz-Date may be from our clock (AWS allows 5 minutes): bounds replays.
+SFN_MAX_CLOCK_SKEW_SECONDS = int(os.environ.get("SFN_MAX_CLOCK_SKEW_SECONDS", "300"))
+# Above any legal request (256 KiB of input, at most 6 bytes a character once JSON-escaped).
+SFN_MAX_BODY_BYTES = int(os.environ.get("SFN_MAX_BODY_BYTES", str(2 * 1024 * 1024)))

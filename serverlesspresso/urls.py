@@ -3,5 +3,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("sfn/", include("orders.api.urls")),
     path("", include("orders.urls")),
 ]

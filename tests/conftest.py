@@ -117,3 +117,60 @@ def token_from_history(execution: Execution, state_name: str) -> str:
     scheduled = execution.history.get(type="TaskScheduled", event_id=entered_id + 1)
     parameters = json.loads(scheduled.details["parameters"])
     return parameters["Entries"][0]["Detail"]["TaskToken"]
+
+
+# --- The Step Functions API: a key, and boto3 / the aws CLI pointed at the live server ------------
+@pytest.fixture
+def sfn_key(transactional_db):
+    """An access key with every Step Functions API permission (the server runs in a thread)."""
+    from django.contrib.auth import get_user_model
+
+    from orders.services.access_keys import access_key_create
+
+    user = get_user_model().objects.create_user(username="sfn-tester")
+    return access_key_create(user=user, grants=["all"])
+
+
+def sfn_client(live_server, key, **overrides):
+    """boto3's Step Functions client on the live server; no retries, so refusals show at once."""
+    import boto3
+    from botocore.config import Config
+
+    options = {
+        "endpoint_url": live_server.url + "/sfn/",
+        "region_name": "us-east-1",
+        "aws_access_key_id": key.access_key_id,
+        "aws_secret_access_key": key.secret_access_key,
+        "config": Config(retries={"max_attempts": 1, "mode": "standard"}),
+    }
+    return boto3.client("stepfunctions", **{**options, **overrides})
+
+
+@pytest.fixture
+def sfn(live_server, sfn_key):
+    return sfn_client(live_server, sfn_key)
+
+
+def aws_cli(live_server, key, *args: str):
+    """Runs `aws stepfunctions ...` from the awscli package against the live server."""
+    import subprocess
+    import sys
+
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": tempfile.gettempdir(),
+        "AWS_ACCESS_KEY_ID": key.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": key.secret_access_key,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    aws = Path(sys.executable).with_name("aws")
+    return subprocess.run(
+        [str(aws), "stepfunctions", *args, "--endpoint-url", live_server.url + "/sfn/"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

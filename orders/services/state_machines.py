@@ -64,7 +64,11 @@ def state_machine_get(*, arn_or_name: str) -> StateMachine:
 
 
 def state_machine_create(*, name: str, definition: str | dict) -> StateMachine:
-    """Creates a state machine with version 1. A second create of the same name is refused."""
+    """Creates a state machine with version 1.
+
+    Idempotent as CreateStateMachine is: the same name with the same definition answers the
+    existing machine; the same name with another definition is refused.
+    """
     name_validate(name=name)
     document = definition_parse(definition=definition)
     try:
@@ -72,8 +76,26 @@ def state_machine_create(*, name: str, definition: str | dict) -> StateMachine:
             machine = StateMachine.objects.create(name=name)
             StateMachineVersion.objects.create(state_machine=machine, number=1, definition=document)
     except IntegrityError as error:
+        existing = StateMachine.objects.filter(name=name).first()
+        if existing is not None and existing.latest_version.definition == document:
+            return existing
         raise StateMachineAlreadyExists(f"State Machine Already Exists: '{name}'") from error
     return machine
+
+
+def state_machine_delete(*, state_machine: StateMachine) -> None:
+    """Deletes the machine with its versions, executions, tokens and history; idempotent.
+
+    AWS deletes asynchronously and stops running executions on their next transition; here it
+    happens at once. A late callback for a removed execution's token answers InvalidToken, and a
+    stage already queued for it finds no row and does nothing.
+    """
+    with transaction.atomic():
+        locked = StateMachine.objects.select_for_update().filter(pk=state_machine.pk).first()
+        if locked is None:
+            return
+        locked.executions.all().delete()
+        locked.delete()
 
 
 def state_machine_update(

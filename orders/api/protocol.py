@@ -1,0 +1,134 @@
+"""The one view that speaks Step Functions' JSON protocol (awsJson1_0), as boto3 and the CLI do.
+
+Order of checks: body size, signature, operation, permission, JSON, members; a request refused at
+any step changes nothing. Nothing here logs a body or a header, so no task token reaches a log.
+"""
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from orders.api import operations
+from orders.api.encoding import SerializationException, answer_encode, members_validate
+from orders.api.sigv4 import AuthError, signature_verify
+from orders.errors import ServiceError
+from orders.services.access_keys import access_key_touch
+
+logger = logging.getLogger(__name__)
+TARGET_PREFIX = "AWSStepFunctions."
+CONTENT_TYPE = "application/x-amz-json-1.0"
+# botocore keeps what follows '#' as the error code; these prefixes are the ones AWS sends.
+_SERVICE_ERROR = "com.amazonaws.swf.service.v2.model#"
+_FRONT_END_ERROR = "com.amazon.coral.service#"
+
+
+@dataclass(frozen=True)
+class Operation:
+    call: Callable[[dict[str, Any]], dict[str, Any]]
+    # The permission the key's user needs (orders.AccessKey's Meta), without the app label.
+    permission: str
+
+
+_START, _CALLBACK = "sfn_start_executions", "sfn_send_callbacks"
+_MANAGE, _READ = "sfn_manage_state_machines", "sfn_read"
+OPERATIONS: dict[str, Operation] = {
+    "SendTaskSuccess": Operation(operations.send_task_success, _CALLBACK),
+    "SendTaskFailure": Operation(operations.send_task_failure, _CALLBACK),
+    "SendTaskHeartbeat": Operation(operations.send_task_heartbeat, _CALLBACK),
+    "StartExecution": Operation(operations.start_execution, _START),
+    "StopExecution": Operation(operations.stop_execution, _START),
+    "DescribeExecution": Operation(operations.describe_execution, _READ),
+    "ListExecutions": Operation(operations.list_executions, _READ),
+    "GetExecutionHistory": Operation(operations.get_execution_history, _READ),
+    "CreateStateMachine": Operation(operations.create_state_machine, _MANAGE),
+    "UpdateStateMachine": Operation(operations.update_state_machine, _MANAGE),
+    "DeleteStateMachine": Operation(operations.delete_state_machine, _MANAGE),
+    "DescribeStateMachine": Operation(operations.describe_state_machine, _READ),
+    "ListStateMachines": Operation(operations.list_state_machines, _READ),
+}
+
+
+def _answer(body: bytes, status: int = 200) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type=CONTENT_TYPE)
+    response["x-amzn-RequestId"] = str(uuid.uuid4())
+    return response
+
+
+def _refuse(code: str, message: str, *, prefix: str = _FRONT_END_ERROR, status: int = 400):
+    return _answer(answer_encode({"__type": prefix + code, "message": message}), status)
+
+
+def _authenticate(request: HttpRequest, body: bytes) -> Any:
+    """The key's user; None for an unsigned request when SFN_ALLOW_ANONYMOUS lets it in."""
+    if settings.SFN_ALLOW_ANONYMOUS and "Authorization" not in request.headers:
+        return None
+    key = signature_verify(
+        method=request.method,
+        path=request.path,
+        query_string=request.META.get("QUERY_STRING", ""),
+        headers=request.headers,
+        body=body,
+    )
+    access_key_touch(access_key=key)
+    return key.user
+
+
+@csrf_exempt
+def endpoint(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _refuse(
+            "UnknownOperationException", "The Step Functions API takes POST only", status=405
+        )
+    limit = settings.SFN_MAX_BODY_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = -1
+    if not 0 <= length <= limit:
+        return _refuse(
+            "ValidationException",
+            f"The request body must be at most {limit} bytes",
+            prefix=_SERVICE_ERROR,
+        )
+    body = request.body
+    try:
+        user = _authenticate(request, body)
+    except AuthError as error:
+        return _refuse(error.code, error.message)
+
+    target = request.headers.get("X-Amz-Target", "")
+    name = target.removeprefix(TARGET_PREFIX)
+    operation = OPERATIONS.get(name) if target.startswith(TARGET_PREFIX) else None
+    if operation is None:
+        shown = f"'{target}'" if target else "no X-Amz-Target header"
+        return _refuse(
+            "UnknownOperationException",
+            f"Unknown operation: {shown}; this endpoint serves "
+            f"{', '.join(TARGET_PREFIX + n for n in OPERATIONS)}",
+        )
+    if user is not None and not user.has_perm(f"orders.{operation.permission}"):
+        return _refuse(
+            "AccessDeniedException",
+            f"User: {user.get_username()} is not authorized to perform: states:{name} "
+            f"(needs the orders.{operation.permission} permission)",
+        )
+
+    try:
+        members = json.loads(body or b"{}")
+    except ValueError:
+        return _refuse("SerializationException", "The request body is not valid JSON")
+    if not isinstance(members, dict):
+        return _refuse("SerializationException", "The request body must be a JSON object")
+    try:
+        answer = operation.call(members_validate(operation=name, body=members))
+    except ServiceError as error:
+        prefix = _FRONT_END_ERROR if isinstance(error, SerializationException) else _SERVICE_ERROR
+        return _refuse(error.code, error.message, prefix=prefix, status=error.http_status)
+    return _answer(answer_encode(answer))

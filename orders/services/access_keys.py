@@ -1,0 +1,96 @@
+"""Access keys for the Step Functions endpoint: issue, grant, look up, and the development key."""
+
+import secrets
+import string
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Permission
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from orders.models import AccessKey
+
+# What `--grant` names, and the permission each gives the key's user.
+GRANTS = {
+    "start-executions": "sfn_start_executions",
+    "send-callbacks": "sfn_send_callbacks",
+    "manage-state-machines": "sfn_manage_state_machines",
+    "read": "sfn_read",
+}
+DEVELOPMENT_USERNAME = "developer"
+DEVELOPMENT_DESCRIPTION = "development key (runsystem on the embedded defaults)"
+# AWS key ids are AKIA + 16 characters of base32's alphabet; secrets are 40 base64 characters.
+_ID_ALPHABET = string.ascii_uppercase + "234567"
+_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+# last_used_at is a hint for the admin, not an audit log: one write a minute per key is enough.
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _random(alphabet: str, length: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def access_key_grant(*, user: AbstractBaseUser, grants: list[str]) -> None:
+    """Gives the user the permissions that `grants` name (`all` names every one)."""
+    names = list(GRANTS) if "all" in grants else grants
+    unknown = sorted(set(names) - set(GRANTS))
+    if unknown:
+        raise ValueError(f"Unknown grant(s) {unknown}; choose from {sorted(GRANTS)} or 'all'")
+    permissions = Permission.objects.filter(
+        content_type__app_label="orders", codename__in=[GRANTS[n] for n in names]
+    )
+    user.user_permissions.add(*permissions)
+
+
+def access_key_create(
+    *, user: AbstractBaseUser, grants: list[str] | None = None, description: str = ""
+) -> AccessKey:
+    """Issues a new key (a fresh id and secret) to the user, granting `grants` first."""
+    with transaction.atomic():
+        if grants:
+            access_key_grant(user=user, grants=grants)
+        return AccessKey.objects.create(
+            user=user,
+            access_key_id="AKIA" + _random(_ID_ALPHABET, 16),
+            secret_access_key=_random(_SECRET_ALPHABET, 40),
+            description=description,
+        )
+
+
+def access_key_find(*, access_key_id: str) -> AccessKey | None:
+    """The active key with this id whose user is active, or None."""
+    return (
+        AccessKey.objects.select_related("user")
+        .filter(access_key_id=access_key_id, is_active=True, user__is_active=True)
+        .first()
+    )
+
+
+def access_key_touch(*, access_key: AccessKey, now: datetime | None = None) -> None:
+    """Records that the key was used, at most once a minute (a conditional UPDATE)."""
+    now = now or timezone.now()
+    AccessKey.objects.filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - _TOUCH_EVERY), pk=access_key.pk
+    ).update(last_used_at=now)
+
+
+def access_key_ensure_development() -> AccessKey:
+    """The development user's key, created with every grant on first use; the same key after.
+
+    Only for a local run on the embedded defaults: the key is printed so the README's aws CLI and
+    boto3 examples work as written.
+    """
+    with transaction.atomic():
+        user, created = get_user_model().objects.get_or_create(
+            username=DEVELOPMENT_USERNAME, defaults={"is_active": True}
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        access_key_grant(user=user, grants=["all"])
+        key = user.access_keys.filter(is_active=True, description=DEVELOPMENT_DESCRIPTION).first()
+        if key is None:
+            key = access_key_create(user=user, description=DEVELOPMENT_DESCRIPTION)
+    return key
