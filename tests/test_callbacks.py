@@ -90,7 +90,10 @@ def test_duplicate_success_gets_task_timed_out_and_runs_the_stage_once(waiting):
     with pytest.raises(TaskTimedOut):
         services.task_heartbeat(task_token=token)
     assert _snapshot(waiting) == after_first
-    assert waiting.history.filter(type="TaskSucceeded", details__resource__endswith="Token").count() == 1
+    assert (
+        waiting.history.filter(type="TaskSucceeded", details__resource__endswith="Token").count()
+        == 1
+    )
 
 
 def test_failure_without_catch_fails_the_execution(waiting):
@@ -185,6 +188,8 @@ def test_issued_tokens_are_long_and_unique():
 
 def test_history_ids_are_consecutive(waiting):
     services.task_success(task_token=open_token(waiting, CUSTOMER_WAIT), output="{}")
-    ids = list(HistoryEvent.objects.filter(execution=waiting).values_list("event_id", "previous_event_id"))
+    ids = list(
+        HistoryEvent.objects.filter(execution=waiting).values_list("event_id", "previous_event_id")
+    )
     assert [i for i, _ in ids] == list(range(1, len(ids) + 1))
     assert all(previous == i - 1 for i, previous in ids)

@@ -64,7 +64,7 @@ def test_success_failure_and_expiry_race_exactly_one_winner(waiting_executions):
         success, failure, expired = _run_together(
             lambda t=token: services.task_success(task_token=t, output='{"orderId": 1}'),
             lambda t=token: services.task_failure(task_token=t, error="Boom"),
-            lambda: services.tokens_expire(now=later),
+            lambda at=later: services.tokens_expire(now=at),
         )
         outcomes = {
             "success": success is None,
@@ -77,7 +77,9 @@ def test_success_failure_and_expiry_race_exactly_one_winner(waiting_executions):
         winner = next(name for name, won in outcomes.items() if won)
         winners[winner] += 1
         status = CallbackToken.objects.get(token=token).status
-        assert status == {"success": "SUCCEEDED", "failure": "FAILED", "timeout": "TIMED_OUT"}[winner]
+        assert (
+            status == {"success": "SUCCEEDED", "failure": "FAILED", "timeout": "TIMED_OUT"}[winner]
+        )
         # The wait was resumed exactly once, along the winner's path.
         resumed = HistoryEvent.objects.filter(
             execution=execution,
@@ -103,7 +105,12 @@ def test_duplicate_stage_messages_run_the_stage_once(inline_stages, order_proces
             lambda e=execution: services.execution_advance(execution_id=e.pk),
         )
         assert sorted(ran, key=str) == [False, True], ran
-        assert execution.history.filter(type="TaskStateEntered", details__name="Generate Order Number").count() == 1
+        assert (
+            execution.history.filter(
+                type="TaskStateEntered", details__name="Generate Order Number"
+            ).count()
+            == 1
+        )
 
 
 def test_two_sweeps_at_once_expire_each_token_once(waiting_executions):

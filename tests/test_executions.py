@@ -1,0 +1,144 @@
+"""Executions: start (name idempotency, input checks), the shop checks, stop, recovery."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from orders import services
+from orders.errors import ExecutionAlreadyExists, InvalidExecutionInput, InvalidName, TaskTimedOut
+from orders.models import CallbackToken, Event, Execution, OrderNumberCounter, ShopConfig
+from orders.services.shop import shop_config_get
+from tests.conftest import SEED_INPUT, open_token
+
+CUSTOMER_WAIT = "Emit - Workflow Started TT"
+
+
+def _shop(**fields) -> None:
+    ShopConfig.objects.filter(pk=shop_config_get().pk).update(**fields)
+
+
+def test_same_name_same_input_while_running_returns_the_same_execution(
+    inline_stages, order_processor
+):
+    first, created = services.execution_start(
+        state_machine=order_processor, input=SEED_INPUT, name="seed-1"
+    )
+    again, created_again = services.execution_start(
+        state_machine=order_processor, input=json.dumps(SEED_INPUT), name="seed-1"
+    )
+    assert (created, created_again, again.pk) == (True, False, first.pk)
+    assert Execution.objects.count() == 1
+    with pytest.raises(ExecutionAlreadyExists):
+        services.execution_start(
+            state_machine=order_processor, input={"detail": {"orderId": "2"}}, name="seed-1"
+        )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        ({"input": "{not json"}, InvalidExecutionInput),
+        ({"input": json.dumps({"x": "y" * 262_144})}, InvalidExecutionInput),
+        ({"input": "{}", "name": "has space"}, InvalidName),
+        ({"input": "{}", "name": "n" * 81}, InvalidName),
+    ],
+)
+def test_bad_start_is_refused_and_creates_nothing(order_processor, arguments, error):
+    with pytest.raises(error):
+        services.execution_start(state_machine=order_processor, **arguments)
+    assert Execution.objects.count() == 0
+
+
+def test_closed_shop_ends_with_shop_unavailable(inline_stages, order_processor):
+    _shop(store_open=False)
+    execution, _ = services.execution_start(state_machine=order_processor, input=SEED_INPUT)
+    execution.refresh_from_db()
+    assert execution.status == Execution.Status.SUCCEEDED
+    assert execution.output["GetStore"] == {"storeOpen": False, "isCapacityAvailable": True}
+    assert list(Event.objects.values_list("detail_type", flat=True)) == [
+        "OrderProcessor.ShopUnavailable"
+    ]
+    assert not CallbackToken.objects.exists()
+
+
+def test_capacity_counts_orders_in_flight(inline_stages, order_processor):
+    _shop(max_orders_in_queue=2)
+    runs = [
+        services.execution_start(state_machine=order_processor, input=SEED_INPUT)[0]
+        for _ in range(3)
+    ]
+    for run in runs:
+        run.refresh_from_db()
+    assert [r.stage for r in runs] == ["WAITING", "WAITING", "DONE"]
+    assert runs[2].output["GetStore"]["isCapacityAvailable"] is False
+    # A place frees up when an order finishes.
+    services.execution_stop(execution=runs[0])
+    fourth = services.execution_start(state_machine=order_processor, input=SEED_INPUT)[0]
+    fourth.refresh_from_db()
+    assert fourth.stage == "WAITING"
+
+
+def test_order_numbers_count_up_per_day(inline_stages, order_processor):
+    _shop(max_orders_in_queue=10)
+    for _ in range(3):
+        execution = services.execution_start(state_machine=order_processor, input=SEED_INPUT)[0]
+        services.task_success(task_token=open_token(execution, CUSTOMER_WAIT), output="{}")
+    numbers = sorted(
+        e.cursor["raw_input"]["Order"]["Payload"]["orderNumber"]
+        for e in Execution.objects.filter(stage="WAITING")
+    )
+    assert numbers == [1, 2, 3]
+    assert OrderNumberCounter.objects.get(day=timezone.localdate()).last_number == 3
+
+
+def test_stop_aborts_and_closes_the_open_token(inline_stages, order_processor):
+    execution, _ = services.execution_start(state_machine=order_processor, input=SEED_INPUT)
+    token = open_token(execution, CUSTOMER_WAIT)
+    stopped = services.execution_stop(execution=execution, error="Closing", cause="end of day")
+    assert (stopped.status, stopped.stage) == ("ABORTED", "DONE")
+    assert CallbackToken.objects.get(token=token).status == CallbackToken.Status.CLOSED
+    assert execution.history.last().type == "ExecutionAborted"
+    with pytest.raises(TaskTimedOut):
+        services.task_success(task_token=token, output="{}")
+    # Stopping again changes nothing.
+    assert services.execution_stop(execution=execution).stop_date == stopped.stop_date
+
+
+def test_redelivered_stage_after_it_ran_does_nothing(inline_stages, order_processor):
+    execution, _ = services.execution_start(state_machine=order_processor, input=SEED_INPUT)
+    events = execution.history.count()
+    assert services.execution_advance(execution_id=execution.pk) is False
+    assert execution.history.count() == events
+
+
+def test_recovery_re_drives_only_stalled_stages(order_processor, settings, monkeypatch):
+    sent = []
+    monkeypatch.setattr(
+        "orders.tasks.advance_execution.delay", lambda execution_id: sent.append(execution_id)
+    )
+    now = timezone.now()
+    stalled = services.execution_start(state_machine=order_processor, input="{}")[0]
+    fresh = services.execution_start(state_machine=order_processor, input="{}")[0]
+    Execution.objects.filter(pk=stalled.pk).update(due_at=now - timedelta(minutes=5))
+    Execution.objects.filter(pk=fresh.pk).update(due_at=now)
+    settings.WORKFLOW_STALL_SECONDS = 30
+    assert services.executions_recover(now=now) == 1
+    assert sent == [str(stalled.pk)]
+    # The re-driven stage runs once; running it again finds nothing due.
+    assert services.execution_advance(execution_id=stalled.pk) is True
+    assert services.execution_advance(execution_id=stalled.pk) is False
+
+
+def test_an_execution_keeps_the_version_it_started_with(inline_stages, order_processor):
+    execution, _ = services.execution_start(state_machine=order_processor, input=SEED_INPUT)
+    document = services.state_machine_get(arn_or_name="OrderProcessorWorkflow").latest_version
+    changed = json.loads(json.dumps(document.definition))
+    changed["States"]["Customer timedout"]["Result"] = "Customer left"
+    new_version = services.state_machine_update(state_machine=order_processor, definition=changed)
+    assert new_version.number == document.number + 1
+    services.task_failure(task_token=open_token(execution, CUSTOMER_WAIT), error="OrderCancelled")
+    execution.refresh_from_db()
+    assert execution.version_id == document.pk
+    assert execution.output["cause"] == "Customer cancelled"
