@@ -1,6 +1,7 @@
 from django.urls import path
 
 from orders import views
+from orders.web.urls import urlpatterns as web_urlpatterns
 
 app_name = "orders"
 urlpatterns = [
@@ -10,3 +11,5 @@ urlpatterns = [
     path("api/orders/<str:order_id>/complete", views.order_complete, name="complete"),
     path("api/orders/<str:order_id>/cancel", views.order_cancel, name="cancel"),
 ]
+# The people's pages (customer, display board, live streams).
+urlpatterns += web_urlpatterns

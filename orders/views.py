@@ -42,7 +42,9 @@ def json_view(view: Callable) -> Callable:
 @require_http_methods(["POST"])
 @json_view
 def order_start(request: HttpRequest, body: dict) -> JsonResponse:
-    execution = order_services.order_start(user_id=request.user.get_username())
+    execution = order_services.order_start(
+        user_id=request.user.get_username(), qr_code=body.get("qrCode")
+    )
     order_id = execution.input["detail"]["orderId"]
     return JsonResponse({"executionArn": execution.arn, "orderId": order_id}, status=202)
 

@@ -89,6 +89,11 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+LOGIN_URL = "orders:login"
+LOGIN_REDIRECT_URL = "orders:home"
+# A live stream (server-sent events) ends after this long and the browser reconnects, so no
+# server thread is held for ever by a tab left open.
+LIVE_STREAM_SECONDS = float(os.environ.get("LIVE_STREAM_SECONDS", "300"))
 STATIC_ROOT = VAR_DIR / "static"
 
 LOGGING = {

@@ -1,19 +1,11 @@
 from django.contrib import admin
 
-from orders.models import Event, Execution, Order, ShopConfig, StateMachine
+from orders.models import Event, Order, StateMachine
 
 
 @admin.register(StateMachine)
 class StateMachineAdmin(admin.ModelAdmin):
     list_display = ["name", "created_at"]
-
-
-@admin.register(Execution)
-class ExecutionAdmin(admin.ModelAdmin):
-    list_display = ["name", "state_machine", "status", "stage", "start_date", "stop_date"]
-    list_filter = ["status", "stage", "state_machine"]
-    search_fields = ["name"]
-    readonly_fields = [f.name for f in Execution._meta.fields]
 
 
 @admin.register(Order)
@@ -29,5 +21,3 @@ class EventAdmin(admin.ModelAdmin):
     list_display = ["time", "detail_type", "source", "bus"]
     list_filter = ["detail_type"]
 
-
-admin.site.register(ShopConfig)

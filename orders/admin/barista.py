@@ -1,0 +1,124 @@
+"""The baristas' queue in the admin: open orders oldest first, make / unmake / complete / cancel,
+and the shop's open/close switch. Every button calls the same services as the JSON API."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+
+from orders.errors import ServiceError
+from orders.models import Order, QueuedOrder
+from orders.services import orders as order_services
+from orders.services.barista import age_colour, queue_open, queue_ready
+from orders.services.shop import shop_config_get
+from orders.services.shop_config import shop_open_set
+
+BARISTA_PERMISSION = "orders.act_as_barista"
+_ACTIONS = {
+    "make": order_services.order_make,
+    "unmake": order_services.order_unmake,
+    "complete": order_services.order_complete,
+}
+
+
+@admin.register(QueuedOrder)
+class BaristaQueueAdmin(admin.ModelAdmin):
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(BARISTA_PERMISSION)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm(BARISTA_PERMISSION)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("", view(self.queue_view), name="orders_queuedorder_changelist"),
+            path("panel/", view(self.panel_view), name="orders_queuedorder_panel"),
+            path("shop/", view(self.shop_view), name="orders_queuedorder_shop"),
+            path("<int:pk>/<str:action>/", view(self.act_view), name="orders_queuedorder_act"),
+        ]
+
+    def _check(self, request: HttpRequest) -> None:
+        if not request.user.has_perm(BARISTA_PERMISSION):
+            raise PermissionDenied("Baristas only")
+
+    def _context(self, request: HttpRequest) -> dict:
+        now = timezone.now()
+        me = request.user.get_username()
+        rows = []
+        for order in queue_open():
+            since = order.submitted_at or order.created_at
+            rows.append(
+                {
+                    "order": order,
+                    "since": since,
+                    "colour": age_colour(seconds=(now - since).total_seconds()),
+                    "mine": order.barista == me,
+                    "other": bool(order.barista) and order.barista != me,
+                }
+            )
+        choosing = Order.objects.filter(
+            status=Order.Status.CREATED, workflow_state=order_services.CUSTOMER_WAIT
+        ).count()
+        return {
+            **self.admin_site.each_context(request),
+            "title": "Barista queue",
+            "rows": rows,
+            "ready": queue_ready(now=now),
+            "choosing": choosing,
+            "config": shop_config_get(),
+            "opts": self.model._meta,
+        }
+
+    def queue_view(self, request: HttpRequest) -> HttpResponse:
+        self._check(request)
+        return TemplateResponse(request, "admin/orders/barista_queue.html", self._context(request))
+
+    def panel_view(self, request: HttpRequest) -> HttpResponse:
+        self._check(request)
+        return TemplateResponse(request, "admin/orders/_barista_queue.html", self._context(request))
+
+    @staticmethod
+    def _back() -> HttpResponse:
+        return redirect("admin:orders_queuedorder_changelist")
+
+    def act_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        self._check(request)
+        if request.method != "POST":
+            return HttpResponse(status=405)
+        order = get_object_or_404(Order, pk=pk)
+        me = request.user.get_username()
+        try:
+            if action == "cancel":
+                order_services.order_cancel(order=order, by=me)
+            elif action in _ACTIONS:
+                _ACTIONS[action](order=order, barista=me)
+            else:
+                return HttpResponse(status=404)
+        except ServiceError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return self._back()
+        number = order.order_number or order.order_id
+        self.message_user(request, f"Order {number}: {action} done.", messages.SUCCESS)
+        return self._back()
+
+    def shop_view(self, request: HttpRequest) -> HttpResponse:
+        self._check(request)
+        if request.method != "POST":
+            return HttpResponse(status=405)
+        store_open = request.POST.get("open") == "1"
+        shop_open_set(store_open=store_open, by=request.user.get_username())
+        self.message_user(request, "The shop is open." if store_open else "The shop is closed.")
+        return self._back()

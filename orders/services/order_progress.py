@@ -1,0 +1,53 @@
+"""What a customer is told about their order: the step it is at, in words, and its deadline."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from orders.models import CallbackToken, Order
+from orders.services.orders import BARISTA_WAIT, CUSTOMER_WAIT
+
+_ENDED = {
+    "Customer timedout": "Timed out: no drink was chosen in time.",
+    "Barista timedout": "Timed out: the baristas could not make it in time. Sorry!",
+    "Customer cancelled": "Cancelled before it was made.",
+    "Order cancelled": "Cancelled.",
+}
+
+
+@dataclass(frozen=True)
+class OrderProgress:
+    step: str  # starting | choosing | waiting | making | ready | cancelled | timedout | refused
+    text: str
+    deadline: datetime | None = None
+    cancellable: bool = False
+
+
+def _refusal(order: Order) -> str:
+    shop = (order.execution.output or {}).get("GetStore", {}) if order.execution else {}
+    if shop.get("storeOpen") is False:
+        return "The shop is closed right now: no order was started."
+    return "The shop is at capacity right now: please try again in a few minutes."
+
+
+def order_progress(*, order: Order) -> OrderProgress:
+    if order.status == Order.Status.COMPLETED:
+        return OrderProgress("ready", f"Ready for pickup: order {order.order_number}.")
+    if order.status == Order.Status.CANCELLED:
+        if order.reason == "Shop unavailable":
+            return OrderProgress("refused", _refusal(order))
+        step = "timedout" if "timedout" in order.reason else "cancelled"
+        return OrderProgress(step, _ENDED.get(order.reason, order.reason or "Cancelled."))
+    deadline = (
+        CallbackToken.objects.filter(execution=order.execution, status=CallbackToken.Status.OPEN)
+        .values_list("deadline", flat=True)
+        .first()
+    )
+    if order.workflow_state == CUSTOMER_WAIT:
+        return OrderProgress("choosing", "Choose your drink.", deadline, cancellable=True)
+    if order.workflow_state == BARISTA_WAIT:
+        if order.barista:
+            text = f"Being made by {order.barista}."
+            return OrderProgress("making", text, deadline, cancellable=True)
+        text = "Waiting for a barista."
+        return OrderProgress("waiting", text, deadline, cancellable=True)
+    return OrderProgress("starting", "Starting your order…")

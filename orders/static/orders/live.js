@@ -1,0 +1,77 @@
+// Live pages without a build step: an element with data-live-stream (an SSE URL) and
+// data-live-panel (a fragment URL) re-fetches its fragment whenever an event arrives
+// (only events about data-live-order, when set). Countdowns and ages tick in the browser.
+(function () {
+  "use strict";
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-deadline]").forEach(function (el) {
+      var left = Math.max(0, Math.round((Date.parse(el.dataset.deadline) - now) / 1000));
+      el.textContent = Math.floor(left / 60) + ":" + pad(left % 60);
+      if (left === 0 && el.hasAttribute("data-refresh-at-zero") && !el.dataset.fired) {
+        el.dataset.fired = "1";
+        document.dispatchEvent(new Event("live:refresh"));
+      }
+    });
+    document.querySelectorAll("[data-since]").forEach(function (el) {
+      var age = Math.max(0, Math.round((now - Date.parse(el.dataset.since)) / 1000));
+      el.textContent = Math.floor(age / 60) + ":" + pad(age % 60);
+      el.classList.remove("age-green", "age-amber", "age-red");
+      el.classList.add(age < 120 ? "age-green" : age < 300 ? "age-amber" : "age-red");
+    });
+  }
+
+  function live(el) {
+    var pending = null;
+    function refresh() {
+      if (pending) { return; }
+      pending = fetch(el.dataset.livePanel, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) { el.innerHTML = html; wire(el); tick(); })
+        .catch(function () {})
+        .finally(function () { pending = null; });
+    }
+    var source = new EventSource(el.dataset.liveStream);
+    var opened = false;
+    source.onopen = function () {
+      // After a reconnect, catch up on whatever happened while the stream was down.
+      if (opened) { refresh(); }
+      opened = true;
+      document.body.dataset.live = "connected";
+    };
+    source.onmessage = function (message) {
+      var order = el.dataset.liveOrder;
+      if (order) {
+        var envelope = JSON.parse(message.data);
+        if (!envelope.detail || String(envelope.detail.orderId) !== order) { return; }
+      }
+      refresh();
+    };
+    document.addEventListener("live:refresh", refresh);
+  }
+
+  // The drink form shows the modifiers of the chosen drink only.
+  function wire(root) {
+    root.querySelectorAll(".drink-form").forEach(function (form) {
+      function show() {
+        form.querySelectorAll(".drink-choice").forEach(function (set) {
+          var radio = set.querySelector("input[type=radio]");
+          set.classList.toggle("chosen", radio.checked);
+        });
+      }
+      form.classList.add("js");
+      form.addEventListener("change", show);
+      show();
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-live-stream]").forEach(live);
+    wire(document);
+    tick();
+    setInterval(tick, 1000);
+  });
+})();

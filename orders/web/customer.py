@@ -1,0 +1,119 @@
+"""The customer's pages. Thin: every rule is in orders.services; refusals become messages."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from orders.errors import OrderDoesNotExist, ServiceError
+from orders.models import Order, QRCode
+from orders.services import orders as order_services
+from orders.services.menu import menu_available
+from orders.services.order_progress import order_progress
+from orders.services.shop import shop_config_get
+from orders.web.forms import DrinkForm, SignupForm
+
+
+def _own_order(request: HttpRequest, order_id: str) -> Order:
+    # Only the customer's own orders: another customer's looks exactly like a missing one.
+    order = (
+        Order.objects.select_related("execution")
+        .filter(order_id=order_id, user_id=request.user.get_username())
+        .first()
+    )
+    if order is None:
+        raise Http404("No such order")
+    return order
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user)
+        return redirect("orders:home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    orders = Order.objects.filter(user_id=request.user.get_username()).order_by("-created_at")
+    return render(
+        request,
+        "orders/home.html",
+        {"orders": orders[:20], "config": shop_config_get()},
+    )
+
+
+def _start(request: HttpRequest, qr_code: str | None) -> HttpResponse:
+    try:
+        execution = order_services.order_start(user_id=request.user.get_username(), qr_code=qr_code)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("orders:home")
+    return redirect("orders:order", order_id=execution.input["detail"]["orderId"])
+
+
+@login_required
+@require_POST
+def order_new(request: HttpRequest) -> HttpResponse:
+    return _start(request, None)
+
+
+@login_required
+def qr_scan(request: HttpRequest, code: str) -> HttpResponse:
+    """The QR code's link: a page with one button, so that merely opening a link (a preview, a
+    prefetch) never spends a drink; the button's POST does."""
+    if request.method == "POST":
+        return _start(request, code)
+    qr = QRCode.objects.filter(code=code).first()
+    return render(request, "orders/qr.html", {"qr": qr, "code": code})
+
+
+@login_required
+def order_page(request: HttpRequest, order_id: str) -> HttpResponse:
+    order = _own_order(request, order_id)
+    return render(request, "orders/order.html", _order_context(order))
+
+
+@login_required
+def order_panel(request: HttpRequest, order_id: str) -> HttpResponse:
+    order = _own_order(request, order_id)
+    return render(request, "orders/_order_panel.html", _order_context(order))
+
+
+def _order_context(order: Order, form: DrinkForm | None = None) -> dict:
+    progress = order_progress(order=order)
+    if progress.step == "choosing" and form is None:
+        form = DrinkForm(menu=menu_available())
+    return {"order": order, "progress": progress, "form": form}
+
+
+@login_required
+@require_POST
+def order_drink(request: HttpRequest, order_id: str) -> HttpResponse:
+    order = _own_order(request, order_id)
+    form = DrinkForm(request.POST, menu=menu_available())
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("orders:order", order_id=order.order_id)
+    try:
+        order_services.order_submit(order=order, drink=form.drink_choice())
+    except ServiceError as error:
+        messages.error(request, error.message)
+    return redirect("orders:order", order_id=order.order_id)
+
+
+@login_required
+@require_POST
+def order_cancel(request: HttpRequest, order_id: str) -> HttpResponse:
+    order = _own_order(request, order_id)
+    try:
+        order_services.order_cancel(order=order, by=request.user.get_username())
+    except (ServiceError, OrderDoesNotExist) as error:
+        messages.error(request, error.message)
+    return redirect("orders:order", order_id=order.order_id)

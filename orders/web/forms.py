@@ -1,0 +1,55 @@
+"""The customer's forms: sign up, and the drink form built from the menu."""
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+from orders.models import Drink
+
+
+class SignupForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        fields = ("username",)
+
+
+class DrinkForm(forms.Form):
+    """A drink from the available menu and one option per modifier of that drink.
+
+    The form only offers what the menu offers; the service checks again (drink_validate), so a
+    hand-made post is refused there too.
+    """
+
+    drink = forms.ChoiceField(widget=forms.RadioSelect)
+
+    def __init__(self, *args, menu: list[Drink], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.menu = menu
+        self.fields["drink"].choices = [(d.name, f"{d.icon} {d.name}") for d in menu]
+        for drink in menu:
+            for modifier in drink.modifiers.all():
+                self.fields[self._key(drink, modifier.name)] = forms.ChoiceField(
+                    label=modifier.name,
+                    choices=[(o, o) for o in modifier.options],
+                    required=False,
+                )
+
+    @staticmethod
+    def _key(drink: Drink, modifier: str) -> str:
+        return f"{drink.pk}-{modifier}"
+
+    def groups(self) -> list[tuple[Drink, list[forms.BoundField]]]:
+        """Each drink with its modifier fields, for the template."""
+        return [
+            (drink, [self[self._key(drink, m.name)] for m in drink.modifiers.all()])
+            for drink in self.menu
+        ]
+
+    def drink_choice(self) -> dict:
+        """The drink as order_submit takes it."""
+        name = self.cleaned_data["drink"]
+        drink = next(d for d in self.menu if d.name == name)
+        modifiers = {}
+        for modifier in drink.modifiers.all():
+            value = self.cleaned_data.get(self._key(drink, modifier.name))
+            if value:
+                modifiers[modifier.name] = value
+        return {"drink": name, "modifiers": modifiers}
