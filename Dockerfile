@@ -1,0 +1,25 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Requirements first: the dependency layer stays cached while only the code changes.
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+
+# Not root: Celery warns against running as root, and a compromised process should own little.
+# var/ is where beat keeps its schedule file.
+RUN useradd --create-home --uid 1000 app \
+    && mkdir -p var \
+    && chown app:app var
+USER app
+
+EXPOSE 8000
+CMD ["gunicorn", "serverlesspresso.wsgi", "--bind", "0.0.0.0:8000", "--threads", "4", \
+     "--access-logfile", "-"]

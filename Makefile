@@ -1,0 +1,40 @@
+# The README's commands. Each one works from a fresh clone with nothing but python3.
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+# Touched after a successful install: pip runs again only when requirements.txt is newer.
+INSTALLED := $(VENV)/.requirements-installed
+
+PYTEST_ARGS ?=
+RUN_ARGS ?=
+# The machine's services, for the suite's second run (CI's `make services-test`).
+SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/7
+
+.PHONY: install run test lint services-test
+
+install: $(INSTALLED)
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+
+# Order-only: the venv must exist, but its interpreter's timestamp must not force a reinstall.
+$(INSTALLED): requirements.txt | $(PYTHON)
+	$(PYTHON) -m pip install -r requirements.txt
+	touch $@
+
+run: $(INSTALLED)
+	$(PYTHON) manage.py runsystem $(RUN_ARGS)
+
+test: $(INSTALLED)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+services-test: $(INSTALLED)
+	DATABASE_URL=$(SERVICES_DATABASE_URL) \
+	REDIS_URL=$(SERVICES_REDIS_URL) \
+	CELERY_BROKER_URL=$(SERVICES_REDIS_URL) \
+	$(VENV)/bin/pytest $(PYTEST_ARGS)

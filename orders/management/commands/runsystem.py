@@ -1,0 +1,167 @@
+"""`manage.py runsystem`: the web server, a Celery worker and beat in the foreground, as one unit.
+
+With no REDIS_URL it also runs the embedded Redis on the settings' Unix socket, so a fresh clone
+needs nothing but Python. Any child dying takes the others down: a half-running system (a web
+server whose stages never run) is worse than none.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+from serverlesspresso import embedded_redis
+
+# gunicorn waits this long for in-flight requests on SIGTERM; runsystem waits a little longer
+# for every child before it kills what is left.
+GRACEFUL_SECONDS = 10
+KILL_AFTER_SECONDS = GRACEFUL_SECONDS + 5
+
+
+def wsgi_with_static():
+    """The project's WSGI app plus the admin's static files, as `runserver` serves them.
+
+    gunicorn serves no static files and the settings carry no static middleware; Django's own
+    handler serves them straight from the apps (no collectstatic), which suits a local run.
+    A deployment should put whitenoise or a proxy in front instead.
+    """
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.wsgi import get_wsgi_application
+
+    return StaticFilesHandler(get_wsgi_application())
+
+
+class Command(BaseCommand):
+    help = "Runs the whole system in the foreground: web server, Celery worker and beat."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+        self._stopping = threading.Event()
+        self._output_lock = threading.Lock()
+        self._children: dict[str, subprocess.Popen] = {}
+        self._readers: list[threading.Thread] = []
+        redis_process: subprocess.Popen | None = None
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._on_signal)
+        try:
+            if settings.REDIS_URL.startswith("unix://"):
+                # None means a server already answers there (another runsystem): share, not own.
+                redis_process = embedded_redis.start(
+                    Path(settings.REDIS_URL.removeprefix("unix://"))
+                )
+            call_command("migrate", interactive=False, verbosity=1)
+            # The children open their own connections; ours would only sit idle.
+            connections.close_all()
+            self._start_children(host, port)
+            address = f"[{host}]" if ":" in host else host
+            with self._output_lock:
+                self.stdout.write(
+                    f"Serverlesspresso listens on http://{address}:{port}/ "
+                    f"(admin: http://{address}:{port}/admin/); Ctrl-C stops it."
+                )
+            failed = self._wait(redis_process)
+        finally:
+            self._stop_children()
+            # Last, so a worker's warm shutdown can still ack its tasks.
+            if redis_process is not None:
+                _stop([redis_process])
+        if failed:
+            raise CommandError(failed)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._stopping.set()
+
+    def _start_children(self, host: str, port: int) -> None:
+        python = sys.executable
+        bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        commands = {
+            "web": [
+                python, "-m", "gunicorn", f"{__name__}:wsgi_with_static()",
+                "--bind", bind, "--threads", "4",
+                "--graceful-timeout", str(GRACEFUL_SECONDS), "--access-logfile", "-",
+            ],
+            "worker": [
+                python, "-m", "celery", "-A", "serverlesspresso", "worker",
+                "-l", "info", "--concurrency", "2",
+            ],
+            # The schedule file goes where CELERY_BEAT_SCHEDULE_FILENAME says (var/).
+            "beat": [python, "-m", "celery", "-A", "serverlesspresso", "beat", "-l", "info"],
+        }  # fmt: skip
+        # Piped output is block-buffered; unbuffered, a child's lines reach the terminal at once.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        width = max(map(len, commands))
+        for name, command in commands.items():
+            if self._stopping.is_set():
+                return
+            child = subprocess.Popen(
+                command,
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                # Its own process group: Ctrl-C reaches only runsystem, which stops the children
+                # in order, and a kill of the group also takes the worker's pool processes.
+                process_group=0,
+            )
+            self._children[name] = child
+            reader = threading.Thread(
+                target=self._relay, args=(f"{name:<{width}} | ", child.stdout), daemon=True
+            )
+            reader.start()
+            self._readers.append(reader)
+
+    def _relay(self, prefix: str, stream: IO[bytes]) -> None:
+        for raw in stream:
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            with self._output_lock:
+                self.stdout.write(prefix + line)
+                self.stdout.flush()
+
+    def _wait(self, redis_process: subprocess.Popen | None) -> str | None:
+        """Blocks until a signal (returns None) or a process's exit (returns why)."""
+        watched = dict(self._children)
+        if redis_process is not None:
+            watched["embedded redis"] = redis_process
+        while not self._stopping.wait(0.2):
+            for name, process in watched.items():
+                if process.poll() is not None:
+                    return f"{name} exited with code {process.returncode}; stopped the others."
+        return None
+
+    def _stop_children(self) -> None:
+        # Pool processes orphaned by a killed worker would otherwise keep the broker connection.
+        _stop(list(self._children.values()), group=True)
+        for reader in self._readers:
+            reader.join(timeout=2)
+
+
+def _stop(processes: list[subprocess.Popen], *, group: bool = False) -> None:
+    """SIGTERM to all at once, so the wait is the slowest one's, not the sum; SIGKILL (the whole
+    process group if `group`) to whatever outlives the grace."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + KILL_AFTER_SECONDS
+    for process in processes:
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
