@@ -147,8 +147,26 @@ def sfn_client(live_server, key, **overrides):
 
 
 @pytest.fixture
-def sfn(live_server, sfn_key):
-    return sfn_client(live_server, sfn_key)
+def make_sfn(live_server):
+    """Makes boto3 clients on the live server (sfn_client's arguments), closed after the test.
+
+    A client's kept-alive HTTP connection holds a server thread, and that thread a database
+    session (CONN_MAX_AGE), which would keep PostgreSQL from dropping the test database.
+    """
+    clients = []
+
+    def make(key, **overrides):
+        clients.append(sfn_client(live_server, key, **overrides))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def sfn(make_sfn, sfn_key):
+    return make_sfn(sfn_key)
 
 
 def aws_cli(live_server, key, *args: str):

@@ -13,7 +13,6 @@ from django.core.management import call_command
 
 from orders.models import AccessKey, Execution
 from orders.services.access_keys import access_key_create, access_key_ensure_development
-from tests.conftest import sfn_client
 
 ORDER_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:OrderProcessorWorkflow"
 UNKNOWN_TOKEN = "A" * 64
@@ -28,54 +27,55 @@ def test_a_valid_signature_gets_in(live_server, sfn):
     assert "OrderProcessorWorkflow" in names
 
 
-def test_a_wrong_secret_is_an_invalid_signature(live_server, sfn_key):
-    sfn = sfn_client(live_server, sfn_key, aws_secret_access_key="x" * 40)
+def test_a_wrong_secret_is_an_invalid_signature(make_sfn, sfn_key):
+    sfn = make_sfn(sfn_key, aws_secret_access_key="x" * 40)
     with pytest.raises(ClientError) as caught:
         sfn.list_state_machines()
     assert _code(caught) == "InvalidSignatureException"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
-def test_an_unknown_or_inactive_key_is_unrecognized(live_server, sfn_key):
-    sfn = sfn_client(live_server, sfn_key, aws_access_key_id="AKIAUNKNOWNUNKNOWN00")
+def test_an_unknown_or_inactive_key_is_unrecognized(make_sfn, sfn_key):
+    sfn = make_sfn(sfn_key, aws_access_key_id="AKIAUNKNOWNUNKNOWN00")
     with pytest.raises(ClientError) as caught:
         sfn.list_state_machines()
     assert _code(caught) == "UnrecognizedClientException"
 
     AccessKey.objects.filter(pk=sfn_key.pk).update(is_active=False)
     with pytest.raises(ClientError) as caught:
-        sfn_client(live_server, sfn_key).list_state_machines()
+        make_sfn(sfn_key).list_state_machines()
     assert _code(caught) == "UnrecognizedClientException"
 
 
 @pytest.mark.parametrize("minutes", [-20, 20])
-def test_a_date_outside_the_allowed_skew_is_refused(live_server, sfn_key, monkeypatch, minutes):
+def test_a_date_outside_the_allowed_skew_is_refused(make_sfn, sfn_key, monkeypatch, minutes):
     signed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=minutes)
     # botocore's signer reads its clock here; the server keeps the real one.
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: signed_at)
     with pytest.raises(ClientError) as caught:
-        sfn_client(live_server, sfn_key).list_state_machines()
+        make_sfn(sfn_key).list_state_machines()
     assert _code(caught) == "InvalidSignatureException"
     assert "Signature expired" in caught.value.response["Error"]["Message"]
 
 
-def test_a_signature_within_the_skew_is_accepted(live_server, sfn_key, monkeypatch):
+def test_a_signature_within_the_skew_is_accepted(make_sfn, sfn_key, monkeypatch):
     signed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=4)
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: signed_at)
-    assert "stateMachines" in sfn_client(live_server, sfn_key).list_state_machines()
+    assert "stateMachines" in make_sfn(sfn_key).list_state_machines()
 
 
-def test_another_region_in_the_scope_is_refused(live_server, sfn_key):
-    sfn = sfn_client(live_server, sfn_key, region_name="eu-west-1")
+def test_another_region_in_the_scope_is_refused(make_sfn, sfn_key):
+    sfn = make_sfn(sfn_key, region_name="eu-west-1")
     with pytest.raises(ClientError) as caught:
         sfn.list_state_machines()
     assert _code(caught) == "InvalidSignatureException"
     assert "us-east-1" in caught.value.response["Error"]["Message"]
 
 
-def test_unsigned_requests_are_refused_unless_the_setting_allows_them(live_server, settings):
-    sfn = sfn_client(
-        live_server,
+def test_unsigned_requests_are_refused_unless_the_setting_allows_them(
+    make_sfn, settings, transactional_db
+):
+    sfn = make_sfn(
         type("NoKey", (), {"access_key_id": None, "secret_access_key": None})(),
         config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
     )
@@ -86,12 +86,12 @@ def test_unsigned_requests_are_refused_unless_the_setting_allows_them(live_serve
     assert "stateMachines" in sfn.list_state_machines()
 
 
-def test_permissions_are_granted_per_operation(live_server, transactional_db):
+def test_permissions_are_granted_per_operation(make_sfn, transactional_db):
     users = get_user_model().objects
     callbacks_only = access_key_create(
         user=users.create_user(username="barista-app"), grants=["send-callbacks"]
     )
-    sfn = sfn_client(live_server, callbacks_only)
+    sfn = make_sfn(callbacks_only)
     with pytest.raises(ClientError) as caught:
         sfn.start_execution(stateMachineArn=ORDER_ARN, input="{}")
     assert _code(caught) == "AccessDeniedException"
@@ -106,7 +106,7 @@ def test_permissions_are_granted_per_operation(live_server, transactional_db):
     starter = access_key_create(
         user=users.create_user(username="kiosk"), grants=["start-executions"]
     )
-    sfn = sfn_client(live_server, starter)
+    sfn = make_sfn(starter)
     sfn.start_execution(stateMachineArn=ORDER_ARN, input=json.dumps({"detail": {"orderId": "k"}}))
     with pytest.raises(ClientError) as caught:
         sfn.send_task_heartbeat(taskToken=UNKNOWN_TOKEN)
@@ -117,25 +117,25 @@ def test_permissions_are_granted_per_operation(live_server, transactional_db):
     assert Execution.objects.count() == 1
 
 
-def test_create_access_key_command_prints_a_working_key(live_server, transactional_db, capsys):
+def test_create_access_key_command_prints_a_working_key(make_sfn, transactional_db, capsys):
     call_command("create-access-key", "--username", "ops", "--create-user", "--grant", "read")
     printed = dict(line.split("=", 1) for line in capsys.readouterr().out.split())
     key = AccessKey.objects.get(access_key_id=printed["AWS_ACCESS_KEY_ID"])
     assert key.access_key_id.startswith("AKIA") and len(key.access_key_id) == 20
     assert printed["AWS_SECRET_ACCESS_KEY"] == key.secret_access_key
-    sfn = sfn_client(live_server, key)
+    sfn = make_sfn(key)
     assert sfn.list_state_machines()["stateMachines"]
     with pytest.raises(ClientError) as caught:
         sfn.start_execution(stateMachineArn=ORDER_ARN)
     assert _code(caught) == "AccessDeniedException"
 
 
-def test_the_development_key_is_made_once_with_every_permission(live_server, transactional_db):
+def test_the_development_key_is_made_once_with_every_permission(make_sfn, transactional_db):
     key = access_key_ensure_development()
     assert access_key_ensure_development() == key
     for permission in ("start_executions", "send_callbacks", "manage_state_machines", "read"):
         assert key.user.has_perm(f"orders.sfn_{permission}")
-    assert sfn_client(live_server, key).list_state_machines()["stateMachines"]
+    assert make_sfn(key).list_state_machines()["stateMachines"]
 
 
 def test_a_body_changed_after_signing_is_refused(live_server, sfn_key):
