@@ -70,40 +70,30 @@ def test_seed_testing_section_with_the_aws_cli(live_server, live_stages, sfn_key
     arn = started["executionArn"]
     assert arn.startswith(f"arn:aws:states:us-east-1:123456789012:execution:{ORDER_PROCESSOR}:")
 
-    def token_from_cli(state_name: str, count: int) -> str:
+    def token_from_cli(state_name: str) -> str:
         def scheduled():
             history = _cli_json(
                 live_server, sfn_key, "get-execution-history", "--execution-arn", arn
             )
-            found = _scheduled(history, state_name)
-            return len(found) >= count and found
+            return _scheduled(history, state_name)
 
         return _token(wait_for(scheduled, message=f"TaskScheduled of {state_name}")[-1])
 
-    first = token_from_cli(CUSTOMER_WAIT, 1)
-    # The seed's command, with only --endpoint-url added (by aws_cli).
-    done = aws_cli(
-        live_server,
-        sfn_key,
-        "send-task-success",
-        "--task-output",
-        '{"orderId":1}',
-        "--task-token",
-        first,
-    )
+    def send_task_success(token: str):
+        # The seed's command, with only --endpoint-url added (by aws_cli).
+        return aws_cli(
+            live_server,
+            sfn_key,
+            *("send-task-success", "--task-output", '{"orderId":1}', "--task-token", token),
+        )
+
+    first = token_from_cli(CUSTOMER_WAIT)
+    done = send_task_success(first)
     assert (done.returncode, done.stdout.strip()) == (0, ""), done.stderr
 
-    second = token_from_cli(BARISTA_WAIT, 1)
+    second = token_from_cli(BARISTA_WAIT)
     assert second != first
-    done = aws_cli(
-        live_server,
-        sfn_key,
-        "send-task-success",
-        "--task-output",
-        '{"orderId":1}',
-        "--task-token",
-        second,
-    )
+    done = send_task_success(second)
     assert done.returncode == 0, done.stderr
 
     def succeeded():
@@ -117,15 +107,7 @@ def test_seed_testing_section_with_the_aws_cli(live_server, live_stages, sfn_key
     assert set(output) == {"detail", "GetStore", "Order", "order"}
 
     # The spent token, answered again: the CLI reports Step Functions' error and fails.
-    again = aws_cli(
-        live_server,
-        sfn_key,
-        "send-task-success",
-        "--task-output",
-        '{"orderId":1}',
-        "--task-token",
-        first,
-    )
+    again = send_task_success(first)
     assert again.returncode != 0
     assert "(TaskTimedOut)" in again.stderr
 
