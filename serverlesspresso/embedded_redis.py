@@ -58,6 +58,9 @@ def start(socket_path: Path, *, timeout: float = 10.0) -> subprocess.Popen | Non
             "warning",
         ],
         stdout=subprocess.DEVNULL,
+        # Its own session: a Ctrl-C meant for the run command must not stop Redis before the
+        # worker's warm shutdown has acked its messages.
+        start_new_session=True,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

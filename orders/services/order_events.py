@@ -13,19 +13,24 @@ Status = Order.Status
 
 def _started(event: Event) -> None:
     detail = event.detail
-    Order.objects.update_or_create(
-        order_id=str(detail["orderId"]),
-        defaults={
-            "user_id": str(detail.get("userId", "")),
-            "execution": event.execution,
-            "status": Status.CREATED,
-            "workflow_state": "Emit - Workflow Started TT",
-            "task_token": detail.get("TaskToken", ""),
-            "order_number": None,
-            "drink": None,
-            "barista": "",
-            "reason": "",
-        },
+    # One INSERT ... ON CONFLICT: a restarted order (same orderId, new execution) starts afresh.
+    fresh = {
+        "user_id": str(detail.get("userId", "")),
+        "execution": event.execution,
+        "status": Status.CREATED,
+        "workflow_state": "Emit - Workflow Started TT",
+        "task_token": detail.get("TaskToken", ""),
+        "order_number": None,
+        "drink": None,
+        "barista": "",
+        "reason": "",
+        "submitted_at": None,
+    }
+    Order.objects.bulk_create(
+        [Order(order_id=str(detail["orderId"]), **fresh)],
+        update_conflicts=True,
+        unique_fields=["order_id"],
+        update_fields=[*fresh, "updated_at"],
     )
 
 
