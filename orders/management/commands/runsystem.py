@@ -41,6 +41,13 @@ def wsgi_with_static():
     return StaticFilesHandler(get_wsgi_application())
 
 
+def _development_key():
+    # Imported here: gunicorn imports this module for wsgi_with_static before Django is set up.
+    from orders.services.access_keys import access_key_ensure_development
+
+    return access_key_ensure_development()
+
+
 class Command(BaseCommand):
     help = "Runs the whole system in the foreground: web server, Celery worker and beat."
 
@@ -63,6 +70,7 @@ class Command(BaseCommand):
                     Path(settings.REDIS_URL.removeprefix("unix://"))
                 )
             call_command("migrate", interactive=False, verbosity=1)
+            key = _development_key() if settings.SFN_DEVELOPMENT_KEY else None
             # The children open their own connections; ours would only sit idle.
             connections.close_all()
             self._start_children(host, port)
@@ -72,6 +80,13 @@ class Command(BaseCommand):
                     f"Serverlesspresso listens on http://{address}:{port}/ "
                     f"(admin: http://{address}:{port}/admin/); Ctrl-C stops it."
                 )
+                if key is not None:
+                    # The README's aws CLI and boto3 examples read these three.
+                    self.stdout.write(
+                        f"AWS_ACCESS_KEY_ID={key.access_key_id} "
+                        f"AWS_SECRET_ACCESS_KEY={key.secret_access_key} "
+                        f"AWS_ENDPOINT_URL_SFN=http://{address}:{port}/sfn/"
+                    )
             failed = self._wait(redis_process)
         finally:
             self._stop_children()
