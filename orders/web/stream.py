@@ -35,6 +35,10 @@ def _events(channels: list[str], seconds: float) -> Iterator[str]:
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
         pubsub.subscribe(*channels)
+    except redis.RedisError:
+        client.close()
+        return
+    try:
         # Reconnect quickly after the stream ends; the comment lets the browser fire "open".
         yield "retry: 1000\n: connected\n\n"
         deadline = time.monotonic() + seconds
@@ -47,6 +51,10 @@ def _events(channels: list[str], seconds: float) -> Iterator[str]:
             elif time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
                 yield ": heartbeat\n\n"
                 quiet_since = time.monotonic()
+    except redis.RedisError:
+        # Redis went away (a restart, the end of a test run): end the stream; the browser
+        # reconnects and re-reads the page's state.
+        return
     finally:
         pubsub.close()
         client.close()

@@ -25,21 +25,26 @@
   }
 
   function live(el) {
-    var pending = null;
+    var pending = false, again = false;
     function refresh() {
-      if (pending) { return; }
-      pending = fetch(el.dataset.livePanel, { credentials: "same-origin" })
+      // One fetch at a time; an event arriving meanwhile asks for one more after it, so the
+      // last event is never lost to a fetch that started before it.
+      if (pending) { again = true; return; }
+      pending = true;
+      fetch(el.dataset.livePanel, { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
         .then(function (html) { el.innerHTML = html; wire(el); tick(); })
         .catch(function () {})
-        .finally(function () { pending = null; });
+        .finally(function () {
+          pending = false;
+          if (again) { again = false; refresh(); }
+        });
     }
     var source = new EventSource(el.dataset.liveStream);
-    var opened = false;
     source.onopen = function () {
-      // After a reconnect, catch up on whatever happened while the stream was down.
-      if (opened) { refresh(); }
-      opened = true;
+      // Catch up on whatever happened between rendering the page (or the stream dropping) and
+      // subscribing: pub/sub keeps no history.
+      refresh();
       document.body.dataset.live = "connected";
     };
     source.onmessage = function (message) {
