@@ -10,6 +10,7 @@ from orders import services
 from orders.errors import ExecutionAlreadyExists, InvalidExecutionInput, InvalidName, TaskTimedOut
 from orders.models import CallbackToken, Event, Execution, OrderNumberCounter, ShopConfig
 from orders.services.shop import shop_config_get
+from tests import factories
 from tests.conftest import SEED_INPUT, open_token
 
 CUSTOMER_WAIT = "Emit - Workflow Started TT"
@@ -119,10 +120,11 @@ def test_recovery_re_drives_only_stalled_stages(order_processor, settings, monke
         "orders.tasks.advance_execution.delay", lambda execution_id: sent.append(execution_id)
     )
     now = timezone.now()
-    stalled = services.execution_start(state_machine=order_processor, input="{}")[0]
-    fresh = services.execution_start(state_machine=order_processor, input="{}")[0]
-    Execution.objects.filter(pk=stalled.pk).update(due_at=now - timedelta(minutes=5))
-    Execution.objects.filter(pk=fresh.pk).update(due_at=now)
+    # Rows due to start whose message was lost: made directly, so no worker hears of them.
+    ready = {"stage": Execution.Stage.READY, "cursor": {"kind": "start"}, "input": SEED_INPUT}
+    stalled = factories.execution(**ready, due_at=now - timedelta(minutes=5))
+    factories.execution(**ready, due_at=now)
+    factories.execution(stage=Execution.Stage.WAITING, due_at=None)
     settings.WORKFLOW_STALL_SECONDS = 30
     assert services.executions_recover(now=now) == 1
     assert sent == [str(stalled.pk)]
