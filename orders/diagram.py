@@ -5,7 +5,7 @@ it waits in marked. Pure: definition and marks in, SVG text out."""
 from dataclasses import dataclass, field
 from html import escape
 
-BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 210, 38, 24, 46, 16
+BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 200, 32, 20, 30, 12
 
 
 @dataclass

@@ -158,15 +158,11 @@ def test_a_customer_orders_and_a_barista_makes_it(bar):
     # The display's drinks count follows the scan live.
     display.wait_for_selector("#drinks-left:text('9')", timeout=LIVE)
     _choose_latte(customer)
-    try:
-        customer.wait_for_selector("#order-status:text('Waiting for a barista')")
-    except Exception:
-        print(customer.content())
-        raise
+    customer.wait_for_selector("#order-status:text('Waiting for a barista')")
     order = _order_of("alice")
     assert order.drink == {
         "drink": "Latte",
-        "icon": "🥛",
+        "icon": "☕",
         "modifiers": {"Milk": "Oat", "Syrup": "None"},
     }
     _live(customer)
@@ -193,6 +189,8 @@ def test_a_customer_orders_and_a_barista_makes_it(bar):
 
     barista.goto(f"{bar.url}/admin/orders/execution/{order.execution_id}/change/")
     barista.wait_for_selector("#execution-diagram")
+    barista.locator("#execution-diagram").scroll_into_view_if_needed()
+    barista.evaluate("document.querySelector('#execution-diagram').scrollIntoView()")
     assert barista.locator("g.state.visited").count() >= 6
     _shot(barista, "execution-diagram")
 

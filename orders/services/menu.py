@@ -13,7 +13,7 @@ _MILK_OR_NONE = {"name": "Milk", "options": ["None", "Regular", "Oat", "Soy"]}
 MENU = [
     ("Espresso", "☕", [{"name": "Shots", "options": ["Single", "Double"]}]),
     ("Cappuccino", "☕", [_MILK]),
-    ("Latte", "🥛", [_MILK, {"name": "Syrup", "options": ["None", "Vanilla", "Caramel"]}]),
+    ("Latte", "☕", [_MILK, {"name": "Syrup", "options": ["None", "Vanilla", "Caramel"]}]),
     ("Flat White", "☕", [_MILK]),
     ("Americano", "☕", [_MILK_OR_NONE]),
     ("Coffee of the day", "★", [_MILK_OR_NONE]),
