@@ -224,3 +224,11 @@ def test_barista_timeout_after_update_state_machine(
     assert sfn.describe_execution(executionArn=before)["status"] == "RUNNING"
     old = sfn.get_execution_history(executionArn=before)
     assert _scheduled(old, CUSTOMER_WAIT)[0]["heartbeatInSeconds"] == 900
+
+
+def test_no_token_starts_with_a_dash_so_the_cli_reads_it_as_a_value(monkeypatch):
+    from orders.services import stage
+
+    drawn = iter(["-" + "a" * 63, "b" * 64])
+    monkeypatch.setattr(stage.secrets, "token_urlsafe", lambda n: next(drawn))
+    assert stage.token_new() == "b" * 64

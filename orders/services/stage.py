@@ -21,7 +21,11 @@ TOKEN_BYTES = 48  # 384 random bits, 64 URL-safe characters
 
 
 def token_new() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    # A token starting with "-" reads as an option to argparse, so the seed's
+    # `aws stepfunctions send-task-success --task-token TOKEN` would refuse 1 token in 64.
+    while (token := secrets.token_urlsafe(TOKEN_BYTES)).startswith("-"):
+        pass
+    return token
 
 
 class Stage:
