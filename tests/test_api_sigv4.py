@@ -22,7 +22,9 @@ def _code(caught: pytest.ExceptionInfo) -> str:
     return caught.value.response["Error"]["Code"]
 
 
-def test_a_valid_signature_gets_in(live_server, sfn):
+@pytest.mark.parametrize("path", ["/sfn/", "/sfn"])
+def test_a_valid_signature_gets_in(live_server, make_sfn, sfn_key, path):
+    sfn = make_sfn(sfn_key, endpoint_url=live_server.url + path)
     names = [m["name"] for m in sfn.list_state_machines()["stateMachines"]]
     assert "OrderProcessorWorkflow" in names
 
