@@ -12,6 +12,8 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
+# The admin's and the pages' static files, served by whitenoise from gunicorn.
+RUN DJANGO_SECRET_KEY=collectstatic python manage.py collectstatic --noinput
 
 # Not root: Celery warns against running as root, and a compromised process should own little.
 # var/ is where beat keeps its schedule file.

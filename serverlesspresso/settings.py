@@ -39,6 +39,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the web process: no separate file server in docker-compose.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -95,6 +97,8 @@ LOGIN_REDIRECT_URL = "orders:home"
 # server thread is held for ever by a tab left open.
 LIVE_STREAM_SECONDS = float(os.environ.get("LIVE_STREAM_SECONDS", "300"))
 STATIC_ROOT = VAR_DIR / "static"
+# Serve from the apps' static folders too, so `make run` needs no collectstatic (the image runs it).
+WHITENOISE_USE_FINDERS = True
 
 LOGGING = {
     "version": 1,

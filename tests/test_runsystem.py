@@ -81,6 +81,8 @@ def test_runsystem_runs_stages_and_stops_cleanly(tmp_path):
             return _answers_200(f"http://127.0.0.1:{port}/admin/login/")
 
         wait_for(up, timeout=60, interval=0.5, message="the admin login page")
+        # The admin's stylesheet too: the web process serves static files itself.
+        assert _answers_200(f"http://127.0.0.1:{port}/static/admin/css/base.css")
 
         arn = manage("start-execution", "--input", '{"detail": {"orderId": "rs1", "userId": "u"}}')[
             "executionArn"

@@ -28,21 +28,8 @@ GRACEFUL_SECONDS = 10
 KILL_AFTER_SECONDS = GRACEFUL_SECONDS + 5
 
 
-def wsgi_with_static():
-    """The project's WSGI app plus the admin's static files, as `runserver` serves them.
-
-    gunicorn serves no static files and the settings carry no static middleware; Django's own
-    handler serves them straight from the apps (no collectstatic), which suits a local run.
-    A deployment should put whitenoise or a proxy in front instead.
-    """
-    from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.core.wsgi import get_wsgi_application
-
-    return StaticFilesHandler(get_wsgi_application())
-
-
 def _development_key():
-    # Imported here: gunicorn imports this module for wsgi_with_static before Django is set up.
+    # Imported here, once Django is set up by the command.
     from orders.services.access_keys import access_key_ensure_development
 
     return access_key_ensure_development()
@@ -104,7 +91,7 @@ class Command(BaseCommand):
         bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         commands = {
             "web": [
-                python, "-m", "gunicorn", f"{__name__}:wsgi_with_static()",
+                python, "-m", "gunicorn", "serverlesspresso.wsgi",
                 "--bind", bind, "--threads", "4",
                 "--graceful-timeout", str(GRACEFUL_SECONDS), "--access-logfile", "-",
             ],
