@@ -92,7 +92,9 @@ class Command(BaseCommand):
         commands = {
             "web": [
                 python, "-m", "gunicorn", "serverlesspresso.wsgi",
-                "--bind", bind, "--threads", "4",
+                # Threads, not processes, hold the pages' live streams (server-sent events,
+                # LIVE_STREAM_SECONDS each): one thread per open page, plus the requests.
+                "--bind", bind, "--worker-class", "gthread", "--threads", "32",
                 "--graceful-timeout", str(GRACEFUL_SECONDS), "--access-logfile", "-",
             ],
             "worker": [
