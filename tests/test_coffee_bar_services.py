@@ -216,3 +216,18 @@ def test_concurrent_scans_never_spend_below_zero(transactional_db):
 )
 def test_age_colours(seconds, colour):
     assert age_colour(seconds=seconds) == colour
+
+
+def test_add_barista_gives_exactly_the_baristas_permissions(db):
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    call_command("add-barista", "--username", "bob", "--password", "pw-bob-123")
+    bob = User.objects.get(username="bob")
+    assert bob.is_staff and not bob.is_superuser
+    assert bob.get_all_permissions() == {
+        "orders.act_as_barista",
+        "orders.view_display_board",
+        "orders.view_order",
+        "orders.view_execution",
+    }
