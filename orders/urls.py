@@ -10,6 +10,8 @@ urlpatterns = [
     path("api/orders/<str:order_id>/submit", views.order_submit, name="submit"),
     path("api/orders/<str:order_id>/complete", views.order_complete, name="complete"),
     path("api/orders/<str:order_id>/cancel", views.order_cancel, name="cancel"),
+    path("api/orders/<str:order_id>/make", views.order_make, name="make"),
+    path("api/orders/<str:order_id>/unmake", views.order_unmake, name="unmake"),
 ]
 # The people's pages (customer, display board, live streams).
 urlpatterns += web_urlpatterns

@@ -78,6 +78,26 @@ def order_complete(request: HttpRequest, body: dict, order_id: str) -> JsonRespo
     return JsonResponse({"orderId": order.order_id}, status=202)
 
 
+def _barista_claim(request: HttpRequest, order_id: str, claim) -> JsonResponse:
+    if not request.user.has_perm("orders.act_as_barista"):
+        return _error(403, "Forbidden", "Only baristas make orders")
+    order = selectors.order_for(order_id=order_id, user=request.user)
+    claim(order=order, barista=request.user.get_username())
+    return JsonResponse({"orderId": order.order_id}, status=202)
+
+
+@require_http_methods(["POST"])
+@json_view
+def order_make(request: HttpRequest, body: dict, order_id: str) -> JsonResponse:
+    return _barista_claim(request, order_id, order_services.order_make)
+
+
+@require_http_methods(["POST"])
+@json_view
+def order_unmake(request: HttpRequest, body: dict, order_id: str) -> JsonResponse:
+    return _barista_claim(request, order_id, order_services.order_unmake)
+
+
 @require_http_methods(["POST"])
 @json_view
 def order_cancel(request: HttpRequest, body: dict, order_id: str) -> JsonResponse:

@@ -135,3 +135,30 @@ def test_the_diagram_layout_points_every_arrow_down(db):
         path=["A", "B"],
     )
     assert svg.count('class="edge taken"') == 1
+
+
+def test_the_json_api_makes_through_the_same_services(client, alice, barista_client):
+    order = _start(client)
+    client.post(reverse("orders:order_drink", args=[order.order_id]), _latte(order))
+    assert (
+        client.post(
+            reverse("orders:make", args=[order.order_id]), content_type="application/json"
+        ).status_code
+        == 403
+    )
+    assert (
+        barista_client.post(
+            reverse("orders:make", args=[order.order_id]), content_type="application/json"
+        ).status_code
+        == 202
+    )
+    order.refresh_from_db()
+    assert order.barista == "bob"
+    assert (
+        barista_client.post(
+            reverse("orders:unmake", args=[order.order_id]), content_type="application/json"
+        ).status_code
+        == 202
+    )
+    order.refresh_from_db()
+    assert order.barista == ""

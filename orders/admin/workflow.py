@@ -20,4 +20,3 @@ class OrderAdmin(admin.ModelAdmin):
 class EventAdmin(admin.ModelAdmin):
     list_display = ["time", "detail_type", "source", "bus"]
     list_filter = ["detail_type"]
-

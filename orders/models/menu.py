@@ -7,7 +7,9 @@ class Drink(models.Model):
     """A drink on the menu; only available drinks are offered and accepted."""
 
     name = models.CharField(max_length=80, unique=True)
-    icon = models.CharField(max_length=8, blank=True, default="☕", help_text="An emoji or short mark.")
+    icon = models.CharField(
+        max_length=8, blank=True, default="☕", help_text="An emoji or short mark."
+    )
     available = models.BooleanField(default=True, db_index=True)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -63,9 +65,7 @@ class CustomerDay(models.Model):
     orders_started = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user_id", "day"], name="one_customer_day")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user_id", "day"], name="one_customer_day")]
 
     def __str__(self) -> str:
         return f"{self.user_id} on {self.day}: {self.orders_started}"
