@@ -137,28 +137,18 @@ def test_the_diagram_layout_points_every_arrow_down(db):
     assert svg.count('class="edge taken"') == 1
 
 
+def _api(client, name: str, order: Order) -> int:
+    url = reverse(f"orders:{name}", args=[order.order_id])
+    return client.post(url, content_type="application/json").status_code
+
+
 def test_the_json_api_makes_through_the_same_services(client, alice, barista_client):
     order = _start(client)
     client.post(reverse("orders:order_drink", args=[order.order_id]), _latte(order))
-    assert (
-        client.post(
-            reverse("orders:make", args=[order.order_id]), content_type="application/json"
-        ).status_code
-        == 403
-    )
-    assert (
-        barista_client.post(
-            reverse("orders:make", args=[order.order_id]), content_type="application/json"
-        ).status_code
-        == 202
-    )
+    assert _api(client, "make", order) == 403
+    assert _api(barista_client, "make", order) == 202
     order.refresh_from_db()
     assert order.barista == "bob"
-    assert (
-        barista_client.post(
-            reverse("orders:unmake", args=[order.order_id]), content_type="application/json"
-        ).status_code
-        == 202
-    )
+    assert _api(barista_client, "unmake", order) == 202
     order.refresh_from_db()
     assert order.barista == ""
