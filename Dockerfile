@@ -23,5 +23,6 @@ RUN useradd --create-home --uid 1000 app \
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "serverlesspresso.wsgi", "--bind", "0.0.0.0:8000", "--threads", "4", \
+# gthread with many threads: each open page holds one for its live event stream.
+CMD ["gunicorn", "serverlesspresso.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--threads", "32", \
      "--access-logfile", "-"]
