@@ -158,6 +158,9 @@ def test_a_customer_orders_and_a_barista_makes_it(bar, fresh_qr_window):
     _live(display)
     link = display.get_attribute("#qr-link", "href")
     assert "10 drinks left" in display.inner_text("#display-panel")
+    # The countdown follows the server's clock (moved here), not the browser's: at most 5:00.
+    minutes, seconds = display.inner_text("#display-panel [data-deadline]").split(":")
+    assert 0 < int(minutes) * 60 + int(seconds) <= 300
 
     customer = bar.customer("alice")
     customer.goto(link)

@@ -6,10 +6,19 @@
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
 
+  // Counts from the server's clock, not the screen's: a board whose clock is off still shows the
+  // right countdown. The offset is taken once, when the element is first ticked after rendering.
+  function serverNow(el) {
+    if (el.dataset.offset === undefined) {
+      var server = Date.parse(el.dataset.serverNow || "");
+      el.dataset.offset = isNaN(server) ? "0" : String(server - Date.now());
+    }
+    return Date.now() + Number(el.dataset.offset);
+  }
+
   function tick() {
-    var now = Date.now();
     document.querySelectorAll("[data-deadline]").forEach(function (el) {
-      var left = Math.max(0, Math.round((Date.parse(el.dataset.deadline) - now) / 1000));
+      var left = Math.max(0, Math.round((Date.parse(el.dataset.deadline) - serverNow(el)) / 1000));
       el.textContent = Math.floor(left / 60) + ":" + pad(left % 60);
       if (left === 0 && el.hasAttribute("data-refresh-at-zero") && !el.dataset.fired) {
         el.dataset.fired = "1";
@@ -17,7 +26,7 @@
       }
     });
     document.querySelectorAll("[data-since]").forEach(function (el) {
-      var age = Math.max(0, Math.round((now - Date.parse(el.dataset.since)) / 1000));
+      var age = Math.max(0, Math.round((serverNow(el) - Date.parse(el.dataset.since)) / 1000));
       el.textContent = Math.floor(age / 60) + ":" + pad(age % 60);
       el.classList.remove("age-green", "age-amber", "age-red");
       el.classList.add(age < 120 ? "age-green" : age < 300 ? "age-amber" : "age-red");
