@@ -97,6 +97,8 @@ LOGIN_REDIRECT_URL = "orders:home"
 # server thread is held for ever by a tab left open.
 LIVE_STREAM_SECONDS = float(os.environ.get("LIVE_STREAM_SECONDS", "300"))
 STATIC_ROOT = VAR_DIR / "static"
+# Exists before any collectstatic, so whitenoise has its directory (it warns on every start otherwise).
+STATIC_ROOT.mkdir(exist_ok=True)
 # Serve from the apps' static folders too, so `make run` needs no collectstatic (the image runs it).
 WHITENOISE_USE_FINDERS = True
 
