@@ -122,3 +122,30 @@ def test_two_sweeps_at_once_expire_each_token_once(waiting_executions):
     assert first + second == ITERATIONS
     assert CallbackToken.objects.filter(status="TIMED_OUT").count() == ITERATIONS
     assert HistoryEvent.objects.filter(type="TaskTimedOut").count() == ITERATIONS
+
+
+def test_two_baristas_claiming_at_once_one_wins(inline_stages, order_processor):
+    from orders.errors import OrderClaimed
+    from orders.models import Event, Order
+    from orders.services import orders as order_services
+
+    ShopConfig.objects.filter(pk=shop_config_get().pk).update(max_orders_in_queue=ITERATIONS)
+    for index in range(ITERATIONS // 2):
+        execution = services.execution_start(
+            state_machine=order_processor,
+            input={"detail": {"orderId": f"claim-{index}", "userId": "ana"}},
+        )[0]
+        services.task_success(task_token=open_token(execution, CUSTOMER_WAIT), output="{}")
+        order = Order.objects.get(order_id=f"claim-{index}")
+        first, second = _run_together(
+            lambda o=order: order_services.order_make(order=o, barista="bo"),
+            lambda o=order: order_services.order_make(order=o, barista="cy"),
+        )
+        losers = [r for r in (first, second) if r is not None]
+        assert len(losers) == 1 and isinstance(losers[0], OrderClaimed), (first, second)
+        order.refresh_from_db()
+        assert order.barista == ("bo" if first is None else "cy")
+        made = Event.objects.filter(
+            detail_type="OrderManager.MakeOrder", detail__orderId=order.order_id
+        )
+        assert made.count() == 1
