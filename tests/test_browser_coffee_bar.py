@@ -333,3 +333,19 @@ def test_a_customer_without_the_baristas_group_cannot_use_the_admin_actions(bar)
     assert "403" in customer.title() or customer.locator("#barista-queue").count() == 0
     order.refresh_from_db()
     assert (order.status, order.barista) == (Order.Status.CREATED, "")
+
+
+def test_a_live_refresh_keeps_the_drink_being_chosen(bar):
+    # The panel re-renders on every event and stream (re)connect; a half-made choice survives it.
+    shop_config_update(changes={"qr_code_required": False}, by="test")
+    customer = bar.customer()
+    customer.click("#start-order")
+    customer.wait_for_selector("#drink-form")
+    _live(customer)
+    customer.check("input[name=drink][value=Latte]")
+    customer.locator(".drink-choice.chosen select").first.select_option("Oat")
+    before = customer.inner_html("#drink-form")
+    customer.evaluate("document.dispatchEvent(new Event('live:refresh'))")
+    customer.wait_for_function(f"document.querySelector('#drink-form').innerHTML !== {before!r}")
+    assert customer.is_checked("input[name=drink][value=Latte]")
+    assert customer.locator(".drink-choice.chosen select").first.input_value() == "Oat"

@@ -33,6 +33,31 @@
     });
   }
 
+  // What the person has chosen or typed in a panel, so that re-rendering it on an event does not
+  // throw their half-made order away (hidden fields, such as the CSRF token, come fresh).
+  function inputs(root) {
+    var state = {};
+    root.querySelectorAll("input, select, textarea").forEach(function (field) {
+      if (!field.name || field.type === "hidden" || field.type === "submit") { return; }
+      if (field.type === "radio" || field.type === "checkbox") {
+        state[field.name + "=" + field.value] = field.checked;
+      } else {
+        state[field.name] = field.value;
+      }
+    });
+    return state;
+  }
+
+  function restore(root, state) {
+    root.querySelectorAll("input, select, textarea").forEach(function (field) {
+      if (!field.name || field.type === "hidden" || field.type === "submit") { return; }
+      var key = field.type === "radio" || field.type === "checkbox"
+        ? field.name + "=" + field.value : field.name;
+      if (!(key in state)) { return; }
+      if (key === field.name) { field.value = state[key]; } else { field.checked = state[key]; }
+    });
+  }
+
   function live(el) {
     var pending = false, again = false;
     function refresh() {
@@ -42,7 +67,13 @@
       pending = true;
       fetch(el.dataset.livePanel, { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-        .then(function (html) { el.innerHTML = html; wire(el); tick(); })
+        .then(function (html) {
+          var typed = inputs(el);
+          el.innerHTML = html;
+          restore(el, typed);
+          wire(el);
+          tick();
+        })
         .catch(function () {})
         .finally(function () {
           pending = false;
