@@ -7,11 +7,10 @@ back.
 
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from orders.models import Event, Execution
-from orders.services.events import events_build, events_publish
+from orders.services.events import events_build, events_save
 
 BUS = "Serverlesspresso"
 SOURCE = "awsserverlessda.serverlesspresso"
@@ -23,6 +22,5 @@ def event_put(
     """Saves one event now and publishes it on Redis after the transaction commits."""
     entry = {"EventBusName": BUS, "Source": SOURCE, "DetailType": detail_type, "Detail": detail}
     events = events_build([entry], execution=execution, time=timezone.now())
-    Event.objects.bulk_create(events)
-    transaction.on_commit(lambda: events_publish(events))
+    events_save(events)
     return events[0]

@@ -11,6 +11,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.db import transaction
 
 from orders.models import Event, Execution
 
@@ -46,6 +47,13 @@ def events_build(
             )
         )
     return events
+
+
+def events_save(events: list[Event]) -> None:
+    """Writes the rows in the caller's transaction and publishes them once it commits, so a screen
+    never hears of a change that rolled back."""
+    Event.objects.bulk_create(events)
+    transaction.on_commit(lambda: events_publish(events))
 
 
 def event_message(event: Event) -> dict:

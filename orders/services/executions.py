@@ -147,6 +147,8 @@ def execution_advance(*, execution_id: Any) -> bool:
         execution = (
             Execution.objects.select_for_update(of=("self",))
             .select_related("state_machine", "version")
+            # The parsed definition is cached per version; its JSON is read only on a cache miss.
+            .defer("version__definition")
             .filter(pk=execution_id, stage=Execution.Stage.READY, due_at__lte=now)
             .first()
         )

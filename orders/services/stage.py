@@ -9,11 +9,9 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-
 from orders import resources
 from orders.models import CallbackToken, Event, Execution, HistoryEvent
-from orders.services.events import events_build, events_publish
+from orders.services.events import events_build, events_save
 from orders.services.order_events import orders_apply_events
 from orders.workflow import Continue, Finished, Outcome, Sleeping, StatesError, Waiting
 
@@ -133,10 +131,8 @@ class Stage:
             execution.cursor = {}
         HistoryEvent.objects.bulk_create(self.history)
         if self.events:
-            Event.objects.bulk_create(self.events)
+            events_save(self.events)
             orders_apply_events(self.events)
-            events = list(self.events)
-            transaction.on_commit(lambda: events_publish(events))
         execution.save(
             update_fields=[
                 "stage",
