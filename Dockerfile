@@ -13,7 +13,9 @@ RUN pip install -r requirements.txt
 
 COPY . .
 # The admin's and the pages' static files, served by whitenoise from gunicorn.
-RUN DJANGO_SECRET_KEY=collectstatic python manage.py collectstatic --noinput
+ENV DJANGO_SETTINGS_MODULE=serverlesspresso.settings.production
+# The image runs the production settings; collectstatic needs their two required values.
+RUN DJANGO_SECRET_KEY=collectstatic DJANGO_ALLOWED_HOSTS=build python manage.py collectstatic --noinput
 
 # Not root: Celery warns against running as root, and a compromised process should own little.
 # var/ is where beat keeps its schedule file.

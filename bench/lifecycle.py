@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverlesspresso.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverlesspresso.settings.development")
 SEED = {"detail": {"orderId": "1", "userId": "bench"}}
 
 
@@ -46,7 +46,7 @@ def _setup() -> tuple:
 
 
 def _waiting_tokens(state_name: str) -> list[str]:
-    from orders.models import CallbackToken
+    from stepfunctions.models import CallbackToken
 
     return list(
         CallbackToken.objects.filter(state_name=state_name, status="OPEN").values_list(
@@ -60,10 +60,10 @@ def measure_cost() -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from orders import services, tasks
-    from orders.models import Event, HistoryEvent
-    from orders.services import events as events_service
-    from orders.services.state_machines import ORDER_PROCESSOR
+    from orders.services.order_processor import ORDER_PROCESSOR
+    from stepfunctions import hooks, services, tasks
+    from stepfunctions.models import Event, HistoryEvent
+    from stepfunctions.services import events as events_service
 
     messages = Counter()
     publishes = Counter()
@@ -75,7 +75,7 @@ def measure_cost() -> dict:
         services.execution_advance(execution_id=args[0])
 
     def count_publish(events):
-        publishes["messages"] += sum(len(events_service.event_topics(e)) for e in events)
+        publishes["messages"] += sum(len(hooks.event_topics(e)) for e in events)
         original_publish(events)
 
     tasks.advance_execution.apply_async = apply_inline
@@ -126,7 +126,7 @@ def measure_cost() -> dict:
 
 def _make_room(orders: int) -> None:
     from orders.models import ShopConfig
-    from orders.services.shop import shop_config_get
+    from orders.services.shop_config import shop_config_get
 
     ShopConfig.objects.filter(pk=shop_config_get().pk).update(max_orders_in_queue=orders + 10)
 
@@ -134,7 +134,7 @@ def _make_room(orders: int) -> None:
 def _answer_all(state_name: str, expected: int, timeout: float, threads: int = 4) -> None:
     from django.db import connections
 
-    from orders import services
+    from stepfunctions import services
 
     deadline = time.monotonic() + timeout
     tokens = _waiting_tokens(state_name)
@@ -160,9 +160,9 @@ def measure_throughput(orders: int, workers: int, test_db: str) -> dict:
     """Lifecycles per second through real Celery worker processes and the real broker."""
     from django.conf import settings
 
-    from orders import services
-    from orders.models import Execution
-    from orders.services.state_machines import ORDER_PROCESSOR
+    from orders.services.order_processor import ORDER_PROCESSOR
+    from stepfunctions import services
+    from stepfunctions.models import Execution
 
     _make_room(orders)
     env = dict(os.environ)

@@ -4,7 +4,7 @@ from django.db.models.signals import post_migrate
 
 def _sync_workflow(sender, **kwargs) -> None:
     # The repository's ASL file is the workflow: after every migrate the stored definition matches it.
-    from orders.services import order_processor_sync
+    from orders.services.order_processor import order_processor_sync
 
     order_processor_sync()
 
@@ -19,10 +19,22 @@ def _sync_coffee_bar(sender, **kwargs) -> None:
 
 
 class OrdersConfig(AppConfig):
+    """The coffee bar: the Step Functions engine's first user, plugged in through its hooks."""
+
     name = "orders"
     verbose_name = "Coffee orders"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from orders.services import bus, order_events, shop
+        from stepfunctions import hooks, resources
+
+        # The workflow's lambda:invoke targets (GetShopStatus, GenerateOrderNumber).
+        for name, function in shop.FUNCTIONS.items():
+            resources.lambda_function(name)(function)
+        # Orders follow the workflow's events and its ends, in the same transaction.
+        hooks.on_events(order_events.orders_apply_events)
+        hooks.on_execution_closed(order_events.order_execution_closed)
+        hooks.on_event_topics(bus.event_topics)
         post_migrate.connect(_sync_workflow, sender=self)
         post_migrate.connect(_sync_coffee_bar, sender=self)

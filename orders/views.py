@@ -8,8 +8,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_http_methods
 
 from orders import selectors
-from orders.errors import ServiceError, ValidationException
 from orders.services import orders as order_services
+from stepfunctions.errors import ServiceError, ValidationException
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:

@@ -1,6 +1,8 @@
 """The Task resources the workflow may name, mapped to Python code.
 
-A definition naming a resource that is not registered here is refused on load. Handlers run inside
+The engine registers the generic ones (the event bus, `lambda:invoke`); an app registers its own
+in its AppConfig.ready(), with `resource(arn)(handler)` or `lambda_function(name)(handler)`. A
+definition naming a resource that is not registered is refused on load. Handlers run inside
 the stage's transaction, so what they write commits (or rolls back) with the state change.
 `lambda:invoke` dispatches on FunctionName to the functions registered with `lambda_function`.
 """
@@ -9,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orders.workflow import StatesError
+from stepfunctions.workflow import StatesError
 
 PUT_EVENTS = "arn:aws:states:::events:putEvents"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
@@ -20,7 +22,7 @@ CALLBACK_SUFFIX = ".waitForTaskToken"
 class Invocation:
     """What a handler may know about the call: whose execution, which state, which token."""
 
-    execution: Any  # orders.models.Execution, locked by the running stage
+    execution: Any  # stepfunctions.models.Execution, locked by the running stage
     state_name: str
     token: str | None
     emit: Callable[[list[dict]], list[str]]  # puts event entries; returns their ids
@@ -56,13 +58,11 @@ def _base(arn: str) -> str:
 
 
 def resource_known(arn: str) -> bool:
-    _load_handlers()
     return _base(arn) in _resources
 
 
 def invoke(arn: str, parameters: Any, invocation: Invocation) -> Any:
     """Runs the resource's handler. Errors from handlers reach the workflow as StatesError."""
-    _load_handlers()
     handler = _resources.get(_base(arn))
     if handler is None:
         raise StatesError("States.Runtime", f"Resource {arn!r} is not registered")
@@ -89,8 +89,3 @@ def _put_events(parameters: Any, invocation: Invocation) -> dict:
         raise StatesError("EventBridge.ValidationException", "Entries must be a non-empty list")
     ids = invocation.emit(entries)
     return {"Entries": [{"EventId": event_id} for event_id in ids], "FailedEntryCount": 0}
-
-
-def _load_handlers() -> None:
-    # The coffee bar's own functions register themselves on import.
-    from orders.services import shop  # noqa: F401

@@ -2,20 +2,20 @@
 
 from celery import shared_task
 
-from orders import services
+from stepfunctions import services
 
 
-@shared_task(name="orders.tasks.advance_execution")
+@shared_task(name="stepfunctions.tasks.advance_execution")
 def advance_execution(execution_id: str) -> bool:
     """Runs the execution's due stage; a redelivered message finds it already run."""
     return services.execution_advance(execution_id=execution_id)
 
 
-@shared_task(name="orders.tasks.expire_tokens")
+@shared_task(name="stepfunctions.tasks.expire_tokens")
 def expire_tokens() -> int:
     return services.tokens_expire()
 
 
-@shared_task(name="orders.tasks.recover_stalled")
+@shared_task(name="stepfunctions.tasks.recover_stalled")
 def recover_stalled() -> int:
     return services.executions_recover()

@@ -18,11 +18,11 @@ from celery.signals import task_postrun
 from django.conf import settings
 from django.db import connections
 
-from orders import services
-from orders.models import CallbackToken, Execution
-from orders.services import events as events_service
-from orders.services.state_machines import ORDER_PROCESSOR
+from orders.services.order_processor import ORDER_PROCESSOR
 from serverlesspresso import celery_app, embedded_redis
+from stepfunctions import services
+from stepfunctions.models import CallbackToken, Execution
+from stepfunctions.services import events as events_service
 
 SEED_INPUT = {"detail": {"orderId": "1", "userId": "testuser"}}
 
@@ -125,7 +125,7 @@ def sfn_key(transactional_db):
     """An access key with every Step Functions API permission (the server runs in a thread)."""
     from django.contrib.auth import get_user_model
 
-    from orders.services.access_keys import access_key_create
+    from stepfunctions.services.access_keys import access_key_create
 
     user = get_user_model().objects.create_user(username="sfn-tester")
     return access_key_create(user=user, grants=["all"])

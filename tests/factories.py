@@ -5,9 +5,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from orders.models import CallbackToken, Execution, StateMachine
-from orders.services.stage import token_new
-from orders.services.state_machines import ORDER_PROCESSOR
+from orders.services.order_processor import ORDER_PROCESSOR
+from stepfunctions.models import CallbackToken, Execution, StateMachine
+from stepfunctions.services.stage import token_new
 
 
 def execution(*, stage: str = Execution.Stage.WAITING, **fields) -> Execution:

@@ -13,8 +13,8 @@ from orders.errors import ServiceError
 from orders.models import Order, QueuedOrder
 from orders.services import orders as order_services
 from orders.services.barista import age_colour, queue_open, queue_ready
-from orders.services.shop import shop_config_get
-from orders.services.shop_config import shop_open_set
+from orders.services.order_processor import CUSTOMER_WAIT
+from orders.services.shop_config import shop_config_get, shop_open_set
 
 BARISTA_PERMISSION = "orders.act_as_barista"
 _ACTIONS = {
@@ -70,7 +70,7 @@ class BaristaQueueAdmin(admin.ModelAdmin):
                 }
             )
         choosing = Order.objects.filter(
-            status=Order.Status.CREATED, workflow_state=order_services.CUSTOMER_WAIT
+            status=Order.Status.CREATED, workflow_state=CUSTOMER_WAIT
         ).count()
         return {
             **self.admin_site.each_context(request),

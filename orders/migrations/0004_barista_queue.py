@@ -9,6 +9,11 @@ class Migration(migrations.Migration):
         ('orders', '0003_coffee_bar'),
     ]
 
+    # The engine's state moves to stepfunctions 0001 only after these tables exist.
+    run_before = [
+        ('stepfunctions', '0001_initial'),
+    ]
+
     operations = [
         migrations.CreateModel(
             name='QueuedOrder',

@@ -1,32 +1,16 @@
-"""Models, one module per room: the workflow engine's records and the coffee bar's."""
+"""The coffee bar's records: menu, QR codes, orders, order numbers, shop config."""
 
-from orders.models.access_keys import AccessKey
 from orders.models.barista import QueuedOrder
 from orders.models.menu import CustomerDay, Drink, DrinkModifier, QRCode
 from orders.models.shop import Order, OrderNumberCounter, ShopConfig
-from orders.models.workflow import (
-    CallbackToken,
-    Event,
-    Execution,
-    HistoryEvent,
-    StateMachine,
-    StateMachineVersion,
-)
 
 __all__ = [
-    "AccessKey",
-    "CallbackToken",
     "CustomerDay",
     "Drink",
     "DrinkModifier",
-    "Event",
-    "Execution",
-    "HistoryEvent",
     "Order",
     "OrderNumberCounter",
     "QRCode",
     "QueuedOrder",
     "ShopConfig",
-    "StateMachine",
-    "StateMachineVersion",
 ]

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from orders.models.workflow import Execution
+from stepfunctions.models import Execution
 
 
 class Order(models.Model):

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from orders.models import Order
-from orders.services.orders import BARISTA_WAIT
+from orders.services.order_processor import BARISTA_WAIT
 
 BARISTAS = "Baristas"
 # Exactly what the job needs: work the queue (make, unmake, complete, cancel, open/close the shop),
@@ -17,7 +17,7 @@ BARISTA_PERMISSIONS = [
     ("orders", "act_as_barista"),
     ("orders", "view_display_board"),
     ("orders", "view_order"),
-    ("orders", "view_execution"),
+    ("stepfunctions", "view_execution"),
 ]
 PICKUP_MINUTES = 10
 

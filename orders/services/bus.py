@@ -1,19 +1,41 @@
-"""Putting the coffee bar's own events (OrderManager, Validator, ConfigService) on the bus.
+"""The coffee bar on the event bus: its own events (OrderManager, Validator, ConfigService) and the
+live topics every event is published on.
 
 The Event row is written in the caller's transaction and published after it commits, as the
-workflow's own events are (orders.services.stage), so a screen never hears of a change that rolled
-back.
+workflow's own events are (stepfunctions.services.events), so a screen never hears of a change
+that rolled back.
 """
 
 from typing import Any
 
 from django.utils import timezone
 
-from orders.models import Event, Execution
-from orders.services.events import events_build, events_save
+from stepfunctions.models import Event, Execution
+from stepfunctions.services.events import events_build, events_save
 
 BUS = "Serverlesspresso"
 SOURCE = "awsserverlessda.serverlesspresso"
+
+# Topics follow the original's realtime publisher: every event on the admin topic, an order's
+# events on its customer's topic, config events on the config topic.
+CHANNEL_PREFIX = "serverlesspresso"
+ADMIN_TOPIC = f"{CHANNEL_PREFIX}:admin"
+CONFIG_TOPIC = f"{CHANNEL_PREFIX}:config"
+
+
+def user_topic(user_id: str) -> str:
+    return f"{CHANNEL_PREFIX}:user:{user_id}"
+
+
+def event_topics(event: Event) -> list[str]:
+    """The live topics of one event (registered with the engine by OrdersConfig.ready())."""
+    topics = [ADMIN_TOPIC]
+    if event.detail_type.startswith("ConfigService."):
+        topics.append(CONFIG_TOPIC)
+    user_id = event.detail.get("userId") if isinstance(event.detail, dict) else None
+    if user_id:
+        topics.append(user_topic(str(user_id)))
+    return topics
 
 
 def event_put(

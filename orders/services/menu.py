@@ -4,8 +4,8 @@ from typing import Any
 
 from django.db import transaction
 
-from orders.errors import ValidationException
 from orders.models import Drink, DrinkModifier
+from stepfunctions.errors import ValidationException
 
 _MILK = {"name": "Milk", "options": ["Regular", "Oat", "Soy"]}
 _MILK_OR_NONE = {"name": "Milk", "options": ["None", "Regular", "Oat", "Soy"]}

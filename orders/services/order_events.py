@@ -1,12 +1,16 @@
-"""Keeps Order rows in step with the workflow's events, as the original's order manager did.
+"""Keeps Order rows in step with the workflow, as the original's order manager did.
 
-Runs inside the stage's transaction, so an order never shows a state its workflow has not reached.
-Each handler is a conditional UPDATE, so applying the same event twice changes nothing more.
+Both run inside the engine's transaction (registered in OrdersConfig.ready() with
+stepfunctions.hooks), so an order never shows a state its workflow has not reached. Each is a
+conditional UPDATE, so applying the same event twice changes nothing more.
 """
 
 from collections.abc import Callable
 
-from orders.models import Event, Order
+from orders.models import Order
+from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT, FINISHED
+from stepfunctions import hooks
+from stepfunctions.models import Event, Execution
 
 Status = Order.Status
 
@@ -18,7 +22,7 @@ def _started(event: Event) -> None:
         "user_id": str(detail.get("userId", "")),
         "execution": event.execution,
         "status": Status.CREATED,
-        "workflow_state": "Emit - Workflow Started TT",
+        "workflow_state": CUSTOMER_WAIT,
         "task_token": detail.get("TaskToken", ""),
         "order_number": None,
         "drink": None,
@@ -39,14 +43,14 @@ def _waiting_completion(event: Event) -> None:
     Order.objects.filter(order_id=str(detail["orderId"]), execution=event.execution).update(
         order_number=detail.get("orderNumber"),
         task_token=detail.get("TaskToken", ""),
-        workflow_state="Emit - Awaiting Completion TT",
+        workflow_state=BARISTA_WAIT,
     )
 
 
 def _finished(event: Event) -> None:
     Order.objects.filter(
         order_id=str(event.detail["orderId"]), execution=event.execution, status=Status.CREATED
-    ).update(status=Status.COMPLETED, task_token="", workflow_state="Emit - Order Finished")
+    ).update(status=Status.COMPLETED, task_token="", workflow_state=FINISHED)
 
 
 def _ended_without_coffee(event: Event) -> None:
@@ -72,3 +76,30 @@ def orders_apply_events(events: list[Event]) -> None:
         handler = _HANDLERS.get(event.detail_type)
         if handler is not None and isinstance(event.detail, dict) and "orderId" in event.detail:
             handler(event)
+
+
+# Why an order ended when its execution ended some other way than the definition's own end events.
+_CLOSED_REASONS = {
+    Execution.Status.ABORTED: "Stopped by the shop",
+    Execution.Status.TIMED_OUT: "The order took too long",
+    hooks.DELETED: "Removed",
+}
+
+
+def order_execution_closed(execution: Execution, how: str) -> None:
+    """Gives a final status to an order whose execution ended outside the coffee bar's path.
+
+    A stop, an uncaught failure, the execution's own TimeoutSeconds or the machine's deletion puts
+    no event of the definition's, so the order would stay "Created" with a spent token. A
+    SUCCEEDED execution passed one of the definition's end events, which settled its order already
+    (no statement spent on it).
+    """
+    if how == Execution.Status.SUCCEEDED:
+        return
+    if how == Execution.Status.FAILED:
+        reason = f"The order failed: {execution.error or 'unknown error'}"
+    else:
+        reason = _CLOSED_REASONS.get(how, how)
+    Order.objects.filter(execution=execution, status=Status.CREATED).update(
+        status=Status.CANCELLED, task_token="", reason=reason[:256]
+    )

@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from orders.models import CallbackToken, Order
-from orders.services.orders import BARISTA_WAIT, CUSTOMER_WAIT
+from orders.models import Order
+from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT
+from stepfunctions.models import CallbackToken
 
 _ENDED = {
     "Customer timedout": "Timed out: no drink was chosen in time.",

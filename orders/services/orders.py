@@ -1,6 +1,6 @@
 """The people's callbacks on an order: the customer submits or cancels, the barista completes or
 cancels. Each answers the wait the order is in with the token stored on the order, so the token's
-once-only rule (orders.services.callbacks) decides every race.
+once-only rule (stepfunctions.services.callbacks) decides every race.
 """
 
 import json
@@ -11,19 +11,21 @@ from django.db.models import F
 from django.utils import timezone
 
 from orders.errors import DailyLimitReached, OrderClaimed, OrderNotWaiting, QRCodeInvalid
-from orders.models import CustomerDay, Execution, Order
+from orders.models import CustomerDay, Order
 from orders.services.bus import event_put
-from orders.services.callbacks import task_failure, task_success
-from orders.services.executions import execution_start
 from orders.services.menu import drink_validate
+from orders.services.order_processor import (
+    BARISTA_WAIT,
+    CANCELLED_ERROR,
+    CUSTOMER_WAIT,
+    ORDER_PROCESSOR,
+)
 from orders.services.qr_codes import qr_code_spend
-from orders.services.shop import shop_config_get
-from orders.services.state_machines import ORDER_PROCESSOR, state_machine_get
-
-CUSTOMER_WAIT = "Emit - Workflow Started TT"
-BARISTA_WAIT = "Emit - Awaiting Completion TT"
-# The error both waits Catch to end the order as cancelled (see the ASL definition).
-CANCELLED_ERROR = "OrderCancelled"
+from orders.services.shop_config import shop_config_get
+from stepfunctions.models import Execution
+from stepfunctions.services.callbacks import task_failure, task_success
+from stepfunctions.services.executions import execution_start
+from stepfunctions.services.state_machines import state_machine_get
 
 
 def _daily_place_take(*, user_id: str, limit: int) -> None:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from orders.errors import QRCodeInvalid
 from orders.models import QRCode
-from orders.services.shop import shop_config_get
+from orders.services.shop_config import shop_config_get
 
 WINDOW_SECONDS = 300
 

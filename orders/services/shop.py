@@ -1,4 +1,4 @@
-"""The coffee bar's own workflow functions (lambda:invoke targets) and its config."""
+"""The coffee bar's own workflow functions (lambda:invoke targets), registered by OrdersConfig."""
 
 from typing import Any
 
@@ -6,20 +6,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from orders.models import Execution, OrderNumberCounter, ShopConfig
-from orders.resources import Invocation, lambda_function
+from orders.models import OrderNumberCounter
+from orders.services.shop_config import shop_config_get
+from stepfunctions.models import Execution
+from stepfunctions.resources import Invocation
 
 
-def shop_config_get(*, lock: bool = False) -> ShopConfig:
-    """The single config row, created with defaults on first use."""
-    queryset = ShopConfig.objects.select_for_update() if lock else ShopConfig.objects
-    config = queryset.order_by("pk").first()
-    if config is None:
-        config, _ = ShopConfig.objects.get_or_create(pk=1)
-    return config
-
-
-@lambda_function("GetShopStatus")
 def shop_status(payload: Any, invocation: Invocation) -> dict:
     """Whether the shop is open and has room for this execution.
 
@@ -45,7 +37,6 @@ def shop_status(payload: Any, invocation: Invocation) -> dict:
     }
 
 
-@lambda_function("GenerateOrderNumber")
 def order_number_generate(payload: Any, invocation: Invocation) -> dict:
     """The next order number of the day; the row lock of the UPDATE makes it atomic."""
     day = timezone.localdate()
@@ -57,3 +48,7 @@ def order_number_generate(payload: Any, invocation: Invocation) -> dict:
             OrderNumberCounter.objects.filter(day=day).update(last_number=F("last_number") + 1)
     number = OrderNumberCounter.objects.filter(day=day).values_list("last_number", flat=True).get()
     return {"orderNumber": number}
+
+
+# lambda:invoke FunctionName -> handler, registered with the engine by OrdersConfig.ready().
+FUNCTIONS = {"GetShopStatus": shop_status, "GenerateOrderNumber": order_number_generate}

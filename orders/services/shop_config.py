@@ -1,4 +1,5 @@
-"""Changing the shop's config: every change emits ConfigService.ConfigChanged so screens follow."""
+"""The shop's config: the single row, read and changed here. Every change emits
+ConfigService.ConfigChanged so screens follow."""
 
 from typing import Any
 
@@ -6,7 +7,6 @@ from django.db import transaction
 
 from orders.models import ShopConfig
 from orders.services.bus import event_put
-from orders.services.shop import shop_config_get
 
 EDITABLE = (
     "store_open",
@@ -15,6 +15,15 @@ EDITABLE = (
     "drinks_per_barcode",
     "qr_code_required",
 )
+
+
+def shop_config_get(*, lock: bool = False) -> ShopConfig:
+    """The single config row, created with defaults on first use."""
+    queryset = ShopConfig.objects.select_for_update() if lock else ShopConfig.objects
+    config = queryset.order_by("pk").first()
+    if config is None:
+        config, _ = ShopConfig.objects.get_or_create(pk=1)
+    return config
 
 
 def shop_config_shape(*, config: ShopConfig) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from orders.models import Order, QRCode
 from orders.services import orders as order_services
 from orders.services.menu import menu_available
 from orders.services.order_progress import order_progress
-from orders.services.shop import shop_config_get
+from orders.services.shop_config import shop_config_get
 from orders.web.forms import DrinkForm, SignupForm
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from orders.services.barista import queue_open, queue_ready
 from orders.services.qr_codes import qr_code_current
-from orders.services.shop import shop_config_get
+from orders.services.shop_config import shop_config_get
 
 DISPLAY_PERMISSION = "orders.view_display_board"
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from orders.services.events import ADMIN_TOPIC, CONFIG_TOPIC, user_topic
+from orders.services.bus import ADMIN_TOPIC, CONFIG_TOPIC, user_topic
 
 HEARTBEAT_SECONDS = 10
 # Members a browser has no business seeing: the task token answers the workflow's wait.

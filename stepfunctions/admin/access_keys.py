@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
-from orders.models import AccessKey
-from orders.services.access_keys import access_key_create
+from stepfunctions.models import AccessKey
+from stepfunctions.services.access_keys import access_key_create
 
 
 @admin.register(AccessKey)

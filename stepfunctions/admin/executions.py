@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from orders.diagram import diagram_svg
-from orders.models import Execution
+from stepfunctions.diagram import diagram_svg
+from stepfunctions.models import Execution
 
 
 def _json(value) -> str:
@@ -61,7 +61,7 @@ class ExecutionAdmin(admin.ModelAdmin):
             "<span style='color:#1565c0'>■</span> waiting in / running · "
             "<span style='color:#c62828'>■</span> failed · bold arrows: the path taken</p>"
         )
-        # svg is built from escaped names only (orders.diagram).
+        # svg is built from escaped names only (stepfunctions.diagram).
         return mark_safe(f"<div id='execution-diagram'>{svg}{legend}</div>")  # noqa: S308
 
     @admin.display(description="Input")

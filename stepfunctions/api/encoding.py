@@ -14,7 +14,7 @@ from typing import Any
 import botocore.session
 from botocore.model import OperationModel, Shape
 
-from orders.errors import ServiceError, ValidationException
+from stepfunctions.errors import ServiceError, ValidationException
 
 
 class SerializationException(ServiceError):

@@ -1,17 +1,17 @@
 """One function per Step Functions operation: members in, a service or selector, members out.
 
 Each receives the request's members (already checked against the service model by
-orders.api.encoding) and returns the answer's members; datetimes are encoded by the protocol.
+stepfunctions.api.encoding) and returns the answer's members; datetimes are encoded by the protocol.
 """
 
 from typing import Any
 
 from django.utils import timezone
 
-from orders import selectors, services
-from orders.errors import InvalidArn, StateMachineDoesNotExist, ValidationException
-from orders.models import Execution, StateMachine
-from orders.services.state_machines import state_machine_delete
+from stepfunctions import selectors, services
+from stepfunctions.errors import InvalidArn, StateMachineDoesNotExist, ValidationException
+from stepfunctions.models import Execution, StateMachine
+from stepfunctions.services.state_machines import state_machine_delete
 
 Members = dict[str, Any]
 

@@ -15,11 +15,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from orders.api import operations
-from orders.api.encoding import SerializationException, answer_encode, members_validate
-from orders.api.sigv4 import AuthError, signature_verify
-from orders.errors import ServiceError
-from orders.services.access_keys import access_key_touch
+from stepfunctions.api import operations
+from stepfunctions.api.encoding import SerializationException, answer_encode, members_validate
+from stepfunctions.api.sigv4 import AuthError, signature_verify
+from stepfunctions.errors import ServiceError
+from stepfunctions.services.access_keys import access_key_touch
 
 logger = logging.getLogger(__name__)
 TARGET_PREFIX = "AWSStepFunctions."
@@ -32,7 +32,7 @@ _FRONT_END_ERROR = "com.amazon.coral.service#"
 @dataclass(frozen=True)
 class Operation:
     call: Callable[[dict[str, Any]], dict[str, Any]]
-    # The permission the key's user needs (orders.AccessKey's Meta), without the app label.
+    # The permission the key's user needs (stepfunctions.AccessKey's Meta), without the app label.
     permission: str
 
 
@@ -113,11 +113,11 @@ def endpoint(request: HttpRequest) -> HttpResponse:
             f"Unknown operation: {shown}; this endpoint serves "
             f"{', '.join(TARGET_PREFIX + n for n in OPERATIONS)}",
         )
-    if user is not None and not user.has_perm(f"orders.{operation.permission}"):
+    if user is not None and not user.has_perm(f"stepfunctions.{operation.permission}"):
         return _refuse(
             "AccessDeniedException",
             f"User: {user.get_username()} is not authorized to perform: states:{name} "
-            f"(needs the orders.{operation.permission} permission)",
+            f"(needs the stepfunctions.{operation.permission} permission)",
         )
 
     try:

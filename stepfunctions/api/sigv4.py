@@ -15,8 +15,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from django.conf import settings
 
-from orders.models import AccessKey
-from orders.services.access_keys import access_key_find
+from stepfunctions.models import AccessKey
+from stepfunctions.services.access_keys import access_key_find
 
 SERVICE = "states"
 _AUTHORIZATION_RE = re.compile(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders.api.protocol import endpoint
+from stepfunctions.api.protocol import endpoint
 
 app_name = "sfn"
 urlpatterns = [path("", endpoint, name="endpoint")]

@@ -1,7 +1,7 @@
 """The workflow engine's records: definitions, executions, callback tokens, history, the event log.
 
 Statuses are TextChoices on indexed fields; every transition is made by a conditional UPDATE or under
-select_for_update in orders.services, never by comparing fields in Python alone.
+select_for_update in stepfunctions.services, never by comparing fields in Python alone.
 """
 
 import uuid
@@ -16,6 +16,10 @@ class StateMachine(models.Model):
 
     name = models.CharField(max_length=80, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The table the orders app created, kept so an upgrade moves no data.
+        db_table = "orders_statemachine"
 
     def __str__(self) -> str:
         return self.name
@@ -40,6 +44,8 @@ class StateMachineVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # The table the orders app created, kept so an upgrade moves no data.
+        db_table = "orders_statemachineversion"
         constraints = [
             models.UniqueConstraint(fields=["state_machine", "number"], name="one_version_number")
         ]
@@ -84,6 +90,8 @@ class Execution(models.Model):
     stop_date = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # The table the orders app created, kept so an upgrade moves no data.
+        db_table = "orders_execution"
         constraints = [
             models.UniqueConstraint(fields=["state_machine", "name"], name="one_execution_name")
         ]
@@ -130,6 +138,8 @@ class CallbackToken(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # The table the orders app created, kept so an upgrade moves no data.
+        db_table = "orders_callbacktoken"
         indexes = [
             # The expiry sweep's cost grows with what is due, not with what is waiting.
             models.Index(
@@ -152,6 +162,8 @@ class HistoryEvent(models.Model):
     details = models.JSONField(default=dict)
 
     class Meta:
+        # The table the orders app created, kept so an upgrade moves no data.
+        db_table = "orders_historyevent"
         constraints = [
             models.UniqueConstraint(fields=["execution", "event_id"], name="one_event_id")
         ]
@@ -175,6 +187,8 @@ class Event(models.Model):
     )
 
     class Meta:
+        # The table the orders app created, kept so an upgrade moves no data.
+        db_table = "orders_event"
         ordering = ["time"]
 
     def __str__(self) -> str:

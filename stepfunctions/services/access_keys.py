@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from orders.models import AccessKey
+from stepfunctions.models import AccessKey
 
 # What `--grant` names, and the permission each gives the key's user.
 GRANTS = {
@@ -39,7 +39,7 @@ def access_key_grant(*, user: AbstractBaseUser, grants: list[str]) -> None:
     if unknown:
         raise ValueError(f"Unknown grant(s) {unknown}; choose from {sorted(GRANTS)} or 'all'")
     permissions = Permission.objects.filter(
-        content_type__app_label="orders", codename__in=[GRANTS[n] for n in names]
+        content_type__app_label="stepfunctions", codename__in=[GRANTS[n] for n in names]
     )
     user.user_permissions.add(*permissions)
 

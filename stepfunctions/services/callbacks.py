@@ -14,9 +14,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from orders.errors import InvalidOutput, InvalidToken, TaskTimedOut, ValidationException
-from orders.models import CallbackToken, Execution
-from orders.services.executions import execution_nudge
+from stepfunctions.errors import InvalidOutput, InvalidToken, TaskTimedOut, ValidationException
+from stepfunctions.models import CallbackToken, Execution
+from stepfunctions.services.executions import execution_nudge
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ MAX_TOKEN_LENGTH = 2048
 MAX_OUTPUT_BYTES = 262_144
 MAX_ERROR_LENGTH = 256
 MAX_CAUSE_LENGTH = 32_768
-# Tokens this service issues: 64 URL-safe base64 characters (orders.services.stage.token_new).
+# Tokens this service issues: 64 URL-safe base64 characters (stepfunctions.services.stage.token_new).
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{64}$")
 _GONE = "Task Timed Out: 'Provided task does not exist anymore'"
 

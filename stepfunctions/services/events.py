@@ -1,7 +1,7 @@
 """The event bus: PutEvents entries become Event rows, then live messages on Redis after commit.
 
-Topics follow the original's realtime publisher: every event on the admin topic, an order's events
-on its customer's topic, config events on the config topic.
+The apps using the engine name each event's topics (stepfunctions.hooks.on_event_topics) and
+follow the rows as they are written (stepfunctions.hooks.on_events).
 """
 
 import json
@@ -13,18 +13,12 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
-from orders.models import Event, Execution
+from stepfunctions import hooks
+from stepfunctions.models import Event, Execution
 
 logger = logging.getLogger(__name__)
 
-CHANNEL_PREFIX = "serverlesspresso"
-ADMIN_TOPIC = f"{CHANNEL_PREFIX}:admin"
-CONFIG_TOPIC = f"{CHANNEL_PREFIX}:config"
 _client: redis.Redis | None = None
-
-
-def user_topic(user_id: str) -> str:
-    return f"{CHANNEL_PREFIX}:user:{user_id}"
 
 
 def events_build(
@@ -50,9 +44,10 @@ def events_build(
 
 
 def events_save(events: list[Event]) -> None:
-    """Writes the rows in the caller's transaction and publishes them once it commits, so a screen
-    never hears of a change that rolled back."""
+    """Writes the rows in the caller's transaction, lets the apps follow them there, and publishes
+    them once it commits, so a screen never hears of a change that rolled back."""
     Event.objects.bulk_create(events)
+    hooks.events_saved(events)
     transaction.on_commit(lambda: events_publish(events))
 
 
@@ -71,16 +66,6 @@ def event_message(event: Event) -> dict:
     }
 
 
-def event_topics(event: Event) -> list[str]:
-    topics = [ADMIN_TOPIC]
-    if event.detail_type.startswith("ConfigService."):
-        topics.append(CONFIG_TOPIC)
-    user_id = event.detail.get("userId") if isinstance(event.detail, dict) else None
-    if user_id:
-        topics.append(user_topic(str(user_id)))
-    return topics
-
-
 def _redis() -> redis.Redis:
     global _client
     if _client is None:
@@ -94,7 +79,7 @@ def events_publish(events: list[Event]) -> None:
         pipe = _redis().pipeline(transaction=False)
         for event in events:
             message = json.dumps(event_message(event))
-            for topic in event_topics(event):
+            for topic in hooks.event_topics(event):
                 pipe.publish(topic, message)
         pipe.execute()
     except redis.RedisError:

@@ -15,11 +15,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orders.errors import ExecutionAlreadyExists, InvalidExecutionInput
-from orders.models import CallbackToken, Execution, HistoryEvent, StateMachine
-from orders.services.stage import Stage
-from orders.services.state_machines import definition_for, name_validate
-from orders.workflow import (
+from stepfunctions import hooks
+from stepfunctions.errors import ExecutionAlreadyExists, InvalidExecutionInput
+from stepfunctions.models import CallbackToken, Execution, HistoryEvent, StateMachine
+from stepfunctions.services.stage import Stage
+from stepfunctions.services.state_machines import definition_for, name_validate
+from stepfunctions.workflow import (
     TaskFailure,
     TaskSuccess,
     TaskTimeout,
@@ -35,7 +36,7 @@ MAX_INPUT_BYTES = 262_144
 
 def execution_nudge(execution_id: Any, *, countdown: float | None = None) -> None:
     """Nudges a worker after the current transaction commits; the database holds the truth."""
-    from orders.tasks import advance_execution
+    from stepfunctions.tasks import advance_execution
 
     def send() -> None:
         advance_execution.apply_async(args=[str(execution_id)], countdown=countdown)
@@ -192,6 +193,7 @@ def execution_stop(
         locked.error = error or ""
         locked.cause = cause or ""
         locked.save()
+        hooks.execution_closed(locked, locked.status)
     return locked
 
 
@@ -208,7 +210,7 @@ def executions_recover(*, now=None, limit: int = 1000) -> int:
         .order_by("due_at")
         .values_list("pk", flat=True)[:limit]
     )
-    from orders.tasks import advance_execution
+    from stepfunctions.tasks import advance_execution
 
     for execution_id in ids:
         advance_execution.delay(str(execution_id))

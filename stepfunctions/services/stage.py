@@ -9,11 +9,10 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from orders import resources
-from orders.models import CallbackToken, Event, Execution, HistoryEvent
-from orders.services.events import events_build, events_save
-from orders.services.order_events import orders_apply_events
-from orders.workflow import Continue, Finished, Outcome, Sleeping, StatesError, Waiting
+from stepfunctions import hooks, resources
+from stepfunctions.models import CallbackToken, Event, Execution, HistoryEvent
+from stepfunctions.services.events import events_build, events_save
+from stepfunctions.workflow import Continue, Finished, Outcome, Sleeping, StatesError, Waiting
 
 TOKEN_BYTES = 48  # 384 random bits, 64 URL-safe characters
 
@@ -132,7 +131,6 @@ class Stage:
         HistoryEvent.objects.bulk_create(self.history)
         if self.events:
             events_save(self.events)
-            orders_apply_events(self.events)
         execution.save(
             update_fields=[
                 "stage",
@@ -146,6 +144,8 @@ class Stage:
                 "stop_date",
             ]
         )
+        if isinstance(outcome, Finished):
+            hooks.execution_closed(execution, execution.status)
         return more
 
 

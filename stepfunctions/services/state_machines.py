@@ -1,25 +1,20 @@
 """State machines and their definitions: create, update (a new version), load for running."""
 
-import json
 import re
-from pathlib import Path
-from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from orders import resources
-from orders.errors import (
+from stepfunctions import hooks, resources
+from stepfunctions.errors import (
     InvalidArn,
     InvalidDefinition,
     InvalidName,
     StateMachineAlreadyExists,
     StateMachineDoesNotExist,
 )
-from orders.models import StateMachine, StateMachineVersion
-from orders.workflow import Definition, DefinitionError, load_definition
+from stepfunctions.models import Execution, StateMachine, StateMachineVersion
+from stepfunctions.workflow import Definition, DefinitionError, load_definition
 
-DEFINITIONS_DIR = Path(__file__).resolve().parent.parent / "definitions"
-ORDER_PROCESSOR = "OrderProcessorWorkflow"
 # AWS: 1-80 characters, no whitespace, brackets, wildcards, punctuation or control characters.
 _NAME_RE = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
 _MACHINE_ARN_RE = re.compile(r"^arn:aws:states:[a-z0-9-]+:\d{12}:stateMachine:(?P<name>[^:]+)$")
@@ -94,6 +89,8 @@ def state_machine_delete(*, state_machine: StateMachine) -> None:
         locked = StateMachine.objects.select_for_update().filter(pk=state_machine.pk).first()
         if locked is None:
             return
+        for execution in locked.executions.filter(status=Execution.Status.RUNNING):
+            hooks.execution_closed(execution, hooks.DELETED)
         locked.executions.all().delete()
         locked.delete()
 
@@ -112,20 +109,3 @@ def state_machine_update(
         return StateMachineVersion.objects.create(
             state_machine=locked, number=number, definition=document
         )
-
-
-def order_processor_document() -> dict[str, Any]:
-    """The OrderProcessorWorkflow as the repository holds it."""
-    return json.loads((DEFINITIONS_DIR / f"{ORDER_PROCESSOR}.asl.json").read_text())
-
-
-def order_processor_sync() -> StateMachine:
-    """Makes the stored OrderProcessorWorkflow match the repository's file (idempotent)."""
-    machine = StateMachine.objects.filter(name=ORDER_PROCESSOR).first()
-    if machine is None:
-        try:
-            return state_machine_create(name=ORDER_PROCESSOR, definition=order_processor_document())
-        except StateMachineAlreadyExists:
-            machine = StateMachine.objects.get(name=ORDER_PROCESSOR)
-    state_machine_update(state_machine=machine, definition=order_processor_document())
-    return machine

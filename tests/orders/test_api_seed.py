@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from orders import services
-from orders.services.state_machines import ORDER_PROCESSOR, order_processor_document
+from orders.services.order_processor import ORDER_PROCESSOR, order_processor_document
+from stepfunctions import services
 from tests.conftest import SEED_INPUT, aws_cli, wait_for
 
 pytestmark = pytest.mark.integration
@@ -227,7 +227,7 @@ def test_barista_timeout_after_update_state_machine(
 
 
 def test_no_token_starts_with_a_dash_so_the_cli_reads_it_as_a_value(monkeypatch):
-    from orders.services import stage
+    from stepfunctions.services import stage
 
     drawn = iter(["-" + "a" * 63, "b" * 64])
     monkeypatch.setattr(stage.secrets, "token_urlsafe", lambda n: next(drawn))

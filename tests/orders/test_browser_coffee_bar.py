@@ -15,11 +15,12 @@ import time_machine
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from orders.models import Execution, Order
+from orders.models import Order
 from orders.services import orders as order_services
 from orders.services.barista import barista_grant
 from orders.services.shop_config import shop_config_update
-from orders.tasks import expire_tokens
+from stepfunctions.models import Execution
+from stepfunctions.tasks import expire_tokens
 from tests.conftest import wait_for
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
@@ -199,7 +200,7 @@ def test_a_customer_orders_and_a_barista_makes_it(bar, fresh_qr_window):
     _shot(customer, "customer-order")
     _shot(display, "display-board")
 
-    barista.goto(f"{bar.url}/admin/orders/execution/{order.execution_id}/change/")
+    barista.goto(f"{bar.url}/admin/stepfunctions/execution/{order.execution_id}/change/")
     barista.wait_for_selector("#execution-diagram")
     barista.locator("#execution-diagram").scroll_into_view_if_needed()
     barista.evaluate("document.querySelector('#execution-diagram').scrollIntoView()")

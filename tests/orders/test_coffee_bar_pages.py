@@ -5,12 +5,13 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from orders.diagram import diagram_layout, diagram_svg
-from orders.models import Drink, Order, StateMachine
+from orders.models import Drink, Order
 from orders.services.barista import barista_grant
-from orders.services.orders import BARISTA_WAIT, CUSTOMER_WAIT
+from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT
 from orders.services.qr_codes import qr_code_current
 from orders.services.shop_config import shop_config_update
+from stepfunctions.diagram import diagram_layout, diagram_svg
+from stepfunctions.models import StateMachine
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def test_a_customer_cannot_use_the_barista_actions(client, alice, barista_client
 def test_the_execution_page_draws_the_path(client, alice, barista_client):
     order = _start(client)
     page = barista_client.get(
-        reverse("admin:orders_execution_change", args=[order.execution_id])
+        reverse("admin:stepfunctions_execution_change", args=[order.execution_id])
     ).content.decode()
     assert 'class="state current" data-state="Emit - Workflow Started TT"' in page
     assert 'class="state visited" data-state="Get Shop Status"' in page

@@ -8,19 +8,15 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from orders.errors import (
-    DailyLimitReached,
-    OrderClaimed,
-    OrderNotWaiting,
-    QRCodeInvalid,
-    ValidationException,
-)
-from orders.models import Drink, Event, Order, QRCode
+from orders.errors import DailyLimitReached, OrderClaimed, OrderNotWaiting, QRCodeInvalid
+from orders.models import Drink, Order, QRCode
 from orders.services import orders as order_services
 from orders.services.barista import age_colour, queue_open
 from orders.services.menu import drink_validate
 from orders.services.qr_codes import qr_code_current, qr_code_spend
 from orders.services.shop_config import shop_config_update, shop_open_set
+from stepfunctions.errors import ValidationException
+from stepfunctions.models import Event
 
 CUSTOMER_WAIT = order_services.CUSTOMER_WAIT
 BARISTA_WAIT = order_services.BARISTA_WAIT
@@ -229,5 +225,5 @@ def test_add_barista_gives_exactly_the_baristas_permissions(db):
         "orders.act_as_barista",
         "orders.view_display_board",
         "orders.view_order",
-        "orders.view_execution",
+        "stepfunctions.view_execution",
     }

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from orders import resources
-from orders.services.state_machines import DEFINITIONS_DIR, order_processor_document
-from orders.workflow import load_definition
+from orders.services.order_processor import DEFINITIONS_DIR, order_processor_document
+from stepfunctions import resources
+from stepfunctions.workflow import load_definition
 
 STATELINT = Path(sys.executable).with_name("statelint")
 DEFINITION = DEFINITIONS_DIR / "OrderProcessorWorkflow.asl.json"

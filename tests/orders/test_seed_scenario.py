@@ -14,10 +14,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from orders.models import Event, Execution, Order
-from orders.services import tokens_expire
-from orders.services.events import user_topic
-from orders.tasks import expire_tokens
+from orders.models import Order
+from orders.services.bus import user_topic
+from stepfunctions.models import Event, Execution
+from stepfunctions.services import tokens_expire
+from stepfunctions.tasks import expire_tokens
 from tests.conftest import SEED_INPUT, token_from_history, wait_for
 
 pytestmark = pytest.mark.integration

@@ -3,8 +3,9 @@
 import pytest
 from django.contrib.auth.models import Permission, User
 
-from orders.models import CallbackToken, Execution, Order, ShopConfig
-from orders.services.shop import shop_config_get
+from orders.models import Order, ShopConfig
+from orders.services.shop_config import shop_config_get
+from stepfunctions.models import CallbackToken, Execution
 
 JSON = "application/json"
 LATTE = {"drink": "Latte", "modifiers": {"Milk": "Oat"}}

@@ -11,8 +11,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from orders.models import Execution, StateMachine
-from orders.services.state_machines import ORDER_PROCESSOR, order_processor_document
+from orders.services.order_processor import ORDER_PROCESSOR, order_processor_document
+from stepfunctions.models import Execution, StateMachine
 from tests.conftest import SEED_INPUT, wait_for
 
 pytestmark = pytest.mark.integration

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from orders.models import Event, Execution, StateMachine
-from orders.services.state_machines import ORDER_PROCESSOR, order_processor_document
+from orders.services.order_processor import ORDER_PROCESSOR, order_processor_document
+from stepfunctions.models import Event, Execution, StateMachine
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration

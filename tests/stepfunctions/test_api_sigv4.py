@@ -11,8 +11,8 @@ from botocore.exceptions import ClientError
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from orders.models import AccessKey, Execution
-from orders.services.access_keys import access_key_create, access_key_ensure_development
+from stepfunctions.models import AccessKey, Execution
+from stepfunctions.services.access_keys import access_key_create, access_key_ensure_development
 
 ORDER_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:OrderProcessorWorkflow"
 UNKNOWN_TOKEN = "A" * 64
@@ -136,7 +136,7 @@ def test_the_development_key_is_made_once_with_every_permission(make_sfn, transa
     key = access_key_ensure_development()
     assert access_key_ensure_development() == key
     for permission in ("start_executions", "send_callbacks", "manage_state_machines", "read"):
-        assert key.user.has_perm(f"orders.sfn_{permission}")
+        assert key.user.has_perm(f"stepfunctions.sfn_{permission}")
     assert make_sfn(key).list_state_machines()["stateMachines"]
 
 

@@ -8,11 +8,12 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from orders import services
-from orders.errors import InvalidOutput, InvalidToken, TaskTimedOut, ValidationException
-from orders.models import CallbackToken, Execution, HistoryEvent, ShopConfig
-from orders.services.shop import shop_config_get
-from orders.services.stage import token_new
+from orders.models import ShopConfig
+from orders.services.shop_config import shop_config_get
+from stepfunctions import services
+from stepfunctions.errors import InvalidOutput, InvalidToken, TaskTimedOut, ValidationException
+from stepfunctions.models import CallbackToken, Execution, HistoryEvent
+from stepfunctions.services.stage import token_new
 from tests.conftest import SEED_INPUT, open_token
 
 CUSTOMER_WAIT = "Emit - Workflow Started TT"

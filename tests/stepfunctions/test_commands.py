@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from orders.models import Execution
+from stepfunctions.models import Execution
 from tests.conftest import SEED_INPUT, token_from_history
 
 CUSTOMER_WAIT = "Emit - Workflow Started TT"

@@ -6,10 +6,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from orders import services
-from orders.errors import ExecutionAlreadyExists, InvalidExecutionInput, InvalidName, TaskTimedOut
-from orders.models import CallbackToken, Event, Execution, OrderNumberCounter, ShopConfig
-from orders.services.shop import shop_config_get
+from orders.models import OrderNumberCounter, ShopConfig
+from orders.services.shop_config import shop_config_get
+from stepfunctions import services
+from stepfunctions.errors import (
+    ExecutionAlreadyExists,
+    InvalidExecutionInput,
+    InvalidName,
+    TaskTimedOut,
+)
+from stepfunctions.models import CallbackToken, Event, Execution
 from tests import factories
 from tests.conftest import SEED_INPUT, open_token
 
@@ -117,7 +123,8 @@ def test_redelivered_stage_after_it_ran_does_nothing(inline_stages, order_proces
 def test_recovery_re_drives_only_stalled_stages(order_processor, settings, monkeypatch):
     sent = []
     monkeypatch.setattr(
-        "orders.tasks.advance_execution.delay", lambda execution_id: sent.append(execution_id)
+        "stepfunctions.tasks.advance_execution.delay",
+        lambda execution_id: sent.append(execution_id),
     )
     now = timezone.now()
     # Rows due to start whose message was lost: made directly, so no worker hears of them.

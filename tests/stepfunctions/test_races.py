@@ -8,10 +8,11 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from orders import services
-from orders.errors import TaskTimedOut
-from orders.models import CallbackToken, Execution, HistoryEvent, ShopConfig
-from orders.services.shop import shop_config_get
+from orders.models import ShopConfig
+from orders.services.shop_config import shop_config_get
+from stepfunctions import services
+from stepfunctions.errors import TaskTimedOut
+from stepfunctions.models import CallbackToken, Execution, HistoryEvent
 from tests.conftest import SEED_INPUT, open_token
 
 CUSTOMER_WAIT = "Emit - Workflow Started TT"
@@ -126,8 +127,9 @@ def test_two_sweeps_at_once_expire_each_token_once(waiting_executions):
 
 def test_two_baristas_claiming_at_once_one_wins(inline_stages, order_processor):
     from orders.errors import OrderClaimed
-    from orders.models import Event, Order
+    from orders.models import Order
     from orders.services import orders as order_services
+    from stepfunctions.models import Event
 
     ShopConfig.objects.filter(pk=shop_config_get().pk).update(max_orders_in_queue=ITERATIONS)
     for index in range(ITERATIONS // 2):

@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from orders import services
-from orders.models import Execution
+from stepfunctions import services
+from stepfunctions.models import Execution
 from tests.conftest import open_token
 
 WAIT = "Wait for callback"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from orders.workflow.choice import choose, evaluate, parse_timestamp, rule_errors
-from orders.workflow.errors import StatesError
+from stepfunctions.workflow.choice import choose, evaluate, parse_timestamp, rule_errors
+from stepfunctions.workflow.errors import StatesError
 
 DATA = {
     "s": "latte",

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from orders.workflow import DefinitionError, load_definition
+from stepfunctions.workflow import DefinitionError, load_definition
 
 CALLBACK = "arn:aws:states:::events:putEvents.waitForTaskToken"
 

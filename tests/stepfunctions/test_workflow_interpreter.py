@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from orders.workflow import (
+from stepfunctions.workflow import (
     Continue,
     Finished,
     Sleeping,

@@ -4,8 +4,8 @@ import copy
 
 import pytest
 
-from orders.workflow.errors import StatesError
-from orders.workflow.paths import (
+from stepfunctions.workflow.errors import StatesError
+from stepfunctions.workflow.paths import (
     PathSyntaxError,
     apply_input_path,
     apply_output_path,

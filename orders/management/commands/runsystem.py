@@ -30,7 +30,7 @@ KILL_AFTER_SECONDS = GRACEFUL_SECONDS + 5
 
 def _development_key():
     # Imported here, once Django is set up by the command.
-    from orders.services.access_keys import access_key_ensure_development
+    from stepfunctions.services.access_keys import access_key_ensure_development
 
     return access_key_ensure_development()
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from orders.errors import ServiceError
+from stepfunctions.errors import ServiceError
 
 
 def _encode(value: Any) -> Any:

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from orders.services.access_keys import GRANTS, access_key_create
+from stepfunctions.services.access_keys import GRANTS, access_key_create
 
 
 class Command(BaseCommand):

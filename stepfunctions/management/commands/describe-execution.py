@@ -1,5 +1,5 @@
-from orders.management.commands._aws import AwsCommand
-from orders.selectors import execution_describe, execution_get
+from stepfunctions.management.commands._aws import AwsCommand
+from stepfunctions.selectors import execution_describe, execution_get
 
 
 class Command(AwsCommand):

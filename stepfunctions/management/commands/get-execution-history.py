@@ -1,5 +1,5 @@
-from orders.management.commands._aws import AwsCommand
-from orders.selectors import execution_get, execution_history
+from stepfunctions.management.commands._aws import AwsCommand
+from stepfunctions.selectors import execution_get, execution_history
 
 
 class Command(AwsCommand):

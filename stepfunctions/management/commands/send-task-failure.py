@@ -1,5 +1,5 @@
-from orders import services
-from orders.management.commands._aws import AwsCommand
+from stepfunctions import services
+from stepfunctions.management.commands._aws import AwsCommand
 
 
 class Command(AwsCommand):

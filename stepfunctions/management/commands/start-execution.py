@@ -1,17 +1,21 @@
-from orders import services
-from orders.management.commands._aws import AwsCommand
-from orders.selectors import execution_describe
-from orders.services.state_machines import ORDER_PROCESSOR
+from django.conf import settings
+
+from stepfunctions import services
+from stepfunctions.management.commands._aws import AwsCommand
+from stepfunctions.selectors import execution_describe
 
 
 class Command(AwsCommand):
     help = "Starts an execution, as `aws stepfunctions start-execution`."
 
     def add_arguments(self, parser):
+        # The project names the machine its people start (SFN_DEFAULT_STATE_MACHINE), if any.
+        default = getattr(settings, "SFN_DEFAULT_STATE_MACHINE", None)
         parser.add_argument(
             "--state-machine-arn",
-            default=ORDER_PROCESSOR,
-            help=f"ARN or name (default {ORDER_PROCESSOR})",
+            default=default,
+            required=default is None,
+            help=f"ARN or name (default {default})" if default else "ARN or name",
         )
         parser.add_argument("--input", default="{}", help="JSON input")
         parser.add_argument("--name", default=None)

@@ -1,6 +1,6 @@
-from orders import services
-from orders.management.commands._aws import AwsCommand
-from orders.selectors import execution_get
+from stepfunctions import services
+from stepfunctions.management.commands._aws import AwsCommand
+from stepfunctions.selectors import execution_get
 
 
 class Command(AwsCommand):

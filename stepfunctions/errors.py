@@ -1,0 +1,68 @@
+"""Errors the services raise, named and shaped as Step Functions names them.
+
+The JSON views, the management commands and the AWS-protocol endpoint all turn these into the
+same answer: the class name is the error code AWS clients know (botocore maps it to its modelled
+exception), the message says what was wrong.
+"""
+
+
+class ServiceError(Exception):
+    """A refusal that changed nothing."""
+
+    http_status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def code(self) -> str:
+        return type(self).__name__
+
+
+class TaskTimedOut(ServiceError):
+    """The token was issued but its task is over (succeeded, failed, timed out or stopped)."""
+
+
+class InvalidToken(ServiceError):
+    """The token is not one this service could have issued."""
+
+
+class InvalidOutput(ServiceError):
+    pass
+
+
+class ValidationException(ServiceError):
+    """A member is out of its bounds (length, range)."""
+
+
+class ExecutionDoesNotExist(ServiceError):
+    pass
+
+
+class ExecutionAlreadyExists(ServiceError):
+    pass
+
+
+class InvalidExecutionInput(ServiceError):
+    pass
+
+
+class StateMachineDoesNotExist(ServiceError):
+    pass
+
+
+class StateMachineAlreadyExists(ServiceError):
+    pass
+
+
+class InvalidDefinition(ServiceError):
+    pass
+
+
+class InvalidName(ServiceError):
+    pass
+
+
+class InvalidArn(ServiceError):
+    pass

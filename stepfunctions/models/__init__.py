@@ -1,0 +1,21 @@
+"""The engine's records: definitions, executions, callback tokens, history, the event log, keys."""
+
+from stepfunctions.models.access_keys import AccessKey
+from stepfunctions.models.workflow import (
+    CallbackToken,
+    Event,
+    Execution,
+    HistoryEvent,
+    StateMachine,
+    StateMachineVersion,
+)
+
+__all__ = [
+    "AccessKey",
+    "CallbackToken",
+    "Event",
+    "Execution",
+    "HistoryEvent",
+    "StateMachine",
+    "StateMachineVersion",
+]

@@ -1,0 +1,35 @@
+"""The engine's rules. Views, commands, tasks and the admin call these and hold none."""
+
+from stepfunctions.services.callbacks import (
+    task_failure,
+    task_heartbeat,
+    task_success,
+    tokens_expire,
+)
+from stepfunctions.services.executions import (
+    execution_advance,
+    execution_start,
+    execution_stop,
+    executions_recover,
+)
+from stepfunctions.services.state_machines import (
+    state_machine_create,
+    state_machine_delete,
+    state_machine_get,
+    state_machine_update,
+)
+
+__all__ = [
+    "execution_advance",
+    "execution_start",
+    "execution_stop",
+    "executions_recover",
+    "state_machine_create",
+    "state_machine_delete",
+    "state_machine_get",
+    "state_machine_update",
+    "task_failure",
+    "task_heartbeat",
+    "task_success",
+    "tokens_expire",
+]
