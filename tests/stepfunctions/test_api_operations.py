@@ -4,12 +4,13 @@ import json
 
 import pytest
 
-from orders.services.order_processor import ORDER_PROCESSOR, order_processor_document
 from stepfunctions.models import Event, Execution, StateMachine
 from tests.conftest import wait_for
+from tests.stepfunctions.conftest import MACHINE_NAME, machine_document
 
-pytestmark = pytest.mark.integration
-ORDER_ARN = f"arn:aws:states:us-east-1:123456789012:stateMachine:{ORDER_PROCESSOR}"
+# The engine's test workflow, stored before each test (the coffee bar's is not installed).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("machine")]
+ORDER_ARN = f"arn:aws:states:us-east-1:123456789012:stateMachine:{MACHINE_NAME}"
 ROLE = "arn:aws:iam::123456789012:role/unused"
 PASS_ONLY = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
 
@@ -102,7 +103,9 @@ def test_state_machines_create_describe_list_update_delete(live_stages, sfn):
         for p in sfn.get_paginator("list_state_machines").paginate(PaginationConfig={"PageSize": 1})
         for m in p["stateMachines"]
     ]
-    assert names == sorted([ORDER_PROCESSOR, "Tiny"])
+    # Every stored machine once, by name (the coffee bar's own is there too when it is installed).
+    assert names == sorted(StateMachine.objects.values_list("name", flat=True))
+    assert {MACHINE_NAME, "Tiny"} <= set(names)
 
     with_comment = {**PASS_ONLY, "Comment": "v2"}
     updated = sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(with_comment))
@@ -134,7 +137,7 @@ def test_state_machines_create_describe_list_update_delete(live_stages, sfn):
 
 def test_deleting_a_machine_with_a_waiting_execution(live_stages, sfn):
     arn = sfn.create_state_machine(
-        name="Orders2", definition=json.dumps(order_processor_document()), roleArn=ROLE
+        name="Orders2", definition=json.dumps(machine_document()), roleArn=ROLE
     )["stateMachineArn"]
     sfn.start_execution(stateMachineArn=arn, input=_order("d1"))
     wait_for(

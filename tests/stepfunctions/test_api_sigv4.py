@@ -14,7 +14,10 @@ from django.core.management import call_command
 from stepfunctions.models import AccessKey, Execution
 from stepfunctions.services.access_keys import access_key_create, access_key_ensure_development
 
-ORDER_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:OrderProcessorWorkflow"
+# The engine's test workflow, stored before each test (the coffee bar's is not installed).
+pytestmark = pytest.mark.usefixtures("machine")
+
+ORDER_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:CallbackWorkflow"
 UNKNOWN_TOKEN = "A" * 64
 
 
@@ -26,7 +29,7 @@ def _code(caught: pytest.ExceptionInfo) -> str:
 def test_a_valid_signature_gets_in(live_server, make_sfn, sfn_key, path):
     sfn = make_sfn(sfn_key, endpoint_url=live_server.url + path)
     names = [m["name"] for m in sfn.list_state_machines()["stateMachines"]]
-    assert "OrderProcessorWorkflow" in names
+    assert "CallbackWorkflow" in names
 
 
 def test_a_wrong_secret_is_an_invalid_signature(make_sfn, sfn_key):
@@ -159,7 +162,7 @@ def test_a_body_changed_after_signing_is_refused(live_server, sfn_key):
     )
     credentials = Credentials(sfn_key.access_key_id, sfn_key.secret_access_key)
     botocore.auth.SigV4Auth(credentials, "states", "us-east-1").add_auth(request)
-    tampered = json.dumps({"stateMachineArn": ORDER_ARN.replace("Order", "Other")}).encode()
+    tampered = json.dumps({"stateMachineArn": ORDER_ARN.replace("Callback", "Other")}).encode()
     headers = dict(request.prepare().headers)
     headers["Content-Length"] = str(len(tampered))
     raw = urllib.request.Request(request.url, data=tampered, headers=headers, method="POST")

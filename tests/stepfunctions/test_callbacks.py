@@ -8,8 +8,6 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from orders.models import ShopConfig
-from orders.services.shop_config import shop_config_get
 from stepfunctions import services
 from stepfunctions.errors import InvalidOutput, InvalidToken, TaskTimedOut, ValidationException
 from stepfunctions.models import CallbackToken, Execution, HistoryEvent
@@ -21,9 +19,9 @@ BARISTA_WAIT = "Emit - Awaiting Completion TT"
 
 
 @pytest.fixture
-def waiting(inline_stages, order_processor) -> Execution:
+def waiting(inline_stages, machine) -> Execution:
     """An execution paused at the customer's wait (stages run inline)."""
-    execution, _ = services.execution_start(state_machine=order_processor, input=SEED_INPUT)
+    execution, _ = services.execution_start(state_machine=machine, input=SEED_INPUT)
     execution.refresh_from_db()
     assert execution.stage == Execution.Stage.WAITING
     return execution
@@ -144,13 +142,10 @@ def test_heartbeat_pushes_the_deadline_on(waiting):
     assert waiting.output["cause"] == "Customer timedout"
 
 
-def test_sweep_expires_only_what_is_due(inline_stages, order_processor):
-    early = [
-        services.execution_start(state_machine=order_processor, input=SEED_INPUT)[0]
-        for _ in range(3)
-    ]
+def test_sweep_expires_only_what_is_due(inline_stages, machine):
+    early = [services.execution_start(state_machine=machine, input=SEED_INPUT)[0] for _ in range(3)]
     with time_machine.travel(timezone.now() + timedelta(seconds=600), tick=False):
-        late = services.execution_start(state_machine=order_processor, input=SEED_INPUT)[0]
+        late = services.execution_start(state_machine=machine, input=SEED_INPUT)[0]
     with time_machine.travel(timezone.now() + timedelta(seconds=1000), tick=False):
         assert services.tokens_expire(batch_size=2) == 3
         assert services.tokens_expire() == 0
@@ -160,11 +155,10 @@ def test_sweep_expires_only_what_is_due(inline_stages, order_processor):
 
 
 def test_sweep_cost_does_not_grow_with_what_is_waiting(
-    inline_stages, order_processor, django_assert_max_num_queries
+    inline_stages, machine, django_assert_max_num_queries
 ):
-    ShopConfig.objects.filter(pk=shop_config_get().pk).update(max_orders_in_queue=100)
     for _ in range(30):
-        services.execution_start(state_machine=order_processor, input=SEED_INPUT)
+        services.execution_start(state_machine=machine, input=SEED_INPUT)
     assert CallbackToken.objects.filter(status="OPEN").count() == 30
     # Nothing due: one SELECT on the partial index (plus the transaction's own statements).
     with django_assert_max_num_queries(3):
@@ -173,7 +167,7 @@ def test_sweep_cost_does_not_grow_with_what_is_waiting(
 
 def test_heartbeat_on_a_task_without_heartbeat_seconds_is_accepted(db):
     # A token of a task with only TimeoutSeconds: a heartbeat changes nothing and is no error.
-    from tests.factories import waiting_token
+    from tests.stepfunctions.factories import waiting_token
 
     token = waiting_token(heartbeat_seconds=None, timeout_seconds=60)
     services.task_heartbeat(task_token=token.token)

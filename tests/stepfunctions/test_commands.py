@@ -7,6 +7,17 @@ from django.core.management import CommandError, call_command
 
 from stepfunctions.models import Execution
 from tests.conftest import SEED_INPUT, token_from_history
+from tests.stepfunctions.conftest import MACHINE_NAME
+
+# The engine's test workflow, stored before each test (the coffee bar's is not installed).
+pytestmark = pytest.mark.usefixtures("machine")
+
+
+@pytest.fixture(autouse=True)
+def _default_machine(settings):
+    # start-execution without --state-machine-arn starts the project's default machine.
+    settings.SFN_DEFAULT_STATE_MACHINE = MACHINE_NAME
+
 
 CUSTOMER_WAIT = "Emit - Workflow Started TT"
 
@@ -19,7 +30,7 @@ def test_start_describe_and_history(inline_stages, capsys):
     call_command("start-execution", "--input", json.dumps(SEED_INPUT), "--name", "cli-1")
     started = _json(capsys)
     assert started["executionArn"] == (
-        "arn:aws:states:us-east-1:123456789012:execution:OrderProcessorWorkflow:cli-1"
+        "arn:aws:states:us-east-1:123456789012:execution:CallbackWorkflow:cli-1"
     )
     call_command("describe-execution", "--execution-arn", started["executionArn"])
     described = _json(capsys)

@@ -1,4 +1,4 @@
-"""Executions: start (name idempotency, input checks), the shop checks, stop, recovery."""
+"""Executions: start (name idempotency, input checks), stop, recovery, versions."""
 
 import json
 from datetime import timedelta
@@ -6,8 +6,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from orders.models import OrderNumberCounter, ShopConfig
-from orders.services.shop_config import shop_config_get
 from stepfunctions import services
 from stepfunctions.errors import (
     ExecutionAlreadyExists,
@@ -15,31 +13,25 @@ from stepfunctions.errors import (
     InvalidName,
     TaskTimedOut,
 )
-from stepfunctions.models import CallbackToken, Event, Execution
-from tests import factories
+from stepfunctions.models import CallbackToken, Execution
 from tests.conftest import SEED_INPUT, open_token
+from tests.stepfunctions import factories
 
 CUSTOMER_WAIT = "Emit - Workflow Started TT"
 
 
-def _shop(**fields) -> None:
-    ShopConfig.objects.filter(pk=shop_config_get().pk).update(**fields)
-
-
-def test_same_name_same_input_while_running_returns_the_same_execution(
-    inline_stages, order_processor
-):
+def test_same_name_same_input_while_running_returns_the_same_execution(inline_stages, machine):
     first, created = services.execution_start(
-        state_machine=order_processor, input=SEED_INPUT, name="seed-1"
+        state_machine=machine, input=SEED_INPUT, name="seed-1"
     )
     again, created_again = services.execution_start(
-        state_machine=order_processor, input=json.dumps(SEED_INPUT), name="seed-1"
+        state_machine=machine, input=json.dumps(SEED_INPUT), name="seed-1"
     )
     assert (created, created_again, again.pk) == (True, False, first.pk)
     assert Execution.objects.count() == 1
     with pytest.raises(ExecutionAlreadyExists):
         services.execution_start(
-            state_machine=order_processor, input={"detail": {"orderId": "2"}}, name="seed-1"
+            state_machine=machine, input={"detail": {"orderId": "2"}}, name="seed-1"
         )
 
 
@@ -52,56 +44,14 @@ def test_same_name_same_input_while_running_returns_the_same_execution(
         ({"input": "{}", "name": "n" * 81}, InvalidName),
     ],
 )
-def test_bad_start_is_refused_and_creates_nothing(order_processor, arguments, error):
+def test_bad_start_is_refused_and_creates_nothing(machine, arguments, error):
     with pytest.raises(error):
-        services.execution_start(state_machine=order_processor, **arguments)
+        services.execution_start(state_machine=machine, **arguments)
     assert Execution.objects.count() == 0
 
 
-def test_closed_shop_ends_with_shop_unavailable(inline_stages, order_processor):
-    _shop(store_open=False)
-    execution, _ = services.execution_start(state_machine=order_processor, input=SEED_INPUT)
-    execution.refresh_from_db()
-    assert execution.status == Execution.Status.SUCCEEDED
-    assert execution.output["GetStore"] == {"storeOpen": False, "isCapacityAvailable": True}
-    assert list(Event.objects.values_list("detail_type", flat=True)) == [
-        "OrderProcessor.ShopUnavailable"
-    ]
-    assert not CallbackToken.objects.exists()
-
-
-def test_capacity_counts_orders_in_flight(inline_stages, order_processor):
-    _shop(max_orders_in_queue=2)
-    runs = [
-        services.execution_start(state_machine=order_processor, input=SEED_INPUT)[0]
-        for _ in range(3)
-    ]
-    for run in runs:
-        run.refresh_from_db()
-    assert [r.stage for r in runs] == ["WAITING", "WAITING", "DONE"]
-    assert runs[2].output["GetStore"]["isCapacityAvailable"] is False
-    # A place frees up when an order finishes.
-    services.execution_stop(execution=runs[0])
-    fourth = services.execution_start(state_machine=order_processor, input=SEED_INPUT)[0]
-    fourth.refresh_from_db()
-    assert fourth.stage == "WAITING"
-
-
-def test_order_numbers_count_up_per_day(inline_stages, order_processor):
-    _shop(max_orders_in_queue=10)
-    for _ in range(3):
-        execution = services.execution_start(state_machine=order_processor, input=SEED_INPUT)[0]
-        services.task_success(task_token=open_token(execution, CUSTOMER_WAIT), output="{}")
-    numbers = sorted(
-        e.cursor["raw_input"]["Order"]["Payload"]["orderNumber"]
-        for e in Execution.objects.filter(stage="WAITING")
-    )
-    assert numbers == [1, 2, 3]
-    assert OrderNumberCounter.objects.get(day=timezone.localdate()).last_number == 3
-
-
-def test_stop_aborts_and_closes_the_open_token(inline_stages, order_processor):
-    execution, _ = services.execution_start(state_machine=order_processor, input=SEED_INPUT)
+def test_stop_aborts_and_closes_the_open_token(inline_stages, machine):
+    execution, _ = services.execution_start(state_machine=machine, input=SEED_INPUT)
     token = open_token(execution, CUSTOMER_WAIT)
     stopped = services.execution_stop(execution=execution, error="Closing", cause="end of day")
     assert (stopped.status, stopped.stage) == ("ABORTED", "DONE")
@@ -113,14 +63,14 @@ def test_stop_aborts_and_closes_the_open_token(inline_stages, order_processor):
     assert services.execution_stop(execution=execution).stop_date == stopped.stop_date
 
 
-def test_redelivered_stage_after_it_ran_does_nothing(inline_stages, order_processor):
-    execution, _ = services.execution_start(state_machine=order_processor, input=SEED_INPUT)
+def test_redelivered_stage_after_it_ran_does_nothing(inline_stages, machine):
+    execution, _ = services.execution_start(state_machine=machine, input=SEED_INPUT)
     events = execution.history.count()
     assert services.execution_advance(execution_id=execution.pk) is False
     assert execution.history.count() == events
 
 
-def test_recovery_re_drives_only_stalled_stages(order_processor, settings, monkeypatch):
+def test_recovery_re_drives_only_stalled_stages(machine, settings, monkeypatch):
     sent = []
     monkeypatch.setattr(
         "stepfunctions.tasks.advance_execution.delay",
@@ -140,12 +90,12 @@ def test_recovery_re_drives_only_stalled_stages(order_processor, settings, monke
     assert services.execution_advance(execution_id=stalled.pk) is False
 
 
-def test_an_execution_keeps_the_version_it_started_with(inline_stages, order_processor):
-    execution, _ = services.execution_start(state_machine=order_processor, input=SEED_INPUT)
-    document = services.state_machine_get(arn_or_name="OrderProcessorWorkflow").latest_version
+def test_an_execution_keeps_the_version_it_started_with(inline_stages, machine):
+    execution, _ = services.execution_start(state_machine=machine, input=SEED_INPUT)
+    document = services.state_machine_get(arn_or_name="CallbackWorkflow").latest_version
     changed = json.loads(json.dumps(document.definition))
     changed["States"]["Customer timedout"]["Result"] = "Customer left"
-    new_version = services.state_machine_update(state_machine=order_processor, definition=changed)
+    new_version = services.state_machine_update(state_machine=machine, definition=changed)
     assert new_version.number == document.number + 1
     services.task_failure(task_token=open_token(execution, CUSTOMER_WAIT), error="OrderCancelled")
     execution.refresh_from_db()

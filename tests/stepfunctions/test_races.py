@@ -8,8 +8,6 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from orders.models import ShopConfig
-from orders.services.shop_config import shop_config_get
 from stepfunctions import services
 from stepfunctions.errors import TaskTimedOut
 from stepfunctions.models import CallbackToken, Execution, HistoryEvent
@@ -42,10 +40,9 @@ def _run_together(*calls):
 
 
 @pytest.fixture
-def waiting_executions(inline_stages, order_processor):
-    ShopConfig.objects.filter(pk=shop_config_get().pk).update(max_orders_in_queue=ITERATIONS)
+def waiting_executions(inline_stages, machine):
     return [
-        services.execution_start(state_machine=order_processor, input=SEED_INPUT)[0]
+        services.execution_start(state_machine=machine, input=SEED_INPUT)[0]
         for _ in range(ITERATIONS)
     ]
 
@@ -92,9 +89,9 @@ def test_success_failure_and_expiry_race_exactly_one_winner(waiting_executions):
     assert sum(1 for count in winners.values() if count) >= 2, winners
 
 
-def test_duplicate_stage_messages_run_the_stage_once(inline_stages, order_processor):
+def test_duplicate_stage_messages_run_the_stage_once(inline_stages, machine):
     for _ in range(ITERATIONS // 2):
-        execution = services.execution_start(state_machine=order_processor, input=SEED_INPUT)[0]
+        execution = services.execution_start(state_machine=machine, input=SEED_INPUT)[0]
         token = open_token(execution, CUSTOMER_WAIT)
         # Make the stage due without running it, then deliver it twice at once.
         CallbackToken.objects.filter(token=token).update(
@@ -123,31 +120,3 @@ def test_two_sweeps_at_once_expire_each_token_once(waiting_executions):
     assert first + second == ITERATIONS
     assert CallbackToken.objects.filter(status="TIMED_OUT").count() == ITERATIONS
     assert HistoryEvent.objects.filter(type="TaskTimedOut").count() == ITERATIONS
-
-
-def test_two_baristas_claiming_at_once_one_wins(inline_stages, order_processor):
-    from orders.errors import OrderClaimed
-    from orders.models import Order
-    from orders.services import orders as order_services
-    from stepfunctions.models import Event
-
-    ShopConfig.objects.filter(pk=shop_config_get().pk).update(max_orders_in_queue=ITERATIONS)
-    for index in range(ITERATIONS // 2):
-        execution = services.execution_start(
-            state_machine=order_processor,
-            input={"detail": {"orderId": f"claim-{index}", "userId": "ana"}},
-        )[0]
-        services.task_success(task_token=open_token(execution, CUSTOMER_WAIT), output="{}")
-        order = Order.objects.get(order_id=f"claim-{index}")
-        first, second = _run_together(
-            lambda o=order: order_services.order_make(order=o, barista="bo"),
-            lambda o=order: order_services.order_make(order=o, barista="cy"),
-        )
-        losers = [r for r in (first, second) if r is not None]
-        assert len(losers) == 1 and isinstance(losers[0], OrderClaimed), (first, second)
-        order.refresh_from_db()
-        assert order.barista == ("bo" if first is None else "cy")
-        made = Event.objects.filter(
-            detail_type="OrderManager.MakeOrder", detail__orderId=order.order_id
-        )
-        assert made.count() == 1

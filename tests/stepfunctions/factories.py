@@ -5,13 +5,15 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from orders.services.order_processor import ORDER_PROCESSOR
-from stepfunctions.models import CallbackToken, Execution, StateMachine
+from stepfunctions.models import CallbackToken, Execution
 from stepfunctions.services.stage import token_new
+from stepfunctions.services.state_machines import state_machine_create
+
+_DOCUMENT = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
 
 
 def execution(*, stage: str = Execution.Stage.WAITING, **fields) -> Execution:
-    machine = StateMachine.objects.get(name=ORDER_PROCESSOR)
+    machine = state_machine_create(name="FactoryMachine", definition=_DOCUMENT)
     now = timezone.now()
     defaults = {
         "state_machine": machine,

@@ -1,0 +1,28 @@
+"""The arrow points one way: the engine imports nothing from the coffee bar."""
+
+import ast
+from pathlib import Path
+
+import stepfunctions
+
+ENGINE = Path(stepfunctions.__file__).resolve().parent
+
+
+def _imported_modules(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_no_engine_module_imports_the_coffee_bar():
+    offenders = {
+        str(path.relative_to(ENGINE)): sorted(
+            m for m in _imported_modules(path) if m.split(".")[0] == "orders"
+        )
+        for path in ENGINE.rglob("*.py")
+    }
+    assert {path: modules for path, modules in offenders.items() if modules} == {}
