@@ -16,6 +16,11 @@ def expire_tokens() -> int:
     return services.tokens_expire()
 
 
+@shared_task(name="stepfunctions.tasks.time_out_executions")
+def time_out_executions() -> int:
+    return services.executions_time_out()
+
+
 @shared_task(name="stepfunctions.tasks.recover_stalled")
 def recover_stalled() -> int:
     return services.executions_recover()

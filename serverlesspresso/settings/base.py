@@ -156,6 +156,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "stepfunctions.tasks.expire_tokens",
         "schedule": WORKFLOW_SWEEP_SECONDS,
     },
+    # Executions past their definition's top-level TimeoutSeconds end TIMED_OUT.
+    "time-out-executions": {
+        "task": "stepfunctions.tasks.time_out_executions",
+        "schedule": WORKFLOW_SWEEP_SECONDS,
+    },
     "recover-stalled-executions": {
         "task": "stepfunctions.tasks.recover_stalled",
         "schedule": max(WORKFLOW_STALL_SECONDS / 2, 1.0),

@@ -49,7 +49,8 @@ class ExecutionAdmin(admin.ModelAdmin):
         ]
         current = None
         if execution.stage != Execution.Stage.DONE:
-            current = execution.cursor.get("state") or (entered[-1] if entered else None)
+            position = execution.position
+            current = (position and position.state) or (entered[-1] if entered else None)
         failed = None
         if execution.status in (Execution.Status.FAILED, Execution.Status.TIMED_OUT) and entered:
             failed = entered[-1]

@@ -1,6 +1,7 @@
 """The engine's records: definitions, executions, callback tokens, history, the event log, keys."""
 
 from stepfunctions.models.access_keys import AccessKey
+from stepfunctions.models.cursor import Cursor
 from stepfunctions.models.workflow import (
     CallbackToken,
     Event,
@@ -13,6 +14,7 @@ from stepfunctions.models.workflow import (
 __all__ = [
     "AccessKey",
     "CallbackToken",
+    "Cursor",
     "Event",
     "Execution",
     "HistoryEvent",

@@ -1,14 +1,21 @@
 """The workflow engine's records: definitions, executions, callback tokens, history, the event log.
 
-Statuses are TextChoices on indexed fields; every transition is made by a conditional UPDATE or under
-select_for_update in stepfunctions.services, never by comparing fields in Python alone.
+Statuses are TextChoices on indexed fields. Every transition is declared here once, as a queryset
+method wrapping its conditional UPDATE (or a method used under the row lock), and the services call
+these; none compares fields in Python alone. The tables keep the names the orders app gave them
+(db_table), so the move into this app moved no data.
 """
 
 import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from stepfunctions.models.cursor import Cursor
 
 
 class StateMachine(models.Model):
@@ -18,7 +25,6 @@ class StateMachine(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        # The table the orders app created, kept so an upgrade moves no data.
         db_table = "orders_statemachine"
 
     def __str__(self) -> str:
@@ -44,7 +50,6 @@ class StateMachineVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        # The table the orders app created, kept so an upgrade moves no data.
         db_table = "orders_statemachineversion"
         constraints = [
             models.UniqueConstraint(fields=["state_machine", "number"], name="one_version_number")
@@ -52,6 +57,42 @@ class StateMachineVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.state_machine.name} v{self.number}"
+
+
+class ExecutionQuerySet(models.QuerySet):
+    def due_locked(self, pk: Any, *, now: datetime) -> "Execution | None":
+        """The execution, row-locked for its stage, only while it is READY and due: a redelivered
+        message or a second worker finds None."""
+        return (
+            self.select_for_update(of=("self",))
+            .select_related("state_machine", "version")
+            # The parsed definition is cached per version; its JSON is read only on a cache miss.
+            .defer("version__definition")
+            .filter(pk=pk, stage=Execution.Stage.READY, due_at__lte=now)
+            .first()
+        )
+
+    def wake(self, ids: Iterable[Any], *, at: datetime) -> int:
+        """WAITING -> READY once its token is closed; an execution that ended meanwhile stays."""
+        return self.filter(pk__in=ids, stage=Execution.Stage.WAITING).update(
+            stage=Execution.Stage.READY, due_at=at
+        )
+
+    def stalled(self, *, before: datetime, limit: int) -> list:
+        """Ids of executions whose automatic stage has been due since before `before`."""
+        return list(
+            self.filter(stage=Execution.Stage.READY, due_at__lte=before)
+            .order_by("due_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+
+    def past_timeout(self, *, now: datetime, limit: int) -> list:
+        """Ids of running executions past their TimeoutSeconds."""
+        return list(
+            self.filter(status=Execution.Status.RUNNING, timeout_at__lte=now)
+            .order_by("timeout_at")
+            .values_list("pk", flat=True)[:limit]
+        )
 
 
 class Execution(models.Model):
@@ -77,7 +118,7 @@ class Execution(models.Model):
     name = models.CharField(max_length=80)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     stage = models.CharField(max_length=8, choices=Stage.choices, default=Stage.READY)
-    # Where the next stage resumes: {"kind": "start" | "task" | "retry" | "continue", ...}.
+    # Where the next stage resumes, as JSON: read and written through `position` (a Cursor).
     cursor = models.JSONField(default=dict)
     due_at = models.DateTimeField(null=True, blank=True)
     input = models.JSONField()
@@ -88,9 +129,12 @@ class Execution(models.Model):
     event_count = models.PositiveIntegerField(default=0)
     start_date = models.DateTimeField()
     stop_date = models.DateTimeField(null=True, blank=True)
+    # start_date + the definition's top-level TimeoutSeconds: past it the execution is TIMED_OUT.
+    timeout_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExecutionQuerySet.as_manager()
 
     class Meta:
-        # The table the orders app created, kept so an upgrade moves no data.
         db_table = "orders_execution"
         constraints = [
             models.UniqueConstraint(fields=["state_machine", "name"], name="one_execution_name")
@@ -99,6 +143,12 @@ class Execution(models.Model):
             models.Index(fields=["state_machine", "status"], name="execution_machine_status"),
             # The stall sweep reads only executions with a stage due.
             models.Index(fields=["due_at"], condition=Q(stage="READY"), name="execution_ready_due"),
+            # The timeout sweep reads only running executions with a TimeoutSeconds.
+            models.Index(
+                fields=["timeout_at"],
+                condition=Q(status="RUNNING", timeout_at__isnull=False),
+                name="execution_running_timeout",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,6 +161,85 @@ class Execution(models.Model):
             f"{self.state_machine.name}:{self.name}"
         )
 
+    @property
+    def position(self) -> Cursor | None:
+        """Where the next stage resumes; None once the execution is done."""
+        return Cursor.from_json(self.cursor)
+
+    @position.setter
+    def position(self, cursor: Cursor | None) -> None:
+        self.cursor = cursor.to_json() if cursor is not None else {}
+
+    def history_event(self, event_type: str, details: dict, *, now: datetime) -> "HistoryEvent":
+        """The next history event, numbered after the last (unsaved; the caller holds the lock)."""
+        self.event_count += 1
+        return HistoryEvent(
+            execution=self,
+            event_id=self.event_count,
+            previous_event_id=self.event_count - 1,
+            type=event_type,
+            timestamp=now,
+            details=details,
+        )
+
+    def finish(
+        self, *, status: str, now: datetime, output: Any = None, error: str = "", cause: str = ""
+    ) -> None:
+        """RUNNING -> a final status, made by the caller under the row lock, then saved."""
+        self.status = status
+        self.stage = Execution.Stage.DONE
+        self.stop_date = now
+        self.due_at = None
+        self.position = None
+        self.output = output
+        self.error = error or ""
+        self.cause = cause or ""
+
+
+class CallbackTokenQuerySet(models.QuerySet):
+    """Each way a token changes: exactly one of success, failure, timeout and close wins it."""
+
+    def open_at(self, now: datetime) -> "CallbackTokenQuerySet":
+        """Open and not past its deadline: what a callback may still close or beat."""
+        return self.filter(
+            Q(status=CallbackToken.Status.OPEN) & (Q(deadline__isnull=True) | Q(deadline__gt=now))
+        )
+
+    def settle(self, pk: int, *, status: str, outcome: dict, now: datetime) -> bool:
+        """OPEN -> SUCCEEDED or FAILED by a callback before the deadline; False if it lost."""
+        return bool(
+            self.open_at(now).filter(pk=pk).update(status=status, outcome=outcome, closed_at=now)
+        )
+
+    def beat(self, pk: int, *, heartbeat_deadline: datetime, deadline: datetime, now) -> bool:
+        """Moves an open token's heartbeat deadline on; False if it is closed or past due."""
+        return bool(
+            self.open_at(now)
+            .filter(pk=pk)
+            .update(heartbeat_deadline=heartbeat_deadline, deadline=deadline)
+        )
+
+    def due_locked(self, *, now: datetime, limit: int) -> list:
+        """Open tokens past their deadline, locked; SKIP LOCKED splits them between sweeps."""
+        return list(
+            self.select_for_update(skip_locked=True)
+            .filter(status=CallbackToken.Status.OPEN, deadline__lte=now)
+            .order_by("deadline")
+            .only("pk", "execution_id", "deadline", "heartbeat_deadline")[:limit]
+        )
+
+    def expire(self, ids: Iterable[int], *, heartbeat: bool, now: datetime) -> int:
+        """OPEN -> TIMED_OUT for tokens past their deadline."""
+        return self.filter(pk__in=ids, status=CallbackToken.Status.OPEN, deadline__lte=now).update(
+            status=CallbackToken.Status.TIMED_OUT, outcome={"heartbeat": heartbeat}, closed_at=now
+        )
+
+    def close_open(self, *, execution: Any, now: datetime) -> int:
+        """OPEN -> CLOSED for every token of an execution that ended (stopped, timed out)."""
+        return self.filter(execution=execution, status=CallbackToken.Status.OPEN).update(
+            status=CallbackToken.Status.CLOSED, closed_at=now
+        )
+
 
 class CallbackToken(models.Model):
     """The task token of one entry into a .waitForTaskToken state; usable once."""
@@ -120,7 +249,7 @@ class CallbackToken(models.Model):
         SUCCEEDED = "SUCCEEDED"
         FAILED = "FAILED"
         TIMED_OUT = "TIMED_OUT"
-        # The execution stopped (StopExecution) while waiting.
+        # The execution ended (StopExecution, its TimeoutSeconds) while waiting.
         CLOSED = "CLOSED"
 
     token = models.CharField(max_length=2048, unique=True)
@@ -137,8 +266,9 @@ class CallbackToken(models.Model):
     created_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = CallbackTokenQuerySet.as_manager()
+
     class Meta:
-        # The table the orders app created, kept so an upgrade moves no data.
         db_table = "orders_callbacktoken"
         indexes = [
             # The expiry sweep's cost grows with what is due, not with what is waiting.
@@ -162,7 +292,6 @@ class HistoryEvent(models.Model):
     details = models.JSONField(default=dict)
 
     class Meta:
-        # The table the orders app created, kept so an upgrade moves no data.
         db_table = "orders_historyevent"
         constraints = [
             models.UniqueConstraint(fields=["execution", "event_id"], name="one_event_id")
@@ -187,7 +316,6 @@ class Event(models.Model):
     )
 
     class Meta:
-        # The table the orders app created, kept so an upgrade moves no data.
         db_table = "orders_event"
         ordering = ["time"]
 

@@ -11,6 +11,7 @@ from stepfunctions.services.executions import (
     execution_start,
     execution_stop,
     executions_recover,
+    executions_time_out,
 )
 from stepfunctions.services.state_machines import (
     state_machine_create,
@@ -24,6 +25,7 @@ __all__ = [
     "execution_start",
     "execution_stop",
     "executions_recover",
+    "executions_time_out",
     "state_machine_create",
     "state_machine_delete",
     "state_machine_get",

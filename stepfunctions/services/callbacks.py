@@ -11,7 +11,6 @@ import re
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from stepfunctions.errors import InvalidOutput, InvalidToken, TaskTimedOut, ValidationException
@@ -57,23 +56,14 @@ def _token_find(task_token: str) -> dict:
     return row
 
 
-def _open_now(now: datetime) -> Q:
-    return Q(status=CallbackToken.Status.OPEN) & (Q(deadline__isnull=True) | Q(deadline__gt=now))
-
-
 def _token_close(task_token: str, status: str, outcome: dict) -> None:
     row = _token_find(task_token)
     now = timezone.now()
     with transaction.atomic():
-        won = CallbackToken.objects.filter(_open_now(now), pk=row["pk"]).update(
-            status=status, outcome=outcome, closed_at=now
-        )
-        if not won:
+        if not CallbackToken.objects.settle(row["pk"], status=status, outcome=outcome, now=now):
             # Another callback, the expiry sweep or a stop closed it first.
             raise TaskTimedOut(_GONE)
-        Execution.objects.filter(pk=row["execution_id"], stage=Execution.Stage.WAITING).update(
-            stage=Execution.Stage.READY, due_at=now
-        )
+        Execution.objects.wake([row["execution_id"]], at=now)
         execution_nudge(row["execution_id"])
 
 
@@ -104,8 +94,8 @@ def task_heartbeat(*, task_token: str) -> None:
     now = timezone.now()
     heartbeat_deadline = now + timedelta(seconds=row["heartbeat_seconds"])
     deadline = min(d for d in (heartbeat_deadline, row["timeout_deadline"]) if d is not None)
-    moved = CallbackToken.objects.filter(_open_now(now), pk=row["pk"]).update(
-        heartbeat_deadline=heartbeat_deadline, deadline=deadline
+    moved = CallbackToken.objects.beat(
+        row["pk"], heartbeat_deadline=heartbeat_deadline, deadline=deadline, now=now
     )
     if not moved:
         raise TaskTimedOut(_GONE)
@@ -123,29 +113,16 @@ def tokens_expire(*, now: datetime | None = None, batch_size: int = 500) -> int:
     total = 0
     while True:
         with transaction.atomic():
-            due = list(
-                CallbackToken.objects.select_for_update(skip_locked=True)
-                .filter(status=CallbackToken.Status.OPEN, deadline__lte=now)
-                .order_by("deadline")
-                .only("pk", "execution_id", "deadline", "heartbeat_deadline")[:batch_size]
-            )
+            due = CallbackToken.objects.due_locked(now=now, limit=batch_size)
             if not due:
                 return total
             for heartbeat in (True, False):
                 ids = [t.pk for t in due if (t.heartbeat_deadline == t.deadline) is heartbeat]
                 if ids:
-                    CallbackToken.objects.filter(
-                        pk__in=ids, status=CallbackToken.Status.OPEN, deadline__lte=now
-                    ).update(
-                        status=CallbackToken.Status.TIMED_OUT,
-                        outcome={"heartbeat": heartbeat},
-                        closed_at=now,
-                    )
+                    CallbackToken.objects.expire(ids, heartbeat=heartbeat, now=now)
             execution_ids = [t.execution_id for t in due]
             # Due at once, even when the caller swept with a clock set ahead.
-            Execution.objects.filter(pk__in=execution_ids, stage=Execution.Stage.WAITING).update(
-                stage=Execution.Stage.READY, due_at=min(now, timezone.now())
-            )
+            Execution.objects.wake(execution_ids, at=min(now, timezone.now()))
             for execution_id in execution_ids:
                 execution_nudge(execution_id)
         total += len(due)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from stepfunctions import hooks
 from stepfunctions.errors import ExecutionAlreadyExists, InvalidExecutionInput
-from stepfunctions.models import CallbackToken, Execution, HistoryEvent, StateMachine
+from stepfunctions.models import CallbackToken, Cursor, Execution, StateMachine
 from stepfunctions.services.stage import Stage
 from stepfunctions.services.state_machines import definition_for, name_validate
 from stepfunctions.workflow import (
@@ -67,16 +67,19 @@ def execution_start(
     data = input_parse(input=input)
     name = name_validate(name=name) if name is not None else str(uuid.uuid4())
     now = timezone.now()
+    version = state_machine.latest_version
+    timeout = definition_for(version=version).timeout_seconds
     try:
         with transaction.atomic():
             execution = Execution.objects.create(
                 state_machine=state_machine,
-                version=state_machine.latest_version,
+                version=version,
                 name=name,
                 input=data,
-                cursor={"kind": "start"},
+                position=Cursor(Cursor.START),
                 due_at=now,
                 start_date=now,
+                timeout_at=now + timedelta(seconds=timeout) if timeout else None,
             )
             execution_nudge(execution.pk)
     except IntegrityError:
@@ -94,25 +97,25 @@ def execution_start(
 def _resume(stage: Stage, execution: Execution) -> Any:
     """Runs the interpreter from the execution's cursor; None when nothing is due."""
     definition = definition_for(version=execution.version)
-    cursor = execution.cursor
-    kind = cursor.get("kind")
+    cursor = execution.position
+    kind = cursor.kind if cursor is not None else None
     common = {"context": stage.context(), "host": stage}
-    if kind == "start":
+    if kind == Cursor.START:
         return start(definition, execution.input, **common)
-    if kind == "continue":
+    if kind == Cursor.CONTINUE:
         return resume_continue(
-            definition, state_name=cursor["state"], state_input=cursor["input"], **common
+            definition, state_name=cursor.state, state_input=cursor.input, **common
         )
-    if kind == "retry":
+    if kind == Cursor.RETRY:
         return resume_retry(
             definition,
-            state_name=cursor["state"],
-            raw_input=cursor["raw_input"],
-            attempts=cursor["attempts"],
+            state_name=cursor.state,
+            raw_input=cursor.raw_input,
+            attempts=list(cursor.attempts),
             **common,
         )
-    if kind == "task":
-        token = CallbackToken.objects.filter(pk=cursor["token_id"]).values("status", "outcome")
+    if kind == Cursor.TASK:
+        token = CallbackToken.objects.filter(pk=cursor.token_id).values("status", "outcome")
         token = token.first()
         if token is None or token["status"] in (
             CallbackToken.Status.OPEN,
@@ -128,33 +131,30 @@ def _resume(stage: Stage, execution: Execution) -> Any:
             result = TaskTimeout(bool(outcome.get("heartbeat")))
         return resume_task(
             definition,
-            state_name=cursor["state"],
-            raw_input=cursor["raw_input"],
-            attempts=cursor["attempts"],
+            state_name=cursor.state,
+            raw_input=cursor.raw_input,
+            attempts=list(cursor.attempts),
             result=result,
             **common,
         )
-    raise ValueError(f"Execution {execution.pk} has an unknown cursor {cursor!r}")
+    raise ValueError(f"Execution {execution.pk} has nothing to resume ({cursor!r})")
 
 
 def execution_advance(*, execution_id: Any) -> bool:
     """Runs the execution's due automatic stage, if one is due. Returns whether it ran one.
 
     The execution row is locked for the whole stage and the stage runs only while the row says
-    READY and due, so two workers (or a redelivered message) cannot run the same stage twice.
+    READY and due, so two workers (or a redelivered message) cannot run the same stage twice. An
+    execution past its TimeoutSeconds runs nothing more: it ends TIMED_OUT instead.
     """
     now = timezone.now()
     with transaction.atomic():
-        execution = (
-            Execution.objects.select_for_update(of=("self",))
-            .select_related("state_machine", "version")
-            # The parsed definition is cached per version; its JSON is read only on a cache miss.
-            .defer("version__definition")
-            .filter(pk=execution_id, stage=Execution.Stage.READY, due_at__lte=now)
-            .first()
-        )
+        execution = Execution.objects.due_locked(execution_id, now=now)
         if execution is None:
             return False
+        if execution.timeout_at is not None and execution.timeout_at <= now:
+            _time_out(execution, now=now)
+            return True
         stage = Stage(execution, now)
         outcome = _resume(stage, execution)
         if outcome is None:
@@ -172,29 +172,48 @@ def execution_stop(
     now = timezone.now()
     with transaction.atomic():
         locked = Execution.objects.select_for_update().get(pk=execution.pk)
-        if locked.status != Execution.Status.RUNNING:
-            return locked
-        CallbackToken.objects.filter(execution=locked, status=CallbackToken.Status.OPEN).update(
-            status=CallbackToken.Status.CLOSED, closed_at=now
-        )
-        locked.event_count += 1
-        HistoryEvent.objects.create(
-            execution=locked,
-            event_id=locked.event_count,
-            previous_event_id=locked.event_count - 1,
-            type="ExecutionAborted",
-            timestamp=now,
-            details={k: v for k, v in {"error": error, "cause": cause}.items() if v is not None},
-        )
-        locked.status = Execution.Status.ABORTED
-        locked.stage = Execution.Stage.DONE
-        locked.stop_date = now
-        locked.due_at = None
-        locked.error = error or ""
-        locked.cause = cause or ""
-        locked.save()
-        hooks.execution_closed(locked, locked.status)
+        if locked.status == Execution.Status.RUNNING:
+            _end(locked, Execution.Status.ABORTED, "ExecutionAborted", error, cause, now=now)
     return locked
+
+
+def _end(
+    locked: Execution, status: str, event_type: str, error: str | None, cause: str | None, *, now
+) -> None:
+    """Ends a RUNNING execution from outside its definition (a stop, its TimeoutSeconds), under
+    its row lock: its open tokens close (a late callback answers TaskTimedOut), the history says
+    why, and the apps hear of it in this transaction."""
+    CallbackToken.objects.close_open(execution=locked, now=now)
+    details = {k: v for k, v in {"error": error, "cause": cause}.items() if v is not None}
+    locked.history_event(event_type, details, now=now).save()
+    locked.finish(status=status, now=now, error=error or "", cause=cause or "")
+    locked.save()
+    hooks.execution_closed(locked, status)
+
+
+def _time_out(locked: Execution, *, now) -> None:
+    seconds = round((locked.timeout_at - locked.start_date).total_seconds())
+    cause = f"The execution ran longer than its TimeoutSeconds ({seconds})"
+    _end(locked, Execution.Status.TIMED_OUT, "ExecutionTimedOut", "States.Timeout", cause, now=now)
+
+
+def executions_time_out(*, now=None, limit: int = 500) -> int:
+    """Ends every running execution past its top-level TimeoutSeconds as TIMED_OUT with
+    States.Timeout, as Step Functions does, wherever it waits (a token without a deadline, a
+    retry's delay). Each is re-checked under its row lock, so a second sweep changes nothing."""
+    now = now or timezone.now()
+    ended = 0
+    for execution_id in Execution.objects.past_timeout(now=now, limit=limit):
+        with transaction.atomic():
+            locked = (
+                Execution.objects.select_for_update()
+                .filter(pk=execution_id, status=Execution.Status.RUNNING, timeout_at__lte=now)
+                .first()
+            )
+            if locked is not None:
+                _time_out(locked, now=now)
+                ended += 1
+    return ended
 
 
 def executions_recover(*, now=None, limit: int = 1000) -> int:
@@ -205,11 +224,7 @@ def executions_recover(*, now=None, limit: int = 1000) -> int:
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.WORKFLOW_STALL_SECONDS)
-    ids = list(
-        Execution.objects.filter(stage=Execution.Stage.READY, due_at__lte=cutoff)
-        .order_by("due_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    ids = Execution.objects.stalled(before=cutoff, limit=limit)
     from stepfunctions.tasks import advance_execution
 
     for execution_id in ids:

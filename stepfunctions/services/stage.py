@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from stepfunctions import hooks, resources
-from stepfunctions.models import CallbackToken, Event, Execution, HistoryEvent
+from stepfunctions.models import CallbackToken, Cursor, Event, Execution, HistoryEvent
 from stepfunctions.services.events import events_build, events_save
 from stepfunctions.workflow import Continue, Finished, Outcome, Sleeping, StatesError, Waiting
 
@@ -52,18 +52,7 @@ class Stage:
             raise StatesError(type(error).__name__, str(error)) from error
 
     def record(self, event_type: str, details: dict) -> None:
-        execution = self.execution
-        execution.event_count += 1
-        self.history.append(
-            HistoryEvent(
-                execution=execution,
-                event_id=execution.event_count,
-                previous_event_id=execution.event_count - 1,
-                type=event_type,
-                timestamp=self._now,
-                details=details,
-            )
-        )
+        self.history.append(self.execution.history_event(event_type, details, now=self._now))
 
     def _emit(self, entries: list[dict]) -> list[str]:
         events = events_build(entries, execution=self.execution, time=self._now)
@@ -94,40 +83,38 @@ class Stage:
         if isinstance(outcome, Waiting):
             token = _token_create(execution, outcome, now)
             execution.stage = Execution.Stage.WAITING
-            execution.cursor = {
-                "kind": "task",
-                "state": outcome.state_name,
-                "raw_input": outcome.raw_input,
-                "attempts": outcome.attempts,
-                "token_id": token.pk,
-            }
+            execution.position = Cursor(
+                Cursor.TASK,
+                state=outcome.state_name,
+                raw_input=outcome.raw_input,
+                attempts=tuple(outcome.attempts),
+                token_id=token.pk,
+            )
         elif isinstance(outcome, Sleeping):
             execution.stage = Execution.Stage.READY
             execution.due_at = now + timedelta(seconds=outcome.delay_seconds)
-            execution.cursor = {
-                "kind": "retry",
-                "state": outcome.state_name,
-                "raw_input": outcome.raw_input,
-                "attempts": outcome.attempts,
-            }
+            execution.position = Cursor(
+                Cursor.RETRY,
+                state=outcome.state_name,
+                raw_input=outcome.raw_input,
+                attempts=tuple(outcome.attempts),
+            )
             more = True
         elif isinstance(outcome, Continue):
             execution.stage = Execution.Stage.READY
             execution.due_at = now
-            execution.cursor = {
-                "kind": "continue",
-                "state": outcome.state_name,
-                "input": outcome.state_input,
-            }
+            execution.position = Cursor(
+                Cursor.CONTINUE, state=outcome.state_name, input=outcome.state_input
+            )
             more = True
         elif isinstance(outcome, Finished):
-            execution.stage = Execution.Stage.DONE
-            execution.status = outcome.status
-            execution.output = outcome.output
-            execution.error = outcome.error or ""
-            execution.cause = outcome.cause or ""
-            execution.stop_date = now
-            execution.cursor = {}
+            execution.finish(
+                status=outcome.status,
+                now=now,
+                output=outcome.output,
+                error=outcome.error,
+                cause=outcome.cause,
+            )
         HistoryEvent.objects.bulk_create(self.history)
         if self.events:
             events_save(self.events)

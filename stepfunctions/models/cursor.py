@@ -1,0 +1,56 @@
+"""Where an execution's next stage resumes: a typed value, stored as JSON in Execution.cursor.
+
+Converted in one place (to_json / from_json), so the stage that writes it and the worker that
+reads it agree on its shape. The JSON keeps the shape executions in flight were stored with.
+"""
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Cursor:
+    START: ClassVar[str] = "start"
+    TASK: ClassVar[str] = "task"
+    RETRY: ClassVar[str] = "retry"
+    CONTINUE: ClassVar[str] = "continue"
+    # The members each kind stores, besides its kind.
+    _MEMBERS: ClassVar[dict[str, tuple[str, ...]]] = {
+        START: (),
+        TASK: ("state", "raw_input", "attempts", "token_id"),
+        RETRY: ("state", "raw_input", "attempts"),
+        CONTINUE: ("state", "input"),
+    }
+
+    kind: str
+    state: str | None = None
+    # The state's input (continue) or the task's raw input (task, retry).
+    input: Any = None
+    raw_input: Any = None
+    attempts: tuple[int, ...] = ()
+    # The callback token a task waits on.
+    token_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in self._MEMBERS:
+            raise ValueError(f"Unknown cursor kind {self.kind!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind}
+        for name in self._MEMBERS[self.kind]:
+            value = getattr(self, name)
+            data[name] = list(value) if name == "attempts" else value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> "Cursor | None":
+        """The stored cursor; None once the execution is done (stored as {})."""
+        if not data:
+            return None
+        kind = data.get("kind")
+        if kind not in cls._MEMBERS:
+            raise ValueError(f"Unknown cursor {data!r}")
+        members = {name: data[name] for name in cls._MEMBERS[kind]}
+        if "attempts" in members:
+            members["attempts"] = tuple(members["attempts"])
+        return cls(kind=kind, **members)
