@@ -1,9 +1,34 @@
-"""The coffee bar's reads: an order as its customer or a barista may see it, and its JSON shape."""
+"""The coffee bar's reads: the orders a customer or a barista may see, QR codes, and an order's
+JSON shape. Pages and views read through these, not the ORM."""
 
 from typing import Any
 
 from orders.errors import OrderDoesNotExist
-from orders.models import Order
+from orders.models import Order, QRCode
+from orders.services.order_processor import CUSTOMER_WAIT
+
+
+def customer_order(*, order_id: str, username: str) -> Order | None:
+    """The customer's own order; another customer's is as missing as one that does not exist."""
+    return (
+        Order.objects.select_related("execution")
+        .filter(order_id=order_id, user_id=username)
+        .first()
+    )
+
+
+def customer_orders(*, username: str, limit: int = 20) -> list[Order]:
+    """The customer's latest orders, newest first."""
+    return list(Order.objects.filter(user_id=username).order_by("-created_at")[:limit])
+
+
+def qr_code_find(*, code: str) -> QRCode | None:
+    return QRCode.objects.filter(code=code).first()
+
+
+def orders_choosing_count() -> int:
+    """Orders whose customer is still choosing a drink."""
+    return Order.objects.filter(status=Order.Status.CREATED, workflow_state=CUSTOMER_WAIT).count()
 
 
 def order_for(*, order_id: str, user) -> Order:

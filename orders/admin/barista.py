@@ -9,11 +9,11 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
+from orders import selectors
 from orders.errors import ServiceError
 from orders.models import Order, QueuedOrder
 from orders.services import orders as order_services
 from orders.services.barista import age_colour, queue_open, queue_ready
-from orders.services.order_processor import CUSTOMER_WAIT
 from orders.services.shop_config import shop_config_get, shop_open_set
 
 BARISTA_PERMISSION = "orders.act_as_barista"
@@ -69,9 +69,7 @@ class BaristaQueueAdmin(admin.ModelAdmin):
                     "other": bool(order.barista) and order.barista != me,
                 }
             )
-        choosing = Order.objects.filter(
-            status=Order.Status.CREATED, workflow_state=CUSTOMER_WAIT
-        ).count()
+        choosing = selectors.orders_choosing_count()
         return {
             **self.admin_site.each_context(request),
             "title": "Barista queue",

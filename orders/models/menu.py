@@ -58,14 +58,13 @@ class QRCode(models.Model):
 
 
 class CustomerDay(models.Model):
-    """How many orders a customer started on a day; the daily limit is a conditional UPDATE on it."""
+    """A customer's day: its row lock counts their orders one start at a time (the daily limit)."""
 
     user_id = models.CharField(max_length=150)
     day = models.DateField()
-    orders_started = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user_id", "day"], name="one_customer_day")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} on {self.day}: {self.orders_started}"
+        return f"{self.user_id} on {self.day}"

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from orders.models import Order
 from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT
-from stepfunctions.models import CallbackToken
+from stepfunctions.selectors import open_token_deadline
 
 _ENDED = {
     "Customer timedout": "Timed out: no drink was chosen in time.",
@@ -38,11 +38,7 @@ def order_progress(*, order: Order) -> OrderProgress:
             return OrderProgress("refused", _refusal(order))
         step = "timedout" if "timedout" in order.reason else "cancelled"
         return OrderProgress(step, _ENDED.get(order.reason, order.reason or "Cancelled."))
-    deadline = (
-        CallbackToken.objects.filter(execution=order.execution, status=CallbackToken.Status.OPEN)
-        .values_list("deadline", flat=True)
-        .first()
-    )
+    deadline = open_token_deadline(execution_id=order.execution_id)
     if order.workflow_state == CUSTOMER_WAIT:
         return OrderProgress("choosing", "Choose your drink.", deadline, cancellable=True)
     if order.workflow_state == BARISTA_WAIT:

@@ -7,7 +7,6 @@ import json
 import uuid
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from orders.errors import DailyLimitReached, OrderClaimed, OrderNotWaiting, QRCodeInvalid
@@ -44,7 +43,6 @@ def _daily_place_take(*, user_id: str, limit: int) -> None:
         raise DailyLimitReached(
             f"You have had your {limit} order{'s' if limit != 1 else ''} for today. See you tomorrow!"
         )
-    CustomerDay.objects.filter(pk=day.pk).update(orders_started=F("orders_started") + 1)
 
 
 def order_start(

@@ -7,8 +7,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from orders import selectors
 from orders.errors import OrderDoesNotExist, ServiceError
-from orders.models import Order, QRCode
+from orders.models import Order
 from orders.services import orders as order_services
 from orders.services.menu import menu_available
 from orders.services.order_progress import order_progress
@@ -18,11 +19,7 @@ from orders.web.forms import DrinkForm, SignupForm
 
 def _own_order(request: HttpRequest, order_id: str) -> Order:
     # Only the customer's own orders: another customer's looks exactly like a missing one.
-    order = (
-        Order.objects.select_related("execution")
-        .filter(order_id=order_id, user_id=request.user.get_username())
-        .first()
-    )
+    order = selectors.customer_order(order_id=order_id, username=request.user.get_username())
     if order is None:
         raise Http404("No such order")
     return order
@@ -39,12 +36,8 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    orders = Order.objects.filter(user_id=request.user.get_username()).order_by("-created_at")
-    return render(
-        request,
-        "orders/home.html",
-        {"orders": orders[:20], "config": shop_config_get()},
-    )
+    orders = selectors.customer_orders(username=request.user.get_username())
+    return render(request, "orders/home.html", {"orders": orders, "config": shop_config_get()})
 
 
 def _start(request: HttpRequest, qr_code: str | None) -> HttpResponse:
@@ -68,7 +61,7 @@ def qr_scan(request: HttpRequest, code: str) -> HttpResponse:
     prefetch) never spends a drink; the button's POST does."""
     if request.method == "POST":
         return _start(request, code)
-    qr = QRCode.objects.filter(code=code).first()
+    qr = selectors.qr_code_find(code=code)
     return render(request, "orders/qr.html", {"qr": qr, "code": code})
 
 

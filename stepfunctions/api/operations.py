@@ -4,14 +4,18 @@ Each receives the request's members (already checked against the service model b
 stepfunctions.api.encoding) and returns the answer's members; datetimes are encoded by the protocol.
 """
 
+import uuid
+from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from stepfunctions import selectors, services
+from stepfunctions.api import shapes
+from stepfunctions.api.paging import page
 from stepfunctions.errors import InvalidArn, StateMachineDoesNotExist, ValidationException
 from stepfunctions.models import Execution, StateMachine
-from stepfunctions.services.state_machines import state_machine_delete
 
 Members = dict[str, Any]
 
@@ -57,9 +61,7 @@ def start_execution(members: Members) -> Members:
 
 
 def describe_execution(members: Members) -> Members:
-    return selectors.execution_describe(
-        execution=selectors.execution_get(arn=members["executionArn"])
-    )
+    return shapes.execution_describe(selectors.execution_get(arn=members["executionArn"]))
 
 
 def stop_execution(members: Members) -> Members:
@@ -71,25 +73,53 @@ def stop_execution(members: Members) -> Members:
     return {"stopDate": execution.stop_date or timezone.now()}
 
 
+def _paged(member: str, items: list, next_token: str | None) -> Members:
+    return {member: items, **({"nextToken": next_token} if next_token else {})}
+
+
+def _started_before(value: str) -> Q:
+    # Newest first: the rows after a (startDate, id) key are the older ones.
+    start_date, _, pk = value.partition("|")
+    start, pk = datetime.fromisoformat(start_date), uuid.UUID(pk)
+    return Q(start_date__lt=start) | Q(start_date=start, pk__lt=pk)
+
+
 def list_executions(members: Members) -> Members:
     if "stateMachineArn" not in members:
         raise ValidationException("stateMachineArn is required (map runs are not supported)")
-    return selectors.executions_list(
-        state_machine=_machine(members["stateMachineArn"]),
-        status_filter=members.get("statusFilter"),
+    machine = _machine(members["stateMachineArn"])
+    status = members.get("statusFilter")
+    if status is not None and status not in Execution.Status.values:
+        raise ValidationException(
+            f"1 validation error detected: Value '{status}' at 'statusFilter' failed to "
+            f"satisfy constraint: Member must satisfy enum value set: {Execution.Status.values}"
+        )
+    executions, next_token = page(
+        selectors.executions_of(state_machine=machine, status=status),
+        kind="executions",
         max_results=members.get("maxResults"),
         next_token=members.get("nextToken"),
+        after=_started_before,
+        key=lambda e: f"{e.start_date.isoformat()}|{e.pk}",
     )
+    items = [shapes.execution_item(e, state_machine=machine) for e in executions]
+    return _paged("executions", items, next_token)
 
 
 def get_execution_history(members: Members) -> Members:
-    return selectors.execution_history(
-        execution=selectors.execution_get(arn=members["executionArn"]),
+    execution = selectors.execution_get(arn=members["executionArn"])
+    reverse = members.get("reverseOrder", False)
+    events, next_token = page(
+        selectors.history_events(execution=execution, reverse=reverse),
+        kind="history",
         max_results=members.get("maxResults"),
         next_token=members.get("nextToken"),
-        reverse_order=members.get("reverseOrder", False),
-        include_execution_data=members.get("includeExecutionData", True),
+        after=lambda v: Q(event_id__lt=int(v)) if reverse else Q(event_id__gt=int(v)),
+        key=lambda e: str(e.event_id),
     )
+    include = members.get("includeExecutionData", True)
+    items = [shapes.history_event(e, include_data=include) for e in events]
+    return _paged("events", items, next_token)
 
 
 # --- State machines -----------------------------------------------------------------------------
@@ -117,13 +147,19 @@ def update_state_machine(members: Members) -> Members:
 
 
 def describe_state_machine(members: Members) -> Members:
-    return selectors.state_machine_describe(state_machine=_machine(members["stateMachineArn"]))
+    return shapes.state_machine_describe(_machine(members["stateMachineArn"]))
 
 
 def list_state_machines(members: Members) -> Members:
-    return selectors.state_machines_list(
-        max_results=members.get("maxResults"), next_token=members.get("nextToken")
+    machines, next_token = page(
+        selectors.state_machines(),
+        kind="machines",
+        max_results=members.get("maxResults"),
+        next_token=members.get("nextToken"),
+        after=lambda name: Q(name__gt=name),
+        key=lambda m: m.name,
     )
+    return _paged("stateMachines", [shapes.state_machine_item(m) for m in machines], next_token)
 
 
 def delete_state_machine(members: Members) -> Members:
@@ -133,5 +169,5 @@ def delete_state_machine(members: Members) -> Members:
     except StateMachineDoesNotExist:
         # DeleteStateMachine models no StateMachineDoesNotExist: deleting twice succeeds.
         return {}
-    state_machine_delete(state_machine=machine)
+    services.state_machine_delete(state_machine=machine)
     return {}

@@ -1,5 +1,5 @@
+from stepfunctions.api import operations
 from stepfunctions.management.commands._aws import AwsCommand
-from stepfunctions.selectors import execution_describe, execution_get
 
 
 class Command(AwsCommand):
@@ -9,4 +9,4 @@ class Command(AwsCommand):
         parser.add_argument("--execution-arn", required=True)
 
     def call(self, *, execution_arn, **_):
-        return execution_describe(execution=execution_get(arn=execution_arn))
+        return operations.describe_execution({"executionArn": execution_arn})

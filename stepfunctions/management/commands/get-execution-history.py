@@ -1,5 +1,5 @@
+from stepfunctions.api import operations
 from stepfunctions.management.commands._aws import AwsCommand
-from stepfunctions.selectors import execution_get, execution_history
 
 
 class Command(AwsCommand):
@@ -17,10 +17,11 @@ class Command(AwsCommand):
     def call(
         self, *, execution_arn, max_results, next_token, reverse_order, include_execution_data, **_
     ):
-        return execution_history(
-            execution=execution_get(arn=execution_arn),
-            max_results=max_results,
-            next_token=next_token,
-            reverse_order=reverse_order,
-            include_execution_data=include_execution_data,
-        )
+        members = {
+            "executionArn": execution_arn,
+            "maxResults": max_results,
+            "nextToken": next_token,
+            "reverseOrder": reverse_order,
+            "includeExecutionData": include_execution_data,
+        }
+        return operations.get_execution_history(members)

@@ -2,7 +2,6 @@ from django.conf import settings
 
 from stepfunctions import services
 from stepfunctions.management.commands._aws import AwsCommand
-from stepfunctions.selectors import execution_describe
 
 
 class Command(AwsCommand):
@@ -23,5 +22,4 @@ class Command(AwsCommand):
     def call(self, *, state_machine_arn, input, name, **_):
         machine = services.state_machine_get(arn_or_name=state_machine_arn)
         execution, _ = services.execution_start(state_machine=machine, input=input, name=name)
-        described = execution_describe(execution=execution)
-        return {"executionArn": described["executionArn"], "startDate": described["startDate"]}
+        return {"executionArn": execution.arn, "startDate": execution.start_date}

@@ -1,0 +1,100 @@
+"""The API's response shapes for the engine's rows (datetimes left for the protocol to encode)."""
+
+import json
+from typing import Any
+
+from django.conf import settings
+
+from stepfunctions.models import Execution, HistoryEvent, StateMachine
+
+
+def execution_describe(execution: Execution) -> dict[str, Any]:
+    """DescribeExecution's answer."""
+    answer: dict[str, Any] = {
+        "executionArn": execution.arn,
+        "stateMachineArn": execution.state_machine.arn,
+        "name": execution.name,
+        "status": execution.status,
+        "startDate": execution.start_date,
+        "input": json.dumps(execution.input),
+        "inputDetails": {"included": True},
+    }
+    if execution.stop_date:
+        answer["stopDate"] = execution.stop_date
+    if execution.status == Execution.Status.SUCCEEDED:
+        answer["output"] = json.dumps(execution.output)
+        answer["outputDetails"] = {"included": True}
+    if execution.error:
+        answer["error"] = execution.error
+    if execution.cause:
+        answer["cause"] = execution.cause
+    return answer
+
+
+def execution_item(execution: Execution, *, state_machine: StateMachine) -> dict[str, Any]:
+    """One execution as ListExecutions lists it."""
+    return {
+        "executionArn": execution.arn,
+        "stateMachineArn": state_machine.arn,
+        "name": execution.name,
+        "status": execution.status,
+        "startDate": execution.start_date,
+        **({"stopDate": execution.stop_date} if execution.stop_date else {}),
+    }
+
+
+def _details_member(event_type: str) -> str:
+    if event_type.endswith("StateEntered"):
+        return "stateEnteredEventDetails"
+    if event_type.endswith("StateExited"):
+        return "stateExitedEventDetails"
+    return event_type[0].lower() + event_type[1:] + "EventDetails"
+
+
+def history_event(event: HistoryEvent, *, include_data: bool = True) -> dict[str, Any]:
+    """One event as GetExecutionHistory gives it."""
+    shaped: dict[str, Any] = {
+        "timestamp": event.timestamp,
+        "type": event.type,
+        "id": event.event_id,
+        "previousEventId": event.previous_event_id,
+    }
+    details = dict(event.details)
+    if not include_data:
+        for key in ("input", "output", "parameters"):
+            details.pop(key, None)
+    if details or event.type.endswith(("Entered", "Exited")):
+        shaped[_details_member(event.type)] = details
+    return shaped
+
+
+def state_machine_role_arn() -> str:
+    return f"arn:aws:iam::{settings.AWS_ACCOUNT_ID}:role/serverlesspresso-no-iam"
+
+
+def state_machine_describe(state_machine: StateMachine) -> dict[str, Any]:
+    """DescribeStateMachine's answer, from the latest version.
+
+    The project runs no IAM: roleArn is a fixed placeholder so tools that expect one find one.
+    """
+    latest = state_machine.latest_version
+    return {
+        "stateMachineArn": state_machine.arn,
+        "name": state_machine.name,
+        "status": "ACTIVE",
+        "definition": json.dumps(latest.definition, indent=2),
+        "roleArn": state_machine_role_arn(),
+        "type": "STANDARD",
+        "creationDate": state_machine.created_at,
+        "revisionId": str(latest.number),
+    }
+
+
+def state_machine_item(state_machine: StateMachine) -> dict[str, Any]:
+    """One machine as ListStateMachines lists it."""
+    return {
+        "stateMachineArn": state_machine.arn,
+        "name": state_machine.name,
+        "type": "STANDARD",
+        "creationDate": state_machine.created_at,
+    }
