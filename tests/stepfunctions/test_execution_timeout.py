@@ -11,28 +11,14 @@ from stepfunctions import services, tasks
 from stepfunctions.errors import TaskTimedOut
 from stepfunctions.models import CallbackToken, Execution
 from tests.conftest import open_token
+from tests.stepfunctions.test_timeouts import WAIT, wait_state
 
-WAIT = "Wait for callback"
 DEFINITION = {
     "TimeoutSeconds": 60,
     "StartAt": WAIT,
     "States": {
-        WAIT: {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::events:putEvents.waitForTaskToken",
-            "Parameters": {
-                "Entries": [
-                    {
-                        "Detail": {"TaskToken.$": "$$.Task.Token"},
-                        "DetailType": "Test.Waiting",
-                        "Source": "tests",
-                    }
-                ]
-            },
-            # The whole execution's timeout, not the task's, must end it: catch everything here.
-            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
-            "Next": "Done",
-        },
+        # The whole execution's timeout, not the task's, must end it: catch everything here.
+        WAIT: wait_state(Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], Next="Done"),
         "Caught": {"Type": "Pass", "End": True},
         "Done": {"Type": "Succeed"},
     },

@@ -11,26 +11,35 @@ from stepfunctions.models import Execution
 from tests.conftest import open_token
 
 WAIT = "Wait for callback"
+
+
+def wait_state(**fields) -> dict:
+    """A callback task that puts one event with its token and waits."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::events:putEvents.waitForTaskToken",
+        "Parameters": {
+            "Entries": [
+                {
+                    "Detail": {"TaskToken.$": "$$.Task.Token"},
+                    "DetailType": "Test.Waiting",
+                    "EventBusName": "Serverlesspresso",
+                    "Source": "tests",
+                }
+            ]
+        },
+        **fields,
+    }
+
+
 DEFINITION = {
     "StartAt": WAIT,
     "States": {
-        WAIT: {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::events:putEvents.waitForTaskToken",
-            "Parameters": {
-                "Entries": [
-                    {
-                        "Detail": {"TaskToken.$": "$$.Task.Token"},
-                        "DetailType": "Test.Waiting",
-                        "EventBusName": "Serverlesspresso",
-                        "Source": "tests",
-                    }
-                ]
-            },
-            "HeartbeatSeconds": 10,
-            "TimeoutSeconds": 30,
-            "ResultPath": "$.result",
-            "Catch": [
+        WAIT: wait_state(
+            HeartbeatSeconds=10,
+            TimeoutSeconds=30,
+            ResultPath="$.result",
+            Catch=[
                 {
                     "ErrorEquals": ["States.HeartbeatTimeout"],
                     "ResultPath": "$.error",
@@ -42,8 +51,8 @@ DEFINITION = {
                     "Next": "Took too long",
                 },
             ],
-            "End": True,
-        },
+            End=True,
+        ),
         "Heartbeat lost": {
             "Type": "Pass",
             "Result": "heartbeat",
