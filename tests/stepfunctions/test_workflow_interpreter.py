@@ -1,6 +1,6 @@
-"""Running definitions through a fake in-memory Host: the seed end to end, data flow, history.
+"""Running definitions through a fake in-memory Host: data flow, Retry, Catch, history.
 
-The host and the definitions here serve test_workflow_retry_catch.py too."""
+More of Retry and Catch, error names, Choice and Fail in test_workflow_retry_catch.py."""
 
 import copy
 import json
@@ -10,11 +10,13 @@ import pytest
 
 from stepfunctions.workflow import (
     Finished,
+    Sleeping,
     StatesError,
     TaskSuccess,
     TaskTimeout,
     Waiting,
     load_definition,
+    resume_retry,
     resume_task,
     start,
 )
@@ -363,3 +365,63 @@ def test_pass_state_data_flow(fields, expected):
         "ExecutionSucceeded",
     ]
     assert json.loads(host.last("PassStateExited")["output"]) == expected
+
+
+def retry_machine(retry, catch=(), resource=LAMBDA):
+    task = {
+        "Type": "Task",
+        "Resource": resource,
+        "Parameters": {"retries.$": "$$.State.RetryCount"},
+        "Retry": retry,
+        "Catch": list(catch),
+        "End": True,
+    }
+    states = {"T": task, "Handled": {"Type": "Pass", "End": True}}
+    return load_definition({"StartAt": "T", "States": states})
+
+
+def retry(defn, sleeping, host):
+    return resume_retry(
+        defn,
+        state_name=sleeping.state_name,
+        raw_input=sleeping.raw_input,
+        attempts=sleeping.attempts,
+        context=CONTEXT,
+        host=host,
+    )
+
+
+def test_retry_with_backoff_then_catch():
+    defn = retry_machine(
+        [
+            {"ErrorEquals": ["Other"], "MaxAttempts": 5},
+            {"ErrorEquals": ["Busy"], "IntervalSeconds": 3, "MaxAttempts": 2, "BackoffRate": 2.0},
+        ],
+        [{"ErrorEquals": ["Busy"], "Next": "Handled", "ResultPath": "$.error"}],
+    )
+    host = FakeHost({"T": StatesError("Busy", "try later")})
+    outcome = start(defn, {"a": 1}, context=CONTEXT, host=host)
+    assert outcome == Sleeping("T", {"a": 1}, [0, 1], 3.0)
+    outcome = retry(defn, outcome, host)
+    assert outcome == Sleeping("T", {"a": 1}, [0, 2], 6.0)
+    outcome = retry(defn, outcome, host)
+    assert outcome == Finished(
+        "SUCCEEDED", {"a": 1, "error": {"Error": "Busy", "Cause": "try later"}}, None, None
+    )
+    assert [params["retries"] for _, _, params, _ in host.invocations] == [0, 1, 2]
+    assert host.types().count("TaskStateEntered") == 1
+    assert host.types().count("TaskScheduled") == 3
+    assert host.last("TaskFailed") == {
+        "resourceType": "lambda",
+        "resource": "invoke",
+        "error": "Busy",
+        "cause": "try later",
+    }
+
+
+def test_retry_succeeds_on_a_later_attempt():
+    defn = retry_machine([{"ErrorEquals": ["States.ALL"], "MaxAttempts": 1}])
+    host = FakeHost({"T": [StatesError("Flaky"), {"ok": True}]})
+    sleeping = start(defn, {}, context=CONTEXT, host=host)
+    assert sleeping.delay_seconds == 1.0
+    assert retry(defn, sleeping, host) == Finished("SUCCEEDED", {"ok": True}, None, None)

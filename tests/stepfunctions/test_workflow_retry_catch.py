@@ -18,7 +18,6 @@ from stepfunctions.workflow import (
     load_definition,
     resource_names,
     resume_continue,
-    resume_retry,
     start,
 )
 from tests.stepfunctions.test_workflow_interpreter import (
@@ -29,69 +28,11 @@ from tests.stepfunctions.test_workflow_interpreter import (
     SEED,
     FakeHost,
     answer,
+    retry,
+    retry_machine,
     seed_host,
     single_task,
 )
-
-
-def retry_machine(retry, catch=(), resource=LAMBDA):
-    task = {
-        "Type": "Task",
-        "Resource": resource,
-        "Parameters": {"retries.$": "$$.State.RetryCount"},
-        "Retry": retry,
-        "Catch": list(catch),
-        "End": True,
-    }
-    states = {"T": task, "Handled": {"Type": "Pass", "End": True}}
-    return load_definition({"StartAt": "T", "States": states})
-
-
-def retry(defn, sleeping, host):
-    return resume_retry(
-        defn,
-        state_name=sleeping.state_name,
-        raw_input=sleeping.raw_input,
-        attempts=sleeping.attempts,
-        context=CONTEXT,
-        host=host,
-    )
-
-
-def test_retry_with_backoff_then_catch():
-    defn = retry_machine(
-        [
-            {"ErrorEquals": ["Other"], "MaxAttempts": 5},
-            {"ErrorEquals": ["Busy"], "IntervalSeconds": 3, "MaxAttempts": 2, "BackoffRate": 2.0},
-        ],
-        [{"ErrorEquals": ["Busy"], "Next": "Handled", "ResultPath": "$.error"}],
-    )
-    host = FakeHost({"T": StatesError("Busy", "try later")})
-    outcome = start(defn, {"a": 1}, context=CONTEXT, host=host)
-    assert outcome == Sleeping("T", {"a": 1}, [0, 1], 3.0)
-    outcome = retry(defn, outcome, host)
-    assert outcome == Sleeping("T", {"a": 1}, [0, 2], 6.0)
-    outcome = retry(defn, outcome, host)
-    assert outcome == Finished(
-        "SUCCEEDED", {"a": 1, "error": {"Error": "Busy", "Cause": "try later"}}, None, None
-    )
-    assert [params["retries"] for _, _, params, _ in host.invocations] == [0, 1, 2]
-    assert host.types().count("TaskStateEntered") == 1
-    assert host.types().count("TaskScheduled") == 3
-    assert host.last("TaskFailed") == {
-        "resourceType": "lambda",
-        "resource": "invoke",
-        "error": "Busy",
-        "cause": "try later",
-    }
-
-
-def test_retry_succeeds_on_a_later_attempt():
-    defn = retry_machine([{"ErrorEquals": ["States.ALL"], "MaxAttempts": 1}])
-    host = FakeHost({"T": [StatesError("Flaky"), {"ok": True}]})
-    sleeping = start(defn, {}, context=CONTEXT, host=host)
-    assert sleeping.delay_seconds == 1.0
-    assert retry(defn, sleeping, host) == Finished("SUCCEEDED", {"ok": True}, None, None)
 
 
 def test_retry_delay_is_capped_and_jitter_stays_within_it():
