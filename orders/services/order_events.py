@@ -8,7 +8,7 @@ conditional UPDATE, so applying the same event twice changes nothing more.
 from collections.abc import Callable
 
 from orders.models import Order
-from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT, FINISHED
+from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT, FINISHED, SHOP_UNAVAILABLE
 from stepfunctions import hooks
 from stepfunctions.models import Event, Execution
 
@@ -54,7 +54,7 @@ def _finished(event: Event) -> None:
 
 
 def _ended_without_coffee(event: Event) -> None:
-    cause = str(event.detail.get("cause") or "Shop unavailable")
+    cause = str(event.detail.get("cause") or SHOP_UNAVAILABLE)
     Order.objects.filter(
         order_id=str(event.detail["orderId"]), execution=event.execution, status=Status.CREATED
     ).update(status=Status.CANCELLED, task_token="", workflow_state=cause, reason=cause)

@@ -14,6 +14,13 @@ ORDER_PROCESSOR = "OrderProcessorWorkflow"
 CUSTOMER_WAIT = "Emit - Workflow Started TT"
 BARISTA_WAIT = "Emit - Awaiting Completion TT"
 FINISHED = "Emit - Order Finished"
+# The Pass states that say why an order ended without coffee (their name becomes its reason).
+CUSTOMER_TIMED_OUT = "Customer timedout"
+BARISTA_TIMED_OUT = "Barista timedout"
+CUSTOMER_CANCELLED = "Customer cancelled"
+ORDER_CANCELLED = "Order cancelled"
+# The reason of an order the shop refused (closed or at capacity).
+SHOP_UNAVAILABLE = "Shop unavailable"
 # The error both waits Catch to end the order as cancelled (see the ASL definition).
 CANCELLED_ERROR = "OrderCancelled"
 

@@ -4,14 +4,22 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from orders.models import Order
-from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT
+from orders.services.order_processor import (
+    BARISTA_TIMED_OUT,
+    BARISTA_WAIT,
+    CUSTOMER_CANCELLED,
+    CUSTOMER_TIMED_OUT,
+    CUSTOMER_WAIT,
+    ORDER_CANCELLED,
+    SHOP_UNAVAILABLE,
+)
 from stepfunctions.selectors import open_token_deadline
 
 _ENDED = {
-    "Customer timedout": "Timed out: no drink was chosen in time.",
-    "Barista timedout": "Timed out: the baristas could not make it in time. Sorry!",
-    "Customer cancelled": "Cancelled before it was made.",
-    "Order cancelled": "Cancelled.",
+    CUSTOMER_TIMED_OUT: "Timed out: no drink was chosen in time.",
+    BARISTA_TIMED_OUT: "Timed out: the baristas could not make it in time. Sorry!",
+    CUSTOMER_CANCELLED: "Cancelled before it was made.",
+    ORDER_CANCELLED: "Cancelled.",
 }
 
 
@@ -34,9 +42,11 @@ def order_progress(*, order: Order) -> OrderProgress:
     if order.status == Order.Status.COMPLETED:
         return OrderProgress("ready", f"Ready for pickup: order {order.order_number}.")
     if order.status == Order.Status.CANCELLED:
-        if order.reason == "Shop unavailable":
+        if order.reason == SHOP_UNAVAILABLE:
             return OrderProgress("refused", _refusal(order))
-        step = "timedout" if "timedout" in order.reason else "cancelled"
+        step = (
+            "timedout" if order.reason in (CUSTOMER_TIMED_OUT, BARISTA_TIMED_OUT) else "cancelled"
+        )
         return OrderProgress(step, _ENDED.get(order.reason, order.reason or "Cancelled."))
     deadline = open_token_deadline(execution_id=order.execution_id)
     if order.workflow_state == CUSTOMER_WAIT:
