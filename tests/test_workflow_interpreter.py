@@ -64,6 +64,7 @@ class FakeHost:
 
     def record(self, event_type, details):
         self.events.append((event_type, details))
+        return len(self.events)  # event ids count from 1, as in AWS history
 
     def now(self):
         return datetime(2024, 5, 1, 12, 0, 5, tzinfo=UTC)
@@ -527,6 +528,7 @@ def test_states_all_does_not_catch_states_runtime():
     done = start(defn, {"detail": {}}, context=CONTEXT, host=host)
     assert done.status == "FAILED" and done.error == "States.Runtime"
     assert done.cause == (
+        "An error occurred while executing the state 'T' (entered at the event id #2). "
         "The JSONPath '$.detail.orderId' specified for the field 'orderId.$' could not be found "
         """in the input '{"detail":{}}'"""
     )
@@ -682,7 +684,7 @@ def test_caller_data_is_never_mutated():
         (["States.ALL"], None, False, True),
         (["States.ALL"], "States.Timeout", False, True),
         (["States.ALL"], "States.Runtime", False, False),
-        (["States.ALL"], "States.DataLimitExceeded", False, False),
+        (["States.ALL"], "States.DataLimitExceeded", False, True),
         (["States.DataLimitExceeded"], "States.DataLimitExceeded", False, True),
         (["States.Runtime"], "States.Runtime", False, False),
         (["States.TaskFailed"], "OrderCancelled", False, True),

@@ -108,6 +108,7 @@ def _resume(stage: Stage, execution: Execution) -> Any:
             state_name=cursor["state"],
             raw_input=cursor["raw_input"],
             attempts=cursor["attempts"],
+            entered_event_id=cursor.get("entered_event_id"),
             **common,
         )
     if kind == "task":
@@ -131,6 +132,7 @@ def _resume(stage: Stage, execution: Execution) -> Any:
             raw_input=cursor["raw_input"],
             attempts=cursor["attempts"],
             result=result,
+            entered_event_id=cursor.get("entered_event_id"),
             **common,
         )
     raise ValueError(f"Execution {execution.pk} has an unknown cursor {cursor!r}")

@@ -13,7 +13,7 @@ from orders import resources
 from orders.models import CallbackToken, Event, Execution, HistoryEvent
 from orders.services.events import events_build, events_save
 from orders.services.order_events import orders_apply_events
-from orders.workflow import Continue, Finished, Outcome, Sleeping, StatesError, Waiting
+from orders.workflow import Continue, Finished, Outcome, Sleeping, Waiting
 
 TOKEN_BYTES = 48  # 384 random bits, 64 URL-safe characters
 
@@ -43,16 +43,11 @@ class Stage:
         return token_new()
 
     def invoke(self, resource: str, parameters: Any, *, state_name: str, token: str | None) -> Any:
+        # Anything but a StatesError from a handler becomes States.TaskFailed in the interpreter.
         invocation = resources.Invocation(self.execution, state_name, token, self._emit)
-        try:
-            return resources.invoke(resource, parameters, invocation)
-        except StatesError:
-            raise
-        except (KeyError, TypeError, ValueError) as error:
-            # A handler refusing its parameters fails the task, as a Lambda's errorType would.
-            raise StatesError(type(error).__name__, str(error)) from error
+        return resources.invoke(resource, parameters, invocation)
 
-    def record(self, event_type: str, details: dict) -> None:
+    def record(self, event_type: str, details: dict) -> int:
         execution = self.execution
         execution.event_count += 1
         self.history.append(
@@ -65,6 +60,7 @@ class Stage:
                 details=details,
             )
         )
+        return execution.event_count
 
     def _emit(self, entries: list[dict]) -> list[str]:
         events = events_build(entries, execution=self.execution, time=self._now)
@@ -81,6 +77,7 @@ class Stage:
                 "Input": execution.input,
                 "Name": execution.name,
                 "StartTime": execution.start_date.isoformat().replace("+00:00", "Z"),
+                "RedriveCount": 0,  # executions are not redriven here
                 "RoleArn": f"arn:aws:iam::{machine.arn.split(':')[4]}:role/{machine.name}Role",
             },
             "StateMachine": {"Id": machine.arn, "Name": machine.name},
@@ -101,6 +98,7 @@ class Stage:
                 "raw_input": outcome.raw_input,
                 "attempts": outcome.attempts,
                 "token_id": token.pk,
+                "entered_event_id": outcome.entered_event_id,
             }
         elif isinstance(outcome, Sleeping):
             execution.stage = Execution.Stage.READY
@@ -110,6 +108,7 @@ class Stage:
                 "state": outcome.state_name,
                 "raw_input": outcome.raw_input,
                 "attempts": outcome.attempts,
+                "entered_event_id": outcome.entered_event_id,
             }
             more = True
         elif isinstance(outcome, Continue):

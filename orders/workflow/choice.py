@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from .errors import NO_CHOICE_MATCHED, StatesError
-from .paths import PathSyntaxError, parse_path, path_exists, resolve
+from .errors import NO_CHOICE_MATCHED, RUNTIME, StatesError
+from .paths import PathSyntaxError, lookup, parse_path, path_exists, resolve
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
@@ -143,7 +143,8 @@ def _operand_errors(op: str, operand: Any, field: str) -> list[tuple[str, str]]:
 def evaluate(rule: dict, data: Any, context: Any) -> bool:
     """Whether a validated rule holds for `data`.
 
-    Comparing a Variable that is absent raises StatesError("States.Runtime"), except IsPresent;
+    Comparing a Variable that is absent raises StatesError("States.Runtime") worded as AWS words
+    it, except IsPresent;
     a value of the wrong type makes a comparison false rather than an error.
     """
     if "And" in rule:
@@ -156,7 +157,13 @@ def evaluate(rule: dict, data: Any, context: Any) -> bool:
     variable = parse_path(rule["Variable"])
     if op == "IsPresent":
         return path_exists(variable, data, context) == rule[op]
-    value = resolve(variable, data, context, field="Variable")
+    found, value = lookup(variable, context if variable.is_context else data)
+    if not found:
+        raise StatesError(
+            RUNTIME,
+            f"Invalid path '{variable.text}': The choice state's condition path references an "
+            "invalid value.",
+        )
     if op in TYPE_TESTS:
         return TYPE_TESTS[op](value) == rule[op]
     expected = rule[op]

@@ -12,7 +12,14 @@ from typing import Any
 
 from .choice import rule_errors
 from .errors import ALL, DefinitionError
-from .paths import Path, PathSyntaxError, parse_path, parse_reference_path, template_errors
+from .paths import (
+    Path,
+    PathSyntaxError,
+    expression_error,
+    parse_path,
+    parse_reference_path,
+    template_errors,
+)
 
 _COMMON = {"Type", "Comment", "QueryLanguage"}
 _FLOW = {"Next", "End", "InputPath", "OutputPath"}
@@ -120,8 +127,6 @@ class _StateReader:
             path = parse_reference_path(value) if reference else parse_path(value)
         except PathSyntaxError as exc:
             raise self.fail(key, str(exc)) from None
-        if path.is_context and key in {"InputPath", "OutputPath"}:
-            raise self.fail(key, "must be a path into the state's input ('$...')")
         return path
 
     def optional_path(self, key: str) -> Path | None:
@@ -286,7 +291,11 @@ def _read_state(
                 raise reader.fail(f"{key}Path", f"cannot be used together with {key}")
             if key in raw and not isinstance(raw[key], str):
                 raise reader.fail(key, "must be a string")
-            reader.optional_path(f"{key}Path")
+            if f"{key}Path" in raw:
+                # A reference path or, as AWS allows there, an intrinsic function.
+                message = expression_error(raw[f"{key}Path"])
+                if message is not None:
+                    raise reader.fail(f"{key}Path", message)
     return State(name=name, type=kind, raw=MappingProxyType(raw), **attrs)
 
 

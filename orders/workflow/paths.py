@@ -2,6 +2,8 @@
 
 Supported: `$`, `$$` (the context object), `.name`, `['name']` / `["name"]`, `[n]` and `[-n]`.
 Wildcards, recursive descent, slices and filters are refused: a path here always names one node.
+A quoted name is read as AWS reads it: a backslash keeps the next character from closing the
+quote, and stays in the name (`$['a\\'b']` names `a\\'b`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from .errors import RESULT_PATH_MATCH_FAILURE, RUNTIME, StatesError
 _NAME = re.compile(r"\.([^.\[\]'\"*\s]+)")
 _QUOTED = re.compile(r"\[(?:'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\")\]")
 _INDEX = re.compile(r"\[(-?\d+)\]")
-_UNESCAPE = re.compile(r"\\(.)")
 
 
 class PathSyntaxError(ValueError):
@@ -64,8 +65,7 @@ def _parse_path(text: str) -> Path:
         if pattern is _INDEX:
             steps.append(int(match.group(1)))
         elif pattern is _QUOTED:
-            quoted = match.group(1) if match.group(1) is not None else match.group(2)
-            steps.append(_UNESCAPE.sub(r"\1", quoted))
+            steps.append(match.group(1) if match.group(1) is not None else match.group(2))
         else:
             steps.append(match.group(1))
         pos = match.end()
@@ -85,7 +85,7 @@ def to_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _lookup(path: Path, data: Any) -> tuple[bool, Any]:
+def lookup(path: Path, data: Any) -> tuple[bool, Any]:
     node = data
     for step in path.steps:
         if isinstance(step, int):
@@ -101,7 +101,7 @@ def _lookup(path: Path, data: Any) -> tuple[bool, Any]:
 
 def path_exists(path: Path, data: Any, context: Any) -> bool:
     """Whether `path` names a node of `data` (or of `context` for `$$` paths)."""
-    return _lookup(path, context if path.is_context else data)[0]
+    return lookup(path, context if path.is_context else data)[0]
 
 
 def resolve(path: Path | str, data: Any, context: Any, *, field: str) -> Any:
@@ -112,7 +112,7 @@ def resolve(path: Path | str, data: Any, context: Any, *, field: str) -> Any:
     if isinstance(path, str):
         path = parse_path(path)
     source = context if path.is_context else data
-    found, value = _lookup(path, source)
+    found, value = lookup(path, source)
     if not found:
         where = "the context object" if path.is_context else "the input"
         raise StatesError(
@@ -124,15 +124,17 @@ def resolve(path: Path | str, data: Any, context: Any, *, field: str) -> Any:
 
 
 def resolve_template(template: Any, data: Any, context: Any, *, field: str) -> Any:
-    """Build Parameters / ResultSelector output: a new structure, `.$` keys replaced by path values.
+    """Build Parameters / ResultSelector output: a new structure, `.$` keys replaced by the value
+    of their path or intrinsic function.
 
-    Raises StatesError("States.Runtime") if a path does not resolve.
+    Raises StatesError("States.Runtime") if a path does not resolve, and
+    StatesError("States.IntrinsicFailure") if an intrinsic function fails.
     """
     if isinstance(template, dict):
         out = {}
         for key, value in template.items():
             if key.endswith(".$"):
-                out[key[:-2]] = resolve(value, data, context, field=key)
+                out[key[:-2]] = resolve_expression(value, data, context, field=key)
             else:
                 out[key] = resolve_template(value, data, context, field=field)
         return out
@@ -141,20 +143,40 @@ def resolve_template(template: Any, data: Any, context: Any, *, field: str) -> A
     return template
 
 
+def resolve_expression(text: str, data: Any, context: Any, *, field: str) -> Any:
+    """The value of a `.$` field: a path, or an intrinsic function call (`States.Format(...)`)."""
+    from .intrinsics import evaluate_intrinsic, is_intrinsic
+
+    if is_intrinsic(text):
+        return evaluate_intrinsic(text, data, context)
+    return resolve(text, data, context, field=field)
+
+
+def expression_error(value: Any) -> str | None:
+    """Why `value` is neither a supported path nor a valid intrinsic function call, or None."""
+    from .intrinsics import IntrinsicSyntaxError, is_intrinsic, parse_intrinsic
+
+    try:
+        if isinstance(value, str) and is_intrinsic(value):
+            parse_intrinsic(value)
+        else:
+            parse_path(value)
+    except (PathSyntaxError, IntrinsicSyntaxError) as exc:
+        return str(exc)
+    return None
+
+
 def template_errors(template: Any, where: str) -> list[tuple[str, str]]:
-    """(field, message) for every `.$` value in `template` that is not a supported path."""
+    """(field, message) for every `.$` value in `template` that is not a supported path or a
+    valid intrinsic function call."""
     problems: list[tuple[str, str]] = []
     if isinstance(template, dict):
         for key, value in template.items():
             here = f"{where}.{key}"
             if key.endswith(".$"):
-                if isinstance(value, str) and value.startswith("States."):
-                    problems.append((here, f"intrinsic functions are not supported ({value})"))
-                    continue
-                try:
-                    parse_path(value)
-                except PathSyntaxError as exc:
-                    problems.append((here, str(exc)))
+                message = expression_error(value)
+                if message is not None:
+                    problems.append((here, message))
             else:
                 problems.extend(template_errors(value, here))
     elif isinstance(template, list):
@@ -163,18 +185,40 @@ def template_errors(template: Any, where: str) -> list[tuple[str, str]]:
     return problems
 
 
-def apply_input_path(path: Path | None, raw_input: Any) -> Any:
-    """InputPath: None (JSON null) gives `{}`; otherwise the node the path names."""
-    if path is None:
-        return {}
-    return resolve(path, raw_input, None, field="InputPath")
+def normalized(path: Path) -> str:
+    """The path as Jayway JsonPath (which AWS runs) prints it in errors: `$['a'][0]`."""
+    return "$" + "".join(
+        f"[{step}]" if isinstance(step, int) else f"['{step}']" for step in path.steps
+    )
 
 
-def apply_output_path(path: Path | None, output: Any) -> Any:
-    """OutputPath: None (JSON null) gives `{}`; otherwise the node the path names."""
+def select(path: Path, data: Any, context: Any) -> Any:
+    """InputPath / OutputPath: the node `path` names (in `context` for `$$` paths).
+
+    Raises StatesError("States.Runtime") worded as AWS words it when there is none.
+    """
+    found, value = lookup(path, context if path.is_context else data)
+    if not found:
+        raise StatesError(
+            RUNTIME, f"Invalid path '{path.text}' : No results for path: {normalized(path)}"
+        )
+    return value
+
+
+def apply_input_path(path: Path | None, raw_input: Any, context: Any = None) -> Any:
+    """InputPath: None (JSON null) gives `{}`; otherwise the node the path names (`$$` paths
+    name a node of the context object)."""
     if path is None:
         return {}
-    return resolve(path, output, None, field="OutputPath")
+    return select(path, raw_input, context)
+
+
+def apply_output_path(path: Path | None, output: Any, context: Any = None) -> Any:
+    """OutputPath: None (JSON null) gives `{}`; otherwise the node the path names (`$$` paths
+    name a node of the context object)."""
+    if path is None:
+        return {}
+    return select(path, output, context)
 
 
 def apply_result_path(path: Path | None, raw_input: Any, result: Any) -> Any:
