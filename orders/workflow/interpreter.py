@@ -80,13 +80,14 @@ class _Run:
         # The state being run and the id of its ...StateEntered event, for States.Runtime causes.
         self.state_name: str | None = None
         self.entered_event_id: int | None = None
+        self.variables: dict = {}  # the workflow's variables, set by Assign
 
     def drive(self, step: _Next | Outcome) -> Outcome:
         """Enter states until one stops the run; at most max_transitions entries."""
         transitions = 0
         while isinstance(step, _Next):
             if transitions >= self.max_transitions:
-                return Continue(step.name, step.data)
+                return Continue(step.name, step.data, copy.deepcopy(self.variables))
             transitions += 1
             step = self.enter(self.defn.state(step.name), step.data)
         return step
@@ -114,23 +115,43 @@ class _Run:
             effective = apply_input_path(state.input_path, raw_input, ctx)
             target = None
             if state.type == "Choice":
-                target = choose(state.choices, state.default, effective, ctx)
-                output = effective
+                target = choose(state.choices, state.default, effective, ctx, self.variables)
+                output = assign_input = effective
             elif state.type == "Succeed":
-                output = effective
+                output = assign_input = effective
             else:  # Pass
                 if "Parameters" in state.raw:
                     effective = resolve_template(
-                        state.raw["Parameters"], effective, ctx, field="Parameters"
+                        state.raw["Parameters"],
+                        effective,
+                        ctx,
+                        field="Parameters",
+                        variables=self.variables,
                     )
-                result = state.raw.get("Result", effective)
+                result = assign_input = state.raw.get("Result", effective)
                 _check_size(state, result)
                 output = apply_result_path(state.result_path, raw_input, result)
+            assigned = self.assigned(state, state.raw.get("Assign"), assign_input, ctx)
             output = apply_output_path(state.output_path, output, ctx)
             _check_size(state, output)
         except StatesError as err:
             return self.fail_execution(err)
+        self.variables.update(assigned)
         return self.exit(state, output, target)
+
+    def assigned(self, state: State, assign: Any, data: Any, ctx: dict) -> dict:
+        """The variables an Assign sets, every value evaluated with the variables as they were
+        before the state (so the order of its keys does not matter); `$` is `data`."""
+        if not assign:
+            return {}
+        values = resolve_template(assign, data, ctx, field="Assign", variables=self.variables)
+        if len(to_json(values).encode("utf-8")) > MAX_PAYLOAD_BYTES:
+            raise StatesError(
+                DATA_LIMIT_EXCEEDED,
+                f"The variables assigned in the state '{state.name}' exceed the maximum number "
+                "of bytes service limit.",
+            )
+        return copy.deepcopy(values)
 
     def exit(self, state: State, output: Any, target: str | None = None) -> _Next | Outcome:
         self.host.record(
@@ -146,7 +167,11 @@ class _Run:
         for key in ("Error", "Cause"):
             if f"{key}Path" in state.raw:
                 found[key] = resolve_expression(
-                    state.raw[f"{key}Path"], raw_input, ctx, field=f"{key}Path"
+                    state.raw[f"{key}Path"],
+                    raw_input,
+                    ctx,
+                    field=f"{key}Path",
+                    variables=self.variables,
                 )
                 if not isinstance(found[key], str):
                     raise StatesError(
@@ -165,7 +190,7 @@ class _Run:
         if path is None:
             return value
         field = f"{key.capitalize()}SecondsPath"
-        value = resolve(path, effective, ctx, field=field)
+        value = resolve(path, effective, ctx, field=field, variables=self.variables)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise StatesError(RUNTIME, f"{field} '{path.text}' must name a positive integer")
         return value
@@ -179,7 +204,11 @@ class _Run:
             parameters = effective
             if "Parameters" in state.raw:
                 parameters = resolve_template(
-                    state.raw["Parameters"], effective, ctx, field="Parameters"
+                    state.raw["Parameters"],
+                    effective,
+                    ctx,
+                    field="Parameters",
+                    variables=self.variables,
                 )
             heartbeat = self.seconds(state, effective, ctx, "heartbeat")
             timeout = self.seconds(state, effective, ctx, "timeout")
@@ -222,6 +251,7 @@ class _Run:
                 timeout,
                 list(attempts),
                 self.entered_event_id,
+                copy.deepcopy(self.variables),
             )
         return self.task_succeeded(state, raw_input, attempts, response)
 
@@ -240,13 +270,19 @@ class _Run:
         try:
             if "ResultSelector" in state.raw:
                 result = resolve_template(
-                    state.raw["ResultSelector"], result, ctx, field="ResultSelector"
+                    state.raw["ResultSelector"],
+                    result,
+                    ctx,
+                    field="ResultSelector",
+                    variables=self.variables,
                 )
+            assigned = self.assigned(state, state.raw.get("Assign"), result, ctx)
             output = apply_result_path(state.result_path, raw_input, result)
             output = apply_output_path(state.output_path, output, ctx)
             _check_size(state, output)
         except StatesError as err:
             return self.task_error(state, raw_input, attempts, err)
+        self.variables.update(assigned)
         return self.exit(state, output)
 
     def task_failed(
@@ -276,15 +312,26 @@ class _Run:
                     delay = random.uniform(0, delay)  # noqa: S311 - spreads retries, not a secret
                 counts = list(attempts)
                 counts[i] += 1
-                return Sleeping(state.name, raw_input, counts, float(delay), self.entered_event_id)
+                return Sleeping(
+                    state.name,
+                    raw_input,
+                    counts,
+                    float(delay),
+                    self.entered_event_id,
+                    copy.deepcopy(self.variables),
+                )
             break
         for catcher in state.catch:
             if error_matches(catcher.error_equals, err.error, heartbeat=err.heartbeat):
                 caught = {"Error": err.error, "Cause": err.cause}
                 try:
+                    # A catcher's Assign reads the error output; the state's own Assign is not run.
+                    ctx = self.state_context(state, attempts)
+                    assigned = self.assigned(state, catcher.assign, caught, ctx)
                     output = apply_result_path(catcher.result_path, raw_input, caught)
-                except StatesError as result_path_error:
-                    return self.fail_execution(result_path_error)
+                except StatesError as catch_error:
+                    return self.fail_execution(catch_error)
+                self.variables.update(assigned)
                 return _Next(catcher.next, output)
         return self.fail_execution(err)
 
@@ -322,6 +369,7 @@ def _resumed(
     host: Host,
     max_transitions: int,
     entered_event_id: int | None,
+    variables: dict | None,
 ) -> tuple[State, _Run]:
     """The Task state a resumed run goes on in, and that run (which entered the state at the
     event `entered_event_id`, in an earlier stage)."""
@@ -330,6 +378,7 @@ def _resumed(
         raise ValueError(f'state "{state_name}" is a {state.type} state, not a Task')
     run = _Run(defn, context, host, max_transitions)
     run.state_name, run.entered_event_id = state_name, entered_event_id
+    run.variables = copy.deepcopy(variables or {})
     return state, run
 
 
@@ -359,11 +408,14 @@ def resume_task(
     host: Host,
     max_transitions: int = 250,
     entered_event_id: int | None = None,
+    variables: dict | None = None,
 ) -> Outcome:
     """Record how a waiting Task ended (TaskSucceeded / TaskFailed / TaskTimedOut), then go on:
     success through ResultSelector, ResultPath and OutputPath; failure through Retry, then Catch,
     then execution failure. `entered_event_id` is the Waiting outcome's."""
-    state, run = _resumed(defn, state_name, context, host, max_transitions, entered_event_id)
+    state, run = _resumed(
+        defn, state_name, context, host, max_transitions, entered_event_id, variables
+    )
     data, counts = copy.deepcopy(raw_input), _attempts(state, attempts)
     if isinstance(result, TaskSuccess):
         step = run.task_succeeded(state, data, counts, copy.deepcopy(result.output))
@@ -385,11 +437,14 @@ def resume_retry(
     host: Host,
     max_transitions: int = 250,
     entered_event_id: int | None = None,
+    variables: dict | None = None,
 ) -> Outcome:
     """Run a Task again after its Retry interval (a fresh token for a callback task). As in AWS
     history, a retry schedules the task again without a second TaskStateEntered.
     `entered_event_id` is the Sleeping outcome's."""
-    state, run = _resumed(defn, state_name, context, host, max_transitions, entered_event_id)
+    state, run = _resumed(
+        defn, state_name, context, host, max_transitions, entered_event_id, variables
+    )
     step = run.run_task(state, copy.deepcopy(raw_input), _attempts(state, attempts))
     return run.drive(step)
 
@@ -402,7 +457,10 @@ def resume_continue(
     context: dict,
     host: Host,
     max_transitions: int = 250,
+    variables: dict | None = None,
 ) -> Outcome:
-    """Go on after a Continue outcome by entering `state_name` with `state_input`."""
+    """Go on after a Continue outcome by entering `state_name` with `state_input` (and the
+    workflow's `variables`, as the Continue outcome gave them)."""
     run = _Run(defn, context, host, max_transitions)
+    run.variables = copy.deepcopy(variables or {})
     return run.drive(_Next(state_name, copy.deepcopy(state_input)))

@@ -18,13 +18,13 @@ import math
 import random
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from .errors import INTRINSIC_FAILURE, RUNTIME, StatesError
-from .paths import Path, PathSyntaxError, lookup, parse_path, to_json
+from .paths import Path, PathSyntaxError, find, parse_path, to_json, where_missing
 
 PREFIX = "States."
 MAX_NESTING = 10
@@ -210,13 +210,13 @@ class _Parser:
                 break
             self.pos += 1
         try:
-            return PathArgument(parse_path(self.text[start : self.pos].rstrip()))
+            return PathArgument(parse_path(self.text[start : self.pos].rstrip(), variables=True))
         except PathSyntaxError as exc:
             raise IntrinsicSyntaxError(f"'{self.text}': {exc}") from None
 
 
 # --- evaluation ----------------------------------------------------------------------------------
-def evaluate_intrinsic(text: str, data: Any, context: Any) -> Any:
+def evaluate_intrinsic(text: str, data: Any, context: Any, variables: Mapping | None = None) -> Any:
     """The value of the call `text` (already validated on load) for this input and context.
 
     Raises StatesError: States.Runtime for a path argument that matches nothing, and
@@ -224,18 +224,17 @@ def evaluate_intrinsic(text: str, data: Any, context: Any) -> Any:
     """
     call = parse_intrinsic(text)
     try:
-        return _evaluate(call, data, context)
+        return _evaluate(call, data, context, variables)
     except _Failure as failure:
         raise StatesError(
             INTRINSIC_FAILURE, f"The function '{text}' had the following error: {failure}"
         ) from None
     except _Missing as missing:
-        where = "the context object" if missing.path.is_context else "the input"
-        source = context if missing.path.is_context else data
         raise StatesError(
             RUNTIME,
             f"The function '{text}' had the following error: The JsonPath argument for the field "
-            f"'{missing.path.text}' could not be found in {where} '{to_json(source)}'",
+            f"'{missing.path.text}' could not be found in "
+            + where_missing(missing.path, data, context, variables),
         ) from None
 
 
@@ -244,15 +243,15 @@ class _Missing(Exception):
         self.path = path
 
 
-def _evaluate(node: Argument, data: Any, context: Any) -> Any:
+def _evaluate(node: Argument, data: Any, context: Any, variables: Mapping | None) -> Any:
     if isinstance(node, Literal):
         return node.value
     if isinstance(node, PathArgument):
-        found, value = lookup(node.path, context if node.path.is_context else data)
+        found, value = find(node.path, data, context, variables)
         if not found:
             raise _Missing(node.path)
         return value
-    args = [_evaluate(arg, data, context) for arg in node.args]
+    args = [_evaluate(arg, data, context, variables) for arg in node.args]
     _, _, function = FUNCTIONS[node.name]
     if node.name == "Format":
         template = node.args[0]

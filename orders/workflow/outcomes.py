@@ -52,6 +52,7 @@ class Waiting:
     attempts: list[int]
     # The id of the state's ...StateEntered event, for error causes; not part of equality.
     entered_event_id: int | None = field(default=None, compare=False)
+    variables: dict = field(default_factory=dict)  # the workflow's variables (Assign)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Sleeping:
     attempts: list[int]
     delay_seconds: float
     entered_event_id: int | None = field(default=None, compare=False)
+    variables: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Continue:
 
     state_name: str
     state_input: Any
+    variables: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -20,6 +21,7 @@ from .errors import RESULT_PATH_MATCH_FAILURE, RUNTIME, StatesError
 _NAME = re.compile(r"\.([^.\[\]'\"*\s]+)")
 _QUOTED = re.compile(r"\[(?:'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\")\]")
 _INDEX = re.compile(r"\[(-?\d+)\]")
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class PathSyntaxError(ValueError):
@@ -28,7 +30,8 @@ class PathSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class Path:
-    """A parsed path: `root` is "$" (the data) or "$$" (the context object)."""
+    """A parsed path: `root` is "$" (the data), "$$" (the context object) or "$name" (the
+    workflow variable `name`)."""
 
     text: str
     root: str
@@ -38,19 +41,28 @@ class Path:
     def is_context(self) -> bool:
         return self.root == "$$"
 
+    @property
+    def variable(self) -> str | None:
+        return self.root[1:] if self.root not in ("$", "$$") else None
 
-def parse_path(text: str) -> Path:
-    """Parse `text`; raises PathSyntaxError unless it is a single-node path of the subset."""
+
+def parse_path(text: str, *, variables: bool = False) -> Path:
+    """Parse `text`; raises PathSyntaxError unless it is a single-node path of the subset.
+
+    With `variables`, a path may start at a workflow variable (`$name.field`).
+    """
     if not isinstance(text, str):
         raise PathSyntaxError(f"{text!r} is not a JSONPath: it must be a string")
-    return _parse_path(text)
+    return _parse_path(text, variables)
 
 
 @lru_cache(maxsize=1024)
-def _parse_path(text: str) -> Path:
+def _parse_path(text: str, variables: bool) -> Path:
     if not text.startswith("$"):
         raise PathSyntaxError(f"'{text}' is not a JSONPath: it must start with '$'")
     root = "$$" if text.startswith("$$") else "$"
+    if root == "$" and variables and (named := VARIABLE_NAME.match(text, 1)):
+        root = "$" + named.group(0)
     pos, steps = len(root), []
     while pos < len(text):
         for pattern in (_NAME, _QUOTED, _INDEX):
@@ -86,6 +98,7 @@ def to_json(value: Any) -> str:
 
 
 def lookup(path: Path, data: Any) -> tuple[bool, Any]:
+    """(found, node) for `path`'s steps from `data` (whatever its root)."""
     node = data
     for step in path.steps:
         if isinstance(step, int):
@@ -99,31 +112,59 @@ def lookup(path: Path, data: Any) -> tuple[bool, Any]:
     return True, node
 
 
-def path_exists(path: Path, data: Any, context: Any) -> bool:
-    """Whether `path` names a node of `data` (or of `context` for `$$` paths)."""
-    return lookup(path, context if path.is_context else data)[0]
+def root_of(path: Path, data: Any, context: Any, variables: Mapping | None) -> tuple[bool, Any]:
+    """(found, node) for the root `path` starts from: the data, the context object or a variable."""
+    if path.variable is not None:
+        if variables is None or path.variable not in variables:
+            return False, None
+        return True, variables[path.variable]
+    return True, context if path.is_context else data
 
 
-def resolve(path: Path | str, data: Any, context: Any, *, field: str) -> Any:
+def find(path: Path, data: Any, context: Any, variables: Mapping | None = None) -> tuple[bool, Any]:
+    """(found, node) for `path` in `data`, `context` (`$$`) or `variables` (`$name`)."""
+    found, root = root_of(path, data, context, variables)
+    return lookup(path, root) if found else (False, None)
+
+
+def where_missing(path: Path, data: Any, context: Any, variables: Mapping | None) -> str:
+    """How an error names what `path` was looked up in (the input, the context object, ...)."""
+    found, root = root_of(path, data, context, variables)
+    if path.variable is None:
+        where = "the context object" if path.is_context else "the input"
+        return f"{where} '{to_json(root)}'"
+    if not found:
+        return f"the variables (there is no variable '{path.variable}')"
+    return f"the variable '{path.variable}' '{to_json(root)}'"
+
+
+def path_exists(path: Path, data: Any, context: Any, variables: Mapping | None = None) -> bool:
+    """Whether `path` names a node of `data` (or of `context` for `$$` paths, or a variable)."""
+    return find(path, data, context, variables)[0]
+
+
+def resolve(
+    path: Path | str, data: Any, context: Any, *, field: str, variables: Mapping | None = None
+) -> Any:
     """The node `path` names; raises StatesError("States.Runtime") naming `field` if there is none.
 
     The node is returned as is, not copied: callers must not mutate it.
     """
     if isinstance(path, str):
-        path = parse_path(path)
-    source = context if path.is_context else data
-    found, value = lookup(path, source)
+        path = parse_path(path, variables=True)
+    found, value = find(path, data, context, variables)
     if not found:
-        where = "the context object" if path.is_context else "the input"
         raise StatesError(
             RUNTIME,
             f"The JSONPath '{path.text}' specified for the field '{field}' could not be found "
-            f"in {where} '{to_json(source)}'",
+            f"in {where_missing(path, data, context, variables)}",
         )
     return value
 
 
-def resolve_template(template: Any, data: Any, context: Any, *, field: str) -> Any:
+def resolve_template(
+    template: Any, data: Any, context: Any, *, field: str, variables: Mapping | None = None
+) -> Any:
     """Build Parameters / ResultSelector output: a new structure, `.$` keys replaced by the value
     of their path or intrinsic function.
 
@@ -134,22 +175,29 @@ def resolve_template(template: Any, data: Any, context: Any, *, field: str) -> A
         out = {}
         for key, value in template.items():
             if key.endswith(".$"):
-                out[key[:-2]] = resolve_expression(value, data, context, field=key)
+                out[key[:-2]] = resolve_expression(
+                    value, data, context, field=key, variables=variables
+                )
             else:
-                out[key] = resolve_template(value, data, context, field=field)
+                out[key] = resolve_template(value, data, context, field=field, variables=variables)
         return out
     if isinstance(template, list):
-        return [resolve_template(item, data, context, field=field) for item in template]
+        return [
+            resolve_template(item, data, context, field=field, variables=variables)
+            for item in template
+        ]
     return template
 
 
-def resolve_expression(text: str, data: Any, context: Any, *, field: str) -> Any:
+def resolve_expression(
+    text: str, data: Any, context: Any, *, field: str, variables: Mapping | None = None
+) -> Any:
     """The value of a `.$` field: a path, or an intrinsic function call (`States.Format(...)`)."""
     from .intrinsics import evaluate_intrinsic, is_intrinsic
 
     if is_intrinsic(text):
-        return evaluate_intrinsic(text, data, context)
-    return resolve(text, data, context, field=field)
+        return evaluate_intrinsic(text, data, context, variables)
+    return resolve(text, data, context, field=field, variables=variables)
 
 
 def expression_error(value: Any) -> str | None:
@@ -160,7 +208,7 @@ def expression_error(value: Any) -> str | None:
         if isinstance(value, str) and is_intrinsic(value):
             parse_intrinsic(value)
         else:
-            parse_path(value)
+            parse_path(value, variables=True)
     except (PathSyntaxError, IntrinsicSyntaxError) as exc:
         return str(exc)
     return None
@@ -197,7 +245,7 @@ def select(path: Path, data: Any, context: Any) -> Any:
 
     Raises StatesError("States.Runtime") worded as AWS words it when there is none.
     """
-    found, value = lookup(path, context if path.is_context else data)
+    found, value = find(path, data, context)
     if not found:
         raise StatesError(
             RUNTIME, f"Invalid path '{path.text}' : No results for path: {normalized(path)}"
