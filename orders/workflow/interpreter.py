@@ -121,13 +121,7 @@ class _Run:
                 output = assign_input = effective
             else:  # Pass
                 if "Parameters" in state.raw:
-                    effective = resolve_template(
-                        state.raw["Parameters"],
-                        effective,
-                        ctx,
-                        field="Parameters",
-                        variables=self.variables,
-                    )
+                    effective = self.template(state, "Parameters", effective, ctx)
                 result = assign_input = state.raw.get("Result", effective)
                 _check_size(state, result)
                 output = apply_result_path(state.result_path, raw_input, result)
@@ -138,6 +132,10 @@ class _Run:
             return self.fail_execution(err)
         self.variables.update(assigned)
         return self.exit(state, output, target)
+
+    def template(self, state: State, key: str, data: Any, ctx: dict) -> Any:
+        """The state's Parameters or ResultSelector, built from `data`."""
+        return resolve_template(state.raw[key], data, ctx, field=key, variables=self.variables)
 
     def assigned(self, state: State, assign: Any, data: Any, ctx: dict) -> dict:
         """The variables an Assign sets, every value evaluated with the variables as they were
@@ -203,13 +201,7 @@ class _Run:
             effective = apply_input_path(state.input_path, raw_input, ctx)
             parameters = effective
             if "Parameters" in state.raw:
-                parameters = resolve_template(
-                    state.raw["Parameters"],
-                    effective,
-                    ctx,
-                    field="Parameters",
-                    variables=self.variables,
-                )
+                parameters = self.template(state, "Parameters", effective, ctx)
             heartbeat = self.seconds(state, effective, ctx, "heartbeat")
             timeout = self.seconds(state, effective, ctx, "timeout")
         except StatesError as err:
@@ -269,13 +261,7 @@ class _Run:
         ctx = self.state_context(state, attempts)
         try:
             if "ResultSelector" in state.raw:
-                result = resolve_template(
-                    state.raw["ResultSelector"],
-                    result,
-                    ctx,
-                    field="ResultSelector",
-                    variables=self.variables,
-                )
+                result = self.template(state, "ResultSelector", result, ctx)
             assigned = self.assigned(state, state.raw.get("Assign"), result, ctx)
             output = apply_result_path(state.result_path, raw_input, result)
             output = apply_output_path(state.output_path, output, ctx)
