@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import INTRINSIC_FAILURE, RUNTIME, StatesError
 from .paths import Path, PathSyntaxError, find, parse_path, to_json, where_missing
@@ -93,7 +93,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text, self.pos = text, 0
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str) -> NoReturn:
         where = self.text[self.pos :] or "the end"
         raise IntrinsicSyntaxError(
             f"'{self.text}' is not a valid intrinsic function: {message} (at '{where}')"
@@ -163,7 +163,6 @@ class _Parser:
             number = match.group(0)
             return Literal(float(number) if any(c in number for c in ".eE") else int(number))
         self.fail("expected a string, number, true, false, null, path or intrinsic function")
-        raise AssertionError("unreachable")
 
     def string(self) -> Literal:
         self.pos += 1  # the opening quote
@@ -189,7 +188,6 @@ class _Parser:
             current.append(char)
             self.pos += 1
         self.fail("a string literal is not closed")
-        raise AssertionError("unreachable")
 
     def path(self) -> PathArgument:
         start, depth, quote = self.pos, 0, None
