@@ -63,14 +63,17 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _check_size(state: State, value: Any) -> None:
-    """Raises States.DataLimitExceeded if `value` is larger than Step Functions lets a state pass."""
-    if len(to_json(value).encode("utf-8")) > MAX_PAYLOAD_BYTES:
+def _check_size(state: State, value: Any) -> str:
+    """`value` as JSON text; raises States.DataLimitExceeded if it is larger than Step Functions
+    lets a state pass."""
+    text = to_json(value)
+    if len(text) > MAX_PAYLOAD_BYTES // 4 and len(text.encode("utf-8")) > MAX_PAYLOAD_BYTES:
         raise StatesError(
             DATA_LIMIT_EXCEEDED,
             f"The state/task '{state.name}' returned a result with a size exceeding the maximum "
             "number of bytes service limit.",
         )
+    return text
 
 
 class _Run:
@@ -93,8 +96,8 @@ class _Run:
         return step
 
     def state_context(self, state: State, attempts: list[int], token: str | None = None) -> dict:
-        ctx = copy.deepcopy(self.context)
-        ctx["State"] = {"EnteredTime": _iso(self.host.now()), "Name": state.name}
+        # A shallow copy: the interpreter never changes a node in place (it copies before writing).
+        ctx = {**self.context, "State": {"EnteredTime": _iso(self.host.now()), "Name": state.name}}
         if state.type == "Task":  # AWS gives RetryCount to Task states only
             ctx["State"]["RetryCount"] = sum(attempts)
         if token is not None:
@@ -127,11 +130,11 @@ class _Run:
                 output = apply_result_path(state.result_path, raw_input, result)
             assigned = self.assigned(state, state.raw.get("Assign"), assign_input, ctx)
             output = apply_output_path(state.output_path, output, ctx)
-            _check_size(state, output)
+            text = _check_size(state, output)
         except StatesError as err:
             return self.fail_execution(err)
         self.variables.update(assigned)
-        return self.exit(state, output, target)
+        return self.exit(state, output, text, target)
 
     def template(self, state: State, key: str, data: Any, ctx: dict) -> Any:
         """The state's Parameters or ResultSelector, built from `data`."""
@@ -151,10 +154,11 @@ class _Run:
             )
         return copy.deepcopy(values)
 
-    def exit(self, state: State, output: Any, target: str | None = None) -> _Next | Outcome:
-        self.host.record(
-            f"{state.type}StateExited", {"name": state.name, "output": to_json(output)}
-        )
+    def exit(
+        self, state: State, output: Any, text: str, target: str | None = None
+    ) -> _Next | Outcome:
+        """Leave `state` with `output` (`text` is its JSON) for `target`, or its Next, or the end."""
+        self.host.record(f"{state.type}StateExited", {"name": state.name, "output": text})
         target = target or state.next
         if target is None:
             return self.finish("SUCCEEDED", output)
@@ -251,12 +255,12 @@ class _Run:
         self, state: State, raw_input: Any, attempts: list[int], result: Any
     ) -> _Next | Outcome:
         try:
-            _check_size(state, result)
+            result_text = _check_size(state, result)
         except StatesError as err:
             return self.task_failed(state, raw_input, attempts, err)
         kind, name = resource_names(state.resource or "")
         self.host.record(
-            "TaskSucceeded", {"resourceType": kind, "resource": name, "output": to_json(result)}
+            "TaskSucceeded", {"resourceType": kind, "resource": name, "output": result_text}
         )
         ctx = self.state_context(state, attempts)
         try:
@@ -265,11 +269,11 @@ class _Run:
             assigned = self.assigned(state, state.raw.get("Assign"), result, ctx)
             output = apply_result_path(state.result_path, raw_input, result)
             output = apply_output_path(state.output_path, output, ctx)
-            _check_size(state, output)
+            text = _check_size(state, output)
         except StatesError as err:
             return self.task_error(state, raw_input, attempts, err)
         self.variables.update(assigned)
-        return self.exit(state, output)
+        return self.exit(state, output, text)
 
     def task_failed(
         self, state: State, raw_input: Any, attempts: list[int], err: StatesError
