@@ -17,10 +17,12 @@ class Cursor:
     # The members each kind stores, besides its kind.
     _MEMBERS: ClassVar[dict[str, tuple[str, ...]]] = {
         START: (),
-        TASK: ("state", "raw_input", "attempts", "token_id"),
-        RETRY: ("state", "raw_input", "attempts"),
+        TASK: ("state", "raw_input", "attempts", "token_id", "entered_event_id"),
+        RETRY: ("state", "raw_input", "attempts", "entered_event_id"),
         CONTINUE: ("state", "input"),
     }
+    # Members that may be missing from the JSON (written only when set).
+    _OPTIONAL: ClassVar[frozenset[str]] = frozenset({"entered_event_id"})
 
     kind: str
     state: str | None = None
@@ -30,6 +32,9 @@ class Cursor:
     attempts: tuple[int, ...] = ()
     # The callback token a task waits on.
     token_id: int | None = None
+    # The history event id that entered the state, for AWS's wording of a later error's cause.
+    # Cursors stored before it existed have none.
+    entered_event_id: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in self._MEMBERS:
@@ -39,6 +44,8 @@ class Cursor:
         data: dict[str, Any] = {"kind": self.kind}
         for name in self._MEMBERS[self.kind]:
             value = getattr(self, name)
+            if value is None and name in self._OPTIONAL:
+                continue
             data[name] = list(value) if name == "attempts" else value
         return data
 
@@ -50,7 +57,10 @@ class Cursor:
         kind = data.get("kind")
         if kind not in cls._MEMBERS:
             raise ValueError(f"Unknown cursor {data!r}")
-        members = {name: data[name] for name in cls._MEMBERS[kind]}
+        members = {
+            name: data.get(name) if name in cls._OPTIONAL else data[name]
+            for name in cls._MEMBERS[kind]
+        }
         if "attempts" in members:
             members["attempts"] = tuple(members["attempts"])
         return cls(kind=kind, **members)

@@ -112,6 +112,7 @@ def _resume(stage: Stage, execution: Execution) -> Any:
             state_name=cursor.state,
             raw_input=cursor.raw_input,
             attempts=list(cursor.attempts),
+            entered_event_id=cursor.entered_event_id,
             **common,
         )
     if kind == Cursor.TASK:
@@ -135,6 +136,7 @@ def _resume(stage: Stage, execution: Execution) -> Any:
             raw_input=cursor.raw_input,
             attempts=list(cursor.attempts),
             result=result,
+            entered_event_id=cursor.entered_event_id,
             **common,
         )
     raise ValueError(f"Execution {execution.pk} has nothing to resume ({cursor!r})")

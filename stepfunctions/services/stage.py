@@ -12,7 +12,7 @@ from typing import Any
 from stepfunctions import hooks, resources
 from stepfunctions.models import CallbackToken, Cursor, Event, Execution, HistoryEvent
 from stepfunctions.services.events import events_build, events_save
-from stepfunctions.workflow import Continue, Finished, Outcome, Sleeping, StatesError, Waiting
+from stepfunctions.workflow import Continue, Finished, Outcome, Sleeping, Waiting
 
 TOKEN_BYTES = 48  # 384 random bits, 64 URL-safe characters
 
@@ -42,17 +42,14 @@ class Stage:
         return token_new()
 
     def invoke(self, resource: str, parameters: Any, *, state_name: str, token: str | None) -> Any:
+        # Anything but a StatesError from a handler becomes States.TaskFailed in the interpreter.
         invocation = resources.Invocation(self.execution, state_name, token, self._emit)
-        try:
-            return resources.invoke(resource, parameters, invocation)
-        except StatesError:
-            raise
-        except (KeyError, TypeError, ValueError) as error:
-            # A handler refusing its parameters fails the task, as a Lambda's errorType would.
-            raise StatesError(type(error).__name__, str(error)) from error
+        return resources.invoke(resource, parameters, invocation)
 
-    def record(self, event_type: str, details: dict) -> None:
-        self.history.append(self.execution.history_event(event_type, details, now=self._now))
+    def record(self, event_type: str, details: dict) -> int:
+        event = self.execution.history_event(event_type, details, now=self._now)
+        self.history.append(event)
+        return event.event_id
 
     def _emit(self, entries: list[dict]) -> list[str]:
         events = events_build(entries, execution=self.execution, time=self._now)
@@ -69,6 +66,7 @@ class Stage:
                 "Input": execution.input,
                 "Name": execution.name,
                 "StartTime": execution.start_date.isoformat().replace("+00:00", "Z"),
+                "RedriveCount": 0,  # executions are not redriven here
                 "RoleArn": f"arn:aws:iam::{machine.arn.split(':')[4]}:role/{machine.name}Role",
             },
             "StateMachine": {"Id": machine.arn, "Name": machine.name},
@@ -89,6 +87,7 @@ class Stage:
                 raw_input=outcome.raw_input,
                 attempts=tuple(outcome.attempts),
                 token_id=token.pk,
+                entered_event_id=outcome.entered_event_id,
             )
         elif isinstance(outcome, Sleeping):
             execution.stage = Execution.Stage.READY
@@ -98,6 +97,7 @@ class Stage:
                 state=outcome.state_name,
                 raw_input=outcome.raw_input,
                 attempts=tuple(outcome.attempts),
+                entered_event_id=outcome.entered_event_id,
             )
             more = True
         elif isinstance(outcome, Continue):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from .errors import NO_CHOICE_MATCHED, StatesError
-from .paths import PathSyntaxError, parse_path, path_exists, resolve
+from .errors import NO_CHOICE_MATCHED, RUNTIME, StatesError
+from .paths import PathSyntaxError, find, parse_path, path_exists, resolve
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
@@ -121,7 +121,7 @@ def _path_errors(value: Any, field: str) -> list[tuple[str, str]]:
     if not isinstance(value, str):
         return [(field, "must be a JSONPath string")]
     try:
-        parse_path(value)
+        parse_path(value, variables=True)
     except PathSyntaxError as exc:
         return [(field, str(exc))]
     return []
@@ -140,29 +140,36 @@ def _operand_errors(op: str, operand: Any, field: str) -> list[tuple[str, str]]:
     return [] if has_kind(operand) else [(field, f"must be a {kind.lower()} value")]
 
 
-def evaluate(rule: dict, data: Any, context: Any) -> bool:
+def evaluate(rule: dict, data: Any, context: Any, variables: Mapping | None = None) -> bool:
     """Whether a validated rule holds for `data`.
 
-    Comparing a Variable that is absent raises StatesError("States.Runtime"), except IsPresent;
+    Comparing a Variable that is absent raises StatesError("States.Runtime") worded as AWS words
+    it, except IsPresent;
     a value of the wrong type makes a comparison false rather than an error.
     """
     if "And" in rule:
-        return all(evaluate(sub, data, context) for sub in rule["And"])
+        return all(evaluate(sub, data, context, variables) for sub in rule["And"])
     if "Or" in rule:
-        return any(evaluate(sub, data, context) for sub in rule["Or"])
+        return any(evaluate(sub, data, context, variables) for sub in rule["Or"])
     if "Not" in rule:
-        return not evaluate(rule["Not"], data, context)
+        return not evaluate(rule["Not"], data, context, variables)
     op = next(key for key in rule if key in OPERATORS)
-    variable = parse_path(rule["Variable"])
+    variable = parse_path(rule["Variable"], variables=True)
     if op == "IsPresent":
-        return path_exists(variable, data, context) == rule[op]
-    value = resolve(variable, data, context, field="Variable")
+        return path_exists(variable, data, context, variables) == rule[op]
+    found, value = find(variable, data, context, variables)
+    if not found:
+        raise StatesError(
+            RUNTIME,
+            f"Invalid path '{variable.text}': The choice state's condition path references an "
+            "invalid value.",
+        )
     if op in TYPE_TESTS:
         return TYPE_TESTS[op](value) == rule[op]
     expected = rule[op]
     if op not in COMPARISONS:
         op = op[: -len("Path")]
-        expected = resolve(rule[f"{op}Path"], data, context, field=f"{op}Path")
+        expected = resolve(rule[f"{op}Path"], data, context, field=f"{op}Path", variables=variables)
     kind, ordering = COMPARISONS[op]
     has_kind, normalise = _KINDS[kind]
     if not has_kind(value) or not has_kind(expected):
@@ -172,13 +179,19 @@ def evaluate(rule: dict, data: Any, context: Any) -> bool:
     return _ORDERINGS[ordering](normalise(value), normalise(expected))
 
 
-def choose(choices: tuple[dict, ...], default: str | None, data: Any, context: Any) -> str:
+def choose(
+    choices: tuple[dict, ...],
+    default: str | None,
+    data: Any,
+    context: Any,
+    variables: Mapping | None = None,
+) -> str:
     """The Next of the first rule that holds, else `default`.
 
     Raises StatesError("States.NoChoiceMatched") when nothing holds and there is no Default.
     """
     for rule in choices:
-        if evaluate(rule, data, context):
+        if evaluate(rule, data, context, variables):
             return rule["Next"]
     if default is not None:
         return default

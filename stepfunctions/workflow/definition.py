@@ -12,17 +12,25 @@ from typing import Any
 
 from .choice import rule_errors
 from .errors import ALL, DefinitionError
-from .paths import Path, PathSyntaxError, parse_path, parse_reference_path, template_errors
+from .paths import (
+    VARIABLE_NAME,
+    Path,
+    PathSyntaxError,
+    expression_error,
+    parse_path,
+    parse_reference_path,
+    template_errors,
+)
 
 _COMMON = {"Type", "Comment", "QueryLanguage"}
 _FLOW = {"Next", "End", "InputPath", "OutputPath"}
 FIELDS: dict[str, set[str]] = {
     "Task": _COMMON
     | _FLOW
-    | {"ResultPath", "Parameters", "ResultSelector", "Resource", "Retry", "Catch"}
+    | {"ResultPath", "Parameters", "ResultSelector", "Resource", "Retry", "Catch", "Assign"}
     | {"TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath"},
-    "Pass": _COMMON | _FLOW | {"ResultPath", "Parameters", "Result"},
-    "Choice": _COMMON | {"Choices", "Default", "InputPath", "OutputPath"},
+    "Pass": _COMMON | _FLOW | {"ResultPath", "Parameters", "Result", "Assign"},
+    "Choice": _COMMON | {"Choices", "Default", "InputPath", "OutputPath", "Assign"},
     "Succeed": _COMMON | {"InputPath", "OutputPath"},
     "Fail": _COMMON | {"Error", "Cause", "ErrorPath", "CausePath"},
 }
@@ -30,7 +38,7 @@ _REFUSED_TYPES = {"Wait", "Parallel", "Map"}
 _TOP_FIELDS = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
 _RETRIER_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "Comment"}
 _RETRIER_FIELDS |= {"MaxDelaySeconds", "JitterStrategy"}
-_CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath", "Comment"}
+_CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath", "Comment", "Assign"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ class Catcher:
     error_equals: tuple[str, ...]
     next: str
     result_path: Path | None  # None is ResultPath null; absent means `$`
+    assign: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,8 +114,8 @@ def _number(value: Any) -> bool:
 class _StateReader:
     """Reads one state's fields, raising DefinitionError naming the state and field at fault."""
 
-    def __init__(self, name: str, raw: dict) -> None:
-        self.name, self.raw = name, raw
+    def __init__(self, name: str, raw: dict, *, variables: bool = False) -> None:
+        self.name, self.raw, self.variables = name, raw, variables
 
     def fail(self, field_name: str, message: str) -> DefinitionError:
         return DefinitionError(self.name, field_name, message)
@@ -120,8 +129,6 @@ class _StateReader:
             path = parse_reference_path(value) if reference else parse_path(value)
         except PathSyntaxError as exc:
             raise self.fail(key, str(exc)) from None
-        if path.is_context and key in {"InputPath", "OutputPath"}:
-            raise self.fail(key, "must be a path into the state's input ('$...')")
         return path
 
     def optional_path(self, key: str) -> Path | None:
@@ -141,6 +148,21 @@ class _StateReader:
             raise self.fail(key, "must not be null")
         for where, message in template_errors(self.raw[key], key):
             raise self.fail(where, message)
+
+    def assign(self, where: str, value: Any) -> None:
+        """Checks an Assign object: variable names, and the paths and intrinsics of `.$` keys."""
+        if not self.variables:
+            raise self.fail(where, "workflow variables (Assign) are not supported by this engine")
+        if not isinstance(value, dict):
+            raise self.fail(where, "must be an object of variable names")
+        names = [key.removesuffix(".$") for key in value]
+        for key, name in zip(value, names, strict=True):
+            if not VARIABLE_NAME.fullmatch(name):
+                raise self.fail(f"{where}.{key}", "is not a variable name ([A-Za-z_][A-Za-z0-9_]*)")
+            if names.count(name) > 1:
+                raise self.fail(f"{where}.{key}", f"assigns the variable '{name}' twice")
+        for field_name, message in template_errors(value, where):
+            raise self.fail(field_name, message)
 
     def transition(self, names: Mapping[str, Any]) -> tuple[str | None, bool]:
         has_next, end = "Next" in self.raw, self.raw.get("End", False)
@@ -214,7 +236,9 @@ class _StateReader:
                 result_path = catcher_reader.path("ResultPath", reference=True)
             except DefinitionError as exc:
                 raise self.fail(f"{where}.ResultPath", exc.message) from None
-            out.append(Catcher(errors, target, result_path))
+            if "Assign" in item:
+                self.assign(f"{where}.Assign", item["Assign"])
+            out.append(Catcher(errors, target, result_path, item.get("Assign")))
         return tuple(out)
 
     def timeouts(self) -> dict[str, Any]:
@@ -237,11 +261,15 @@ class _StateReader:
 
 
 def _read_state(
-    name: str, raw: Any, names: Mapping[str, Any], resource_known: Callable[[str], bool]
+    name: str,
+    raw: Any,
+    names: Mapping[str, Any],
+    resource_known: Callable[[str], bool],
+    variables: bool,
 ) -> State:
     if not isinstance(raw, dict):
         raise DefinitionError(name, "", "must be an object")
-    reader = _StateReader(name, raw)
+    reader = _StateReader(name, raw, variables=variables)
     kind = raw.get("Type")
     if kind in _REFUSED_TYPES:
         raise reader.fail("Type", f"{kind} states are not supported (Task, Pass, Choice, ...)")
@@ -253,6 +281,8 @@ def _read_state(
     if raw.get("QueryLanguage", "JSONPath") != "JSONPath":
         raise reader.fail("QueryLanguage", "only JSONPath is supported (JSONata is not)")
     attrs: dict[str, Any] = {}
+    if "Assign" in raw:
+        reader.assign("Assign", raw["Assign"])
     if "InputPath" in FIELDS[kind]:
         attrs["input_path"] = reader.path("InputPath")
         attrs["output_path"] = reader.path("OutputPath")
@@ -286,18 +316,26 @@ def _read_state(
                 raise reader.fail(f"{key}Path", f"cannot be used together with {key}")
             if key in raw and not isinstance(raw[key], str):
                 raise reader.fail(key, "must be a string")
-            reader.optional_path(f"{key}Path")
+            if f"{key}Path" in raw:
+                # A reference path or, as AWS allows there, an intrinsic function.
+                message = expression_error(raw[f"{key}Path"])
+                if message is not None:
+                    raise reader.fail(f"{key}Path", message)
     return State(name=name, type=kind, raw=MappingProxyType(raw), **attrs)
 
 
 def load_definition(
-    doc: dict | str, *, resource_known: Callable[[str], bool] = lambda resource: True
+    doc: dict | str,
+    *,
+    resource_known: Callable[[str], bool] = lambda resource: True,
+    variables: bool = False,
 ) -> Definition:
     """Parse and validate an ASL document (JSON text or dict) into an immutable Definition.
 
     Guarantees: every transition target exists, every path parses, every state has only the
     fields of its type; otherwise DefinitionError names the state and field. `doc` is copied, so
-    later changes to it do not reach the Definition.
+    later changes to it do not reach the Definition. `Assign` (workflow variables) is refused
+    unless `variables` is true: a host must keep the Outcomes' `variables` between stages first.
     """
     if isinstance(doc, str):
         try:
@@ -323,7 +361,8 @@ def load_definition(
     if "TimeoutSeconds" in raw and not _positive_int(raw["TimeoutSeconds"]):
         raise DefinitionError(None, "TimeoutSeconds", "must be a positive integer")
     parsed = {
-        name: _read_state(name, state, states, resource_known) for name, state in states.items()
+        name: _read_state(name, state, states, resource_known, variables)
+        for name, state in states.items()
     }
     return Definition(
         start_at=raw["StartAt"],

@@ -12,9 +12,7 @@ RUNTIME = "States.Runtime"
 DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 RESULT_PATH_MATCH_FAILURE = "States.ResultPathMatchFailure"
 NO_CHOICE_MATCHED = "States.NoChoiceMatched"
-
-# Neither wildcard may swallow these: AWS fails the execution on them whatever the catchers say.
-_UNCATCHABLE_BY_WILDCARD = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
+INTRINSIC_FAILURE = "States.IntrinsicFailure"
 
 
 class DefinitionError(ValueError):
@@ -50,18 +48,19 @@ class StatesError(Exception):
 def error_matches(names: Iterable[str], error: str | None, *, heartbeat: bool = False) -> bool:
     """Whether a Retry/Catch `ErrorEquals` list matches `error`.
 
-    Guarantees: States.Runtime is never matched (AWS makes it fatal); States.DataLimitExceeded only
-    by its own name; States.ALL matches the rest; States.TaskFailed the rest except States.Timeout;
-    States.HeartbeatTimeout only a States.Timeout that came from a heartbeat expiry; any other name
-    matches exactly. An error without a name (SendTaskFailure with no error) is matched by the
-    wildcards only.
+    Guarantees: States.Runtime is never matched (AWS makes it fatal); States.ALL matches the rest;
+    States.TaskFailed the rest except States.Timeout; States.HeartbeatTimeout only a
+    States.Timeout that came from a heartbeat expiry; any other name matches exactly. An error
+    without a name (SendTaskFailure with no error) is matched by the wildcards only.
+    States.DataLimitExceeded is matched by the wildcards: AWS's documentation says States.ALL
+    does not catch it, but executions recorded on AWS show that it does, and this follows AWS.
     """
     if error == RUNTIME:
         return False
     for name in names:
-        if name == ALL and error not in _UNCATCHABLE_BY_WILDCARD:
+        if name == ALL:
             return True
-        if name == TASK_FAILED and error not in _UNCATCHABLE_BY_WILDCARD and error != TIMEOUT:
+        if name == TASK_FAILED and error != TIMEOUT:
             return True
         if name == HEARTBEAT_TIMEOUT and error == TIMEOUT and heartbeat:
             return True

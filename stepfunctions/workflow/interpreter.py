@@ -7,6 +7,7 @@ on is in the Outcome it returns, and everything it does to the world goes throug
 from __future__ import annotations
 
 import copy
+import logging
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import Any, Literal
 
 from .choice import choose
 from .definition import Definition, State
-from .errors import RUNTIME, TIMEOUT, StatesError, error_matches
+from .errors import DATA_LIMIT_EXCEEDED, RUNTIME, TASK_FAILED, TIMEOUT, StatesError, error_matches
 from .outcomes import (
     Continue,
     Finished,
@@ -31,12 +32,15 @@ from .paths import (
     apply_output_path,
     apply_result_path,
     resolve,
+    resolve_expression,
     resolve_template,
     to_json,
 )
 
+logger = logging.getLogger(__name__)
 REGION = "us-east-1"
 _SERVICE_ARN = "arn:aws:states:::"
+MAX_PAYLOAD_BYTES = 262_144  # a state's result or output, as UTF-8 JSON text
 
 
 @dataclass(frozen=True)
@@ -59,78 +63,128 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _check_size(state: State, value: Any) -> str:
+    """`value` as JSON text; raises States.DataLimitExceeded if it is larger than Step Functions
+    lets a state pass."""
+    text = to_json(value)
+    if len(text) > MAX_PAYLOAD_BYTES // 4 and len(text.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+        raise StatesError(
+            DATA_LIMIT_EXCEEDED,
+            f"The state/task '{state.name}' returned a result with a size exceeding the maximum "
+            "number of bytes service limit.",
+        )
+    return text
+
+
 class _Run:
     def __init__(self, defn: Definition, context: dict, host: Host, max_transitions: int):
         self.defn, self.context, self.host = defn, context, host
         self.max_transitions = max_transitions
+        # The state being run and the id of its ...StateEntered event, for States.Runtime causes.
+        self.state_name: str | None = None
+        self.entered_event_id: int | None = None
+        self.variables: dict = {}  # the workflow's variables, set by Assign
 
     def drive(self, step: _Next | Outcome) -> Outcome:
         """Enter states until one stops the run; at most max_transitions entries."""
         transitions = 0
         while isinstance(step, _Next):
             if transitions >= self.max_transitions:
-                return Continue(step.name, step.data)
+                return Continue(step.name, step.data, copy.deepcopy(self.variables))
             transitions += 1
             step = self.enter(self.defn.state(step.name), step.data)
         return step
 
     def state_context(self, state: State, attempts: list[int], token: str | None = None) -> dict:
-        ctx = copy.deepcopy(self.context)
-        ctx["State"] = {
-            "EnteredTime": _iso(self.host.now()),
-            "Name": state.name,
-            "RetryCount": sum(attempts),
-        }
+        # A shallow copy: the interpreter never changes a node in place (it copies before writing).
+        ctx = {**self.context, "State": {"EnteredTime": _iso(self.host.now()), "Name": state.name}}
+        if state.type == "Task":  # AWS gives RetryCount to Task states only
+            ctx["State"]["RetryCount"] = sum(attempts)
         if token is not None:
             ctx["Task"] = {"Token": token}
         return ctx
 
     def enter(self, state: State, raw_input: Any) -> _Next | Outcome:
-        self.host.record(
+        self.state_name = state.name
+        self.entered_event_id = self.host.record(
             f"{state.type}StateEntered", {"name": state.name, "input": to_json(raw_input)}
         )
         if state.type == "Task":
             return self.run_task(state, raw_input, [0] * len(state.retry))
+        ctx = self.state_context(state, [])
         try:
             if state.type == "Fail":
-                return self.fail_state(state, raw_input)
-            effective = apply_input_path(state.input_path, raw_input)
+                return self.fail_state(state, raw_input, ctx)
+            effective = apply_input_path(state.input_path, raw_input, ctx)
+            target = None
             if state.type == "Choice":
-                target = choose(
-                    state.choices, state.default, effective, self.state_context(state, [])
-                )
-                return self.exit(state, apply_output_path(state.output_path, effective), target)
-            if state.type == "Succeed":
-                return self.exit(state, apply_output_path(state.output_path, effective))
-            # Pass
-            if "Parameters" in state.raw:
-                ctx = self.state_context(state, [])
-                effective = resolve_template(
-                    state.raw["Parameters"], effective, ctx, field="Parameters"
-                )
-            result = state.raw.get("Result", effective)
-            output = apply_result_path(state.result_path, raw_input, result)
-            return self.exit(state, apply_output_path(state.output_path, output))
+                target = choose(state.choices, state.default, effective, ctx, self.variables)
+                output = assign_input = effective
+            elif state.type == "Succeed":
+                output = assign_input = effective
+            else:  # Pass
+                if "Parameters" in state.raw:
+                    effective = self.template(state, "Parameters", effective, ctx)
+                result = assign_input = state.raw.get("Result", effective)
+                _check_size(state, result)
+                output = apply_result_path(state.result_path, raw_input, result)
+            assigned = self.assigned(state, state.raw.get("Assign"), assign_input, ctx)
+            output = apply_output_path(state.output_path, output, ctx)
+            text = _check_size(state, output)
         except StatesError as err:
             return self.fail_execution(err)
+        self.variables.update(assigned)
+        return self.exit(state, output, text, target)
 
-    def exit(self, state: State, output: Any, target: str | None = None) -> _Next | Outcome:
-        self.host.record(
-            f"{state.type}StateExited", {"name": state.name, "output": to_json(output)}
-        )
+    def template(self, state: State, key: str, data: Any, ctx: dict) -> Any:
+        """The state's Parameters or ResultSelector, built from `data`."""
+        return resolve_template(state.raw[key], data, ctx, field=key, variables=self.variables)
+
+    def assigned(self, state: State, assign: Any, data: Any, ctx: dict) -> dict:
+        """The variables an Assign sets, every value evaluated with the variables as they were
+        before the state (so the order of its keys does not matter); `$` is `data`."""
+        if not assign:
+            return {}
+        values = resolve_template(assign, data, ctx, field="Assign", variables=self.variables)
+        if len(to_json(values).encode("utf-8")) > MAX_PAYLOAD_BYTES:
+            raise StatesError(
+                DATA_LIMIT_EXCEEDED,
+                f"The variables assigned in the state '{state.name}' exceed the maximum number "
+                "of bytes service limit.",
+            )
+        return copy.deepcopy(values)
+
+    def exit(
+        self, state: State, output: Any, text: str, target: str | None = None
+    ) -> _Next | Outcome:
+        """Leave `state` with `output` (`text` is its JSON) for `target`, or its Next, or the end."""
+        self.host.record(f"{state.type}StateExited", {"name": state.name, "output": text})
         target = target or state.next
         if target is None:
             return self.finish("SUCCEEDED", output)
         return _Next(target, output)
 
-    def fail_state(self, state: State, raw_input: Any) -> Outcome:
+    def fail_state(self, state: State, raw_input: Any, ctx: dict) -> Outcome:
         found = {}
         for key in ("Error", "Cause"):
             if f"{key}Path" in state.raw:
-                found[key] = resolve(state.raw[f"{key}Path"], raw_input, None, field=f"{key}Path")
+                found[key] = resolve_expression(
+                    state.raw[f"{key}Path"],
+                    raw_input,
+                    ctx,
+                    field=f"{key}Path",
+                    variables=self.variables,
+                )
+                if not isinstance(found[key], str):
+                    raise StatesError(
+                        RUNTIME,
+                        f"The value of the field '{key}Path' must be a string, not "
+                        f"'{to_json(found[key])}'",
+                    )
             else:
                 found[key] = state.raw.get(key)
-        return self.fail_execution(StatesError(found["Error"], found["Cause"]))
+        # The names are the workflow's own: a Fail state's "States.Runtime" is not reworded.
+        return self.finish("FAILED", None, found["Error"], found["Cause"])
 
     def seconds(self, state: State, effective: Any, ctx: dict, key: str) -> int | None:
         value = getattr(state, f"{key}_seconds")
@@ -138,7 +192,7 @@ class _Run:
         if path is None:
             return value
         field = f"{key.capitalize()}SecondsPath"
-        value = resolve(path, effective, ctx, field=field)
+        value = resolve(path, effective, ctx, field=field, variables=self.variables)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise StatesError(RUNTIME, f"{field} '{path.text}' must name a positive integer")
         return value
@@ -148,12 +202,10 @@ class _Run:
         token = self.host.new_token() if state.is_callback else None
         ctx = self.state_context(state, attempts, token)
         try:
-            effective = apply_input_path(state.input_path, raw_input)
+            effective = apply_input_path(state.input_path, raw_input, ctx)
             parameters = effective
             if "Parameters" in state.raw:
-                parameters = resolve_template(
-                    state.raw["Parameters"], effective, ctx, field="Parameters"
-                )
+                parameters = self.template(state, "Parameters", effective, ctx)
             heartbeat = self.seconds(state, effective, ctx, "heartbeat")
             timeout = self.seconds(state, effective, ctx, "timeout")
         except StatesError as err:
@@ -177,31 +229,51 @@ class _Run:
             )
         except StatesError as err:
             return self.task_failed(state, raw_input, attempts, err)
+        except Exception:
+            # A bug or an outage inside the resource: its traceback is for the operator's log; the
+            # execution sees a Step Functions error, never a Python exception's name.
+            logger.exception("Resource %s failed in state %r", state.resource, state.name)
+            cause = f"The resource '{state.resource}' failed with an unexpected error"
+            return self.task_failed(state, raw_input, attempts, StatesError(TASK_FAILED, cause))
         response = copy.deepcopy(response)
         if token is not None:
             details = {"resourceType": kind, "resource": name, "output": to_json(response)}
             self.host.record("TaskSubmitted", details)
-            return Waiting(state.name, raw_input, token, heartbeat, timeout, list(attempts))
+            return Waiting(
+                state.name,
+                raw_input,
+                token,
+                heartbeat,
+                timeout,
+                list(attempts),
+                self.entered_event_id,
+                copy.deepcopy(self.variables),
+            )
         return self.task_succeeded(state, raw_input, attempts, response)
 
     def task_succeeded(
         self, state: State, raw_input: Any, attempts: list[int], result: Any
     ) -> _Next | Outcome:
+        try:
+            result_text = _check_size(state, result)
+        except StatesError as err:
+            return self.task_failed(state, raw_input, attempts, err)
         kind, name = resource_names(state.resource or "")
         self.host.record(
-            "TaskSucceeded", {"resourceType": kind, "resource": name, "output": to_json(result)}
+            "TaskSucceeded", {"resourceType": kind, "resource": name, "output": result_text}
         )
+        ctx = self.state_context(state, attempts)
         try:
             if "ResultSelector" in state.raw:
-                ctx = self.state_context(state, attempts)
-                result = resolve_template(
-                    state.raw["ResultSelector"], result, ctx, field="ResultSelector"
-                )
+                result = self.template(state, "ResultSelector", result, ctx)
+            assigned = self.assigned(state, state.raw.get("Assign"), result, ctx)
             output = apply_result_path(state.result_path, raw_input, result)
-            output = apply_output_path(state.output_path, output)
+            output = apply_output_path(state.output_path, output, ctx)
+            text = _check_size(state, output)
         except StatesError as err:
             return self.task_error(state, raw_input, attempts, err)
-        return self.exit(state, output)
+        self.variables.update(assigned)
+        return self.exit(state, output, text)
 
     def task_failed(
         self, state: State, raw_input: Any, attempts: list[int], err: StatesError
@@ -230,20 +302,41 @@ class _Run:
                     delay = random.uniform(0, delay)  # noqa: S311 - spreads retries, not a secret
                 counts = list(attempts)
                 counts[i] += 1
-                return Sleeping(state.name, raw_input, counts, float(delay))
+                return Sleeping(
+                    state.name,
+                    raw_input,
+                    counts,
+                    float(delay),
+                    self.entered_event_id,
+                    copy.deepcopy(self.variables),
+                )
             break
         for catcher in state.catch:
             if error_matches(catcher.error_equals, err.error, heartbeat=err.heartbeat):
                 caught = {"Error": err.error, "Cause": err.cause}
                 try:
+                    # A catcher's Assign reads the error output; the state's own Assign is not run.
+                    ctx = self.state_context(state, attempts)
+                    assigned = self.assigned(state, catcher.assign, caught, ctx)
                     output = apply_result_path(catcher.result_path, raw_input, caught)
-                except StatesError as result_path_error:
-                    return self.fail_execution(result_path_error)
+                except StatesError as catch_error:
+                    return self.fail_execution(catch_error)
+                self.variables.update(assigned)
                 return _Next(catcher.next, output)
         return self.fail_execution(err)
 
     def fail_execution(self, err: StatesError) -> Finished:
-        return self.finish("FAILED", None, err.error, err.cause)
+        cause = err.cause
+        if err.error == RUNTIME and self.state_name is not None:
+            # Worded as AWS words it; tools and people match on this prefix.
+            entered = (
+                f" (entered at the event id #{self.entered_event_id})"
+                if self.entered_event_id is not None
+                else ""
+            )
+            prefix = f"An error occurred while executing the state '{self.state_name}'{entered}."
+            cause = f"{prefix} {cause}" if cause else prefix
+        return self.finish("FAILED", None, err.error, cause)
 
     def finish(
         self,
@@ -259,11 +352,24 @@ class _Run:
         return Finished(status, output, error, cause)
 
 
-def _task_state(defn: Definition, state_name: str) -> State:
+def _resumed(
+    defn: Definition,
+    state_name: str,
+    context: dict,
+    host: Host,
+    max_transitions: int,
+    entered_event_id: int | None,
+    variables: dict | None,
+) -> tuple[State, _Run]:
+    """The Task state a resumed run goes on in, and that run (which entered the state at the
+    event `entered_event_id`, in an earlier stage)."""
     state = defn.state(state_name)
     if state.type != "Task":
         raise ValueError(f'state "{state_name}" is a {state.type} state, not a Task')
-    return state
+    run = _Run(defn, context, host, max_transitions)
+    run.state_name, run.entered_event_id = state_name, entered_event_id
+    run.variables = copy.deepcopy(variables or {})
+    return state, run
 
 
 def _attempts(state: State, attempts: list[int]) -> list[int]:
@@ -291,12 +397,15 @@ def resume_task(
     context: dict,
     host: Host,
     max_transitions: int = 250,
+    entered_event_id: int | None = None,
+    variables: dict | None = None,
 ) -> Outcome:
     """Record how a waiting Task ended (TaskSucceeded / TaskFailed / TaskTimedOut), then go on:
     success through ResultSelector, ResultPath and OutputPath; failure through Retry, then Catch,
-    then execution failure."""
-    state = _task_state(defn, state_name)
-    run = _Run(defn, context, host, max_transitions)
+    then execution failure. `entered_event_id` is the Waiting outcome's."""
+    state, run = _resumed(
+        defn, state_name, context, host, max_transitions, entered_event_id, variables
+    )
     data, counts = copy.deepcopy(raw_input), _attempts(state, attempts)
     if isinstance(result, TaskSuccess):
         step = run.task_succeeded(state, data, counts, copy.deepcopy(result.output))
@@ -317,11 +426,15 @@ def resume_retry(
     context: dict,
     host: Host,
     max_transitions: int = 250,
+    entered_event_id: int | None = None,
+    variables: dict | None = None,
 ) -> Outcome:
     """Run a Task again after its Retry interval (a fresh token for a callback task). As in AWS
-    history, a retry schedules the task again without a second TaskStateEntered."""
-    state = _task_state(defn, state_name)
-    run = _Run(defn, context, host, max_transitions)
+    history, a retry schedules the task again without a second TaskStateEntered.
+    `entered_event_id` is the Sleeping outcome's."""
+    state, run = _resumed(
+        defn, state_name, context, host, max_transitions, entered_event_id, variables
+    )
     step = run.run_task(state, copy.deepcopy(raw_input), _attempts(state, attempts))
     return run.drive(step)
 
@@ -334,7 +447,10 @@ def resume_continue(
     context: dict,
     host: Host,
     max_transitions: int = 250,
+    variables: dict | None = None,
 ) -> Outcome:
-    """Go on after a Continue outcome by entering `state_name` with `state_input`."""
+    """Go on after a Continue outcome by entering `state_name` with `state_input` (and the
+    workflow's `variables`, as the Continue outcome gave them)."""
     run = _Run(defn, context, host, max_transitions)
+    run.variables = copy.deepcopy(variables or {})
     return run.drive(_Next(state_name, copy.deepcopy(state_input)))

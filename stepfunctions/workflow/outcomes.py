@@ -5,7 +5,7 @@ Outcomes hold only plain JSON types besides their own fields, so a caller can pe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -18,7 +18,8 @@ class Host(Protocol):
     def invoke(self, resource: str, parameters: Any, *, state_name: str, token: str | None) -> Any:
         """Run the integration; for a callback task its return is the TaskSubmitted response."""
 
-    def record(self, event_type: str, details: dict) -> None: ...
+    def record(self, event_type: str, details: dict) -> int | None:
+        """Add a history event; returns its id (errors name the event that entered a state)."""
 
     def now(self) -> datetime: ...
 
@@ -49,6 +50,9 @@ class Waiting:
     heartbeat_seconds: int | None
     timeout_seconds: int | None
     attempts: list[int]
+    # The id of the state's ...StateEntered event, for error causes; not part of equality.
+    entered_event_id: int | None = field(default=None, compare=False)
+    variables: dict = field(default_factory=dict)  # the workflow's variables (Assign)
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class Sleeping:
     raw_input: Any
     attempts: list[int]
     delay_seconds: float
+    entered_event_id: int | None = field(default=None, compare=False)
+    variables: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class Continue:
 
     state_name: str
     state_input: Any
+    variables: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 Supported: `$`, `$$` (the context object), `.name`, `['name']` / `["name"]`, `[n]` and `[-n]`.
 Wildcards, recursive descent, slices and filters are refused: a path here always names one node.
+A quoted name is read as AWS reads it: a backslash keeps the next character from closing the
+quote, and stays in the name (`$['a\\'b']` names `a\\'b`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -18,7 +21,7 @@ from .errors import RESULT_PATH_MATCH_FAILURE, RUNTIME, StatesError
 _NAME = re.compile(r"\.([^.\[\]'\"*\s]+)")
 _QUOTED = re.compile(r"\[(?:'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\")\]")
 _INDEX = re.compile(r"\[(-?\d+)\]")
-_UNESCAPE = re.compile(r"\\(.)")
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class PathSyntaxError(ValueError):
@@ -27,7 +30,8 @@ class PathSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class Path:
-    """A parsed path: `root` is "$" (the data) or "$$" (the context object)."""
+    """A parsed path: `root` is "$" (the data), "$$" (the context object) or "$name" (the
+    workflow variable `name`)."""
 
     text: str
     root: str
@@ -37,19 +41,28 @@ class Path:
     def is_context(self) -> bool:
         return self.root == "$$"
 
+    @property
+    def variable(self) -> str | None:
+        return self.root[1:] if self.root not in ("$", "$$") else None
 
-def parse_path(text: str) -> Path:
-    """Parse `text`; raises PathSyntaxError unless it is a single-node path of the subset."""
+
+def parse_path(text: str, *, variables: bool = False) -> Path:
+    """Parse `text`; raises PathSyntaxError unless it is a single-node path of the subset.
+
+    With `variables`, a path may start at a workflow variable (`$name.field`).
+    """
     if not isinstance(text, str):
         raise PathSyntaxError(f"{text!r} is not a JSONPath: it must be a string")
-    return _parse_path(text)
+    return _parse_path(text, variables)
 
 
 @lru_cache(maxsize=1024)
-def _parse_path(text: str) -> Path:
+def _parse_path(text: str, variables: bool) -> Path:
     if not text.startswith("$"):
         raise PathSyntaxError(f"'{text}' is not a JSONPath: it must start with '$'")
     root = "$$" if text.startswith("$$") else "$"
+    if root == "$" and variables and (named := VARIABLE_NAME.match(text, 1)):
+        root = "$" + named.group(0)
     pos, steps = len(root), []
     while pos < len(text):
         for pattern in (_NAME, _QUOTED, _INDEX):
@@ -64,8 +77,7 @@ def _parse_path(text: str) -> Path:
         if pattern is _INDEX:
             steps.append(int(match.group(1)))
         elif pattern is _QUOTED:
-            quoted = match.group(1) if match.group(1) is not None else match.group(2)
-            steps.append(_UNESCAPE.sub(r"\1", quoted))
+            steps.append(match.group(1) if match.group(1) is not None else match.group(2))
         else:
             steps.append(match.group(1))
         pos = match.end()
@@ -85,7 +97,8 @@ def to_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _lookup(path: Path, data: Any) -> tuple[bool, Any]:
+def lookup(path: Path, data: Any) -> tuple[bool, Any]:
+    """(found, node) for `path`'s steps from `data` (whatever its root)."""
     node = data
     for step in path.steps:
         if isinstance(step, int):
@@ -99,62 +112,119 @@ def _lookup(path: Path, data: Any) -> tuple[bool, Any]:
     return True, node
 
 
-def path_exists(path: Path, data: Any, context: Any) -> bool:
-    """Whether `path` names a node of `data` (or of `context` for `$$` paths)."""
-    return _lookup(path, context if path.is_context else data)[0]
+def root_of(path: Path, data: Any, context: Any, variables: Mapping | None) -> tuple[bool, Any]:
+    """(found, node) for the root `path` starts from: the data, the context object or a variable."""
+    if path.variable is not None:
+        if variables is None or path.variable not in variables:
+            return False, None
+        return True, variables[path.variable]
+    return True, context if path.is_context else data
 
 
-def resolve(path: Path | str, data: Any, context: Any, *, field: str) -> Any:
+def find(path: Path, data: Any, context: Any, variables: Mapping | None = None) -> tuple[bool, Any]:
+    """(found, node) for `path` in `data`, `context` (`$$`) or `variables` (`$name`)."""
+    found, root = root_of(path, data, context, variables)
+    return lookup(path, root) if found else (False, None)
+
+
+def where_missing(path: Path, data: Any, context: Any, variables: Mapping | None) -> str:
+    """How an error names what `path` was looked up in (the input, the context object, ...)."""
+    found, root = root_of(path, data, context, variables)
+    if path.variable is None:
+        where = "the context object" if path.is_context else "the input"
+        return f"{where} '{to_json(root)}'"
+    if not found:
+        return f"the variables (there is no variable '{path.variable}')"
+    return f"the variable '{path.variable}' '{to_json(root)}'"
+
+
+def path_exists(path: Path, data: Any, context: Any, variables: Mapping | None = None) -> bool:
+    """Whether `path` names a node of `data` (or of `context` for `$$` paths, or a variable)."""
+    return find(path, data, context, variables)[0]
+
+
+def resolve(
+    path: Path | str, data: Any, context: Any, *, field: str, variables: Mapping | None = None
+) -> Any:
     """The node `path` names; raises StatesError("States.Runtime") naming `field` if there is none.
 
     The node is returned as is, not copied: callers must not mutate it.
     """
     if isinstance(path, str):
-        path = parse_path(path)
-    source = context if path.is_context else data
-    found, value = _lookup(path, source)
+        path = parse_path(path, variables=True)
+    found, value = find(path, data, context, variables)
     if not found:
-        where = "the context object" if path.is_context else "the input"
         raise StatesError(
             RUNTIME,
             f"The JSONPath '{path.text}' specified for the field '{field}' could not be found "
-            f"in {where} '{to_json(source)}'",
+            f"in {where_missing(path, data, context, variables)}",
         )
     return value
 
 
-def resolve_template(template: Any, data: Any, context: Any, *, field: str) -> Any:
-    """Build Parameters / ResultSelector output: a new structure, `.$` keys replaced by path values.
+def resolve_template(
+    template: Any, data: Any, context: Any, *, field: str, variables: Mapping | None = None
+) -> Any:
+    """Build Parameters / ResultSelector output: a new structure, `.$` keys replaced by the value
+    of their path or intrinsic function.
 
-    Raises StatesError("States.Runtime") if a path does not resolve.
+    Raises StatesError("States.Runtime") if a path does not resolve, and
+    StatesError("States.IntrinsicFailure") if an intrinsic function fails.
     """
     if isinstance(template, dict):
         out = {}
         for key, value in template.items():
             if key.endswith(".$"):
-                out[key[:-2]] = resolve(value, data, context, field=key)
+                out[key[:-2]] = resolve_expression(
+                    value, data, context, field=key, variables=variables
+                )
             else:
-                out[key] = resolve_template(value, data, context, field=field)
+                out[key] = resolve_template(value, data, context, field=field, variables=variables)
         return out
     if isinstance(template, list):
-        return [resolve_template(item, data, context, field=field) for item in template]
+        return [
+            resolve_template(item, data, context, field=field, variables=variables)
+            for item in template
+        ]
     return template
 
 
+def resolve_expression(
+    text: str, data: Any, context: Any, *, field: str, variables: Mapping | None = None
+) -> Any:
+    """The value of a `.$` field: a path, or an intrinsic function call (`States.Format(...)`)."""
+    from .intrinsics import evaluate_intrinsic, is_intrinsic
+
+    if is_intrinsic(text):
+        return evaluate_intrinsic(text, data, context, variables)
+    return resolve(text, data, context, field=field, variables=variables)
+
+
+def expression_error(value: Any) -> str | None:
+    """Why `value` is neither a supported path nor a valid intrinsic function call, or None."""
+    from .intrinsics import IntrinsicSyntaxError, is_intrinsic, parse_intrinsic
+
+    try:
+        if isinstance(value, str) and is_intrinsic(value):
+            parse_intrinsic(value)
+        else:
+            parse_path(value, variables=True)
+    except (PathSyntaxError, IntrinsicSyntaxError) as exc:
+        return str(exc)
+    return None
+
+
 def template_errors(template: Any, where: str) -> list[tuple[str, str]]:
-    """(field, message) for every `.$` value in `template` that is not a supported path."""
+    """(field, message) for every `.$` value in `template` that is not a supported path or a
+    valid intrinsic function call."""
     problems: list[tuple[str, str]] = []
     if isinstance(template, dict):
         for key, value in template.items():
             here = f"{where}.{key}"
             if key.endswith(".$"):
-                if isinstance(value, str) and value.startswith("States."):
-                    problems.append((here, f"intrinsic functions are not supported ({value})"))
-                    continue
-                try:
-                    parse_path(value)
-                except PathSyntaxError as exc:
-                    problems.append((here, str(exc)))
+                message = expression_error(value)
+                if message is not None:
+                    problems.append((here, message))
             else:
                 problems.extend(template_errors(value, here))
     elif isinstance(template, list):
@@ -163,18 +233,40 @@ def template_errors(template: Any, where: str) -> list[tuple[str, str]]:
     return problems
 
 
-def apply_input_path(path: Path | None, raw_input: Any) -> Any:
-    """InputPath: None (JSON null) gives `{}`; otherwise the node the path names."""
-    if path is None:
-        return {}
-    return resolve(path, raw_input, None, field="InputPath")
+def normalized(path: Path) -> str:
+    """The path as Jayway JsonPath (which AWS runs) prints it in errors: `$['a'][0]`."""
+    return "$" + "".join(
+        f"[{step}]" if isinstance(step, int) else f"['{step}']" for step in path.steps
+    )
 
 
-def apply_output_path(path: Path | None, output: Any) -> Any:
-    """OutputPath: None (JSON null) gives `{}`; otherwise the node the path names."""
+def select(path: Path, data: Any, context: Any) -> Any:
+    """InputPath / OutputPath: the node `path` names (in `context` for `$$` paths).
+
+    Raises StatesError("States.Runtime") worded as AWS words it when there is none.
+    """
+    found, value = find(path, data, context)
+    if not found:
+        raise StatesError(
+            RUNTIME, f"Invalid path '{path.text}' : No results for path: {normalized(path)}"
+        )
+    return value
+
+
+def apply_input_path(path: Path | None, raw_input: Any, context: Any = None) -> Any:
+    """InputPath: None (JSON null) gives `{}`; otherwise the node the path names (`$$` paths
+    name a node of the context object)."""
     if path is None:
         return {}
-    return resolve(path, output, None, field="OutputPath")
+    return select(path, raw_input, context)
+
+
+def apply_output_path(path: Path | None, output: Any, context: Any = None) -> Any:
+    """OutputPath: None (JSON null) gives `{}`; otherwise the node the path names (`$$` paths
+    name a node of the context object)."""
+    if path is None:
+        return {}
+    return select(path, output, context)
 
 
 def apply_result_path(path: Path | None, raw_input: Any, result: Any) -> Any:

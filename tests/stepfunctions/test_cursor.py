@@ -20,8 +20,14 @@ from stepfunctions.models import Cursor, Execution
             },
         ),
         (
-            Cursor(Cursor.RETRY, state="Call", raw_input=[1], attempts=(2,)),
-            {"kind": "retry", "state": "Call", "raw_input": [1], "attempts": [2]},
+            Cursor(Cursor.RETRY, state="Call", raw_input=[1], attempts=(2,), entered_event_id=5),
+            {
+                "kind": "retry",
+                "state": "Call",
+                "raw_input": [1],
+                "attempts": [2],
+                "entered_event_id": 5,
+            },
         ),
         (
             Cursor(Cursor.CONTINUE, state="Next", input={"b": None}),

@@ -61,6 +61,7 @@ class FakeHost:
 
     def record(self, event_type, details):
         self.events.append((event_type, details))
+        return len(self.events)  # event ids count from 1, as in AWS history
 
     def now(self):
         return datetime(2024, 5, 1, 12, 0, 5, tzinfo=UTC)

@@ -121,12 +121,17 @@ def test_template_missing_path_names_the_key():
 
 def test_template_errors_finds_bad_paths_and_intrinsics():
     problems = template_errors(
-        {"ok.$": "$.a", "list": [{"bad.$": "a.b"}], "fmt.$": "States.Format('{}', $.a)"},
+        {
+            "ok.$": "$.a",
+            "list": [{"bad.$": "a.b"}],
+            "fmt.$": "States.Format('{}', $.a)",
+            "typo.$": "States.Fromat('{}', $.a)",
+        },
         "Parameters",
     )
     fields = [field for field, _ in problems]
-    assert fields == ["Parameters.list[0].bad.$", "Parameters.fmt.$"]
-    assert "intrinsic functions are not supported" in problems[1][1]
+    assert fields == ["Parameters.list[0].bad.$", "Parameters.typo.$"]
+    assert "unknown intrinsic function States.Fromat" in problems[1][1]
 
 
 def test_input_and_output_path_null_give_empty_object():

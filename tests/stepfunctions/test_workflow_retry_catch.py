@@ -132,6 +132,7 @@ def test_states_all_does_not_catch_states_runtime():
     done = start(defn, {"detail": {}}, context=CONTEXT, host=host)
     assert done.status == "FAILED" and done.error == "States.Runtime"
     assert done.cause == (
+        "An error occurred while executing the state 'T' (entered at the event id #2). "
         "The JSONPath '$.detail.orderId' specified for the field 'orderId.$' could not be found "
         """in the input '{"detail":{}}'"""
     )
@@ -287,7 +288,7 @@ def test_caller_data_is_never_mutated():
         (["States.ALL"], None, False, True),
         (["States.ALL"], "States.Timeout", False, True),
         (["States.ALL"], "States.Runtime", False, False),
-        (["States.ALL"], "States.DataLimitExceeded", False, False),
+        (["States.ALL"], "States.DataLimitExceeded", False, True),
         (["States.DataLimitExceeded"], "States.DataLimitExceeded", False, True),
         (["States.Runtime"], "States.Runtime", False, False),
         (["States.TaskFailed"], "OrderCancelled", False, True),

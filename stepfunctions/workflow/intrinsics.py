@@ -1,0 +1,471 @@
+"""Intrinsic functions (`"key.$": "States.Format('{}', $.x)"`): parsing on load, evaluation at run.
+
+Arguments are string literals in single quotes (`\\'`, `\\{`, `\\}` and `\\\\` are the only escapes),
+numbers, `true` / `false` / `null`, paths (`$...` into the data, `$$...` into the context object)
+and nested calls, at most 10 deep. A definition naming an unknown function, giving a function the
+wrong number of arguments or writing a malformed call is refused on load. At run time a path that
+matches nothing fails with States.Runtime, as on AWS; a function refusing its arguments fails with
+States.IntrinsicFailure.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+import random
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NoReturn
+
+from .errors import INTRINSIC_FAILURE, RUNTIME, StatesError
+from .paths import Path, PathSyntaxError, find, parse_path, to_json, where_missing
+
+PREFIX = "States."
+MAX_NESTING = 10
+MAX_STRING_CHARS = 10_000  # Base64Encode, Base64Decode and Hash take at most this much
+MAX_RANGE_ITEMS = 1000
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # MathAdd's operands
+HASH_ALGORITHMS = {
+    "MD5": "md5",
+    "SHA-1": "sha1",
+    "SHA-256": "sha256",
+    "SHA-384": "sha384",
+    "SHA-512": "sha512",
+}
+
+_NAME = re.compile(r"States\.([A-Za-z0-9]+)\(")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_KEYWORDS = {"true": True, "false": False, "null": None}
+_ESCAPABLE = "'{}\\"
+
+
+class IntrinsicSyntaxError(ValueError):
+    """The text is not a well-formed call of a known intrinsic function."""
+
+
+class _Failure(Exception):
+    """A function refused its arguments; becomes States.IntrinsicFailure."""
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: Any
+    # For a string literal: its text split at each unescaped `{}` (States.Format's placeholders).
+    segments: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PathArgument:
+    path: Path
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: tuple[Literal | PathArgument | Call, ...]
+
+
+Argument = Literal | PathArgument | Call
+
+
+def is_intrinsic(text: Any) -> bool:
+    return isinstance(text, str) and text.startswith(PREFIX)
+
+
+@lru_cache(maxsize=1024)
+def parse_intrinsic(text: str) -> Call:
+    """Parse a call; raises IntrinsicSyntaxError saying what is wrong and where."""
+    parser = _Parser(text)
+    call = parser.call(depth=1)
+    parser.skip_spaces()
+    if parser.pos != len(text):
+        parser.fail("unexpected text after the call")
+    return call
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text, self.pos = text, 0
+
+    def fail(self, message: str) -> NoReturn:
+        where = self.text[self.pos :] or "the end"
+        raise IntrinsicSyntaxError(
+            f"'{self.text}' is not a valid intrinsic function: {message} (at '{where}')"
+        )
+
+    def skip_spaces(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def call(self, depth: int) -> Call:
+        if depth > MAX_NESTING:
+            self.fail(f"intrinsic functions nest at most {MAX_NESTING} deep")
+        match = _NAME.match(self.text, self.pos)
+        if not match:
+            self.fail("expected a call such as States.Format(...)")
+        name = match.group(1)
+        if name not in FUNCTIONS:
+            self.fail(f"unknown intrinsic function States.{name}")
+        self.pos = match.end()
+        args: list[Argument] = []
+        self.skip_spaces()
+        if self.text.startswith(")", self.pos):
+            self.pos += 1
+        else:
+            while True:
+                self.skip_spaces()
+                args.append(self.argument(depth))
+                self.skip_spaces()
+                if self.text.startswith(",", self.pos):
+                    self.pos += 1
+                elif self.text.startswith(")", self.pos):
+                    self.pos += 1
+                    break
+                else:
+                    self.fail("expected ',' or ')'")
+        low, high, _ = FUNCTIONS[name]
+        if len(args) < low or (high is not None and len(args) > high):
+            expected = str(low) if low == high else f"{low} to {high if high is not None else 'n'}"
+            raise IntrinsicSyntaxError(
+                f"States.{name} takes {expected} arguments, not {len(args)} ('{self.text}')"
+            )
+        if name == "Format" and isinstance(args[0], Literal) and args[0].segments is not None:
+            placeholders = len(args[0].segments) - 1
+            if placeholders != len(args) - 1:
+                raise IntrinsicSyntaxError(
+                    f"States.Format has {placeholders} placeholders '{{}}' but "
+                    f"{len(args) - 1} values to put in them ('{self.text}')"
+                )
+        return Call(name, tuple(args))
+
+    def argument(self, depth: int) -> Argument:
+        text, pos = self.text, self.pos
+        if text.startswith("'", pos):
+            return self.string()
+        if text.startswith("$", pos):
+            return self.path()
+        if text.startswith(PREFIX, pos):
+            return self.call(depth + 1)
+        for word, value in _KEYWORDS.items():
+            end = pos + len(word)
+            if text.startswith(word, pos) and (end == len(text) or text[end] in " ,)"):
+                self.pos = end
+                return Literal(value)
+        match = _NUMBER.match(text, pos)
+        if match:
+            self.pos = match.end()
+            number = match.group(0)
+            return Literal(float(number) if any(c in number for c in ".eE") else int(number))
+        self.fail("expected a string, number, true, false, null, path or intrinsic function")
+
+    def string(self) -> Literal:
+        self.pos += 1  # the opening quote
+        segments, current = [], []
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            if char == "\\":
+                following = self.text[self.pos + 1 : self.pos + 2]
+                if not following or following not in _ESCAPABLE:
+                    self.fail("an open escape '\\' (only \\', \\{, \\} and \\\\ are escapes)")
+                current.append(following)
+                self.pos += 2
+                continue
+            if char == "'":
+                self.pos += 1
+                segments.append("".join(current))
+                return Literal("{}".join(segments), tuple(segments))
+            if self.text.startswith("{}", self.pos):
+                segments.append("".join(current))
+                current = []
+                self.pos += 2
+                continue
+            current.append(char)
+            self.pos += 1
+        self.fail("a string literal is not closed")
+
+    def path(self) -> PathArgument:
+        start, depth, quote = self.pos, 0, None
+        while self.pos < len(self.text):
+            char = self.text[self.pos]
+            if quote:
+                if char == "\\":
+                    self.pos += 1
+                elif char == quote:
+                    quote = None
+            elif char in "'\"" and depth:
+                quote = char
+            elif char == "[":
+                depth += 1
+            elif char == "]":
+                depth -= 1
+            elif char in ",)" and not depth:
+                break
+            self.pos += 1
+        try:
+            return PathArgument(parse_path(self.text[start : self.pos].rstrip(), variables=True))
+        except PathSyntaxError as exc:
+            raise IntrinsicSyntaxError(f"'{self.text}': {exc}") from None
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+def evaluate_intrinsic(text: str, data: Any, context: Any, variables: Mapping | None = None) -> Any:
+    """The value of the call `text` (already validated on load) for this input and context.
+
+    Raises StatesError: States.Runtime for a path argument that matches nothing, and
+    States.IntrinsicFailure for a function refusing its arguments, each naming the whole call.
+    """
+    call = parse_intrinsic(text)
+    try:
+        return _evaluate(call, data, context, variables)
+    except _Failure as failure:
+        raise StatesError(
+            INTRINSIC_FAILURE, f"The function '{text}' had the following error: {failure}"
+        ) from None
+    except _Missing as missing:
+        raise StatesError(
+            RUNTIME,
+            f"The function '{text}' had the following error: The JsonPath argument for the field "
+            f"'{missing.path.text}' could not be found in "
+            + where_missing(missing.path, data, context, variables),
+        ) from None
+
+
+class _Missing(Exception):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+
+def _evaluate(node: Argument, data: Any, context: Any, variables: Mapping | None) -> Any:
+    if isinstance(node, Literal):
+        return node.value
+    if isinstance(node, PathArgument):
+        found, value = find(node.path, data, context, variables)
+        if not found:
+            raise _Missing(node.path)
+        return value
+    args = [_evaluate(arg, data, context, variables) for arg in node.args]
+    _, _, function = FUNCTIONS[node.name]
+    if node.name == "Format":
+        template = node.args[0]
+        if isinstance(template, Literal) and template.segments is not None:
+            return _format_segments(template.segments, args[1:])
+    return function(*args)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if _is_number(value):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
+def _require(value: Any, kind: str, what: str) -> Any:
+    if _kind(value) != kind:
+        raise _Failure(f"The {what} must be a {kind}, not a {_kind(value)} ({to_json(value)})")
+    return value
+
+
+def _integer(value: Any, what: str) -> int:
+    """An integer argument; AWS rounds a fractional number to the nearest integer (half up)."""
+    _require(value, "number", what)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Failure(f"The {what} must be a finite number")
+        return math.floor(value + 0.5)
+    return value
+
+
+def _text(value: Any) -> str:
+    """A value as States.Format puts it into the string: strings without quotes, else JSON."""
+    return value if isinstance(value, str) else to_json(value)
+
+
+def _format_segments(segments: tuple[str, ...], values: list[Any]) -> str:
+    out = [segments[0]]
+    for value, segment in zip(values, segments[1:], strict=True):
+        out += [_text(value), segment]
+    return "".join(out)
+
+
+def _format(template: Any, *values: Any) -> str:
+    # The template came from a path: its `{}` are placeholders as written (no escapes to read).
+    segments = tuple(_require(template, "string", "first argument").split("{}"))
+    if len(segments) - 1 != len(values):
+        raise _Failure(
+            f"The template has {len(segments) - 1} placeholders '{{}}' but {len(values)} values"
+        )
+    return _format_segments(segments, list(values))
+
+
+def _string_to_json(text: Any) -> Any:
+    try:
+        return json.loads(_require(text, "string", "argument"))
+    except ValueError as exc:
+        raise _Failure(f"The argument is not valid JSON text ({exc})") from None
+
+
+def _canonical(value: Any) -> str:
+    """A key under which JSON-equal values are equal (1 and 1.0 alike, true and 1 not)."""
+
+    def normal(node: Any) -> Any:
+        if isinstance(node, float) and node.is_integer():
+            return int(node)
+        if isinstance(node, list):
+            return [normal(item) for item in node]
+        if isinstance(node, dict):
+            return {key: normal(item) for key, item in node.items()}
+        return node
+
+    return json.dumps(normal(value), sort_keys=True)
+
+
+def _array_partition(array: Any, size: Any) -> list:
+    items = _require(array, "array", "first argument")
+    chunk = _integer(size, "chunk size")
+    if chunk < 1:
+        raise _Failure(f"The chunk size must be a positive integer, not {to_json(size)}")
+    return [items[i : i + chunk] for i in range(0, len(items), chunk)]
+
+
+def _array_contains(array: Any, value: Any) -> bool:
+    wanted = _canonical(value)
+    return any(_canonical(item) == wanted for item in _require(array, "array", "first argument"))
+
+
+def _array_range(start: Any, end: Any, step: Any) -> list[int]:
+    first, last, increment = (
+        _integer(start, "first argument"),
+        _integer(end, "second argument"),
+        _integer(step, "third argument"),
+    )
+    if increment == 0:
+        raise _Failure("The step (third argument) must not be 0")
+    count = max((last - first) // increment + 1, 0)
+    if count > MAX_RANGE_ITEMS:
+        raise _Failure(f"The array would have {count} items; at most {MAX_RANGE_ITEMS} are allowed")
+    return [first + i * increment for i in range(count)]
+
+
+def _array_get_item(array: Any, index: Any) -> Any:
+    items = _require(array, "array", "first argument")
+    position = _integer(index, "index")
+    if not 0 <= position < len(items):
+        raise _Failure(f"The index {position} is out of bounds for an array of {len(items)} items")
+    return items[position]
+
+
+def _array_unique(array: Any) -> list:
+    seen: set[str] = set()
+    out = []
+    for item in _require(array, "array", "argument"):
+        key = _canonical(item)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def _bounded_string(value: Any, what: str) -> str:
+    text = _require(value, "string", what)
+    if len(text) > MAX_STRING_CHARS:
+        raise _Failure(f"The {what} has {len(text)} characters; at most {MAX_STRING_CHARS}")
+    return text
+
+
+def _base64_decode(value: Any) -> str:
+    text = _bounded_string(value, "argument")
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise _Failure(f"The argument is not Base64 of UTF-8 text ({exc})") from None
+
+
+def _hash(value: Any, algorithm: Any) -> str:
+    data = _bounded_string(value if isinstance(value, str) else to_json(value), "data")
+    name = HASH_ALGORITHMS.get(algorithm) if isinstance(algorithm, str) else None
+    if name is None:
+        supported = ", ".join(HASH_ALGORITHMS)
+        raise _Failure(f"The algorithm {to_json(algorithm)} is not one of {supported}")
+    return hashlib.new(name, data.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _json_merge(first: Any, second: Any, deep: Any) -> dict:
+    left = _require(first, "object", "first argument")
+    right = _require(second, "object", "second argument")
+    if _require(deep, "boolean", "third argument"):
+        raise _Failure("Deep merging is not supported: the third argument must be false")
+    return {**left, **right}
+
+
+def _math_random(start: Any, end: Any, seed: Any = None) -> int:
+    low, high = _integer(start, "start"), _integer(end, "end")
+    if low >= high:
+        raise _Failure(f"The start ({low}) must be smaller than the end ({high})")
+    # Not for secrets, as AWS says of it; a seed makes it repeatable.
+    generator = random.Random(_integer(seed, "seed")) if seed is not None else random  # noqa: S311
+    return generator.randrange(low, high)
+
+
+def _math_add(first: Any, second: Any) -> int:
+    values = [_integer(first, "first argument"), _integer(second, "second argument")]
+    for value in values:
+        if not INT_MIN <= value <= INT_MAX:
+            raise _Failure(f"The value {value} is outside the range {INT_MIN} to {INT_MAX}")
+    return values[0] + values[1]
+
+
+def _string_split(value: Any, delimiters: Any) -> list[str]:
+    text = _require(value, "string", "first argument")
+    separators = set(_require(delimiters, "string", "second argument"))
+    # Each character of the second argument divides; empty pieces are dropped.
+    pieces, current = [], []
+    for char in text:
+        if char in separators:
+            if current:
+                pieces.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    if current:
+        pieces.append("".join(current))
+    return pieces
+
+
+# name -> (fewest arguments, most arguments or None for any number, the function)
+FUNCTIONS: dict[str, tuple[int, int | None, Callable[..., Any]]] = {
+    "Format": (1, None, _format),
+    "StringToJson": (1, 1, _string_to_json),
+    "JsonToString": (1, 1, to_json),
+    "Array": (0, None, lambda *values: list(values)),
+    "ArrayPartition": (2, 2, _array_partition),
+    "ArrayContains": (2, 2, _array_contains),
+    "ArrayRange": (3, 3, _array_range),
+    "ArrayGetItem": (2, 2, _array_get_item),
+    "ArrayLength": (1, 1, lambda array: len(_require(array, "array", "argument"))),
+    "ArrayUnique": (1, 1, _array_unique),
+    "Base64Encode": (
+        1,
+        1,
+        lambda value: base64.b64encode(_bounded_string(value, "argument").encode()).decode(),
+    ),
+    "Base64Decode": (1, 1, _base64_decode),
+    "Hash": (2, 2, _hash),
+    "JsonMerge": (3, 3, _json_merge),
+    "MathRandom": (2, 3, _math_random),
+    "MathAdd": (2, 2, _math_add),
+    "StringSplit": (2, 2, _string_split),
+    "UUID": (0, 0, lambda: str(uuid.uuid4())),
+}
