@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from orders import services
+from orders.services.retention import executions_purge
 
 
 @shared_task(name="orders.tasks.advance_execution")
@@ -19,3 +20,8 @@ def expire_tokens() -> int:
 @shared_task(name="orders.tasks.recover_stalled")
 def recover_stalled() -> int:
     return services.executions_recover()
+
+
+@shared_task(name="orders.tasks.purge_closed_executions")
+def purge_closed_executions() -> int:
+    return executions_purge()

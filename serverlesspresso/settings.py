@@ -168,3 +168,87 @@ SFN_MAX_BODY_BYTES = int(os.environ.get("SFN_MAX_BODY_BYTES", str(2 * 1024 * 102
 # runsystem makes and prints a development key only on the embedded defaults (a local run); a
 # deployment with a DATABASE_URL issues its keys with create-access-key or the admin.
 SFN_DEVELOPMENT_KEY = "DATABASE_URL" not in os.environ
+
+# --- Operations: public URL, health, metrics, logging, retention ---
+# Everything the issue "run it for real" added, in one block so it can move as a whole. Production
+# values (behind `if not DEBUG`) belong in a production settings module once settings are a package.
+from urllib.parse import urlsplit  # noqa: E402
+
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+# Where phones and browsers reach the shop (e.g. https://coffee.example.org or
+# http://192.168.1.20:8000). The QR code and the links use it; empty: from each request's host.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+if PUBLIC_BASE_URL:
+    _public_host = urlsplit(PUBLIC_BASE_URL).hostname or ""
+    if _public_host and _public_host not in ALLOWED_HOSTS:
+        # The public host is always allowed: a QR code must not point at a 400 Bad Request.
+        ALLOWED_HOSTS.append(_public_host)
+# /health/live, /health/ready and /metrics answer first, on any Host header (compose health checks,
+# Prometheus scraping web:8000) and over plain HTTP behind the proxy's TLS.
+MIDDLEWARE.insert(0, "serverlesspresso.operations.middleware.OperationsMiddleware")
+# Workers and beat write a heartbeat to Redis this often (seconds).
+HEALTH_HEARTBEAT_SECONDS = float(os.environ.get("HEALTH_HEARTBEAT_SECONDS", "10"))
+# Readiness fails when the newest worker (or beat) heartbeat is older than this.
+HEALTH_WORKER_MAX_AGE_SECONDS = float(os.environ.get("HEALTH_WORKER_MAX_AGE_SECONDS", "60"))
+HEALTH_BEAT_MAX_AGE_SECONDS = float(os.environ.get("HEALTH_BEAT_MAX_AGE_SECONDS", "60"))
+# Beat writes its heartbeat from its scheduler's tick (serverlesspresso.operations.celery_hooks).
+CELERY_BEAT_SCHEDULER = "serverlesspresso.operations.celery_hooks.HeartbeatScheduler"
+# A bearer token for /metrics; empty leaves it open (scrape it on a private network only).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# A dead database answers readiness within seconds instead of hanging on the TCP connect.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+    )
+
+# Closed executions (with their history, tokens and events) are purged after this many days,
+# as Step Functions keeps them for 90; beat runs the purge every RETENTION_PURGE_SECONDS.
+RETENTION_DAYS = float(os.environ.get("RETENTION_DAYS", "90"))
+RETENTION_BATCH_SIZE = int(os.environ.get("RETENTION_BATCH_SIZE", "500"))
+RETENTION_PURGE_SECONDS = float(os.environ.get("RETENTION_PURGE_SECONDS", "3600"))
+CELERY_BEAT_SCHEDULE["purge-closed-executions"] = {
+    "task": "orders.tasks.purge_closed_executions",
+    "schedule": RETENTION_PURGE_SECONDS,
+}
+
+# Logs: one JSON object a line in production (for a log shipper), readable text in development.
+# The routine sweeps' Celery lines are dropped; they log themselves when they did something.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"routine": {"()": "serverlesspresso.operations.logs.RoutineTaskFilter"}},
+    "formatters": {
+        "json": {"()": "serverlesspresso.operations.logs.JsonFormatter"},
+        "text": {"()": "serverlesspresso.operations.logs.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["routine"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+if not DEBUG:
+    # Production: refuse to start on development values rather than run insecurely.
+    for _required in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"):
+        if not os.environ.get(_required):
+            raise ImproperlyConfigured(f"{_required} must be set when DJANGO_DEBUG is off")
+    # TLS ends at the reverse proxy (deploy/Caddyfile), which says so in X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+    # Forms posted from the public origin pass the CSRF check behind the proxy.
+    CSRF_TRUSTED_ORIGINS = [
+        origin
+        for origin in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", PUBLIC_BASE_URL).split(",")
+        if origin
+    ]

@@ -28,6 +28,7 @@ from orders.workflow import (
     resume_task,
     start,
 )
+from serverlesspresso.operations.logs import execution_log_ids
 
 logger = logging.getLogger(__name__)
 MAX_INPUT_BYTES = 262_144
@@ -161,7 +162,16 @@ def execution_advance(*, execution_id: Any) -> bool:
         if stage.save(outcome):
             delay = max((execution.due_at - now).total_seconds(), 0)
             execution_nudge(execution.pk, countdown=delay or None)
+    _stage_log(execution, outcome)
     return True
+
+
+def _stage_log(execution: Execution, outcome: Any) -> None:
+    """One line per stage: where it stopped, tied to its execution and order (never a token)."""
+    ids = execution_log_ids(execution.pk, execution.input)
+    state = getattr(outcome, "state_name", None)
+    result = getattr(outcome, "status", None) or type(outcome).__name__
+    logger.info("Stage ran: %s", result, extra={**ids, "state": state, "outcome": result})
 
 
 def execution_stop(
