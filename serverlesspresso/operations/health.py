@@ -11,7 +11,13 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from serverlesspresso.operations.heartbeats import BEAT, heartbeat_ages, newest_age, redis_client
+from serverlesspresso.operations.heartbeats import (
+    BEAT,
+    WORKER_PREFIX,
+    heartbeat_ages,
+    newest_age,
+    redis_client,
+)
 
 CHECKS = ("database", "redis", "worker", "beat")
 
@@ -35,13 +41,14 @@ def _redis() -> dict:
     return {"ok": True}
 
 
-def _heartbeat(kind: str, max_age: float) -> dict:
+def _heartbeat(kind: str, max_age: float, name: str | None = None) -> dict:
     try:
-        age = newest_age(heartbeat_ages(), kind=kind)
+        ages = heartbeat_ages()
+        age = ages.get(WORKER_PREFIX + name) if name else newest_age(ages, kind=kind)
     except redis.RedisError as error:
         return {"ok": False, "error": f"Redis: {_first_line(error)}"}
     if age is None:
-        return {"ok": False, "error": f"no {kind} heartbeat yet"}
+        return {"ok": False, "error": f"no {name or kind} heartbeat yet"}
     ok = age <= max_age
     result = {"ok": ok, "age_seconds": round(age, 1)}
     if not ok:
@@ -54,19 +61,22 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0][:200]
 
 
-_RUNNERS: dict[str, Callable[[], dict]] = {
-    "database": _database,
-    "redis": _redis,
-    "worker": lambda: _heartbeat("worker", settings.HEALTH_WORKER_MAX_AGE_SECONDS),
-    "beat": lambda: _heartbeat(BEAT, settings.HEALTH_BEAT_MAX_AGE_SECONDS),
+_RUNNERS: dict[str, Callable[[str | None], dict]] = {
+    "database": lambda worker: _database(),
+    "redis": lambda worker: _redis(),
+    "worker": lambda worker: _heartbeat("worker", settings.HEALTH_WORKER_MAX_AGE_SECONDS, worker),
+    "beat": lambda worker: _heartbeat(BEAT, settings.HEALTH_BEAT_MAX_AGE_SECONDS),
 }
 
 
-def health_report(*, checks: Iterable[str] = CHECKS) -> dict:
-    """{"ok": bool, "checks": {name: {"ok": bool, ...}}} for the named checks (unknown: ValueError)."""
+def health_report(*, checks: Iterable[str] = CHECKS, worker: str | None = None) -> dict:
+    """{"ok": bool, "checks": {name: {"ok": bool, ...}}} for the named checks (unknown: ValueError).
+
+    The worker check passes on any worker's recent heartbeat, or on `worker`'s (its Celery
+    hostname, e.g. "celery@web-1") when given: a container's own health check."""
     names = list(dict.fromkeys(checks))
     unknown = [name for name in names if name not in _RUNNERS]
     if unknown:
         raise ValueError(f"unknown checks {unknown}; known: {', '.join(CHECKS)}")
-    results = {name: _RUNNERS[name]() for name in names}
+    results = {name: _RUNNERS[name](worker) for name in names}
     return {"ok": all(result["ok"] for result in results.values()), "checks": results}
