@@ -249,6 +249,7 @@ if not DEBUG:
     # Forms posted from the public origin pass the CSRF check behind the proxy.
     CSRF_TRUSTED_ORIGINS = [
         origin
-        for origin in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", PUBLIC_BASE_URL).split(",")
+        # Empty (as docker-compose passes an unset one) means the default too.
+        for origin in (os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS") or PUBLIC_BASE_URL).split(",")
         if origin
     ]
