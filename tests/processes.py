@@ -117,8 +117,12 @@ class Processes:
             "--concurrency", "2", "-n", f"{name}@%h", "-l", "info",
         )  # fmt: skip
 
-    def beat(self) -> subprocess.Popen:
-        return self.start("beat", "celery", "-A", "serverlesspresso", "beat", "-l", "info")
+    def beat(self, name: str = "beat") -> subprocess.Popen:
+        """Beat with its own schedule file, so a second one (a mistake the README covers) can run."""
+        schedule = str(self.log_dir / f"{name}-schedule")
+        return self.start(
+            name, "celery", "-A", "serverlesspresso", "beat", "-l", "info", "--schedule", schedule
+        )
 
     def alive(self, name: str) -> bool:
         process = self.running[name]

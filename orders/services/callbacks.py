@@ -86,14 +86,13 @@ def _token_close(task_token: str, status: str, outcome: dict) -> dict:
             stage=Execution.Stage.READY, due_at=now
         )
         execution_nudge(row["execution_id"])
+    # For callback_observed's log line and metrics; callers of the decorated services get None.
     return row
 
 
 @callback_observed("success")
 def task_success(*, task_token: str, output: str) -> dict:
-    """Resumes the waiting task with `output` (JSON text). Usable once per token.
-
-    Returns the token's row (ids for the caller's logs and metrics)."""
+    """Resumes the waiting task with `output` (JSON text). Usable once per token."""
     _length_check("output", output, MAX_OUTPUT_BYTES)
     if output is None or len(output.encode()) > MAX_OUTPUT_BYTES:
         raise ValidationException(f"Output must be JSON text of at most {MAX_OUTPUT_BYTES} bytes")

@@ -16,7 +16,12 @@ from celery import bootsteps, signals
 from celery.beat import PersistentScheduler
 from django.conf import settings
 
-from serverlesspresso.operations.heartbeats import BEAT, WORKER_PREFIX, heartbeat_write
+from serverlesspresso.operations.heartbeats import (
+    BEAT,
+    WORKER_PREFIX,
+    heartbeat_write,
+    redis_client,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +31,9 @@ RECOVER = "orders.tasks.recover_stalled"
 _started: dict[str, float] = {}
 
 
-def _beat_safely(process: str) -> None:
+def _beat_safely(process: str, client: redis.Redis | None = None) -> None:
     try:
-        heartbeat_write(process=process)
+        heartbeat_write(process=process, client=client)
     except redis.RedisError as error:
         # Readiness will say so; the worker itself carries on and reconnects.
         logger.warning("Could not write the %s heartbeat: %s", process, error)
@@ -45,9 +50,11 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
 
     def start(self, worker):
         process = WORKER_PREFIX + worker.hostname
-        _beat_safely(process)
+        # The Redis of the worker's start: the one its broker and settings were read for.
+        client = redis_client()
+        _beat_safely(process, client)
         self.timer_entry = worker.timer.call_repeatedly(
-            settings.HEALTH_HEARTBEAT_SECONDS, _beat_safely, (process,)
+            settings.HEALTH_HEARTBEAT_SECONDS, _beat_safely, (process, client)
         )
 
     def stop(self, worker):

@@ -25,9 +25,9 @@ def redis_client() -> redis.Redis:
     return _clients[url]
 
 
-def heartbeat_write(*, process: str) -> None:
+def heartbeat_write(*, process: str, client: redis.Redis | None = None) -> None:
     """Records that `process` ("beat" or "worker:<hostname>") is alive now."""
-    redis_client().hset(HEARTBEATS_KEY, process, repr(time.time()))
+    (client or redis_client()).hset(HEARTBEATS_KEY, process, repr(time.time()))
 
 
 def heartbeat_ages() -> dict[str, float]:

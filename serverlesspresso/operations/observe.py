@@ -1,7 +1,8 @@
 """One decorator per callback service: its latency, its outcome counted, one log line.
 
-The service returns the token's row (`execution_id`, `order_id`, `state_name`), so the line ties
-the callback to its order without another query; the token itself appears only as `token_ref`.
+The wrapped service returns the token's row (`execution_id`, `order_id`, `state_name`) to the
+decorator, so the line ties the callback to its order without another query; callers get None,
+as before. The token itself appears only as `token_ref`.
 """
 
 import functools
@@ -19,9 +20,9 @@ logger = logging.getLogger("serverlesspresso.callbacks")
 def callback_observed(kind: str) -> Callable:
     """Wraps task_success / task_failure / task_heartbeat (`kind`: success, failure, heartbeat)."""
 
-    def decorate(service: Callable[..., dict]) -> Callable[..., dict]:
+    def decorate(service: Callable[..., dict]) -> Callable[..., None]:
         @functools.wraps(service)
-        def observed(*, task_token: str, **kwargs: Any) -> dict:
+        def observed(*, task_token: str, **kwargs: Any) -> None:
             from serverlesspresso.operations import metrics
 
             started = time.perf_counter()
@@ -39,7 +40,6 @@ def callback_observed(kind: str) -> Callable:
                     order_id=None if row.get("order_id") is None else str(row["order_id"]),
                     state=row.get("state_name"),
                 )
-                return row
             finally:
                 seconds = time.perf_counter() - started
                 metrics.CALLBACK_SECONDS.labels(kind=kind).observe(seconds)

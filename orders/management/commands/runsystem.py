@@ -7,6 +7,7 @@ server whose stages never run) is worse than none.
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,6 +56,12 @@ class Command(BaseCommand):
             phone_url = f"http://{lan_address()}:{port}"
             # The children's PUBLIC_BASE_URL: the QR code points there and the host is allowed.
             os.environ.setdefault("PUBLIC_BASE_URL", phone_url)
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            # The children share a fresh metrics directory: /metrics shows the worker's stages too.
+            metrics_dir = Path(settings.VAR_DIR) / "prometheus"
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir(parents=True)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         self._stopping = threading.Event()
         self._output_lock = threading.Lock()
         self._children: dict[str, subprocess.Popen] = {}
