@@ -78,14 +78,16 @@ def test_waiting_and_in_flight_orders_complete_after_flushall(tmp_path, sfn_key)
         broker.flushall()
         assert broker.dbsize() == 0
 
-        processes.worker()
+        # Scaled out on the way back: two workers (two pool processes each) share the work.
+        processes.worker("worker-a")
+        processes.worker("worker-b")
         processes.beat()
         everyone = waiting + started
         wait_for(
             lambda: _answer_open_waits(sfn, everyone),
             timeout=120, interval=0.5, message="every order to complete",
         )  # fmt: skip
-        worker_log = processes.log("worker")
+        worker_log = processes.log("worker-a") + processes.log("worker-b")
 
     numbers = [
         execution.output["Order"]["Payload"]["orderNumber"]
