@@ -24,6 +24,9 @@ from orders.services import events as events_service
 from orders.services.state_machines import ORDER_PROCESSOR
 from serverlesspresso import celery_app, embedded_redis
 
+# The browser tests' fixtures (chromium, the coffee bar's people, layout measurements).
+pytest_plugins = ["tests.browser"]
+
 SEED_INPUT = {"detail": {"orderId": "1", "userId": "testuser"}}
 
 
