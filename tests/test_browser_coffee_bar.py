@@ -54,14 +54,14 @@ def test_a_customer_orders_and_a_barista_makes_it(bar, fresh_qr_window):
     display.wait_for_selector(f"#upcoming li:text('{order.order_number}')", timeout=LIVE)
 
     barista = bar.barista("bob")
-    row = barista.locator(f"tr[data-order='{order.order_id}']")
+    row = barista.locator(f"[data-order='{order.order_id}']")
     assert "Oat" in row.inner_text() and row.locator(".age-green").count() == 1
     row.locator("button[name=make]").click()
-    barista.wait_for_selector(f"tr[data-order='{order.order_id}'] button[name=complete]")
+    barista.wait_for_selector(f"[data-order='{order.order_id}'] button[name=complete]")
     customer.wait_for_selector("#order-status:text('Being made by bob')", timeout=LIVE)
     shot(barista, "barista-queue")
 
-    barista.locator(f"tr[data-order='{order.order_id}'] button[name=complete]").click()
+    barista.locator(f"[data-order='{order.order_id}'] button[name=complete]").click()
     customer.wait_for_selector("#order-status:text('Ready for pickup')", timeout=LIVE)
     display.wait_for_selector(f"#ready li:text('{order.order_number}')", timeout=LIVE)
     not_reloaded(customer)

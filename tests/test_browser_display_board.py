@@ -8,6 +8,7 @@ from django.utils import timezone
 from orders.models import Order
 from orders.services.orders import BARISTA_WAIT
 from orders.services.shop_config import shop_config_update
+from tests import factories
 from tests.browser import LIVE, live, mark, not_reloaded, scroll_sizes, shot
 
 pytestmark = [pytest.mark.integration]
@@ -26,6 +27,7 @@ def _orders(upcoming: int, ready: int) -> None:
         Order.objects.create(
             order_id=f"up-{number}",
             user_id="carol",
+            execution=factories.execution(),
             workflow_state=BARISTA_WAIT,
             order_number=number,
             drink={"drink": "Latte", "icon": "☕", "modifiers": {}},

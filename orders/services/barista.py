@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from orders.models import Order
+from orders.models import Execution, Order
 from orders.services.orders import BARISTA_WAIT
 
 BARISTAS = "Baristas"
@@ -43,10 +43,13 @@ def barista_grant(*, user) -> None:
 
 
 def queue_open() -> QuerySet[Order]:
-    """Orders waiting for a barista, oldest submission first."""
-    return Order.objects.filter(status=Order.Status.CREATED, workflow_state=BARISTA_WAIT).order_by(
-        "submitted_at", "created_at"
-    )
+    """Orders waiting for a barista, oldest submission first. An order whose workflow has ended
+    another way (stopped, failed) waits for nobody."""
+    return Order.objects.filter(
+        status=Order.Status.CREATED,
+        workflow_state=BARISTA_WAIT,
+        execution__status=Execution.Status.RUNNING,
+    ).order_by("submitted_at", "created_at")
 
 
 def queue_ready(*, now=None) -> QuerySet[Order]:
