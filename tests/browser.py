@@ -153,13 +153,28 @@ def assert_no_horizontal_scroll(page) -> None:
     assert sizes["scrollWidth"] <= sizes["clientWidth"], f"{page.url} scrolls sideways: {sizes}"
 
 
-def assert_inside_viewport(page, selector: str) -> None:
-    """Every element matching selector lies wholly inside the viewport's width."""
-    width = page.viewport_size["width"]
-    for index in range(page.locator(selector).count()):
-        box = page.locator(selector).nth(index).bounding_box()
-        assert box is not None, f"{selector} #{index} is not shown"
-        assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (selector, box, width)
+def boxes(page, selector: str) -> list[dict]:
+    """The boxes of the shown elements matching a CSS selector, all read at one instant (a live
+    refresh may re-render the page between two separate reads)."""
+    return page.evaluate(
+        """(selector) => Array.from(document.querySelectorAll(selector))
+        .filter((e) => e.getClientRects().length > 0)
+        .map((e) => { const r = e.getBoundingClientRect();
+            return {text: e.innerText, x: r.x, y: r.y, width: r.width, height: r.height}; })""",
+        selector,
+    )
+
+
+def assert_inside_viewport(page, selector: str, *, height: bool = False) -> None:
+    """Every shown element matching a CSS selector lies wholly inside the viewport's width (and,
+    when asked, its height)."""
+    viewport = page.viewport_size
+    found = boxes(page, selector)
+    assert found, f"nothing matches {selector}"
+    for box in found:
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"] + 0.5, box
+        if height:
+            assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"] + 0.5, box
 
 
 @pytest.fixture

@@ -9,7 +9,15 @@ from orders.models import Order
 from orders.services.orders import BARISTA_WAIT
 from orders.services.shop_config import shop_config_update
 from tests import factories
-from tests.browser import LIVE, live, mark, not_reloaded, scroll_sizes, shot
+from tests.browser import (
+    LIVE,
+    assert_inside_viewport,
+    live,
+    mark,
+    not_reloaded,
+    scroll_sizes,
+    shot,
+)
 
 pytestmark = [pytest.mark.integration]
 
@@ -54,13 +62,7 @@ def _assert_fits(page) -> None:
     sizes = scroll_sizes(page)
     assert sizes["scrollWidth"] <= sizes["clientWidth"], sizes
     assert sizes["scrollHeight"] <= sizes["clientHeight"], sizes
-    viewport = page.viewport_size
-    for selector in ("#board, #board-closed", ".numbers li:visible", "h2"):
-        for index in range(page.locator(selector).count()):
-            box = page.locator(selector).nth(index).bounding_box()
-            assert box["x"] >= 0 and box["y"] >= 0, (selector, box)
-            assert box["x"] + box["width"] <= viewport["width"] + 0.5, (selector, box)
-            assert box["y"] + box["height"] <= viewport["height"] + 0.5, (selector, box)
+    assert_inside_viewport(page, "#board, #board-closed, .numbers li, h1, h2, svg", height=True)
 
 
 @pytest.mark.parametrize("screen", SCREENS)
