@@ -43,6 +43,16 @@ def _history(user_id: str) -> None:
         )
 
 
+def _choosing(bar):
+    """Alice's phone on a new order's page, waiting for her drink, its live stream connected."""
+    shop_config_update(changes={"qr_code_required": False}, by="test")
+    page = bar.customer("alice", size=PHONE)
+    page.click("#start-order")
+    page.wait_for_selector("#drink-form")
+    live(page)
+    return page
+
+
 def _header_on_one_line(page) -> None:
     brand = page.locator(".brand").bounding_box()
     for index in range(page.locator(".bar-header nav > *").count()):
@@ -92,10 +102,7 @@ def test_the_order_history_fits_and_says_how_each_order_ended(bar):
 
 
 def test_an_order_on_a_phone_from_start_to_cancel(bar):
-    shop_config_update(changes={"qr_code_required": False}, by="test")
-    page = bar.customer("alice", size=PHONE)
-    page.click("#start-order")
-    page.wait_for_selector("#drink-form")
+    page = _choosing(bar)
     assert_no_horizontal_scroll(page)
     assert_inside_viewport(page, "#order-steps li, #drink-form fieldset, #submit-drink")
     assert page.locator(".deadline").is_visible()  # the customer's own wait has a countdown
@@ -127,11 +134,7 @@ def test_a_second_coffee_the_same_day(bar):
 
 
 def test_an_order_stopped_by_the_shop_is_explained(bar):
-    shop_config_update(changes={"qr_code_required": False}, by="test")
-    page = bar.customer("alice", size=PHONE)
-    page.click("#start-order")
-    page.wait_for_selector("#drink-form")
-    live(page)
+    page = _choosing(bar)
     order = order_of("alice")
     execution_stop(execution=order.execution, cause="stopped from the command line")
     choose_latte(page)
@@ -141,16 +144,11 @@ def test_an_order_stopped_by_the_shop_is_explained(bar):
     assert "Choose your drink" not in page.inner_text("#order-status")
     assert page.locator("#drink-form, #cancel-order").count() == 0
     assert page.locator("#order-steps li.ended").count() == 1
-    shot(page, "customer-order-stopped")
 
 
 def test_every_final_state_on_the_order_page(bar):
     # Whatever ended the order, the page says so in words, live, and the bar shows the end.
-    shop_config_update(changes={"qr_code_required": False}, by="test")
-    page = bar.customer("alice", size=PHONE)
-    page.click("#start-order")
-    page.wait_for_selector("#drink-form")
-    live(page)
+    page = _choosing(bar)
     order = order_of("alice")
     for reason, words in [
         ("Stopped by the shop", "Stopped by the shop"),
