@@ -59,7 +59,6 @@ def test_a_customer_orders_and_a_barista_makes_it(bar, fresh_qr_window):
     row.locator("button[name=make]").click()
     barista.wait_for_selector(f"[data-order='{order.order_id}'] button[name=complete]")
     customer.wait_for_selector("#order-status:text('Being made by bob')", timeout=LIVE)
-    shot(barista, "barista-queue")
 
     barista.locator(f"[data-order='{order.order_id}'] button[name=complete]").click()
     customer.wait_for_selector("#order-status:text('Ready for pickup')", timeout=LIVE)
@@ -68,7 +67,6 @@ def test_a_customer_orders_and_a_barista_makes_it(bar, fresh_qr_window):
     not_reloaded(display)
     assert Order.objects.get(pk=order.pk).status == Order.Status.COMPLETED
     shot(customer, "customer-order")
-    shot(display, "display-board")
 
     barista.goto(f"{bar.url}/admin/orders/execution/{order.execution_id}/change/")
     barista.wait_for_selector("#execution-diagram")
@@ -89,7 +87,6 @@ def test_the_shop_closed(bar):
     barista.wait_for_selector("#shop-state:text('closed')")
     display.wait_for_selector("#board-closed:has-text('Not taking orders')", timeout=LIVE)
     not_reloaded(display)
-    shot(display, "display-board-closed")
 
     customer = bar.customer()
     assert "The shop is closed" in customer.inner_text("main")
