@@ -166,3 +166,24 @@ def test_the_board_reconnects_after_the_server_refuses_the_stream(bar, settings)
     live(page)
     not_reloaded(page)
     assert User.objects.filter(username="display").exists()
+
+
+def test_the_board_restarts_a_stream_gone_silent(bar):
+    # A dropped network can leave a stream looking open with nothing coming through. The server
+    # sends a heartbeat every 10 s; the board's clock is moved 30 s on with none heard.
+    _orders(upcoming=1, ready=0)
+    page = bar.barista("display", size=SCREENS["1280x720"])
+    page.clock.install()
+    page.goto(f"{bar.url}/display/")
+    live(page)
+    mark(page)
+    streams = []
+    page.on("request", lambda request: "/events/admin" in request.url and streams.append(1))
+    Order.objects.filter(order_id="up-1").update(
+        status=Order.Status.COMPLETED, updated_at=timezone.now()
+    )
+    page.clock.fast_forward(30_000)
+    page.wait_for_selector("#ready li:text('1')", timeout=LIVE)
+    live(page)
+    assert streams, "no new stream was opened"
+    not_reloaded(page)

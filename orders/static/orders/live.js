@@ -90,11 +90,14 @@
     // The stream reconnects by itself after a dropped connection; an answer that is not a
     // stream (a proxy's 502 while the server restarts, a refusal) closes it for good, so then
     // a new one is opened, a little later each time (up to 15 s). Every (re)connect catches up.
-    var delay = 1000, source = null;
+    var delay = 1000, source = null, heard = Date.now();
     function connect() {
       if (source) { source.close(); }
+      heard = Date.now();
       source = new EventSource(el.dataset.liveStream);
+      source.addEventListener("heartbeat", function () { heard = Date.now(); });
       source.onopen = function () {
+        heard = Date.now();
         // Catch up on whatever happened between rendering the page (or the stream dropping) and
         // subscribing: pub/sub keeps no history.
         delay = 1000;
@@ -109,6 +112,7 @@
         }
       };
       source.onmessage = function (message) {
+        heard = Date.now();
         var order = el.dataset.liveOrder;
         if (order) {
           var envelope = JSON.parse(message.data);
@@ -118,7 +122,15 @@
       };
     }
     connect();
-    // A dropped network can leave the old stream looking open: start afresh once it is back.
+    // The server sends a heartbeat every 10 s. A dropped network can leave the stream looking
+    // open with nothing coming through: after 25 s of silence, start afresh.
+    setInterval(function () {
+      if (Date.now() - heard > 25000) {
+        document.body.dataset.live = "reconnecting";
+        connect();
+      }
+    }, 5000);
+    // The browser says when the network is gone and back: start afresh once it is back.
     window.addEventListener("offline", function () { document.body.dataset.live = "reconnecting"; });
     window.addEventListener("online", connect);
     document.addEventListener("live:refresh", refresh);
