@@ -51,6 +51,12 @@ def _orders(upcoming: int, ready: int) -> None:
         )
 
 
+@pytest.fixture(autouse=True)
+def _qr_code_stays(fresh_qr_window):
+    """Each board test starts just after a QR code window opens: a code rotating mid-test
+    re-renders the board between two reads."""
+
+
 def _board(bar, size):
     page = bar.barista("display", size=size)
     page.goto(f"{bar.url}/display/")
