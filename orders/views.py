@@ -1,6 +1,5 @@
 """JSON views for the customer's and the barista's callbacks. Thin: parse, call a service, answer."""
 
-import json
 from collections.abc import Callable
 from functools import wraps
 
@@ -10,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 from orders import selectors
 from orders.services import orders as order_services
 from stepfunctions.errors import ServiceError, ValidationException
+from stepfunctions.workflow import JsonRefused, json_read
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -26,9 +26,9 @@ def json_view(view: Callable) -> Callable:
         body = {}
         if request.method == "POST" and request.body:
             try:
-                body = json.loads(request.body)
-            except ValueError:
-                return _error(400, "InvalidJson", "The body is not JSON")
+                body = json_read(request.body)
+            except JsonRefused as error:
+                return _error(400, "InvalidJson", f"The body is not JSON we accept: {error}")
             if not isinstance(body, dict):
                 return _error(400, "InvalidJson", "The body must be a JSON object")
         try:

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A NUL in the path or query never reaches a view (PostgreSQL refuses it in text).
+    "serverlesspresso.middleware.refuse_nul",
     # Static files straight from the web process: no separate file server in docker-compose.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

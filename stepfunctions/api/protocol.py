@@ -4,7 +4,6 @@ Order of checks: body size, signature, operation, permission, JSON, members; a r
 any step changes nothing. Nothing here logs a body or a header, so no task token reaches a log.
 """
 
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from stepfunctions.api.encoding import SerializationException, answer_encode, me
 from stepfunctions.api.sigv4 import AuthError, signature_verify
 from stepfunctions.errors import ServiceError
 from stepfunctions.services.access_keys import access_key_touch
+from stepfunctions.workflow import JsonRefused, json_read
 
 logger = logging.getLogger(__name__)
 TARGET_PREFIX = "AWSStepFunctions."
@@ -121,9 +121,10 @@ def endpoint(request: HttpRequest) -> HttpResponse:
         )
 
     try:
-        members = json.loads(body or b"{}")
-    except ValueError:
-        return _refuse("SerializationException", "The request body is not valid JSON")
+        # Strings are checked member by member (members_validate), naming the member.
+        members = json_read(body or b"{}", strings=False)
+    except JsonRefused as error:
+        return _refuse("SerializationException", f"The request body is not valid JSON: {error}")
     if not isinstance(members, dict):
         return _refuse("SerializationException", "The request body must be a JSON object")
     try:
