@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 from orders import selectors
 from orders.services import orders as order_services
 from stepfunctions.errors import ServiceError, ValidationException
+from stepfunctions.services.rate_limits import RateLimited, rate_limit_hit
 from stepfunctions.workflow import JsonRefused, json_read
 
 
@@ -17,12 +18,20 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 
 
 def json_view(view: Callable) -> Callable:
-    """Logged-in users only; a JSON object body; ServiceError answered with its code."""
+    """Logged-in users only; POSTs within the user's rate limit (429 past it); a JSON object
+    body; ServiceError answered with its code."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> JsonResponse:
         if not request.user.is_authenticated:
             return _error(401, "NotAuthenticated", "Log in first")
+        if request.method == "POST":
+            try:
+                rate_limit_hit(scope="orders-json", who=str(request.user.pk))
+            except RateLimited as limited:
+                response = _error(429, "Throttled", str(limited))
+                response["Retry-After"] = str(limited.retry_after)
+                return response
         body = {}
         if request.method == "POST" and request.body:
             try:
