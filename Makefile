@@ -11,7 +11,7 @@ RUN_ARGS ?=
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/7
 
-.PHONY: install run test test-engine lint services-test
+.PHONY: install run test test-engine lint services-test deploy-check compose-config
 
 install: $(INSTALLED)
 
@@ -42,3 +42,12 @@ services-test: $(INSTALLED)
 	REDIS_URL=$(SERVICES_REDIS_URL) \
 	CELERY_BROKER_URL=$(SERVICES_REDIS_URL) \
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The production settings with .env.example's values: check --deploy must have nothing to say.
+deploy-check: $(INSTALLED)
+	set -a && . ./.env.example && set +a && \
+	$(PYTHON) manage.py check --deploy --fail-level WARNING
+
+# docker-compose.yml is valid with .env.example's values (no Docker engine needed).
+compose-config:
+	docker-compose --env-file .env.example config --quiet

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from stepfunctions import services
+from stepfunctions.services.retention import executions_purge
 
 
 @shared_task(name="stepfunctions.tasks.advance_execution")
@@ -24,3 +25,8 @@ def time_out_executions() -> int:
 @shared_task(name="stepfunctions.tasks.recover_stalled")
 def recover_stalled() -> int:
     return services.executions_recover()
+
+
+@shared_task(name="stepfunctions.tasks.purge_closed_executions")
+def purge_closed_executions() -> int:
+    return executions_purge()

@@ -74,13 +74,13 @@ class System:
 
 
 @contextlib.contextmanager
-def running_system(var_dir: Path) -> Iterator[System]:
-    """Starts runsystem on the embedded defaults (no service URLs, no AWS variables inherited);
-    on the way out prints its log (pytest shows it for a failed test) and stops whatever runs."""
+def running_system(var_dir: Path, *args: str) -> Iterator[System]:
+    """Starts runsystem with `args` on the embedded defaults (no service URLs, no AWS variables
+    inherited); on the way out prints its log (pytest shows it for a failed test) and stops whatever runs."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL"}
+        if key not in {"REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL", "PUBLIC_BASE_URL"}
         and not key.startswith("AWS_")
     }
     env["SERVERLESSPRESSO_VAR_DIR"] = str(var_dir)
@@ -88,7 +88,7 @@ def running_system(var_dir: Path) -> Iterator[System]:
     log_path = var_dir / "runsystem.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "runsystem", "--port", str(port)],
+            [sys.executable, "manage.py", "runsystem", "--port", str(port), *args],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:

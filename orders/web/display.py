@@ -10,6 +10,7 @@ from django.utils import timezone
 from orders.services.barista import queue_open, queue_ready
 from orders.services.qr_codes import qr_code_current
 from orders.services.shop_config import shop_config_get
+from serverlesspresso.operations.public_url import public_url
 
 DISPLAY_PERMISSION = "orders.view_display_board"
 
@@ -24,10 +25,10 @@ def _context(request: HttpRequest) -> dict:
     }
     if config.store_open and config.qr_code_required:
         qr = qr_code_current()
-        link = request.build_absolute_uri(reverse("orders:qr", kwargs={"code": qr.code}))
+        link = public_url(request=request, path=reverse("orders:qr", kwargs={"code": qr.code}))
         context.update(qr=qr, qr_link=link, qr_svg=segno.make(link, error="m").svg_inline(scale=6))
     elif config.store_open:
-        context["order_link"] = request.build_absolute_uri(reverse("orders:home"))
+        context["order_link"] = public_url(request=request, path=reverse("orders:home"))
     return context
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from stepfunctions import hooks
 from stepfunctions.errors import ExecutionAlreadyExists, InvalidExecutionInput
 from stepfunctions.models import CallbackToken, Cursor, Execution, StateMachine
+from stepfunctions.observability import execution_log_ids
 from stepfunctions.services.stage import Stage
 from stepfunctions.services.state_machines import definition_for, name_validate
 from stepfunctions.workflow import (
@@ -166,7 +167,16 @@ def execution_advance(*, execution_id: Any) -> bool:
         if stage.save(outcome):
             delay = max((execution.due_at - now).total_seconds(), 0)
             execution_nudge(execution.pk, countdown=delay or None)
+    _stage_log(execution, outcome)
     return True
+
+
+def _stage_log(execution: Execution, outcome: Any) -> None:
+    """One line per stage: where it stopped, tied to its execution and order (never a token)."""
+    ids = execution_log_ids(execution.pk, execution.input)
+    state = getattr(outcome, "state_name", None)
+    result = getattr(outcome, "status", None) or type(outcome).__name__
+    logger.info("Stage ran: %s", result, extra={**ids, "state": state, "outcome": result})
 
 
 def execution_stop(
