@@ -17,24 +17,30 @@ from typing import Any
 # Deep enough for any real document (ASL, an order); shallow enough that the interpreter's
 # recursive walks (deepcopy, Choice rules, paths) stay far from Python's recursion limit.
 MAX_DEPTH = 100
-# Strings skipped when counting brackets: a quoted string with its escapes.
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]")
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# In JSON text written by json.dumps: quoted strings (escapes included), an escaped NUL that is not
+# itself an escaped backslash followed by "u0000", and an innermost pair of brackets.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+_NOT_BRACKET = re.compile(r"[^\[\]{}]")
+_INNERMOST = re.compile(r"\[\]|\{\}")
 
 
 class JsonRefused(ValueError):
     """The text is not JSON, or holds what the engine will not store; the message says which."""
 
 
-def _depth_of_text(text: str) -> int:
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return 0
-    depth = deepest = 0
-    for char in _NOT_BRACKET.sub("", _STRING.sub("", text)):
-        depth += 1 if char in "[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
+def _deeper_than(text: str, max_depth: int) -> bool:
+    """Whether well-formed JSON text nests deeper than max_depth: each round of the regex removes
+    the innermost level, so the work is at most max_depth passes at C speed, never a recursion."""
+    if text.count("[") + text.count("{") <= max_depth:
+        return False
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    for _ in range(max_depth):
+        if not brackets:
+            return False
+        brackets = _INNERMOST.sub("", brackets)
+    return bool(brackets)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -51,24 +57,22 @@ def _finite_float(text: str) -> float:
 def json_value_check(value: Any, *, max_depth: int = MAX_DEPTH, strings: bool = True) -> Any:
     """Returns `value` (parsed JSON) if it is storable: finite numbers, no NUL or lone surrogate
     in any string or key (unless `strings` is false: the caller checks them), nesting at most
-    max_depth; raises JsonRefused otherwise. Iterative."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            if strings and UNSTORABLE.search(item):
-                raise JsonRefused("strings must not hold NUL (\\u0000) or unpaired surrogates")
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                raise JsonRefused("NaN and Infinity are not JSON numbers")
-        elif isinstance(item, dict | list):
-            if depth > max_depth:
-                raise JsonRefused(f"nesting deeper than {max_depth} levels")
-            children = item.items() if isinstance(item, dict) else ((None, v) for v in item)
-            for key, child in children:
-                if key is not None:
-                    stack.append((key, depth))
-                stack.append((child, depth + 1))
+    max_depth; raises JsonRefused otherwise. The checks run on json.dumps' text (C speed)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except RecursionError:
+        raise JsonRefused(f"nesting deeper than {max_depth} levels") from None
+    except (ValueError, TypeError) as error:
+        raise JsonRefused(f"not storable as JSON: {error}") from None
+    if strings:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise JsonRefused("strings must not hold unpaired surrogates") from None
+        if "\\u0000" in text and _ESCAPED_NUL.search(text):
+            raise JsonRefused("strings must not hold NUL (\\u0000)")
+    if _deeper_than(text, max_depth):
+        raise JsonRefused(f"nesting deeper than {max_depth} levels")
     return value
 
 
@@ -85,13 +89,14 @@ def json_read(
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError:
             raise JsonRefused("the text is not UTF-8") from None
-    if _depth_of_text(text) > max_depth:
-        raise JsonRefused(f"nesting deeper than {max_depth} levels")
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except JsonRefused:
         raise
-    except (ValueError, RecursionError) as error:
-        # ValueError: not JSON, or an integer with more digits than Python converts.
+    except RecursionError:
+        # Deeper than the parser's own guard (Python's recursion limit), so deeper than ours.
+        raise JsonRefused(f"nesting deeper than {max_depth} levels") from None
+    except ValueError as error:
+        # Not JSON, or an integer with more digits than Python converts.
         raise JsonRefused(str(error)) from None
     return json_value_check(value, max_depth=max_depth, strings=strings)

@@ -14,7 +14,7 @@ from stepfunctions.models import (
     StateMachine,
     StateMachineVersion,
 )
-from stepfunctions.workflow import MAX_DEPTH, JsonRefused, json_read
+from stepfunctions.workflow import MAX_DEPTH, JsonRefused, json_read, json_value_check
 from tests.conftest import SEED_INPUT
 from tests.stepfunctions.conftest import MACHINE_NAME
 from tests.stepfunctions.signed import error_code, signed_post
@@ -77,6 +77,14 @@ def test_the_reader_accepts_nesting_up_to_the_limit_and_brackets_in_strings():
     # Brackets inside strings (escaped quotes too) are not nesting.
     assert json_read(json.dumps({"s": '[{"' * 500 + '\\"' + "[" * 500})) is not None
     assert json_read('"\\ud83d\\ude00"') == "\U0001f600"  # a paired surrogate is one character
+    # An escaped backslash before "u0000" is text, not a NUL.
+    assert json_read('"\\\\u0000"') == "\\u0000"
+    # Wide is not deep: many brackets side by side, and a document built in Python.
+    assert len(json_read("[" + "[1]," * 50_000 + "[1]]")) == 50_001
+    with pytest.raises(JsonRefused, match="nesting"):
+        json_value_check(json.loads(nested) + [[json.loads(nested)]])
+    with pytest.raises(JsonRefused, match="NUL"):
+        json_value_check({"ok": ["fine", {"k": "a\x00"}]})
 
 
 # --- Bodies, input, output, definitions ----------------------------------------------------------
