@@ -18,13 +18,14 @@ from serverlesspresso.operations.network import lan_address
 from tests.conftest import wait_for
 from tests.system import REPO, answers_200, running_system
 
-QR_LINK = re.compile(r'id="qr-link"[^>]*>([^<]+)<|href="([^"]+)" id="qr-link"')
+QR_LINK = re.compile(r'<a\b[^>]*\bid="qr-link"[^>]*>')
 
 
 def qr_link(page: str) -> str:
-    match = QR_LINK.search(page)
-    assert match, page
-    return match.group(1) or match.group(2)
+    """Where the board's QR code (the link around it) sends a phone."""
+    tag = QR_LINK.search(page)
+    assert tag, page
+    return re.search(r'\bhref="([^"]+)"', tag.group(0)).group(1)
 
 
 @pytest.fixture
