@@ -44,12 +44,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A NUL in the path or query never reaches a view (PostgreSQL refuses it in text).
+    "serverlesspresso.middleware.refuse_nul",
     # Static files straight from the web process: no separate file server in docker-compose.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Logins: 429 for an account or address past its failed attempts (RATE_LIMITS below).
+    "serverlesspresso.middleware.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -163,6 +167,27 @@ CELERY_BEAT_SCHEDULE = {
 
 # What `manage.py start-execution` starts when no --state-machine-arn is given.
 SFN_DEFAULT_STATE_MACHINE = "OrderProcessorWorkflow"
+
+
+# --- Rate limits (stepfunctions.services.rate_limits): "count/seconds", a fixed window in Redis --
+def _rate(name: str, default: str) -> tuple[int, float]:
+    count, _, seconds = os.environ.get(name, default).partition("/")
+    return int(count), float(seconds)
+
+
+RATE_LIMITS = {
+    # Failed logins in a row per account; past it even the right password is answered 429
+    # until the window ends (a guesser gets 40 tries per 15 minutes).
+    "login-account": _rate("RATE_LIMIT_LOGIN_ACCOUNT", "40/900"),
+    # Failed logins per client address, higher: a venue's customers share one public address.
+    "login-address": _rate("RATE_LIMIT_LOGIN_ADDRESS", "200/900"),
+    # Step Functions API calls per access key (ThrottlingException past them), far above what
+    # a coffee bar's event sends.
+    "sfn-callbacks": _rate("RATE_LIMIT_SFN_CALLBACKS", "200/10"),
+    "sfn-starts": _rate("RATE_LIMIT_SFN_STARTS", "200/10"),
+    # The coffee bar's JSON callbacks (start, submit, make, complete, cancel) per user.
+    "orders-json": _rate("RATE_LIMIT_ORDERS_JSON", "120/60"),
+}
 
 # --- The Step Functions API (stepfunctions.api, at /sfn/) ---------------------------------------
 # Unsigned requests are refused unless this is on: every caller should be a known access key.

@@ -5,7 +5,6 @@ Exactly one of {success, failure, timeout, stop} closes a token: each is a condi
 The winner marks the execution READY and a worker runs the next stage after commit.
 """
 
-import json
 import logging
 import re
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from stepfunctions.errors import InvalidOutput, InvalidToken, TaskTimedOut, Vali
 from stepfunctions.models import CallbackToken, Execution
 from stepfunctions.observability import callback_observed
 from stepfunctions.services.executions import execution_nudge
+from stepfunctions.workflow import JsonRefused, json_read, json_value_check
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,12 @@ def _length_check(field: str, value: str | None, maximum: int, minimum: int = 0)
             f"1 validation error detected: Value at '{field}' failed to satisfy constraint: "
             f"Member must have length between {minimum} and {maximum}"
         )
+    try:
+        json_value_check(value)
+    except JsonRefused as error:
+        raise ValidationException(
+            f"Value at '{field}' failed to satisfy constraint: {error}"
+        ) from None
 
 
 def _token_find(task_token: str) -> dict:
@@ -84,12 +90,12 @@ def _token_close(task_token: str, status: str, outcome: dict) -> dict:
 def task_success(*, task_token: str, output: str) -> dict:
     """Resumes the waiting task with `output` (JSON text). Usable once per token."""
     _length_check("output", output, MAX_OUTPUT_BYTES)
-    if output is None or len(output.encode()) > MAX_OUTPUT_BYTES:
+    if output is None or len(output.encode("utf-8", "surrogatepass")) > MAX_OUTPUT_BYTES:
         raise ValidationException(f"Output must be JSON text of at most {MAX_OUTPUT_BYTES} bytes")
     try:
-        parsed = json.loads(output)
-    except ValueError as error:
-        raise InvalidOutput(f"Invalid Output: '{error}'") from error
+        parsed = json_read(output)
+    except JsonRefused as error:
+        raise InvalidOutput(f"Invalid Output: '{error}'") from None
     return _token_close(task_token, CallbackToken.Status.SUCCEEDED, {"output": parsed})
 
 

@@ -22,9 +22,11 @@ from stepfunctions.observability import execution_log_ids
 from stepfunctions.services.stage import Stage
 from stepfunctions.services.state_machines import definition_for, name_validate
 from stepfunctions.workflow import (
+    JsonRefused,
     TaskFailure,
     TaskSuccess,
     TaskTimeout,
+    json_read,
     resume_continue,
     resume_retry,
     resume_task,
@@ -47,14 +49,14 @@ def execution_nudge(execution_id: Any, *, countdown: float | None = None) -> Non
 
 def input_parse(*, input: str | Any) -> Any:
     """Parses execution input given as JSON text; refuses what is not JSON or too large."""
-    if not isinstance(input, str):
-        input = json.dumps(input)
-    if len(input.encode()) > MAX_INPUT_BYTES:
-        raise InvalidExecutionInput(f"Execution input exceeds {MAX_INPUT_BYTES} bytes")
     try:
-        return json.loads(input)
-    except ValueError as error:
-        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{error}'") from error
+        if not isinstance(input, str):
+            input = json.dumps(input)
+        if len(input.encode("utf-8", "surrogatepass")) > MAX_INPUT_BYTES:
+            raise InvalidExecutionInput(f"Execution input exceeds {MAX_INPUT_BYTES} bytes")
+        return json_read(input)
+    except (JsonRefused, ValueError, RecursionError) as error:
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{error}'") from None
 
 
 def execution_start(
