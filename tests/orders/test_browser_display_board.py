@@ -11,12 +11,14 @@ from orders.services.shop_config import shop_config_update
 from tests.browser import (
     LIVE,
     assert_inside_viewport,
+    boxes,
     live,
     mark,
     not_reloaded,
     scroll_sizes,
     shot,
 )
+from tests.conftest import wait_for
 from tests.stepfunctions import factories
 
 pytestmark = [pytest.mark.integration]
@@ -77,7 +79,8 @@ def test_the_board_fills_the_screen(bar, screen):
     size = SCREENS[screen]
     page = _board(bar, size)
     _assert_fits(page)
-    qr = page.locator("#qr-code svg").bounding_box()
+    # Read in one instant, once it is there: a live refresh may be re-rendering the panel.
+    qr = wait_for(lambda: next(iter(boxes(page, "#qr-code svg")), None), message="the QR code")
     assert qr["height"] >= 0.4 * size[1], (qr, size)
     # Readable from three metres: numbers at least 4% of the screen's height (about 2.5 cm on a
     # 27-inch portrait screen, 3 cm on a 40-inch TV).
