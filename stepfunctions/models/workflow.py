@@ -62,9 +62,11 @@ class StateMachineVersion(models.Model):
 class ExecutionQuerySet(models.QuerySet):
     def due_locked(self, pk: Any, *, now: datetime) -> "Execution | None":
         """The execution, row-locked for its stage, only while it is READY and due: a redelivered
-        message or a second worker finds None."""
+        message or a second worker finds None. A row another transaction holds is skipped, not
+        waited for: whoever holds it (a running stage, a callback, a stop) leaves it done or nudges
+        it again when it commits, so a duplicate nudge never ties up a worker."""
         return (
-            self.select_for_update(of=("self",))
+            self.select_for_update(of=("self",), skip_locked=True)
             .select_related("state_machine", "version")
             # The parsed definition is cached per version; its JSON is read only on a cache miss.
             .defer("version__definition")

@@ -11,8 +11,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import kombu.exceptions
+import redis
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from stepfunctions import hooks
@@ -29,19 +31,24 @@ from stepfunctions.workflow import (
     resume_task,
     start,
 )
+from stepfunctions.workflow.errors import RUNTIME
 
 logger = logging.getLogger(__name__)
 MAX_INPUT_BYTES = 262_144
 
 
 def execution_nudge(execution_id: Any, *, countdown: float | None = None) -> None:
-    """Nudges a worker after the current transaction commits; the database holds the truth."""
+    """Nudges a worker after the current transaction commits; the database holds the truth.
+
+    The send never fails the operation that committed: with the broker down it is logged, and the
+    relay (executions_relay) sends the nudge again once the broker answers.
+    """
     from stepfunctions.tasks import advance_execution
 
     def send() -> None:
         advance_execution.apply_async(args=[str(execution_id)], countdown=countdown)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)
 
 
 def input_parse(*, input: str | Any) -> Any:
@@ -148,7 +155,57 @@ def execution_advance(*, execution_id: Any) -> bool:
     The execution row is locked for the whole stage and the stage runs only while the row says
     READY and due, so two workers (or a redelivered message) cannot run the same stage twice. An
     execution past its TimeoutSeconds runs nothing more: it ends TIMED_OUT instead.
+
+    A stage that fails for a reason that would fail it again (bad data, a bug: anything but a
+    lost database or broker connection) ends its execution FAILED with States.Runtime, in a new
+    transaction once the stage's has rolled back; a transient error is raised, and the relay or
+    the stall sweep runs the stage again.
     """
+    try:
+        return _stage_run(execution_id)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as error:
+        if transaction.get_connection().in_atomic_block:
+            raise  # the caller's transaction is broken; it decides (never so in a worker)
+        logger.exception("The stage of execution %s failed; the execution fails", execution_id)
+        return _fail_poisoned(execution_id, error)
+
+
+# Errors a later try may not meet: the database or the broker out of reach, a deadlock, a
+# serialization failure (PostgreSQL reports those as OperationalError too).
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    kombu.exceptions.OperationalError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def _fail_poisoned(execution_id: Any, error: Exception) -> bool:
+    """Ends an execution whose stage cannot run, as Step Functions ends one on an internal error:
+    FAILED with States.Runtime and a cause, ExecutionFailed in its history. Only while its stage is
+    still the one that failed (READY): a stage another worker ran meanwhile is left alone."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = (
+            Execution.objects.select_for_update()
+            .filter(pk=execution_id, status=Execution.Status.RUNNING, stage=Execution.Stage.READY)
+            .first()
+        )
+        if locked is None:
+            return False
+        cursor = locked.cursor if isinstance(locked.cursor, dict) else {}
+        where = f" in the state '{cursor['state']}'" if isinstance(cursor.get("state"), str) else ""
+        cause = f"The execution could not go on{where}: {type(error).__name__}: {error}"
+        _end(locked, Execution.Status.FAILED, "ExecutionFailed", RUNTIME, cause[:4096], now=now)
+    return True
+
+
+def _stage_run(execution_id: Any) -> bool:
     now = timezone.now()
     with transaction.atomic():
         execution = Execution.objects.due_locked(execution_id, now=now)
