@@ -94,6 +94,9 @@ def order_start(
 
 
 def _waiting_token(order: Order, waits: tuple[str, ...]) -> Order:
+    # The engine's lock order: the execution's row before the order's (a stop or a stage holds
+    # the execution's while it writes the order), so the two never wait for each other in a ring.
+    Execution.objects.lock([order.execution_id])
     locked = Order.objects.select_for_update().get(pk=order.pk)
     if locked.status != Order.Status.CREATED or locked.workflow_state not in waits:
         raise OrderNotWaiting(
