@@ -74,15 +74,17 @@ class System:
 
 
 @contextlib.contextmanager
-def running_system(var_dir: Path) -> Iterator[System]:
-    """Starts runsystem on the embedded defaults (no service URLs, no AWS variables inherited);
-    on the way out prints its log (pytest shows it for a failed test) and stops whatever runs."""
+def running_system(var_dir: Path, *, services: dict[str, str] | None = None) -> Iterator[System]:
+    """Starts runsystem on the embedded defaults (no service URLs, no AWS variables inherited),
+    or on `services` (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL) when given; on the way out
+    prints its log (pytest shows it for a failed test) and stops whatever runs."""
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL"}
         and not key.startswith("AWS_")
     }
+    env.update(services or {})
     env["SERVERLESSPRESSO_VAR_DIR"] = str(var_dir)
     port = free_port()
     log_path = var_dir / "runsystem.log"

@@ -60,11 +60,14 @@ class StateMachineVersion(models.Model):
 
 
 class ExecutionQuerySet(models.QuerySet):
-    def due_locked(self, pk: Any, *, now: datetime) -> "Execution | None":
+    def due_locked(
+        self, pk: Any, *, now: datetime, skip_locked: bool = False
+    ) -> "Execution | None":
         """The execution, row-locked for its stage, only while it is READY and due: a redelivered
-        message or a second worker finds None."""
+        message or a second worker finds None (at once with `skip_locked`, while the other holds
+        it)."""
         return (
-            self.select_for_update(of=("self",))
+            self.select_for_update(of=("self",), skip_locked=skip_locked)
             .select_related("state_machine", "version")
             # The parsed definition is cached per version; its JSON is read only on a cache miss.
             .defer("version__definition")

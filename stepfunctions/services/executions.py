@@ -149,7 +149,7 @@ def _resume(stage: Stage, execution: Execution) -> Any:
     raise ValueError(f"Execution {execution.pk} has nothing to resume ({cursor!r})")
 
 
-def execution_advance(*, execution_id: Any) -> bool:
+def execution_advance(*, execution_id: Any, skip_locked: bool = False) -> bool:
     """Runs the execution's due automatic stage, if one is due. Returns whether it ran one.
 
     The execution row is locked for the whole stage and the stage runs only while the row says
@@ -160,9 +160,12 @@ def execution_advance(*, execution_id: Any) -> bool:
     lost database or broker connection) ends its execution FAILED with States.Runtime, in a new
     transaction once the stage's has rolled back; a transient error is raised, and the relay or
     the stall sweep runs the stage again.
+
+    `skip_locked` (a relayed nudge): a stage another worker is running is left to it, rather
+    than waited for with a worker process tied up.
     """
     try:
-        return _stage_run(execution_id)
+        return _stage_run(execution_id, skip_locked=skip_locked)
     except TRANSIENT_ERRORS:
         raise
     except Exception as error:
@@ -205,10 +208,10 @@ def _fail_poisoned(execution_id: Any, error: Exception) -> bool:
     return True
 
 
-def _stage_run(execution_id: Any) -> bool:
+def _stage_run(execution_id: Any, *, skip_locked: bool) -> bool:
     now = timezone.now()
     with transaction.atomic():
-        execution = Execution.objects.due_locked(execution_id, now=now)
+        execution = Execution.objects.due_locked(execution_id, now=now, skip_locked=skip_locked)
         if execution is None:
             return False
         if execution.timeout_at is not None and execution.timeout_at <= now:
@@ -291,3 +294,37 @@ def executions_recover(*, now=None, limit: int = 1000) -> int:
     if ids:
         logger.warning("Re-drove %d stalled executions", len(ids))
     return len(ids)
+
+
+def executions_relay(*, now=None, limit: int = 500) -> int:
+    """The outbox's relay: sends the nudge again for stages due for more than
+    WORKFLOW_RELAY_SECONDS, so a nudge lost with the broker (down at commit, or restarted without
+    its queue) is sent as soon as the broker answers, not after the stall time.
+
+    Only while the broker's queue is empty: nudges waiting in line are not lost, and sending more
+    would only lengthen the line. A relayed nudge skips a stage a worker is running.
+    """
+    from stepfunctions.tasks import advance_execution
+
+    if _queue_length(advance_execution.app) > 0:
+        return 0
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.WORKFLOW_RELAY_SECONDS)
+    ids = Execution.objects.stalled(before=cutoff, limit=limit)
+    for execution_id in ids:
+        advance_execution.apply_async(args=[str(execution_id)], kwargs={"relayed": True})
+    if ids:
+        logger.info("Relayed %d due stages", len(ids))
+    return len(ids)
+
+
+def _queue_length(app) -> int:
+    """Messages waiting in the default queue (not those workers have reserved)."""
+    with app.connection_for_write() as connection:
+        try:
+            _, count, _ = connection.default_channel.queue_declare(
+                queue=app.conf.task_default_queue, passive=True
+            )
+        except connection.channel_errors:
+            return 0  # not declared yet: nothing waits in it
+    return count
