@@ -27,11 +27,11 @@ from serverlesspresso import embedded_redis
 # for every child before it kills what is left.
 GRACEFUL_SECONDS = 10
 KILL_AFTER_SECONDS = GRACEFUL_SECONDS + 5
-# A dead child is started again after 1, 2, 4 ... up to 30 seconds; the delay starts over once it
+# A dead child is started again after 1, 2, 4 ... up to 15 seconds; the delay starts over once it
 # has run this long.
 RESTART_FIRST_SECONDS = 1.0
-RESTART_MAX_SECONDS = 30.0
-RESTART_STABLE_SECONDS = 60.0
+RESTART_MAX_SECONDS = 15.0
+RESTART_STABLE_SECONDS = 10.0
 
 
 def _development_key():
