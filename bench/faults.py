@@ -77,21 +77,6 @@ class Tally:
                 self.errors.append(repr(error)[:300])
 
 
-def _setup():
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    old_name = connection.settings_dict["NAME"]
-    bench_name = "serverlesspresso_faults"
-    if connection.vendor == "sqlite":
-        bench_name = str(Path(tempfile.mkdtemp(prefix="sp-faults-db-")) / "faults.sqlite3")
-    connection.settings_dict["TEST"]["NAME"] = bench_name
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    return connection, old_name
-
-
 def _open_token(execution_name: str, state_name: str) -> str | None:
     from stepfunctions.models import CallbackToken
 
@@ -105,13 +90,24 @@ def _open_token(execution_name: str, state_name: str) -> str | None:
 
 
 def _call(tally: Tally, call, *args, **kwargs):
-    try:
-        result = call(*args, **kwargs)
-    except Exception as error:  # noqa: BLE001 - every answer is counted
-        tally.answer(error)
-        return None
-    tally.answer(None)
-    return result
+    from botocore.exceptions import ConnectionClosedError
+
+    for attempt in (1, 2):
+        try:
+            result = call(*args, **kwargs)
+        except ConnectionClosedError:
+            # gunicorn closed an idle keep-alive connection as the request went out on it: no
+            # answer at all, so a client tries again (as botocore's own retries would).
+            tally.add("requests retried after a keep-alive connection closed")
+            if attempt == 2:
+                raise
+        except Exception as error:  # noqa: BLE001 - every answer is counted
+            tally.answer(error)
+            return None
+        else:
+            tally.answer(None)
+            return result
+    return None
 
 
 def _lifecycle(client, tally: Tally, name: str, deadline: float) -> None:
@@ -257,7 +253,7 @@ def run(options) -> dict:
     from stepfunctions.models import Execution
     from stepfunctions.services.access_keys import access_key_create
     from tests.faults import RedisServer, services_for
-    from tests.system import answers_200, running_system
+    from tests.system import running_system
 
     shop_config_update(
         changes={"qr_code_required": False, "max_orders_in_queue": 10_000,
@@ -280,9 +276,7 @@ def run(options) -> dict:
 
     try:
         with running_system(var_dir, services=services_for(redis_server.url)) as system:
-            while not answers_200(f"{system.url}/admin/login/"):
-                system.alive()
-                time.sleep(0.5)
+            system.wait_up()
             print(f"runsystem up on {system.url}; {options.orders} orders, faults every "
                   f"{options.fault_every:g} s", flush=True)  # fmt: skip
             stop = threading.Event()
@@ -376,6 +370,8 @@ def _write(figures: dict, options, vendor: str) -> None:
         f"| states entered twice | {figures['states entered twice']} | 0 |",
         f"| order numbers given twice | {figures['order numbers given twice']} | 0 |",
         f"| 5xx answers (or no answer) | {figures.get('answers 5xx', 0)} | 0 |",
+        "| requests sent again after gunicorn closed an idle keep-alive connection | "
+        f"{figures.get('requests retried after a keep-alive connection closed', 0)} | |",
         f"| 2xx / 4xx answers | {figures.get('answers 2xx', 0)} / "
         f"{figures.get('answers 4xx', 0)} | |",
         f"| races with not exactly one winner | {figures.get('races: not exactly one winner', 0)}"
@@ -406,7 +402,9 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write docs/RELIABILITY.md")
     options = parser.parse_args()
     sys.path.insert(0, str(REPO))
-    connection, old_name = _setup()
+    from bench.lifecycle import _setup
+
+    connection, old_name, _, redis_process = _setup("serverlesspresso_faults")
     vendor = connection.vendor
     try:
         figures = run(options)
@@ -415,6 +413,8 @@ def main() -> None:
 
         connections.close_all()
         connection.creation.destroy_test_db(old_name, verbosity=0)
+        if redis_process is not None:
+            redis_process.terminate()
     print(json.dumps(figures, indent=2))
     if options.write:
         _write(figures, options, "PostgreSQL" if vendor == "postgresql" else "SQLite")

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -62,6 +63,13 @@ class System:
     def alive(self) -> bool:
         assert self.process.poll() is None, f"runsystem exited early:\n{self.log()}"
         return True
+
+    def wait_up(self, timeout: float = 60) -> None:
+        """Until the web server answers (runsystem still running)."""
+        deadline = time.monotonic() + timeout
+        while not (self.alive() and answers_200(f"{self.url}/admin/login/")):
+            assert time.monotonic() < deadline, f"runsystem not up after {timeout}s:\n{self.log()}"
+            time.sleep(0.5)
 
     def manage(self, *args: str) -> dict:
         """A management command against the same var/ dir; its JSON answer."""

@@ -24,7 +24,7 @@ from orders.services.shop_config import shop_config_update
 from stepfunctions.models import CallbackToken, Execution
 from tests.conftest import SEED_INPUT, wait_for
 from tests.faults import RedisServer, services_for
-from tests.system import answers_200, running_system, scheduled_tokens
+from tests.system import running_system, scheduled_tokens
 
 pytestmark = pytest.mark.integration
 
@@ -47,10 +47,7 @@ def system(tmp_path, redis_server, transactional_db):
         by="test",
     )
     with running_system(tmp_path, services=services_for(redis_server.url)) as running:
-        wait_for(
-            lambda: running.alive() and answers_200(f"{running.url}/admin/login/"),
-            timeout=60, interval=0.5, message="the admin login page",
-        )  # fmt: skip
+        running.wait_up()
         yield running
 
 
@@ -170,10 +167,7 @@ def test_the_worker_rides_out_redis_killed_under_load(system, redis_server, sfn_
 
 def test_runsystem_starts_again_a_worker_killed_with_sigkill(tmp_path):
     with running_system(tmp_path) as system:
-        wait_for(
-            lambda: system.alive() and answers_200(f"{system.url}/admin/login/"),
-            timeout=60, interval=0.5, message="the admin login page",
-        )  # fmt: skip
+        system.wait_up()
         killed = _worker_pid(system)
         psutil.Process(killed).send_signal(signal.SIGKILL)
         wait_for(lambda: "worker started again" in system.log(), timeout=20, message="the restart")
