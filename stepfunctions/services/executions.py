@@ -320,7 +320,7 @@ def executions_relay(*, now=None, limit: int = 500) -> int:
 
 def _queue_length(app) -> int:
     """Messages waiting in the default queue (not those workers have reserved)."""
-    with app.connection_for_write() as connection:
+    with app.connection_or_acquire() as connection:  # from the pool: this runs every second
         try:
             _, count, _ = connection.default_channel.queue_declare(
                 queue=app.conf.task_default_queue, passive=True
