@@ -304,7 +304,9 @@ def run(options) -> dict:
                 finally:
                     connections.close_all()  # a thread's own connection
 
-            threads = [threading.Thread(target=client_loop) for _ in range(options.clients)]
+            threads = [
+                threading.Thread(target=client_loop, daemon=True) for _ in range(options.clients)
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -397,7 +399,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=120)
     parser.add_argument("--clients", type=int, default=6, help="concurrent API clients")
     parser.add_argument("--races", type=int, default=20)
-    parser.add_argument("--fault-every", type=float, default=5.0, help="seconds between faults")
+    parser.add_argument("--fault-every", type=float, default=8.0, help="seconds between faults")
     parser.add_argument("--timeout", type=float, default=600, help="for the lifecycles")
     parser.add_argument("--write", action="store_true", help="write docs/RELIABILITY.md")
     options = parser.parse_args()
