@@ -384,6 +384,10 @@ def _write(figures: dict, options, vendor: str) -> None:
         f"| longest stall (s): a callback's answer to the next wait | "
         f"{figures['longest stall (s)']} | |",
         "",
+        "The 4xx answers are the races' losers (TaskTimedOut: the token was won already), as they",
+        "must be. The longest stall includes a killed worker's restart by runsystem (its boot, and",
+        "a backoff of a second or more) and a Redis restart's wait for the relay.",
+        "",
         "## Reproduce",
         "",
         "```",
