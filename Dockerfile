@@ -18,10 +18,11 @@ ENV DJANGO_SETTINGS_MODULE=serverlesspresso.settings.production
 RUN DJANGO_SECRET_KEY=collectstatic DJANGO_ALLOWED_HOSTS=build python manage.py collectstatic --noinput
 
 # Not root: Celery warns against running as root, and a compromised process should own little.
-# var/ is where beat keeps its schedule file.
+# var/ is where beat keeps its schedule file; /run/prometheus the processes' shared metrics
+# (a named volume mounted there starts with this owner).
 RUN useradd --create-home --uid 1000 app \
-    && mkdir -p var \
-    && chown app:app var
+    && mkdir -p var /run/prometheus \
+    && chown app:app var /run/prometheus
 USER app
 
 EXPOSE 8000

@@ -1,6 +1,6 @@
 """The coffee bar's refusals, answered like the engine's (a code and a message, with an HTTP status)."""
 
-from stepfunctions.errors import ServiceError
+from stepfunctions.errors import InvalidToken, ServiceError, TaskTimedOut
 
 
 class OrderDoesNotExist(ServiceError):
@@ -31,3 +31,8 @@ class QRCodeInvalid(ServiceError):
     """The scanned code is unknown, expired or spent."""
 
     http_status = 410
+
+
+# A callback that came too late: the order (or its token) no longer waits for it. Screens say so
+# in plain words instead of the engine's error text.
+TOO_LATE = (OrderNotWaiting, TaskTimedOut, InvalidToken)

@@ -6,6 +6,7 @@ from typing import Any
 from orders.errors import OrderDoesNotExist
 from orders.models import Order, QRCode
 from orders.services.order_processor import CUSTOMER_WAIT
+from stepfunctions.models import Execution
 
 
 def customer_order(*, order_id: str, username: str) -> Order | None:
@@ -27,8 +28,12 @@ def qr_code_find(*, code: str) -> QRCode | None:
 
 
 def orders_choosing_count() -> int:
-    """Orders whose customer is still choosing a drink."""
-    return Order.objects.filter(status=Order.Status.CREATED, workflow_state=CUSTOMER_WAIT).count()
+    """Orders whose customer is still choosing a drink (and whose workflow still runs)."""
+    return Order.objects.filter(
+        status=Order.Status.CREATED,
+        workflow_state=CUSTOMER_WAIT,
+        execution__status=Execution.Status.RUNNING,
+    ).count()
 
 
 def order_for(*, order_id: str, user) -> Order:

@@ -1,6 +1,5 @@
 """JSON views for the customer's and the barista's callbacks. Thin: parse, call a service, answer."""
 
-import json
 from collections.abc import Callable
 from functools import wraps
 
@@ -10,6 +9,8 @@ from django.views.decorators.http import require_http_methods
 from orders import selectors
 from orders.services import orders as order_services
 from stepfunctions.errors import ServiceError, ValidationException
+from stepfunctions.services.rate_limits import RateLimited, rate_limit_hit
+from stepfunctions.workflow import JsonRefused, json_read
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -17,18 +18,26 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 
 
 def json_view(view: Callable) -> Callable:
-    """Logged-in users only; a JSON object body; ServiceError answered with its code."""
+    """Logged-in users only; POSTs within the user's rate limit (429 past it); a JSON object
+    body; ServiceError answered with its code."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> JsonResponse:
         if not request.user.is_authenticated:
             return _error(401, "NotAuthenticated", "Log in first")
+        if request.method == "POST":
+            try:
+                rate_limit_hit(scope="orders-json", who=str(request.user.pk))
+            except RateLimited as limited:
+                response = _error(429, "Throttled", str(limited))
+                response["Retry-After"] = str(limited.retry_after)
+                return response
         body = {}
         if request.method == "POST" and request.body:
             try:
-                body = json.loads(request.body)
-            except ValueError:
-                return _error(400, "InvalidJson", "The body is not JSON")
+                body = json_read(request.body)
+            except JsonRefused as error:
+                return _error(400, "InvalidJson", f"The body is not JSON we accept: {error}")
             if not isinstance(body, dict):
                 return _error(400, "InvalidJson", "The body must be a JSON object")
         try:

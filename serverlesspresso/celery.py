@@ -5,6 +5,7 @@ import os
 from celery import Celery
 
 from serverlesspresso import broker
+from serverlesspresso.operations import celery_hooks
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverlesspresso.settings.production")
 
@@ -13,3 +14,6 @@ broker.install()
 app = Celery("serverlesspresso")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Heartbeats, task metrics and Django's logging config in the Celery processes.
+celery_hooks.install(app)

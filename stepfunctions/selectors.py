@@ -1,24 +1,18 @@
 """The engine's reads: rows and objects, in the order the API lists them. Their response shapes
 and the paging live with the API (stepfunctions.api.shapes, stepfunctions.api.paging)."""
 
-import re
 from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
 
-from stepfunctions.errors import ExecutionDoesNotExist, InvalidArn
+from stepfunctions.arns import EXECUTION_ARN_RE, arn_parse
+from stepfunctions.errors import ExecutionDoesNotExist
 from stepfunctions.models import CallbackToken, Execution, HistoryEvent, StateMachine
-
-_EXECUTION_ARN_RE = re.compile(
-    r"^arn:aws:states:[a-z0-9-]+:\d{12}:execution:(?P<machine>[^:]+):(?P<name>[^:]+)$"
-)
 
 
 def execution_get(*, arn: str) -> Execution:
-    match = _EXECUTION_ARN_RE.match(arn or "")
-    if not match:
-        raise InvalidArn(f"Invalid Arn: '{arn}'")
+    match = arn_parse(arn, pattern=EXECUTION_ARN_RE, missing=ExecutionDoesNotExist)
     execution = (
         Execution.objects.select_related("state_machine", "version")
         .filter(state_machine__name=match["machine"], name=match["name"])

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from stepfunctions import services
+from stepfunctions.services.retention import executions_purge
 
 
 @shared_task(name="stepfunctions.tasks.advance_execution")
@@ -29,3 +30,8 @@ def recover_stalled() -> int:
 @shared_task(name="stepfunctions.tasks.relay_due_stages")
 def relay_due_stages() -> int:
     return services.executions_relay()
+
+
+@shared_task(name="stepfunctions.tasks.purge_closed_executions")
+def purge_closed_executions() -> int:
+    return executions_purge()

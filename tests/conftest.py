@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import time_machine
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.conf import settings
@@ -24,6 +25,10 @@ from django.db import connections
 from serverlesspresso import celery_app, embedded_redis, var_dir_ensure
 from stepfunctions.models import CallbackToken, Execution
 from stepfunctions.services import events as events_service
+
+# The browser tests' fixtures (chromium, the coffee bar's people, layout measurements); they need
+# the coffee bar, which `make test-engine` leaves out.
+pytest_plugins = ["tests.browser"] if "orders" in settings.INSTALLED_APPS else []
 
 SEED_INPUT = {"detail": {"orderId": "1", "userId": "testuser"}}
 
@@ -92,6 +97,24 @@ def inline_stages(transactional_db):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def rate_limits(settings, redis_url):
+    """Sets small rate limits ({scope: (count, seconds)}) with every count back at zero; the test
+    settings' own limits are too high to reach."""
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter("ratelimit:*"):
+        client.delete(key)
+
+    def set_limits(limits: dict[str, tuple[int, float]]) -> None:
+        settings.RATE_LIMITS = {**settings.RATE_LIMITS, **limits}
+
+    # Windows are aligned to the clock: start the test at the start of one (of every window of
+    # up to an hour), so no count is split by a window ending mid-test.
+    hour = 3600
+    with time_machine.travel((time.time() // hour + 1) * hour, tick=True):
+        yield set_limits
 
 
 def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.05, message: str = ""):

@@ -82,14 +82,16 @@ class System:
 
 
 @contextlib.contextmanager
-def running_system(var_dir: Path, *, services: dict[str, str] | None = None) -> Iterator[System]:
-    """Starts runsystem on the embedded defaults (no service URLs, no AWS variables inherited),
-    or on `services` (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL) when given; on the way out
-    prints its log (pytest shows it for a failed test) and stops whatever runs."""
+def running_system(
+    var_dir: Path, *args: str, services: dict[str, str] | None = None
+) -> Iterator[System]:
+    """Starts runsystem with `args` on the embedded defaults (no service URLs, no AWS variables
+    inherited), or on `services` (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL) when given; on the
+    way out prints its log (pytest shows it for a failed test) and stops whatever runs."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL"}
+        if key not in {"REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL", "PUBLIC_BASE_URL"}
         and not key.startswith("AWS_")
     }
     env.update(services or {})
@@ -98,7 +100,7 @@ def running_system(var_dir: Path, *, services: dict[str, str] | None = None) -> 
     log_path = var_dir / "runsystem.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "runsystem", "--port", str(port)],
+            [sys.executable, "manage.py", "runsystem", "--port", str(port), *args],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:

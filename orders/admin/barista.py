@@ -1,5 +1,7 @@
-"""The baristas' queue in the admin: open orders oldest first, make / unmake / complete / cancel,
-and the shop's open/close switch. Every button calls the same services as the JSON API."""
+"""The baristas' queue in the admin: open orders oldest first (the barista's own claims before
+them), make / put back / complete / cancel, and the shop's open/close switch. Every button calls
+the same services as the JSON API. Its own layout for a tablet on the counter: no sidebar, large
+type, touch-sized buttons, Cancel asks first, messages in plain words."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -10,10 +12,11 @@ from django.urls import path
 from django.utils import timezone
 
 from orders import selectors
-from orders.errors import ServiceError
+from orders.errors import TOO_LATE, ServiceError
 from orders.models import Order, QueuedOrder
 from orders.services import orders as order_services
 from orders.services.barista import age_colour, queue_open, queue_ready
+from orders.services.order_progress import order_summary
 from orders.services.shop_config import shop_config_get, shop_open_set
 
 BARISTA_PERMISSION = "orders.act_as_barista"
@@ -22,6 +25,20 @@ _ACTIONS = {
     "unmake": order_services.order_unmake,
     "complete": order_services.order_complete,
 }
+# What the barista is told once an action is done, about order {number}.
+_DONE = {
+    "make": "You are making order {number}.",
+    "unmake": "Order {number} is back in the queue for any barista.",
+    "complete": "Order {number} is ready: its customer is told to pick it up.",
+    "cancel": "Order {number} is cancelled: its customer is told.",
+}
+# The order is over (made, cancelled, timed out or stopped) before the button was pressed.
+# The barista's own claims first, then orders nobody has claimed, then other baristas' claims.
+_CLAIM_ORDER = {"mine": 0, "free": 1, "other": 2}
+
+
+def _number(order: Order) -> str:
+    return str(order.order_number) if order.order_number else "without a number"
 
 
 @admin.register(QueuedOrder)
@@ -67,11 +84,16 @@ class BaristaQueueAdmin(admin.ModelAdmin):
                     "colour": age_colour(seconds=(now - since).total_seconds()),
                     "mine": order.barista == me,
                     "other": bool(order.barista) and order.barista != me,
+                    "claim": "mine"
+                    if order.barista == me
+                    else ("other" if order.barista else "free"),
                 }
             )
+        rows.sort(key=lambda row: _CLAIM_ORDER[row["claim"]])
         choosing = selectors.orders_choosing_count()
         return {
             **self.admin_site.each_context(request),
+            "is_nav_sidebar_enabled": False,
             "title": "Barista queue",
             "rows": rows,
             "ready": queue_ready(now=now),
@@ -105,11 +127,19 @@ class BaristaQueueAdmin(admin.ModelAdmin):
                 _ACTIONS[action](order=order, barista=me)
             else:
                 return HttpResponse(status=404)
+        except TOO_LATE:
+            order.refresh_from_db()
+            summary = order_summary(order=order)
+            self.message_user(
+                request,
+                f"Order {_number(order)} is no longer open ({summary}): nothing was changed.",
+                messages.WARNING,
+            )
+            return self._back()
         except ServiceError as error:
             self.message_user(request, error.message, messages.ERROR)
             return self._back()
-        number = order.order_number or order.order_id
-        self.message_user(request, f"Order {number}: {action} done.", messages.SUCCESS)
+        self.message_user(request, _DONE[action].format(number=_number(order)), messages.SUCCESS)
         return self._back()
 
     def shop_view(self, request: HttpRequest) -> HttpResponse:
@@ -118,5 +148,10 @@ class BaristaQueueAdmin(admin.ModelAdmin):
             return HttpResponse(status=405)
         store_open = request.POST.get("open") == "1"
         shop_open_set(store_open=store_open, by=request.user.get_username())
-        self.message_user(request, "The shop is open." if store_open else "The shop is closed.")
+        self.message_user(
+            request,
+            "The shop is open: customers can order."
+            if store_open
+            else "The shop is closed: no new orders until you open it again.",
+        )
         return self._back()

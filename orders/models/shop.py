@@ -58,7 +58,14 @@ class ShopConfig(models.Model):
     max_orders_in_queue = models.PositiveIntegerField(
         default=20, help_text="Orders in flight at once; the workflow refuses more."
     )
-    max_orders_per_user = models.PositiveIntegerField(default=1, help_text="Per customer per day.")
+    max_orders_per_user = models.PositiveIntegerField(
+        default=5,
+        help_text=(
+            "How many orders one customer may place in a day. Orders that were cancelled, timed "
+            "out or refused give their place back. 5 lets people come back for another coffee "
+            "during a day-long event; 1 means one coffee each."
+        ),
+    )
     drinks_per_barcode = models.PositiveIntegerField(default=10)
     qr_code_required = models.BooleanField(
         default=True, help_text="Customers start orders by scanning the display board's code."

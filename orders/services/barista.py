@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from orders.services.order_processor import BARISTA_WAIT
+from stepfunctions.models import Execution
 
 BARISTAS = "Baristas"
 # Exactly what the job needs: work the queue (make, unmake, complete, cancel, open/close the shop),
@@ -43,10 +44,13 @@ def barista_grant(*, user) -> None:
 
 
 def queue_open() -> QuerySet[Order]:
-    """Orders waiting for a barista, oldest submission first."""
-    return Order.objects.filter(status=Order.Status.CREATED, workflow_state=BARISTA_WAIT).order_by(
-        "submitted_at", "created_at"
-    )
+    """Orders waiting for a barista, oldest submission first. An order whose workflow has ended
+    another way (stopped, failed) waits for nobody."""
+    return Order.objects.filter(
+        status=Order.Status.CREATED,
+        workflow_state=BARISTA_WAIT,
+        execution__status=Execution.Status.RUNNING,
+    ).order_by("submitted_at", "created_at")
 
 
 def queue_ready(*, now=None) -> QuerySet[Order]:

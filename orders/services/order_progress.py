@@ -48,13 +48,47 @@ def order_progress(*, order: Order) -> OrderProgress:
             "timedout" if order.reason in (CUSTOMER_TIMED_OUT, BARISTA_TIMED_OUT) else "cancelled"
         )
         return OrderProgress(step, _ENDED.get(order.reason, order.reason or "Cancelled."))
-    deadline = open_token_deadline(execution_id=order.execution_id)
     if order.workflow_state == CUSTOMER_WAIT:
+        deadline = open_token_deadline(execution_id=order.execution_id)
         return OrderProgress("choosing", "Choose your drink.", deadline, cancellable=True)
     if order.workflow_state == BARISTA_WAIT:
+        # The barista's deadline is the shop's to worry about, not the customer's: none shown.
         if order.barista:
-            text = f"Being made by {order.barista}."
-            return OrderProgress("making", text, deadline, cancellable=True)
-        text = "Waiting for a barista."
-        return OrderProgress("waiting", text, deadline, cancellable=True)
+            return OrderProgress("making", f"Being made by {order.barista}.", cancellable=True)
+        return OrderProgress("waiting", "Waiting for a barista.", cancellable=True)
     return OrderProgress("starting", "Starting your order…")
+
+
+_STEPS = ("Choose", "Waiting", "Being made", "Ready")
+_CURRENT = {"starting": 0, "choosing": 0, "waiting": 1, "making": 2, "ready": 3}
+_END_LABELS = {"cancelled": "Cancelled", "timedout": "Timed out", "refused": "Not started"}
+
+
+def order_steps(*, order: Order, progress: OrderProgress) -> list[tuple[str, str]]:
+    """The progress bar: (label, "done" | "current" | "" | "ended") for each step. An order that
+    ended without a coffee shows the steps it got through, then how it ended."""
+    if progress.step in _CURRENT:
+        current = _CURRENT[progress.step]
+        return [
+            (label, "done" if i < current else "current" if i == current else "")
+            for i, label in enumerate(_STEPS)
+        ]
+    passed = 0
+    if order.drink:
+        passed = 2 if order.barista else 1
+    return [(label, "done") for label in _STEPS[:passed]] + [(_END_LABELS[progress.step], "ended")]
+
+
+def order_summary(*, order: Order) -> str:
+    """The order's state in a few plain words, for a list of orders (no query per order)."""
+    if order.status == Order.Status.COMPLETED:
+        return f"Made by {order.barista}" if order.barista else "Completed"
+    if order.status == Order.Status.CANCELLED:
+        if order.reason == SHOP_UNAVAILABLE:
+            return "Not started: the shop was closed or full"
+        return _ENDED.get(order.reason, order.reason or "Cancelled.").rstrip(".")
+    if order.workflow_state == CUSTOMER_WAIT:
+        return "Choosing a drink"
+    if order.workflow_state == BARISTA_WAIT:
+        return f"Being made by {order.barista}" if order.barista else "Waiting for a barista"
+    return "Starting"

@@ -8,11 +8,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from orders import selectors
-from orders.errors import OrderDoesNotExist, ServiceError
+from orders.errors import TOO_LATE, OrderDoesNotExist, ServiceError
 from orders.models import Order
 from orders.services import orders as order_services
 from orders.services.menu import menu_available
-from orders.services.order_progress import order_progress
+from orders.services.order_progress import order_progress, order_steps, order_summary
 from orders.services.shop_config import shop_config_get
 from orders.web.forms import DrinkForm, SignupForm
 
@@ -37,7 +37,14 @@ def signup(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     orders = selectors.customer_orders(username=request.user.get_username())
-    return render(request, "orders/home.html", {"orders": orders, "config": shop_config_get()})
+    return render(
+        request,
+        "orders/home.html",
+        {
+            "orders": [(order, order_summary(order=order)) for order in orders],
+            "config": shop_config_get(),
+        },
+    )
 
 
 def _start(request: HttpRequest, qr_code: str | None) -> HttpResponse:
@@ -81,7 +88,18 @@ def _order_context(order: Order, form: DrinkForm | None = None) -> dict:
     progress = order_progress(order=order)
     if progress.step == "choosing" and form is None:
         form = DrinkForm(menu=menu_available())
-    return {"order": order, "progress": progress, "form": form}
+    steps = order_steps(order=order, progress=progress)
+    return {"order": order, "progress": progress, "steps": steps, "form": form}
+
+
+# The wait the customer answered is over (answered, timed out, stopped): the token's refusal is
+# the engine's wording, so the customer is told what became of the order instead.
+
+
+def _too_late(request: HttpRequest, order: Order, what: str) -> None:
+    order.refresh_from_db()
+    progress = order_progress(order=order)
+    messages.error(request, f"{what}: this order is no longer waiting. {progress.text}")
 
 
 @login_required
@@ -96,6 +114,8 @@ def order_drink(request: HttpRequest, order_id: str) -> HttpResponse:
         return redirect("orders:order", order_id=order.order_id)
     try:
         order_services.order_submit(order=order, drink=form.drink_choice())
+    except TOO_LATE:
+        _too_late(request, order, "Your drink was not added")
     except ServiceError as error:
         messages.error(request, error.message)
     return redirect("orders:order", order_id=order.order_id)
@@ -107,6 +127,8 @@ def order_cancel(request: HttpRequest, order_id: str) -> HttpResponse:
     order = _own_order(request, order_id)
     try:
         order_services.order_cancel(order=order, by=request.user.get_username())
+    except TOO_LATE:
+        _too_late(request, order, "Nothing to cancel")
     except (ServiceError, OrderDoesNotExist) as error:
         messages.error(request, error.message)
     return redirect("orders:order", order_id=order.order_id)

@@ -7,8 +7,19 @@ from orders.models import Drink
 
 
 class SignupForm(UserCreationForm):
+    """Sign-up in plain words: the help texts say what to type, not Django's field rules."""
+
     class Meta(UserCreationForm.Meta):
         fields = ("username",)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "username"
+        ].help_text = "The name the baristas will see. Letters and numbers, no spaces."
+        self.fields["password1"].help_text = "Any password you will remember."
+        self.fields["password2"].label = "The same password again"
+        self.fields["password2"].help_text = ""
 
 
 class DrinkForm(forms.Form):

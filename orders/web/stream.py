@@ -49,7 +49,9 @@ def _events(channels: list[str], seconds: float) -> Iterator[str]:
                 yield f"data: {_message(message['data'])}\n\n"
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
-                yield ": heartbeat\n\n"
+                # An event (not a comment) so the page sees it: a page that hears nothing for
+                # a few heartbeats knows its connection is dead even if the socket looks open.
+                yield "event: heartbeat\ndata: {}\n\n"
                 quiet_since = time.monotonic()
     except redis.RedisError:
         # Redis went away (a restart, the end of a test run): end the stream; the browser

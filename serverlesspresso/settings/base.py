@@ -9,6 +9,7 @@ whatever first writes there (serverlesspresso.var_dir_ensure).
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -43,12 +44,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A NUL in the path or query never reaches a view (PostgreSQL refuses it in text).
+    "serverlesspresso.middleware.refuse_nul",
     # Static files straight from the web process: no separate file server in docker-compose.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Logins: 429 for an account or address past its failed attempts (RATE_LIMITS below).
+    "serverlesspresso.middleware.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -105,13 +110,6 @@ LIVE_STREAM_SECONDS = float(os.environ.get("LIVE_STREAM_SECONDS", "300"))
 STATIC_ROOT = VAR_DIR / "static"
 # Serve from the apps' static folders too, so `make run` needs no collectstatic (the image runs it).
 WHITENOISE_USE_FINDERS = True
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
 
 # --- Redis: the Celery broker and the live event channel -------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", f"unix://{VAR_DIR / 'redis.sock'}")
@@ -199,6 +197,27 @@ CELERY_BEAT_SCHEDULE = {
 # What `manage.py start-execution` starts when no --state-machine-arn is given.
 SFN_DEFAULT_STATE_MACHINE = "OrderProcessorWorkflow"
 
+
+# --- Rate limits (stepfunctions.services.rate_limits): "count/seconds", a fixed window in Redis --
+def _rate(name: str, default: str) -> tuple[int, float]:
+    count, _, seconds = os.environ.get(name, default).partition("/")
+    return int(count), float(seconds)
+
+
+RATE_LIMITS = {
+    # Failed logins in a row per account; past it even the right password is answered 429
+    # until the window ends (a guesser gets 40 tries per 15 minutes).
+    "login-account": _rate("RATE_LIMIT_LOGIN_ACCOUNT", "40/900"),
+    # Failed logins per client address, higher: a venue's customers share one public address.
+    "login-address": _rate("RATE_LIMIT_LOGIN_ADDRESS", "200/900"),
+    # Step Functions API calls per access key (ThrottlingException past them), far above what
+    # a coffee bar's event sends.
+    "sfn-callbacks": _rate("RATE_LIMIT_SFN_CALLBACKS", "200/10"),
+    "sfn-starts": _rate("RATE_LIMIT_SFN_STARTS", "200/10"),
+    # The coffee bar's JSON callbacks (start, submit, make, complete, cancel) per user.
+    "orders-json": _rate("RATE_LIMIT_ORDERS_JSON", "120/60"),
+}
+
 # --- The Step Functions API (stepfunctions.api, at /sfn/) ---------------------------------------
 # Unsigned requests are refused unless this is on: every caller should be a known access key.
 SFN_ALLOW_ANONYMOUS = _env_bool("SFN_ALLOW_ANONYMOUS", False)
@@ -209,3 +228,72 @@ SFN_MAX_BODY_BYTES = int(os.environ.get("SFN_MAX_BODY_BYTES", str(2 * 1024 * 102
 # runsystem makes and prints a development key only on the embedded defaults (a local run); a
 # deployment with a DATABASE_URL issues its keys with create-access-key or the admin.
 SFN_DEVELOPMENT_KEY = "DATABASE_URL" not in os.environ
+
+# --- Operations: public URL, health, metrics, logging, retention ----------------------------
+
+# Where phones and browsers reach the shop (e.g. https://coffee.example.org or
+# http://192.168.1.20:8000). The QR code and the links use it; empty: from each request's host.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+
+
+def hosts_with_public(hosts: list[str]) -> list[str]:
+    """The allowed hosts plus the public URL's: a QR code must not point at a 400 Bad Request."""
+    public = urlsplit(PUBLIC_BASE_URL).hostname if PUBLIC_BASE_URL else None
+    return [*hosts, public] if public and public not in hosts else hosts
+
+
+ALLOWED_HOSTS = hosts_with_public(ALLOWED_HOSTS)
+# /health/live, /health/ready and /metrics answer first, on any Host header (compose health checks,
+# Prometheus scraping web:8000) and over plain HTTP behind the proxy's TLS.
+MIDDLEWARE.insert(0, "serverlesspresso.operations.middleware.OperationsMiddleware")
+# Workers and beat write a heartbeat to Redis this often (seconds).
+HEALTH_HEARTBEAT_SECONDS = float(os.environ.get("HEALTH_HEARTBEAT_SECONDS", "10"))
+# Readiness fails when the newest worker (or beat) heartbeat is older than this.
+HEALTH_WORKER_MAX_AGE_SECONDS = float(os.environ.get("HEALTH_WORKER_MAX_AGE_SECONDS", "60"))
+HEALTH_BEAT_MAX_AGE_SECONDS = float(os.environ.get("HEALTH_BEAT_MAX_AGE_SECONDS", "60"))
+# Beat writes its heartbeat from its scheduler's tick (serverlesspresso.operations.celery_hooks).
+CELERY_BEAT_SCHEDULER = "serverlesspresso.operations.celery_hooks.HeartbeatScheduler"
+# A bearer token for /metrics; empty leaves it open (scrape it on a private network only).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# A dead database answers readiness within seconds instead of hanging on the TCP connect.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+    )
+
+# Closed executions (with their history, tokens and events) are purged after this many days,
+# as Step Functions keeps them for 90; beat runs the purge every RETENTION_PURGE_SECONDS.
+RETENTION_DAYS = float(os.environ.get("RETENTION_DAYS", "90"))
+RETENTION_BATCH_SIZE = int(os.environ.get("RETENTION_BATCH_SIZE", "500"))
+RETENTION_PURGE_SECONDS = float(os.environ.get("RETENTION_PURGE_SECONDS", "3600"))
+CELERY_BEAT_SCHEDULE["purge-closed-executions"] = {
+    "task": "stepfunctions.tasks.purge_closed_executions",
+    "schedule": RETENTION_PURGE_SECONDS,
+}
+
+
+# Logs: one JSON object a line in production (for a log shipper), readable text in development
+# (which sets its own default). The routine sweeps' Celery lines are dropped; they log themselves
+# when they did something.
+def logging_config(log_format: str) -> dict:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"routine": {"()": "serverlesspresso.operations.logs.RoutineTaskFilter"}},
+        "formatters": {
+            "json": {"()": "serverlesspresso.operations.logs.JsonFormatter"},
+            "text": {"()": "serverlesspresso.operations.logs.TextFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["routine"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    }
+
+
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+LOGGING = logging_config(LOG_FORMAT)

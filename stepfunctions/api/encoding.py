@@ -15,6 +15,7 @@ import botocore.session
 from botocore.model import OperationModel, Shape
 
 from stepfunctions.errors import ServiceError, ValidationException
+from stepfunctions.workflow.jsontext import UNSTORABLE
 
 
 class SerializationException(ServiceError):
@@ -66,6 +67,11 @@ def _member_problem(name: str, shape: Shape, value: Any) -> str | None:
         raise SerializationException(f"Member '{name}' must be a JSON {shape.type_name}")
     meta = shape.metadata
     if shape.type_name == "string":
+        if UNSTORABLE.search(value):
+            return (
+                f"Value at '{name}' failed to satisfy constraint: "
+                "Member must not contain NUL (\\u0000) or unpaired surrogate characters"
+            )
         if "min" in meta and len(value) < meta["min"]:
             return (
                 f"Value at '{name}' failed to satisfy constraint: "

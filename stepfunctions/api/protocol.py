@@ -1,10 +1,9 @@
 """The one view that speaks Step Functions' JSON protocol (awsJson1_0), as boto3 and the CLI do.
 
-Order of checks: body size, signature, operation, permission, JSON, members; a request refused at
+Order of checks: body size, signature, operation, permission, rate limit, JSON, members; a request refused at
 any step changes nothing. Nothing here logs a body or a header, so no task token reaches a log.
 """
 
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -20,6 +19,8 @@ from stepfunctions.api.encoding import SerializationException, answer_encode, me
 from stepfunctions.api.sigv4 import AuthError, signature_verify
 from stepfunctions.errors import ServiceError
 from stepfunctions.services.access_keys import access_key_touch
+from stepfunctions.services.rate_limits import RateLimited, rate_limit_hit
+from stepfunctions.workflow import JsonRefused, json_read
 
 logger = logging.getLogger(__name__)
 TARGET_PREFIX = "AWSStepFunctions."
@@ -27,6 +28,7 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 # botocore keeps what follows '#' as the error code; these prefixes are the ones AWS sends.
 _SERVICE_ERROR = "com.amazonaws.swf.service.v2.model#"
 _FRONT_END_ERROR = "com.amazon.coral.service#"
+_AVAILABILITY_ERROR = "com.amazon.coral.availability#"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,13 @@ OPERATIONS: dict[str, Operation] = {
     "DescribeStateMachine": Operation(operations.describe_state_machine, _READ),
     "ListStateMachines": Operation(operations.list_state_machines, _READ),
 }
+# Operations counted against a rate limit per key (settings.RATE_LIMITS).
+_THROTTLED = {
+    "SendTaskSuccess": "sfn-callbacks",
+    "SendTaskFailure": "sfn-callbacks",
+    "SendTaskHeartbeat": "sfn-callbacks",
+    "StartExecution": "sfn-starts",
+}
 
 
 def _answer(body: bytes, status: int = 200) -> HttpResponse:
@@ -66,7 +75,7 @@ def _refuse(code: str, message: str, *, prefix: str = _FRONT_END_ERROR, status: 
 
 
 def _authenticate(request: HttpRequest, body: bytes) -> Any:
-    """The key's user; None for an unsigned request when SFN_ALLOW_ANONYMOUS lets it in."""
+    """The access key; None for an unsigned request when SFN_ALLOW_ANONYMOUS lets it in."""
     if settings.SFN_ALLOW_ANONYMOUS and "Authorization" not in request.headers:
         return None
     key = signature_verify(
@@ -77,7 +86,21 @@ def _authenticate(request: HttpRequest, body: bytes) -> Any:
         body=body,
     )
     access_key_touch(access_key=key)
-    return key.user
+    return key
+
+
+def _throttled(name: str, request: HttpRequest, key: Any) -> HttpResponse | None:
+    """ThrottlingException (HTTP 400, as AWS answers; boto3's retry backs off) once the key, or
+    an unsigned caller's address, is past the operation's rate limit."""
+    scope = _THROTTLED.get(name)
+    if scope is None:
+        return None
+    who = key.access_key_id if key is not None else request.META.get("REMOTE_ADDR", "")
+    try:
+        rate_limit_hit(scope=scope, who=who)
+    except RateLimited:
+        return _refuse("ThrottlingException", "Rate exceeded", prefix=_AVAILABILITY_ERROR)
+    return None
 
 
 @csrf_exempt
@@ -99,9 +122,10 @@ def endpoint(request: HttpRequest) -> HttpResponse:
         )
     body = request.body
     try:
-        user = _authenticate(request, body)
+        key = _authenticate(request, body)
     except AuthError as error:
         return _refuse(error.code, error.message)
+    user = key.user if key is not None else None
 
     target = request.headers.get("X-Amz-Target", "")
     name = target.removeprefix(TARGET_PREFIX)
@@ -119,11 +143,15 @@ def endpoint(request: HttpRequest) -> HttpResponse:
             f"User: {user.get_username()} is not authorized to perform: states:{name} "
             f"(needs the stepfunctions.{operation.permission} permission)",
         )
+    throttled = _throttled(name, request, key)
+    if throttled is not None:
+        return throttled
 
     try:
-        members = json.loads(body or b"{}")
-    except ValueError:
-        return _refuse("SerializationException", "The request body is not valid JSON")
+        # Strings are checked member by member (members_validate), naming the member.
+        members = json_read(body or b"{}", strings=False)
+    except JsonRefused as error:
+        return _refuse("SerializationException", f"The request body is not valid JSON: {error}")
     if not isinstance(members, dict):
         return _refuse("SerializationException", "The request body must be a JSON object")
     try:

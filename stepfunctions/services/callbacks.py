@@ -5,17 +5,19 @@ Exactly one of {success, failure, timeout, stop} closes a token: each is a condi
 The winner marks the execution READY and a worker runs the next stage after commit.
 """
 
-import json
 import logging
 import re
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.utils import timezone
 
 from stepfunctions.errors import InvalidOutput, InvalidToken, TaskTimedOut, ValidationException
 from stepfunctions.models import CallbackToken, Execution
+from stepfunctions.observability import callback_observed
 from stepfunctions.services.executions import execution_nudge
+from stepfunctions.workflow import JsonRefused, json_read, json_value_check
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,12 @@ def _length_check(field: str, value: str | None, maximum: int, minimum: int = 0)
             f"1 validation error detected: Value at '{field}' failed to satisfy constraint: "
             f"Member must have length between {minimum} and {maximum}"
         )
+    try:
+        json_value_check(value)
+    except JsonRefused as error:
+        raise ValidationException(
+            f"Value at '{field}' failed to satisfy constraint: {error}"
+        ) from None
 
 
 def _token_find(task_token: str) -> dict:
@@ -45,7 +53,16 @@ def _token_find(task_token: str) -> dict:
         raise InvalidToken("Invalid Token: 'Invalid token'")
     row = (
         CallbackToken.objects.filter(token=task_token)
-        .values("pk", "execution_id", "status", "heartbeat_seconds", "timeout_deadline")
+        .values(
+            "pk",
+            "execution_id",
+            "status",
+            "heartbeat_seconds",
+            "timeout_deadline",
+            "state_name",
+            # For the callback's log line (stepfunctions.observability).
+            order_id=KeyTextTransform("orderId", KeyTransform("detail", "execution__input")),
+        )
         .first()
     )
     if row is None:
@@ -56,7 +73,7 @@ def _token_find(task_token: str) -> dict:
     return row
 
 
-def _token_close(task_token: str, status: str, outcome: dict) -> None:
+def _token_close(task_token: str, status: str, outcome: dict) -> dict:
     row = _token_find(task_token)
     now = timezone.now()
     with transaction.atomic():
@@ -67,32 +84,37 @@ def _token_close(task_token: str, status: str, outcome: dict) -> None:
             raise TaskTimedOut(_GONE)
         Execution.objects.wake([row["execution_id"]], at=now)
         execution_nudge(row["execution_id"])
+    # For callback_observed's log line and metrics; callers of the decorated services get None.
+    return row
 
 
-def task_success(*, task_token: str, output: str) -> None:
+@callback_observed("success")
+def task_success(*, task_token: str, output: str) -> dict:
     """Resumes the waiting task with `output` (JSON text). Usable once per token."""
     _length_check("output", output, MAX_OUTPUT_BYTES)
-    if output is None or len(output.encode()) > MAX_OUTPUT_BYTES:
+    if output is None or len(output.encode("utf-8", "surrogatepass")) > MAX_OUTPUT_BYTES:
         raise ValidationException(f"Output must be JSON text of at most {MAX_OUTPUT_BYTES} bytes")
     try:
-        parsed = json.loads(output)
-    except ValueError as error:
-        raise InvalidOutput(f"Invalid Output: '{error}'") from error
-    _token_close(task_token, CallbackToken.Status.SUCCEEDED, {"output": parsed})
+        parsed = json_read(output)
+    except JsonRefused as error:
+        raise InvalidOutput(f"Invalid Output: '{error}'") from None
+    return _token_close(task_token, CallbackToken.Status.SUCCEEDED, {"output": parsed})
 
 
-def task_failure(*, task_token: str, error: str | None = None, cause: str | None = None) -> None:
+@callback_observed("failure")
+def task_failure(*, task_token: str, error: str | None = None, cause: str | None = None) -> dict:
     """Fails the waiting task with `error`/`cause`; the state's Retry and Catch decide what next."""
     _length_check("error", error, MAX_ERROR_LENGTH)
     _length_check("cause", cause, MAX_CAUSE_LENGTH)
-    _token_close(task_token, CallbackToken.Status.FAILED, {"error": error, "cause": cause})
+    return _token_close(task_token, CallbackToken.Status.FAILED, {"error": error, "cause": cause})
 
 
-def task_heartbeat(*, task_token: str) -> None:
+@callback_observed("heartbeat")
+def task_heartbeat(*, task_token: str) -> dict:
     """Restarts the token's heartbeat clock; the total TimeoutSeconds deadline stays."""
     row = _token_find(task_token)
     if not row["heartbeat_seconds"]:
-        return
+        return row
     now = timezone.now()
     heartbeat_deadline = now + timedelta(seconds=row["heartbeat_seconds"])
     deadline = min(d for d in (heartbeat_deadline, row["timeout_deadline"]) if d is not None)
@@ -101,6 +123,7 @@ def task_heartbeat(*, task_token: str) -> None:
     )
     if not moved:
         raise TaskTimedOut(_GONE)
+    return row
 
 
 def tokens_expire(*, now: datetime | None = None, batch_size: int = 500) -> int:

@@ -20,12 +20,15 @@ from django.utils import timezone
 from stepfunctions import hooks
 from stepfunctions.errors import ExecutionAlreadyExists, InvalidExecutionInput
 from stepfunctions.models import CallbackToken, Cursor, Execution, StateMachine
+from stepfunctions.observability import execution_log_ids
 from stepfunctions.services.stage import Stage
 from stepfunctions.services.state_machines import definition_for, name_validate
 from stepfunctions.workflow import (
+    JsonRefused,
     TaskFailure,
     TaskSuccess,
     TaskTimeout,
+    json_read,
     resume_continue,
     resume_retry,
     resume_task,
@@ -53,14 +56,14 @@ def execution_nudge(execution_id: Any, *, countdown: float | None = None) -> Non
 
 def input_parse(*, input: str | Any) -> Any:
     """Parses execution input given as JSON text; refuses what is not JSON or too large."""
-    if not isinstance(input, str):
-        input = json.dumps(input)
-    if len(input.encode()) > MAX_INPUT_BYTES:
-        raise InvalidExecutionInput(f"Execution input exceeds {MAX_INPUT_BYTES} bytes")
     try:
-        return json.loads(input)
-    except ValueError as error:
-        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{error}'") from error
+        if not isinstance(input, str):
+            input = json.dumps(input)
+        if len(input.encode("utf-8", "surrogatepass")) > MAX_INPUT_BYTES:
+            raise InvalidExecutionInput(f"Execution input exceeds {MAX_INPUT_BYTES} bytes")
+        return json_read(input)
+    except (JsonRefused, ValueError, RecursionError) as error:
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{error}'") from None
 
 
 def execution_start(
@@ -224,7 +227,16 @@ def _stage_run(execution_id: Any, *, skip_locked: bool) -> bool:
         if stage.save(outcome):
             delay = max((execution.due_at - now).total_seconds(), 0)
             execution_nudge(execution.pk, countdown=delay or None)
+    _stage_log(execution, outcome)
     return True
+
+
+def _stage_log(execution: Execution, outcome: Any) -> None:
+    """One line per stage: where it stopped, tied to its execution and order (never a token)."""
+    ids = execution_log_ids(execution.pk, execution.input)
+    state = getattr(outcome, "state_name", None)
+    result = getattr(outcome, "status", None) or type(outcome).__name__
+    logger.info("Stage ran: %s", result, extra={**ids, "state": state, "outcome": result})
 
 
 def execution_stop(

@@ -5,8 +5,8 @@ import re
 from django.db import IntegrityError, transaction
 
 from stepfunctions import hooks, resources
+from stepfunctions.arns import MACHINE_ARN_RE, arn_parse
 from stepfunctions.errors import (
-    InvalidArn,
     InvalidDefinition,
     InvalidName,
     StateMachineAlreadyExists,
@@ -17,7 +17,6 @@ from stepfunctions.workflow import Definition, DefinitionError, load_definition
 
 # AWS: 1-80 characters, no whitespace, brackets, wildcards, punctuation or control characters.
 _NAME_RE = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
-_MACHINE_ARN_RE = re.compile(r"^arn:aws:states:[a-z0-9-]+:\d{12}:stateMachine:(?P<name>[^:]+)$")
 
 _loaded: dict[int, Definition] = {}
 
@@ -48,10 +47,8 @@ def definition_for(*, version: StateMachineVersion) -> Definition:
 def state_machine_get(*, arn_or_name: str) -> StateMachine:
     name = arn_or_name
     if arn_or_name.startswith("arn:"):
-        match = _MACHINE_ARN_RE.match(arn_or_name)
-        if not match:
-            raise InvalidArn(f"Invalid Arn: '{arn_or_name}'")
-        name = match["name"]
+        match = arn_parse(arn_or_name, pattern=MACHINE_ARN_RE, missing=StateMachineDoesNotExist)
+        name = match["machine"]
     machine = StateMachine.objects.filter(name=name).first()
     if machine is None:
         raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn_or_name}'")

@@ -7,6 +7,7 @@ at a time through a `Host`, returning an Outcome the caller persists and acts on
 from .definition import Catcher, Definition, Retrier, State, load_definition
 from .errors import DefinitionError, StatesError, error_matches
 from .interpreter import resource_names, resume_continue, resume_retry, resume_task, start
+from .jsontext import MAX_DEPTH, JsonRefused, json_read, json_value_check
 from .outcomes import (
     Continue,
     Finished,
@@ -28,6 +29,8 @@ __all__ = [
     "DefinitionError",
     "Finished",
     "Host",
+    "JsonRefused",
+    "MAX_DEPTH",
     "Outcome",
     "PathSyntaxError",
     "Retrier",
@@ -38,6 +41,8 @@ __all__ = [
     "TaskResult",
     "TaskSuccess",
     "TaskTimeout",
+    "json_read",
+    "json_value_check",
     "Waiting",
     "error_matches",
     "load_definition",

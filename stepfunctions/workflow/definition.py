@@ -12,6 +12,7 @@ from typing import Any
 
 from .choice import rule_errors
 from .errors import ALL, DefinitionError
+from .jsontext import JsonRefused, json_read, json_value_check
 from .paths import (
     VARIABLE_NAME,
     Path,
@@ -353,11 +354,10 @@ def load_definition(
     later changes to it do not reach the Definition. `Assign` (workflow variables) is refused
     unless `variables` is true: a host must keep the Outcomes' `variables` between stages first.
     """
-    if isinstance(doc, str):
-        try:
-            doc = json.loads(doc)
-        except json.JSONDecodeError as exc:
-            raise DefinitionError(None, "", f"not valid JSON: {exc}") from None
+    try:
+        doc = json_read(doc) if isinstance(doc, str) else json_value_check(doc)
+    except JsonRefused as exc:
+        raise DefinitionError(None, "", f"not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise DefinitionError(None, "", "the definition must be a JSON object")
     raw = copy.deepcopy(doc)

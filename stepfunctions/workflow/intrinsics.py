@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any, NoReturn
 
 from .errors import INTRINSIC_FAILURE, RUNTIME, StatesError
+from .jsontext import json_read
 from .paths import Path, PathSyntaxError, find, parse_path, to_json, where_missing
 
 PREFIX = "States."
@@ -312,7 +313,7 @@ def _format(template: Any, *values: Any) -> str:
 
 def _string_to_json(text: Any) -> Any:
     try:
-        return json.loads(_require(text, "string", "argument"))
+        return json_read(_require(text, "string", "argument"))
     except ValueError as exc:
         raise _Failure(f"The argument is not valid JSON text ({exc})") from None
 

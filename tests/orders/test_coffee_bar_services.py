@@ -137,6 +137,7 @@ def test_cancelling_while_the_barista_has_it(no_qr):
 
 
 def test_one_order_per_customer_per_day_unless_cancelled(no_qr):
+    shop_config_update(changes={"max_orders_per_user": 1}, by="test")
     first = _order()
     with pytest.raises(DailyLimitReached):
         _order()

@@ -8,6 +8,7 @@ must not stay that way. Only Ctrl-C or SIGTERM stops it all.
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 
 from serverlesspresso import embedded_redis
+from serverlesspresso.operations.network import lan_address
 
 # gunicorn waits this long for in-flight requests on SIGTERM; runsystem waits a little longer
 # for every child before it kills what is left.
@@ -47,8 +49,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--lan",
+            action="store_true",
+            help="listen on all interfaces; phones on this network open the printed address",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: int, lan: bool, **options: Any) -> None:
+        phone_url = None
+        if lan:
+            host = "0.0.0.0"  # noqa: S104 (the point: reachable from the bar's Wi-Fi)
+            phone_url = f"http://{lan_address()}:{port}"
+            # The children's PUBLIC_BASE_URL: the QR code points there and the host is allowed.
+            os.environ.setdefault("PUBLIC_BASE_URL", phone_url)
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            # The children share a fresh metrics directory: /metrics shows the worker's stages too.
+            metrics_dir = Path(settings.VAR_DIR) / "prometheus"
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            metrics_dir.mkdir(parents=True)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         self._stopping = threading.Event()
         self._output_lock = threading.Lock()
         self._children: dict[str, subprocess.Popen] = {}
@@ -74,6 +93,11 @@ class Command(BaseCommand):
                     f"Serverlesspresso listens on http://{address}:{port}/ "
                     f"(admin: http://{address}:{port}/admin/); Ctrl-C stops it."
                 )
+                if phone_url is not None:
+                    self.stdout.write(
+                        f"Phones on this network open {os.environ['PUBLIC_BASE_URL']}/ "
+                        "(the display board's QR code points there)."
+                    )
                 if key is not None:
                     # The README's aws CLI and boto3 examples read these three.
                     self.stdout.write(

@@ -37,6 +37,9 @@
   // throw their half-made order away (hidden fields, such as the CSRF token, come fresh).
   function inputs(root) {
     var state = {};
+    root.querySelectorAll("details[id]").forEach(function (details) {
+      state["#" + details.id] = details.open;
+    });
     root.querySelectorAll("input, select, textarea").forEach(function (field) {
       if (!field.name || field.type === "hidden" || field.type === "submit") { return; }
       if (field.type === "radio" || field.type === "checkbox") {
@@ -49,6 +52,9 @@
   }
 
   function restore(root, state) {
+    root.querySelectorAll("details[id]").forEach(function (details) {
+      if (state["#" + details.id]) { details.open = true; }
+    });
     root.querySelectorAll("input, select, textarea").forEach(function (field) {
       if (!field.name || field.type === "hidden" || field.type === "submit") { return; }
       var key = field.type === "radio" || field.type === "checkbox"
@@ -73,6 +79,7 @@
           restore(el, typed);
           wire(el);
           tick();
+          el.dispatchEvent(new CustomEvent("live:updated", { bubbles: true }));
         })
         .catch(function () {})
         .finally(function () {
@@ -80,22 +87,55 @@
           if (again) { again = false; refresh(); }
         });
     }
-    var source = new EventSource(el.dataset.liveStream);
-    source.onopen = function () {
-      // Catch up on whatever happened between rendering the page (or the stream dropping) and
-      // subscribing: pub/sub keeps no history.
-      refresh();
-      document.body.dataset.live = "connected";
-    };
-    source.onmessage = function (message) {
-      var order = el.dataset.liveOrder;
-      if (order) {
-        var envelope = JSON.parse(message.data);
-        if (!envelope.detail || String(envelope.detail.orderId) !== order) { return; }
+    // The stream reconnects by itself after a dropped connection; an answer that is not a
+    // stream (a proxy's 502 while the server restarts, a refusal) closes it for good, so then
+    // a new one is opened, a little later each time (up to 15 s). Every (re)connect catches up.
+    var delay = 1000, source = null, heard = Date.now();
+    function connect() {
+      if (source) { source.close(); }
+      heard = Date.now();
+      source = new EventSource(el.dataset.liveStream);
+      source.addEventListener("heartbeat", function () { heard = Date.now(); });
+      source.onopen = function () {
+        heard = Date.now();
+        // Catch up on whatever happened between rendering the page (or the stream dropping) and
+        // subscribing: pub/sub keeps no history.
+        delay = 1000;
+        refresh();
+        document.body.dataset.live = "connected";
+      };
+      source.onerror = function () {
+        document.body.dataset.live = "reconnecting";
+        if (this.readyState === EventSource.CLOSED && this === source) {
+          setTimeout(connect, delay);
+          delay = Math.min(delay * 2, 15000);
+        }
+      };
+      source.onmessage = function (message) {
+        heard = Date.now();
+        var order = el.dataset.liveOrder;
+        if (order) {
+          var envelope = JSON.parse(message.data);
+          if (!envelope.detail || String(envelope.detail.orderId) !== order) { return; }
+        }
+        refresh();
+      };
+    }
+    connect();
+    // The server sends a heartbeat every 10 s. A dropped network can leave the stream looking
+    // open with nothing coming through: after 25 s of silence, start afresh.
+    setInterval(function () {
+      if (Date.now() - heard > 25000) {
+        document.body.dataset.live = "reconnecting";
+        connect();
       }
-      refresh();
-    };
+    }, 5000);
+    // The browser says when the network is gone and back: start afresh once it is back.
+    window.addEventListener("offline", function () { document.body.dataset.live = "reconnecting"; });
+    window.addEventListener("online", connect);
     document.addEventListener("live:refresh", refresh);
+    // A screen left on all day (the display board) also re-reads itself now and then.
+    if (el.dataset.liveEvery) { setInterval(refresh, Number(el.dataset.liveEvery) * 1000); }
   }
 
   // The drink form shows the modifiers of the chosen drink only.

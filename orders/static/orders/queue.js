@@ -1,0 +1,74 @@
+// The barista queue: a visual cue (and, when turned on, a short sound) when a new order arrives.
+// The queue's panel is re-read live by live.js; new cards are the ones not seen before.
+(function () {
+  "use strict";
+
+  var CUE_MS = 10000;
+  var seen = null;
+  var arrivedAt = {};
+  var cueTimer = null;
+
+  function soundOn() { return localStorage.getItem("queue-sound") === "on"; }
+
+  function showSound(button) {
+    button.textContent = soundOn() ? "Sound: on" : "Sound: off";
+    button.setAttribute("aria-pressed", soundOn() ? "true" : "false");
+  }
+
+  function beep() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) { return; }
+    var audio = new Context();
+    var tone = audio.createOscillator();
+    var gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.value = 0.2;
+    tone.connect(gain);
+    gain.connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.25);
+  }
+
+  function scan() {
+    var cards = document.querySelectorAll("#queue [data-order]");
+    var now = {};
+    var arrived = [];
+    cards.forEach(function (card) {
+      var id = card.dataset.order;
+      now[id] = true;
+      if (seen !== null && !seen[id]) { arrived.push(card); }
+    });
+    seen = now;
+    arrived.forEach(function (card) { arrivedAt[card.dataset.order] = Date.now(); });
+    // A card stays marked for its time even when the panel is re-rendered meanwhile.
+    cards.forEach(function (card) {
+      var fresh = Date.now() - (arrivedAt[card.dataset.order] || 0) < CUE_MS;
+      card.classList.toggle("arrived", fresh);
+      if (fresh) {
+        setTimeout(function () { card.classList.remove("arrived"); }, CUE_MS);
+      }
+    });
+    if (!arrived.length) { return; }
+    var numbers = arrived.map(function (card) {
+      return card.querySelector(".number").textContent;
+    });
+    var cue = document.getElementById("new-order-cue");
+    cue.textContent = (numbers.length === 1 ? "New order " : "New orders ") + numbers.join(", ");
+    cue.hidden = false;
+    clearTimeout(cueTimer);
+    cueTimer = setTimeout(function () { cue.hidden = true; }, CUE_MS);
+    if (soundOn()) { beep(); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var button = document.getElementById("sound-toggle");
+    showSound(button);
+    button.addEventListener("click", function () {
+      localStorage.setItem("queue-sound", soundOn() ? "off" : "on");
+      showSound(button);
+      if (soundOn()) { beep(); }
+    });
+    scan();
+  });
+  document.addEventListener("live:updated", scan);
+})();

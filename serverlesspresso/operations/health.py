@@ -1,0 +1,82 @@
+"""Liveness and readiness: what each dependency says right now.
+
+Liveness is "this process answers" and checks nothing else, so a restart never follows a
+database outage. Readiness checks the database, Redis, that a worker wrote a heartbeat recently and
+that beat ticked recently; each check is bounded by short timeouts.
+"""
+
+from collections.abc import Callable, Iterable
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError, connection
+
+from serverlesspresso.operations.heartbeats import (
+    BEAT,
+    WORKER_PREFIX,
+    heartbeat_ages,
+    newest_age,
+    redis_client,
+)
+
+CHECKS = ("database", "redis", "worker", "beat")
+
+
+def _database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as error:
+        # A broken connection must not stay cached for the next request.
+        connection.close_if_unusable_or_obsolete()
+        return {"ok": False, "error": _first_line(error)}
+    return {"ok": True}
+
+
+def _redis() -> dict:
+    try:
+        redis_client().ping()
+    except redis.RedisError as error:
+        return {"ok": False, "error": _first_line(error)}
+    return {"ok": True}
+
+
+def _heartbeat(kind: str, max_age: float, name: str | None = None) -> dict:
+    try:
+        ages = heartbeat_ages()
+        age = ages.get(WORKER_PREFIX + name) if name else newest_age(ages, kind=kind)
+    except redis.RedisError as error:
+        return {"ok": False, "error": f"Redis: {_first_line(error)}"}
+    if age is None:
+        return {"ok": False, "error": f"no {name or kind} heartbeat yet"}
+    ok = age <= max_age
+    result = {"ok": ok, "age_seconds": round(age, 1)}
+    if not ok:
+        result["error"] = f"last {kind} heartbeat {age:.0f}s ago (limit {max_age:.0f}s)"
+    return result
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0][:200]
+
+
+_RUNNERS: dict[str, Callable[[str | None], dict]] = {
+    "database": lambda worker: _database(),
+    "redis": lambda worker: _redis(),
+    "worker": lambda worker: _heartbeat("worker", settings.HEALTH_WORKER_MAX_AGE_SECONDS, worker),
+    "beat": lambda worker: _heartbeat(BEAT, settings.HEALTH_BEAT_MAX_AGE_SECONDS),
+}
+
+
+def health_report(*, checks: Iterable[str] = CHECKS, worker: str | None = None) -> dict:
+    """{"ok": bool, "checks": {name: {"ok": bool, ...}}} for the named checks (unknown: ValueError).
+
+    The worker check passes on any worker's recent heartbeat, or on `worker`'s (its Celery
+    hostname, e.g. "celery@web-1") when given: a container's own health check."""
+    names = list(dict.fromkeys(checks))
+    unknown = [name for name in names if name not in _RUNNERS]
+    if unknown:
+        raise ValueError(f"unknown checks {unknown}; known: {', '.join(CHECKS)}")
+    results = {name: _RUNNERS[name](worker) for name in names}
+    return {"ok": all(result["ok"] for result in results.values()), "checks": results}

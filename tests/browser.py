@@ -1,0 +1,186 @@
+"""What the browser tests share: Debian's chromium through Playwright, the coffee bar's people
+logged in on pages of a given size, and measurements of a page's layout.
+
+Loaded as a plugin by tests/conftest.py, so every test file can ask for `bar` or `browser`.
+A machine without chromium fails these tests with the reason (`make test` installs it first);
+nothing is skipped. Screenshots are written only when SCREENSHOTS=1 (`make screenshots`).
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from orders.models import Order
+from orders.services.barista import barista_grant
+from tests.conftest import wait_for
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LIVE = 5_000  # ms: a live change must show well within this (it takes well under a second)
+PHONE = (375, 812)
+TABLET_PORTRAIT = (768, 1024)
+TABLET_LANDSCAPE = (1024, 768)
+DESKTOP = (1200, 800)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Debian's chromium is not at {CHROMIUM}: the browser tests need it. "
+            "`make test` installs it (apt-get install chromium) or says why it cannot."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def bar(live_server, live_stages, browser):
+    """The coffee bar running: web server, worker; people log in on pages of any size."""
+    bar = Bar(live_server.url, browser)
+    yield bar
+    bar.close()
+
+
+class Bar:
+    def __init__(self, url: str, browser) -> None:
+        self.url = url
+        self.browser = browser
+        self.contexts = []
+
+    def page(self, size: tuple[int, int] = DESKTOP):
+        context = self.browser.new_context(viewport={"width": size[0], "height": size[1]})
+        context.set_default_timeout(15_000)
+        self.contexts.append(context)
+        return context.new_page()
+
+    def customer(self, username: str = "alice", size: tuple[int, int] = DESKTOP):
+        User.objects.create_user(username, password=f"pw-{username}-123")
+        page = self.page(size)
+        page.goto(f"{self.url}/accounts/login/")
+        self.login(page, username)
+        return page
+
+    def barista(self, username: str = "bob", size: tuple[int, int] = DESKTOP):
+        barista_grant(user=User.objects.create_user(username, password=f"pw-{username}-123"))
+        page = self.page(size)
+        page.goto(f"{self.url}/admin/login/?next=/admin/orders/queuedorder/")
+        self.login(page, username)
+        page.wait_for_selector("#barista-queue")
+        return page
+
+    @staticmethod
+    def login(page, username: str) -> None:
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", f"pw-{username}-123")
+        with page.expect_navigation():
+            page.click("[type=submit]")
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+def mark(page) -> None:
+    page.evaluate("window.__notReloaded = true")
+
+
+def not_reloaded(page) -> None:
+    assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
+
+
+def live(page) -> None:
+    """Waits until the page's event stream is connected."""
+    page.wait_for_function("document.body.dataset.live === 'connected'")
+
+
+def shot(page, name: str) -> None:
+    """A screenshot for the README, only when asked for (SCREENSHOTS=1, `make screenshots`)."""
+    if os.environ.get("SCREENSHOTS") != "1":
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def order_of(username: str) -> Order:
+    return wait_for(
+        lambda: Order.objects.filter(user_id=username).order_by("-created_at").first(),
+        message=f"{username}'s order",
+    )
+
+
+def choose_latte(page) -> None:
+    page.wait_for_selector("#drink-form")
+    page.check("input[name=drink][value=Latte]")
+    page.locator(".drink-choice.chosen select").first.select_option("Oat")
+    page.click("#submit-drink")
+
+
+def scroll_sizes(page) -> dict:
+    """The document's scroll sizes against its viewport: a page with no scrollbar has
+    scrollWidth <= clientWidth and (where asked) scrollHeight <= clientHeight."""
+    return page.evaluate(
+        """() => { const e = document.scrollingElement;
+        return {scrollWidth: e.scrollWidth, clientWidth: e.clientWidth,
+                scrollHeight: e.scrollHeight, clientHeight: e.clientHeight}; }"""
+    )
+
+
+def assert_no_horizontal_scroll(page) -> None:
+    sizes = scroll_sizes(page)
+    assert sizes["scrollWidth"] <= sizes["clientWidth"], f"{page.url} scrolls sideways: {sizes}"
+
+
+def boxes(page, selector: str) -> list[dict]:
+    """The boxes of the shown elements matching a CSS selector, all read at one instant (a live
+    refresh may re-render the page between two separate reads)."""
+    return page.evaluate(
+        """(selector) => Array.from(document.querySelectorAll(selector))
+        .filter((e) => e.getClientRects().length > 0)
+        .map((e) => { const r = e.getBoundingClientRect();
+            return {text: e.innerText, x: r.x, y: r.y, width: r.width, height: r.height}; })""",
+        selector,
+    )
+
+
+def assert_inside_viewport(page, selector: str, *, height: bool = False) -> None:
+    """Every shown element matching a CSS selector lies wholly inside the viewport's width (and,
+    when asked, its height)."""
+    viewport = page.viewport_size
+    found = boxes(page, selector)
+    assert found, f"nothing matches {selector}"
+    for box in found:
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"] + 0.5, box
+        if height:
+            assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"] + 0.5, box
+
+
+@pytest.fixture
+def fresh_qr_window():
+    """Starts the test just after a QR code window opens, so the code cannot expire mid-test."""
+    now = timezone.now()
+    start = now.replace(second=0, microsecond=0) + timedelta(minutes=5 - now.minute % 5)
+    with time_machine.travel(start + timedelta(seconds=1), tick=True):
+        yield

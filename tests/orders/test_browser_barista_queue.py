@@ -1,0 +1,151 @@
+"""The barista queue on a tablet on the counter: headless chromium at 768x1024 and 1024x768
+against the live server and the real worker; touch targets and layout measured."""
+
+import pytest
+from django.utils import timezone
+
+from orders.models import Order
+from orders.services import orders as order_services
+from orders.services.shop_config import shop_config_update
+from stepfunctions.services import execution_stop
+from tests.browser import (
+    LIVE,
+    TABLET_LANDSCAPE,
+    TABLET_PORTRAIT,
+    assert_no_horizontal_scroll,
+    boxes,
+    live,
+    mark,
+    not_reloaded,
+    order_of,
+    shot,
+)
+from tests.conftest import wait_for
+from tests.stepfunctions import factories
+
+pytestmark = [pytest.mark.integration]
+
+LATTE = {"drink": "Latte", "modifiers": {"Milk": "Oat", "Syrup": "Vanilla"}}
+TOUCH = 44  # px: the smallest touch target
+
+
+def _waiting_for_a_barista(user_id: str) -> Order:
+    """A real order, through the workflow, to the barista's wait."""
+    order_services.order_start(user_id=user_id)
+    order = wait_for(
+        lambda: Order.objects.filter(
+            user_id=user_id, workflow_state=order_services.CUSTOMER_WAIT
+        ).first(),
+        message=f"{user_id}'s order to wait for its drink",
+    )
+    order_services.order_submit(order=order, drink=LATTE)
+    return wait_for(
+        lambda: Order.objects.filter(pk=order.pk, workflow_state=order_services.BARISTA_WAIT)
+        .exclude(order_number=None)
+        .first(),
+        message=f"{user_id}'s order to wait for a barista",
+    )
+
+
+def _queued_rows(claims: list[str]) -> list[Order]:
+    """Orders waiting for a barista as rows (the queue reads rows), claimed as given."""
+    now = timezone.now()
+    return [
+        Order.objects.create(
+            order_id=f"queued-{index}",
+            user_id=f"customer{index}",
+            execution=factories.execution(),
+            workflow_state=order_services.BARISTA_WAIT,
+            order_number=index + 1,
+            drink={"drink": "Latte", "icon": "☕", "modifiers": {"Milk": "Oat"}},
+            barista=claim,
+            submitted_at=now,
+        )
+        for index, claim in enumerate(claims)
+    ]
+
+
+@pytest.mark.parametrize("size", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"])
+def test_the_queue_fits_a_tablet_with_touch_targets(bar, size):
+    rows = _queued_rows(["", "carol", "bob", ""])
+    page = bar.barista("bob", size=size)
+    live(page)
+    assert page.locator("#nav-sidebar").count() == 0
+    assert_no_horizontal_scroll(page)
+    # The barista's own claim first, then the unclaimed ones oldest first, then others' claims.
+    cards = page.locator("#queue [data-order]")
+    order = [cards.nth(i).get_attribute("data-order") for i in range(cards.count())]
+    assert order == [rows[2].order_id, rows[0].order_id, rows[3].order_id, rows[1].order_id]
+    targets = boxes(
+        page, "#barista-queue button, #barista-queue summary, #barista-queue a, #sound-toggle"
+    )
+    assert len(targets) >= 10
+    for box in targets:
+        assert box["height"] >= TOUCH and box["width"] >= TOUCH, box
+        assert box["x"] + box["width"] <= size[0], (box, size)
+    number_px = page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('.card-number')).fontSize)"
+    )
+    drink_px = page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('.card-drink')).fontSize)"
+    )
+    assert number_px >= 32 and drink_px >= 22
+    if size == TABLET_PORTRAIT:
+        shot(page, "barista-queue")
+
+
+def test_cancel_asks_first_and_messages_are_plain(bar):
+    shop_config_update(changes={"qr_code_required": False}, by="test")
+    order = _waiting_for_a_barista("alice")
+    page = bar.barista("bob", size=TABLET_PORTRAIT)
+    card = page.locator(f"[data-order='{order.order_id}']")
+    assert card.locator("button[name=cancel]").is_hidden()
+    card.locator("summary[data-action=cancel]").click()
+    assert card.locator("button[name=cancel]").is_visible()
+    assert f"Cancel order {order.order_number}?" in card.inner_text()
+    card.locator("button[name=keep]").click()
+    assert card.locator("button[name=cancel]").is_hidden()
+    assert Order.objects.get(pk=order.pk).status == Order.Status.CREATED
+
+    card.locator("button[name=make]").click()
+    page.wait_for_selector(f"text=You are making order {order.order_number}.")
+    card.locator("summary[data-action=cancel]").click()
+    card.locator("button[name=cancel]").click()
+    page.wait_for_selector(f"text=Order {order.order_number} is cancelled: its customer is told.")
+    # The worker ends the order a moment later; the queue drops it live.
+    page.wait_for_selector(f"[data-order='{order.order_id}']", state="detached", timeout=LIVE)
+    wait_for(lambda: Order.objects.get(pk=order.pk).status == Order.Status.CANCELLED)
+
+
+def test_an_order_stopped_meanwhile_is_explained(bar):
+    shop_config_update(changes={"qr_code_required": False}, by="test")
+    order = _waiting_for_a_barista("alice")
+    page = bar.barista("bob", size=TABLET_LANDSCAPE)
+    page.locator(f"[data-order='{order.order_id}'] button[name=make]").click()
+    page.wait_for_selector(f"[data-order='{order.order_id}'] button[name=complete]")
+    execution_stop(execution=order.execution, cause="stopped from the command line")
+    with page.expect_navigation():
+        page.locator(f"[data-order='{order.order_id}'] button[name=complete]").click()
+    message = page.inner_text("ul.messagelist")
+    assert f"Order {order.order_number} is no longer open" in message
+    assert "Task Timed Out" not in message and "Provided task" not in message
+    assert page.locator(f"[data-order='{order.order_id}']").count() == 0
+
+
+def test_a_new_order_is_flagged_live(bar):
+    shop_config_update(changes={"qr_code_required": False}, by="test")
+    page = bar.barista("bob", size=TABLET_PORTRAIT)
+    live(page)
+    mark(page)
+    page.click("#sound-toggle")
+    assert page.inner_text("#sound-toggle") == "Sound: on"
+    order = _waiting_for_a_barista("alice")
+    card = page.locator(f"[data-order='{order.order_id}'].arrived")
+    card.wait_for(timeout=LIVE)
+    assert page.inner_text("#new-order-cue") == f"New order {order.order_number}"
+    assert "Oat" in card.inner_text() and "Vanilla" in card.inner_text()
+    not_reloaded(page)
+    page.reload()
+    assert page.inner_text("#sound-toggle") == "Sound: on"  # the choice is kept on the tablet
+    assert page.locator(".arrived").count() == 0  # nothing is new after a reload
+    assert order_of("alice").barista == ""
