@@ -22,7 +22,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverlesspresso.settings.devel
 SEED = {"detail": {"orderId": "1", "userId": "bench"}}
 
 
-def _setup() -> tuple:
+def _setup(name: str = "serverlesspresso_bench") -> tuple:
+    """A throwaway database named `name` (a file of that name for SQLite), and an embedded Redis
+    when no REDIS_URL is set."""
     import django
 
     redis_process = None
@@ -37,9 +39,9 @@ def _setup() -> tuple:
 
     old_name = connection.settings_dict["NAME"]
     # A name of its own, so a concurrent pytest run's test database is never clobbered.
-    bench_name = "serverlesspresso_bench"
+    bench_name = name
     if connection.vendor == "sqlite":
-        bench_name = str(Path(tempfile.mkdtemp(prefix="sp-bench-db-")) / "bench.sqlite3")
+        bench_name = str(Path(tempfile.mkdtemp(prefix="sp-bench-db-")) / f"{name}.sqlite3")
     connection.settings_dict["TEST"]["NAME"] = bench_name
     test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     return connection, old_name, test_name, redis_process

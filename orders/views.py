@@ -51,8 +51,12 @@ def json_view(view: Callable) -> Callable:
 @require_http_methods(["POST"])
 @json_view
 def order_start(request: HttpRequest, body: dict) -> JsonResponse:
+    # A client may name its order: retrying with the same orderId returns the same order.
+    order_id = body.get("orderId")
+    if order_id is not None and not isinstance(order_id, str):
+        raise ValidationException("Member 'orderId' must be a string")
     execution = order_services.order_start(
-        user_id=request.user.get_username(), qr_code=body.get("qrCode")
+        user_id=request.user.get_username(), qr_code=body.get("qrCode"), order_id=order_id
     )
     order_id = execution.input["detail"]["orderId"]
     return JsonResponse({"executionArn": execution.arn, "orderId": order_id}, status=202)

@@ -4,10 +4,13 @@ import os
 
 from celery import Celery
 
+from serverlesspresso import broker
 from serverlesspresso.operations import celery_hooks
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverlesspresso.settings.production")
 
+# Before the app makes a connection: the worker survives Redis dropping it mid-task.
+broker.install()
 app = Celery("serverlesspresso")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -7,9 +7,9 @@ from stepfunctions.services.retention import executions_purge
 
 
 @shared_task(name="stepfunctions.tasks.advance_execution")
-def advance_execution(execution_id: str) -> bool:
+def advance_execution(execution_id: str, relayed: bool = False) -> bool:
     """Runs the execution's due stage; a redelivered message finds it already run."""
-    return services.execution_advance(execution_id=execution_id)
+    return services.execution_advance(execution_id=execution_id, skip_locked=relayed)
 
 
 @shared_task(name="stepfunctions.tasks.expire_tokens")
@@ -25,6 +25,11 @@ def time_out_executions() -> int:
 @shared_task(name="stepfunctions.tasks.recover_stalled")
 def recover_stalled() -> int:
     return services.executions_recover()
+
+
+@shared_task(name="stepfunctions.tasks.relay_due_stages")
+def relay_due_stages() -> int:
+    return services.executions_relay()
 
 
 @shared_task(name="stepfunctions.tasks.purge_closed_executions")

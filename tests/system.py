@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -63,6 +64,13 @@ class System:
         assert self.process.poll() is None, f"runsystem exited early:\n{self.log()}"
         return True
 
+    def wait_up(self, timeout: float = 60) -> None:
+        """Until the web server answers (runsystem still running)."""
+        deadline = time.monotonic() + timeout
+        while not (self.alive() and answers_200(f"{self.url}/admin/login/")):
+            assert time.monotonic() < deadline, f"runsystem not up after {timeout}s:\n{self.log()}"
+            time.sleep(0.5)
+
     def manage(self, *args: str) -> dict:
         """A management command against the same var/ dir; its JSON answer."""
         done = subprocess.run(
@@ -74,15 +82,19 @@ class System:
 
 
 @contextlib.contextmanager
-def running_system(var_dir: Path, *args: str) -> Iterator[System]:
+def running_system(
+    var_dir: Path, *args: str, services: dict[str, str] | None = None
+) -> Iterator[System]:
     """Starts runsystem with `args` on the embedded defaults (no service URLs, no AWS variables
-    inherited); on the way out prints its log (pytest shows it for a failed test) and stops whatever runs."""
+    inherited), or on `services` (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL) when given; on the
+    way out prints its log (pytest shows it for a failed test) and stops whatever runs."""
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL", "PUBLIC_BASE_URL"}
         and not key.startswith("AWS_")
     }
+    env.update(services or {})
     env["SERVERLESSPRESSO_VAR_DIR"] = str(var_dir)
     port = free_port()
     log_path = var_dir / "runsystem.log"

@@ -15,11 +15,23 @@ from stepfunctions.models import Event, Execution
 Status = Order.Status
 
 
+def order_ids_check(*, order_id: str, user_id: str) -> None:
+    """Refuses ids longer than an order row holds, before the database does (PostgreSQL would
+    raise DataError, SQLite would store them): ValueError naming the member."""
+    for member, field, value in (("orderId", "order_id", order_id), ("userId", "user_id", user_id)):
+        limit = Order._meta.get_field(field).max_length
+        if len(value) > limit:
+            raise ValueError(f"The {member} is longer than {limit} characters")
+
+
 def _started(event: Event) -> None:
     detail = event.detail
+    user_id = str(detail.get("userId", ""))
+    # In the stage's transaction: the engine fails the execution with States.Runtime.
+    order_ids_check(order_id=str(detail["orderId"]), user_id=user_id)
     # One INSERT ... ON CONFLICT: a restarted order (same orderId, new execution) starts afresh.
     fresh = {
-        "user_id": str(detail.get("userId", "")),
+        "user_id": user_id,
         "execution": event.execution,
         "status": Status.CREATED,
         "workflow_state": CUSTOMER_WAIT,

@@ -13,6 +13,7 @@ from orders.errors import DailyLimitReached, OrderClaimed, OrderNotWaiting, QRCo
 from orders.models import CustomerDay, Order
 from orders.services.bus import event_put
 from orders.services.menu import drink_validate
+from orders.services.order_events import order_ids_check
 from orders.services.order_processor import (
     BARISTA_WAIT,
     CANCELLED_ERROR,
@@ -21,22 +22,24 @@ from orders.services.order_processor import (
 )
 from orders.services.qr_codes import qr_code_spend
 from orders.services.shop_config import shop_config_get
+from stepfunctions.errors import ValidationException
 from stepfunctions.models import Execution
 from stepfunctions.services.callbacks import task_failure, task_success
 from stepfunctions.services.executions import execution_start
 from stepfunctions.services.state_machines import state_machine_get
 
 
-def _daily_place_take(*, user_id: str, limit: int) -> None:
+def _daily_place_take(*, user_id: str, limit: int, order_id: str) -> None:
     """Refuses an order over the customer's daily limit. The customer's day row is locked, so two
     starts at once are counted one after the other; cancelled orders (refused by the shop,
-    cancelled, timed out) give their place back."""
+    cancelled, timed out) give their place back, and a retried start of `order_id` needs none."""
     day, _ = CustomerDay.objects.get_or_create(user_id=user_id, day=timezone.localdate())
     CustomerDay.objects.select_for_update().filter(pk=day.pk).first()
     midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     used = (
         Order.objects.filter(user_id=user_id, created_at__gte=midnight)
         .exclude(status=Order.Status.CANCELLED)
+        .exclude(order_id=order_id)
         .count()
     )
     if used >= limit:
@@ -53,13 +56,24 @@ def order_start(
     Enforced here, not in the browser: the customer's daily limit and, while the shop requires
     it, one drink of a valid QR code, spent atomically. A refusal leaves nothing behind. Whether
     the shop is open and has room is the workflow's own first question.
+
+    Idempotent by `order_id`: the customer's retry of a start that went through (the answer was
+    lost) returns the same order's execution, spending no second place or drink.
     """
     machine = state_machine_get(arn_or_name=ORDER_PROCESSOR)
     order_id = order_id or uuid.uuid4().hex
+    try:
+        order_ids_check(order_id=order_id, user_id=user_id)
+    except ValueError as error:
+        raise ValidationException(str(error)) from None
     detail = {"detail": {"orderId": order_id, "userId": user_id}}
     with transaction.atomic():
         config = shop_config_get()
-        _daily_place_take(user_id=user_id, limit=config.max_orders_per_user)
+        # The customer's day row, locked: a retry racing its first try waits here, then finds it.
+        _daily_place_take(user_id=user_id, limit=config.max_orders_per_user, order_id=order_id)
+        started = Order.objects.filter(order_id=order_id, user_id=user_id).first()
+        if started is not None:
+            return started.execution
         code = None
         if config.qr_code_required:
             if not qr_code:
@@ -80,6 +94,9 @@ def order_start(
 
 
 def _waiting_token(order: Order, waits: tuple[str, ...]) -> Order:
+    # The engine's lock order: the execution's row before the order's (a stop or a stage holds
+    # the execution's while it writes the order), so the two never wait for each other in a ring.
+    Execution.objects.lock([order.execution_id])
     locked = Order.objects.select_for_update().get(pk=order.pk)
     if locked.status != Order.Status.CREATED or locked.workflow_state not in waits:
         raise OrderNotWaiting(

@@ -128,9 +128,30 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # One message reserved per worker process: a busy or dying worker does not sit on others' stages.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Redis redelivers an unacked message after this many seconds; it must exceed the longest task
-# (hard limit below), or a slow stage would run twice concurrently.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis redelivers an unacked message after this many seconds; it must exceed the longest
+    # task (hard limit below), or a slow stage would run twice concurrently.
+    "visibility_timeout": 3600,
+    # A broker gone without closing the socket (a dead host, a NAT or firewall drop) would
+    # otherwise hang a publish, and the request making it, for ever. Above the 1 s BRPOP timeout.
+    "socket_timeout": 5,
+    # A broker that is down fails a connect within seconds, not the kernel's minutes.
+    "socket_connect_timeout": 3,
+    "socket_keepalive": True,
+    # Pings idle connections, so a half-open one is dropped and reconnected within ~20 s
+    # instead of a consumer waiting on it for ever.
+    "health_check_interval": 10,
+    # A command that timed out once is tried again on a fresh connection instead of failing.
+    "retry_on_timeout": True,
+}
+# Reconnect after a lost broker connection, for ever: the default gives up after 100 tries and
+# the worker exits, leaving every stage READY until someone restarts it.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# The stages running when the connection drops are cancelled and their messages go back to the
+# queue (a stage is idempotent and its transaction rolls back), rather than left unacked until
+# the visibility timeout.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 # Nobody reads task results: the database holds every outcome.
@@ -145,6 +166,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 WORKFLOW_SWEEP_SECONDS = float(os.environ.get("WORKFLOW_SWEEP_SECONDS", "2"))
 # An execution left in an automatic stage this long (a lost message, a killed worker) is re-driven.
 WORKFLOW_STALL_SECONDS = float(os.environ.get("WORKFLOW_STALL_SECONDS", "30"))
+# A stage due this long with the broker's queue empty lost its nudge (the broker was down at
+# commit, or restarted empty): the relay sends it again, every WORKFLOW_RELAY_SECONDS / 2.
+WORKFLOW_RELAY_SECONDS = float(os.environ.get("WORKFLOW_RELAY_SECONDS", "2"))
 # ARNs are shaped like AWS's so that tools parsing them work.
 AWS_REGION = os.environ.get("SERVERLESSPRESSO_REGION", "us-east-1")
 AWS_ACCOUNT_ID = os.environ.get("SERVERLESSPRESSO_ACCOUNT_ID", "123456789012")
@@ -158,6 +182,11 @@ CELERY_BEAT_SCHEDULE = {
     "time-out-executions": {
         "task": "stepfunctions.tasks.time_out_executions",
         "schedule": WORKFLOW_SWEEP_SECONDS,
+    },
+    # The outbox's relay: nudges lost with the broker are sent again within seconds.
+    "relay-due-stages": {
+        "task": "stepfunctions.tasks.relay_due_stages",
+        "schedule": max(WORKFLOW_RELAY_SECONDS / 2, 0.5),
     },
     "recover-stalled-executions": {
         "task": "stepfunctions.tasks.recover_stalled",

@@ -60,16 +60,33 @@ class StateMachineVersion(models.Model):
 
 
 class ExecutionQuerySet(models.QuerySet):
-    def due_locked(self, pk: Any, *, now: datetime) -> "Execution | None":
+    def due_locked(
+        self, pk: Any, *, now: datetime, skip_locked: bool = False
+    ) -> "Execution | None":
         """The execution, row-locked for its stage, only while it is READY and due: a redelivered
-        message or a second worker finds None."""
+        message or a second worker finds None (at once with `skip_locked`, while the other holds
+        it)."""
         return (
-            self.select_for_update(of=("self",))
+            self.select_for_update(of=("self",), skip_locked=skip_locked)
             .select_related("state_machine", "version")
             # The parsed definition is cached per version; its JSON is read only on a cache miss.
             .defer("version__definition")
             .filter(pk=pk, stage=Execution.Stage.READY, due_at__lte=now)
             .first()
+        )
+
+    def lock(self, ids: Iterable[Any], *, skip_locked: bool = False) -> list:
+        """Row-locks executions, in id order; returns the ids it locked.
+
+        The one lock order everywhere: an execution's row before its tokens' (and before any row
+        an app keeps for it), so a stop, a callback, a stage and the sweeps wait for each other
+        instead of deadlocking. SKIP LOCKED (for sweeps) leaves a held row to the next round.
+        """
+        return list(
+            self.select_for_update(skip_locked=skip_locked)
+            .filter(pk__in=list(ids))
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
 
     def wake(self, ids: Iterable[Any], *, at: datetime) -> int:
@@ -219,13 +236,23 @@ class CallbackTokenQuerySet(models.QuerySet):
             .update(heartbeat_deadline=heartbeat_deadline, deadline=deadline)
         )
 
-    def due_locked(self, *, now: datetime, limit: int) -> list:
-        """Open tokens past their deadline, locked; SKIP LOCKED splits them between sweeps."""
+    def due(self, *, now: datetime, limit: int) -> list:
+        """Open tokens past their deadline (read, not locked: the sweep locks their executions
+        first, then expires each with a conditional UPDATE)."""
         return list(
-            self.select_for_update(skip_locked=True)
-            .filter(status=CallbackToken.Status.OPEN, deadline__lte=now)
+            self.filter(status=CallbackToken.Status.OPEN, deadline__lte=now)
             .order_by("deadline")
             .only("pk", "execution_id", "deadline", "heartbeat_deadline")[:limit]
+        )
+
+    def due_locked(self, pks: Iterable[int], *, now: datetime) -> list:
+        """Those of `pks` still open and past due, locked (their executions are locked already):
+        a heartbeat that moved a deadline meanwhile keeps its token."""
+        return list(
+            self.select_for_update()
+            .filter(pk__in=list(pks), status=CallbackToken.Status.OPEN, deadline__lte=now)
+            .order_by("pk")
+            .only("pk", "execution_id", "deadline", "heartbeat_deadline")
         )
 
     def expire(self, ids: Iterable[int], *, heartbeat: bool, now: datetime) -> int:

@@ -11,6 +11,7 @@ from stepfunctions.services.executions import (
     execution_start,
     execution_stop,
     executions_recover,
+    executions_relay,
     executions_time_out,
 )
 from stepfunctions.services.state_machines import (
@@ -25,6 +26,7 @@ __all__ = [
     "execution_start",
     "execution_stop",
     "executions_recover",
+    "executions_relay",
     "executions_time_out",
     "state_machine_create",
     "state_machine_delete",

@@ -77,6 +77,8 @@ def _token_close(task_token: str, status: str, outcome: dict) -> dict:
     row = _token_find(task_token)
     now = timezone.now()
     with transaction.atomic():
+        # The execution's row first, as a stop and the sweeps take it (Execution.objects.lock).
+        Execution.objects.lock([row["execution_id"]])
         if not CallbackToken.objects.settle(row["pk"], status=status, outcome=outcome, now=now):
             # Another callback, the expiry sweep or a stop closed it first.
             raise TaskTimedOut(_GONE)
@@ -127,27 +129,31 @@ def task_heartbeat(*, task_token: str) -> dict:
 def tokens_expire(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """Moves every open token past its deadline into its timeout; returns how many it expired.
 
-    Each batch locks the due rows (SKIP LOCKED: a callback holding a row wins it, or loses and sees
-    TIMED_OUT), closes them with a conditional UPDATE and marks their executions READY. The work
-    grows with what is due, through the partial index on open deadlines; two sweeps running at
-    once split the rows between them and never expire a token twice.
+    Each batch locks the executions of the due tokens (in the one lock order: execution, then
+    token; SKIP LOCKED: one a callback or a stop holds is left to the next sweep), closes the
+    tokens with a conditional UPDATE (a callback that won first leaves nothing to close) and marks
+    their executions READY. The work grows with what is due, through the partial index on open
+    deadlines; two sweeps running at once never expire a token twice.
     """
     now = now or timezone.now()
     total = 0
     while True:
         with transaction.atomic():
-            due = CallbackToken.objects.due_locked(now=now, limit=batch_size)
-            if not due:
-                return total
+            due = CallbackToken.objects.due(now=now, limit=batch_size)
+            locked = set(Execution.objects.lock({t.execution_id for t in due}, skip_locked=True))
+            tokens = CallbackToken.objects.due_locked(
+                [t.pk for t in due if t.execution_id in locked], now=now
+            )
             for heartbeat in (True, False):
-                ids = [t.pk for t in due if (t.heartbeat_deadline == t.deadline) is heartbeat]
+                ids = [t.pk for t in tokens if (t.heartbeat_deadline == t.deadline) is heartbeat]
                 if ids:
                     CallbackToken.objects.expire(ids, heartbeat=heartbeat, now=now)
-            execution_ids = [t.execution_id for t in due]
+            execution_ids = [t.execution_id for t in tokens]
             # Due at once, even when the caller swept with a clock set ahead.
             Execution.objects.wake(execution_ids, at=min(now, timezone.now()))
             for execution_id in execution_ids:
                 execution_nudge(execution_id)
-        total += len(due)
-        if len(due) < batch_size:
+        total += len(tokens)
+        # A full batch of which nothing could be locked is left to the next sweep.
+        if len(due) < batch_size or not locked:
             return total

@@ -11,8 +11,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import kombu.exceptions
+import redis
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from stepfunctions import hooks
@@ -32,19 +34,24 @@ from stepfunctions.workflow import (
     resume_task,
     start,
 )
+from stepfunctions.workflow.errors import RUNTIME
 
 logger = logging.getLogger(__name__)
 MAX_INPUT_BYTES = 262_144
 
 
 def execution_nudge(execution_id: Any, *, countdown: float | None = None) -> None:
-    """Nudges a worker after the current transaction commits; the database holds the truth."""
+    """Nudges a worker after the current transaction commits; the database holds the truth.
+
+    The send never fails the operation that committed: with the broker down it is logged, and the
+    relay (executions_relay) sends the nudge again once the broker answers.
+    """
     from stepfunctions.tasks import advance_execution
 
     def send() -> None:
         advance_execution.apply_async(args=[str(execution_id)], countdown=countdown)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)
 
 
 def input_parse(*, input: str | Any) -> Any:
@@ -145,16 +152,69 @@ def _resume(stage: Stage, execution: Execution) -> Any:
     raise ValueError(f"Execution {execution.pk} has nothing to resume ({cursor!r})")
 
 
-def execution_advance(*, execution_id: Any) -> bool:
+def execution_advance(*, execution_id: Any, skip_locked: bool = False) -> bool:
     """Runs the execution's due automatic stage, if one is due. Returns whether it ran one.
 
     The execution row is locked for the whole stage and the stage runs only while the row says
     READY and due, so two workers (or a redelivered message) cannot run the same stage twice. An
     execution past its TimeoutSeconds runs nothing more: it ends TIMED_OUT instead.
+
+    A stage that fails for a reason that would fail it again (bad data, a bug: anything but a
+    lost database or broker connection) ends its execution FAILED with States.Runtime, in a new
+    transaction once the stage's has rolled back; a transient error is raised, and the relay or
+    the stall sweep runs the stage again.
+
+    `skip_locked` (a relayed nudge): a stage another worker is running is left to it, rather
+    than waited for with a worker process tied up.
     """
+    try:
+        return _stage_run(execution_id, skip_locked=skip_locked)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as error:
+        if transaction.get_connection().in_atomic_block:
+            raise  # the caller's transaction is broken; it decides (never so in a worker)
+        logger.exception("The stage of execution %s failed; the execution fails", execution_id)
+        return _fail_poisoned(execution_id, error)
+
+
+# Errors a later try may not meet: the database or the broker out of reach, a deadlock, a
+# serialization failure (PostgreSQL reports those as OperationalError too).
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    kombu.exceptions.OperationalError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def _fail_poisoned(execution_id: Any, error: Exception) -> bool:
+    """Ends an execution whose stage cannot run, as Step Functions ends one on an internal error:
+    FAILED with States.Runtime and a cause, ExecutionFailed in its history. Only while its stage is
+    still the one that failed (READY): a stage another worker ran meanwhile is left alone."""
     now = timezone.now()
     with transaction.atomic():
-        execution = Execution.objects.due_locked(execution_id, now=now)
+        locked = (
+            Execution.objects.select_for_update()
+            .filter(pk=execution_id, status=Execution.Status.RUNNING, stage=Execution.Stage.READY)
+            .first()
+        )
+        if locked is None:
+            return False
+        cursor = locked.cursor if isinstance(locked.cursor, dict) else {}
+        where = f" in the state '{cursor['state']}'" if isinstance(cursor.get("state"), str) else ""
+        cause = f"The execution could not go on{where}: {type(error).__name__}: {error}"
+        _end(locked, Execution.Status.FAILED, "ExecutionFailed", RUNTIME, cause[:4096], now=now)
+    return True
+
+
+def _stage_run(execution_id: Any, *, skip_locked: bool) -> bool:
+    now = timezone.now()
+    with transaction.atomic():
+        execution = Execution.objects.due_locked(execution_id, now=now, skip_locked=skip_locked)
         if execution is None:
             return False
         if execution.timeout_at is not None and execution.timeout_at <= now:
@@ -246,3 +306,37 @@ def executions_recover(*, now=None, limit: int = 1000) -> int:
     if ids:
         logger.warning("Re-drove %d stalled executions", len(ids))
     return len(ids)
+
+
+def executions_relay(*, now=None, limit: int = 500) -> int:
+    """The outbox's relay: sends the nudge again for stages due for more than
+    WORKFLOW_RELAY_SECONDS, so a nudge lost with the broker (down at commit, or restarted without
+    its queue) is sent as soon as the broker answers, not after the stall time.
+
+    Only while the broker's queue is empty: nudges waiting in line are not lost, and sending more
+    would only lengthen the line. A relayed nudge skips a stage a worker is running.
+    """
+    from stepfunctions.tasks import advance_execution
+
+    if _queue_length(advance_execution.app) > 0:
+        return 0
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.WORKFLOW_RELAY_SECONDS)
+    ids = Execution.objects.stalled(before=cutoff, limit=limit)
+    for execution_id in ids:
+        advance_execution.apply_async(args=[str(execution_id)], kwargs={"relayed": True})
+    if ids:
+        logger.info("Relayed %d due stages", len(ids))
+    return len(ids)
+
+
+def _queue_length(app) -> int:
+    """Messages waiting in the default queue (not those workers have reserved)."""
+    with app.connection_or_acquire() as connection:  # from the pool: this runs every second
+        try:
+            _, count, _ = connection.default_channel.queue_declare(
+                queue=app.conf.task_default_queue, passive=True
+            )
+        except connection.channel_errors:
+            return 0  # not declared yet: nothing waits in it
+    return count

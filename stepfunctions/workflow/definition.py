@@ -104,8 +104,15 @@ class Definition:
             raise KeyError(f'no state named "{name}" in this definition') from None
 
 
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+# Step Functions' own bounds on times and counts (the ASL reference): beyond them a value would
+# overflow a date or a float at run time instead of being refused on load.
+MAX_SECONDS = 99_999_999  # TimeoutSeconds, HeartbeatSeconds, IntervalSeconds
+MAX_ATTEMPTS = 99_999_999
+MAX_DELAY_SECONDS = 31_622_400  # MaxDelaySeconds: a year, less than 31622401
+
+
+def _positive_int(value: Any, maximum: int = MAX_SECONDS) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= maximum
 
 
 def _number(value: Any) -> bool:
@@ -204,10 +211,19 @@ class _StateReader:
         for where, item, last in self.entries("Retry", _RETRIER_FIELDS):
             errors = self.error_equals(f"{where}.ErrorEquals", item.get("ErrorEquals"), last)
             checks = {
-                "IntervalSeconds": (_positive_int, "must be an integer >= 1"),
-                "MaxAttempts": (lambda v: _positive_int(v) or v == 0, "must be an integer >= 0"),
+                "IntervalSeconds": (
+                    _positive_int,
+                    f"must be an integer between 1 and {MAX_SECONDS}",
+                ),
+                "MaxAttempts": (
+                    lambda v: _positive_int(v, MAX_ATTEMPTS) or v == 0,
+                    f"must be an integer between 0 and {MAX_ATTEMPTS}",
+                ),
                 "BackoffRate": (lambda v: _number(v) and v >= 1.0, "must be a number >= 1.0"),
-                "MaxDelaySeconds": (_positive_int, "must be a positive integer"),
+                "MaxDelaySeconds": (
+                    lambda v: _positive_int(v, MAX_DELAY_SECONDS),
+                    f"must be an integer between 1 and {MAX_DELAY_SECONDS}",
+                ),
                 "JitterStrategy": (lambda v: v in ("FULL", "NONE"), "must be FULL or NONE"),
             }
             for key, (ok, message) in checks.items():
@@ -246,7 +262,7 @@ class _StateReader:
         values = {}
         for key in ("HeartbeatSeconds", "TimeoutSeconds"):
             if key in self.raw and not _positive_int(self.raw[key]):
-                raise self.fail(key, "must be a positive integer")
+                raise self.fail(key, f"must be an integer between 1 and {MAX_SECONDS}")
             if key in self.raw and f"{key}Path" in self.raw:
                 raise self.fail(f"{key}Path", f"cannot be used together with {key}")
             values[key] = self.raw.get(key)
@@ -359,7 +375,8 @@ def load_definition(
         message = f"names a state that does not exist: {json.dumps(raw['StartAt'])}"
         raise DefinitionError(None, "StartAt", message)
     if "TimeoutSeconds" in raw and not _positive_int(raw["TimeoutSeconds"]):
-        raise DefinitionError(None, "TimeoutSeconds", "must be a positive integer")
+        message = f"must be an integer between 1 and {MAX_SECONDS}"
+        raise DefinitionError(None, "TimeoutSeconds", message)
     parsed = {
         name: _read_state(name, state, states, resource_known, variables)
         for name, state in states.items()

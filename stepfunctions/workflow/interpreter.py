@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from .choice import choose
-from .definition import Definition, State
+from .definition import MAX_DELAY_SECONDS, MAX_SECONDS, Definition, State
 from .errors import DATA_LIMIT_EXCEEDED, RUNTIME, TASK_FAILED, TIMEOUT, StatesError, error_matches
 from .outcomes import (
     Continue,
@@ -41,6 +41,11 @@ logger = logging.getLogger(__name__)
 REGION = "us-east-1"
 _SERVICE_ARN = "arn:aws:states:::"
 MAX_PAYLOAD_BYTES = 262_144  # a state's result or output, as UTF-8 JSON text
+# Step Functions' quota on one execution's history; reaching it fails the execution.
+MAX_HISTORY_EVENTS = 25_000
+# The most events entering one state can write (entered, scheduled, started, a result, exited,
+# the execution's end): a run stops for the limit while this many are still free.
+_EVENTS_PER_STATE = 8
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,15 @@ def _check_size(state: State, value: Any) -> str:
     return text
 
 
+def _retry_delay(interval: int, backoff_rate: float, attempt: int) -> float:
+    """IntervalSeconds * BackoffRate ** attempt, capped at a year: a long run of retries with a
+    large rate would overflow a float, and no execution outlives a year's delay."""
+    try:
+        return min(interval * backoff_rate**attempt, MAX_DELAY_SECONDS)
+    except OverflowError:
+        return MAX_DELAY_SECONDS
+
+
 class _Run:
     def __init__(self, defn: Definition, context: dict, host: Host, max_transitions: int):
         self.defn, self.context, self.host = defn, context, host
@@ -84,11 +98,27 @@ class _Run:
         self.state_name: str | None = None
         self.entered_event_id: int | None = None
         self.variables: dict = {}  # the workflow's variables, set by Assign
+        self.last_event_id = 0
+
+    def record(self, event_type: str, details: dict) -> int | None:
+        event_id = self.host.record(event_type, details)
+        self.last_event_id = max(self.last_event_id, event_id or 0)
+        return event_id
 
     def drive(self, step: _Next | Outcome) -> Outcome:
-        """Enter states until one stops the run; at most max_transitions entries."""
+        """Enter states until one stops the run; at most max_transitions entries, and never past
+        the history quota (a loop fails the execution there, as Step Functions does)."""
         transitions = 0
-        while isinstance(step, _Next):
+        while not isinstance(step, Finished):
+            # Checked before every state and before a wait, so a retry loop stops there too.
+            if self.last_event_id >= MAX_HISTORY_EVENTS - 2 * _EVENTS_PER_STATE:
+                cause = (
+                    "The execution reached the maximum number of history events "
+                    f"({MAX_HISTORY_EVENTS})."
+                )
+                return self.finish("FAILED", None, RUNTIME, cause)
+            if not isinstance(step, _Next):
+                return step
             if transitions >= self.max_transitions:
                 return Continue(step.name, step.data, copy.deepcopy(self.variables))
             transitions += 1
@@ -106,7 +136,7 @@ class _Run:
 
     def enter(self, state: State, raw_input: Any) -> _Next | Outcome:
         self.state_name = state.name
-        self.entered_event_id = self.host.record(
+        self.entered_event_id = self.record(
             f"{state.type}StateEntered", {"name": state.name, "input": to_json(raw_input)}
         )
         if state.type == "Task":
@@ -158,7 +188,7 @@ class _Run:
         self, state: State, output: Any, text: str, target: str | None = None
     ) -> _Next | Outcome:
         """Leave `state` with `output` (`text` is its JSON) for `target`, or its Next, or the end."""
-        self.host.record(f"{state.type}StateExited", {"name": state.name, "output": text})
+        self.record(f"{state.type}StateExited", {"name": state.name, "output": text})
         target = target or state.next
         if target is None:
             return self.finish("SUCCEEDED", output)
@@ -193,8 +223,10 @@ class _Run:
             return value
         field = f"{key.capitalize()}SecondsPath"
         value = resolve(path, effective, ctx, field=field, variables=self.variables)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise StatesError(RUNTIME, f"{field} '{path.text}' must name a positive integer")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_SECONDS:
+            raise StatesError(
+                RUNTIME, f"{field} '{path.text}' must name an integer between 1 and {MAX_SECONDS}"
+            )
         return value
 
     def run_task(self, state: State, raw_input: Any, attempts: list[int]) -> _Next | Outcome:
@@ -221,8 +253,8 @@ class _Run:
             scheduled["heartbeatInSeconds"] = heartbeat
         if timeout is not None:
             scheduled["timeoutInSeconds"] = timeout
-        self.host.record("TaskScheduled", scheduled)
-        self.host.record("TaskStarted", {"resourceType": kind, "resource": name})
+        self.record("TaskScheduled", scheduled)
+        self.record("TaskStarted", {"resourceType": kind, "resource": name})
         try:
             response = self.host.invoke(
                 state.resource, copy.deepcopy(parameters), state_name=state.name, token=token
@@ -238,7 +270,7 @@ class _Run:
         response = copy.deepcopy(response)
         if token is not None:
             details = {"resourceType": kind, "resource": name, "output": to_json(response)}
-            self.host.record("TaskSubmitted", details)
+            self.record("TaskSubmitted", details)
             return Waiting(
                 state.name,
                 raw_input,
@@ -259,7 +291,7 @@ class _Run:
         except StatesError as err:
             return self.task_failed(state, raw_input, attempts, err)
         kind, name = resource_names(state.resource or "")
-        self.host.record(
+        self.record(
             "TaskSucceeded", {"resourceType": kind, "resource": name, "output": result_text}
         )
         ctx = self.state_context(state, attempts)
@@ -281,10 +313,10 @@ class _Run:
         kind, name = resource_names(state.resource or "")
         if err.error == TIMEOUT:
             details = {"resourceType": kind, "resource": name, "error": TIMEOUT, "cause": ""}
-            self.host.record("TaskTimedOut", details)
+            self.record("TaskTimedOut", details)
         else:
             details = {"resourceType": kind, "resource": name}
-            self.host.record("TaskFailed", details | {"error": err.error, "cause": err.cause})
+            self.record("TaskFailed", details | {"error": err.error, "cause": err.cause})
         return self.task_error(state, raw_input, attempts, err)
 
     def task_error(
@@ -295,7 +327,7 @@ class _Run:
             if not error_matches(retrier.error_equals, err.error, heartbeat=err.heartbeat):
                 continue
             if attempts[i] < retrier.max_attempts:
-                delay = retrier.interval_seconds * retrier.backoff_rate ** attempts[i]
+                delay = _retry_delay(retrier.interval_seconds, retrier.backoff_rate, attempts[i])
                 if retrier.max_delay_seconds is not None:
                     delay = min(delay, retrier.max_delay_seconds)
                 if retrier.jitter_strategy == "FULL":
@@ -346,9 +378,9 @@ class _Run:
         cause: str | None = None,
     ) -> Finished:
         if status == "SUCCEEDED":
-            self.host.record("ExecutionSucceeded", {"output": to_json(output)})
+            self.record("ExecutionSucceeded", {"output": to_json(output)})
         else:
-            self.host.record("ExecutionFailed", {"error": error, "cause": cause})
+            self.record("ExecutionFailed", {"error": error, "cause": cause})
         return Finished(status, output, error, cause)
 
 

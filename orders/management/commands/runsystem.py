@@ -1,8 +1,9 @@
 """`manage.py runsystem`: the web server, a Celery worker and beat in the foreground, as one unit.
 
 With no REDIS_URL it also runs the embedded Redis on the settings' Unix socket, so a fresh clone
-needs nothing but Python. Any child dying takes the others down: a half-running system (a web
-server whose stages never run) is worse than none.
+needs nothing but Python. A child that dies (the embedded Redis too) is started again after a
+backoff, and the restart is logged: a half-running system (a web server whose stages never run)
+must not stay that way. Only Ctrl-C or SIGTERM stops it all.
 """
 
 import contextlib
@@ -18,7 +19,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import connections
 
 from serverlesspresso import embedded_redis
@@ -28,6 +29,11 @@ from serverlesspresso.operations.network import lan_address
 # for every child before it kills what is left.
 GRACEFUL_SECONDS = 10
 KILL_AFTER_SECONDS = GRACEFUL_SECONDS + 5
+# A dead child is started again after 1, 2, 4 ... up to 15 seconds; the delay starts over once it
+# has run this long.
+RESTART_FIRST_SECONDS = 1.0
+RESTART_MAX_SECONDS = 15.0
+RESTART_STABLE_SECONDS = 10.0
 
 
 def _development_key():
@@ -65,6 +71,7 @@ class Command(BaseCommand):
         self._stopping = threading.Event()
         self._output_lock = threading.Lock()
         self._children: dict[str, subprocess.Popen] = {}
+        self._commands: dict[str, list[str]] = {}
         self._readers: list[threading.Thread] = []
         redis_process: subprocess.Popen | None = None
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -98,14 +105,12 @@ class Command(BaseCommand):
                         f"AWS_SECRET_ACCESS_KEY={key.secret_access_key} "
                         f"AWS_ENDPOINT_URL_SFN=http://{address}:{port}/sfn/"
                     )
-            failed = self._wait(redis_process)
+            redis_process = self._supervise(redis_process)
         finally:
             self._stop_children()
             # Last, so a worker's warm shutdown can still ack its tasks.
             if redis_process is not None:
                 _stop([redis_process])
-        if failed:
-            raise CommandError(failed)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self._stopping.set()
@@ -121,36 +126,47 @@ class Command(BaseCommand):
                 "--bind", bind, "--worker-class", "gthread", "--threads", "32",
                 "--graceful-timeout", str(GRACEFUL_SECONDS), "--access-logfile", "-",
             ],
+            # Without gossip and mingle (worker-to-worker chatter nothing here uses): their
+            # restart after a lost broker connection is where kombu's AttributeErrors come from.
             "worker": [
                 python, "-m", "celery", "-A", "serverlesspresso", "worker",
-                "-l", "info", "--concurrency", "2",
+                "-l", "info", "--concurrency", "2", "--without-gossip", "--without-mingle",
             ],
             # The schedule file goes where CELERY_BEAT_SCHEDULE_FILENAME says (var/).
             "beat": [python, "-m", "celery", "-A", "serverlesspresso", "beat", "-l", "info"],
         }  # fmt: skip
-        # Piped output is block-buffered; unbuffered, a child's lines reach the terminal at once.
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        width = max(map(len, commands))
-        for name, command in commands.items():
+        self._commands = commands
+        self._width = max(map(len, commands))
+        for name in commands:
             if self._stopping.is_set():
                 return
-            child = subprocess.Popen(
-                command,
-                cwd=settings.BASE_DIR,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                # Its own process group: Ctrl-C reaches only runsystem, which stops the children
-                # in order, and a kill of the group also takes the worker's pool processes.
-                process_group=0,
-            )
-            self._children[name] = child
-            reader = threading.Thread(
-                target=self._relay, args=(f"{name:<{width}} | ", child.stdout), daemon=True
-            )
-            reader.start()
-            self._readers.append(reader)
+            self._spawn(name)
+
+    def _spawn(self, name: str) -> None:
+        # Piped output is block-buffered; unbuffered, a child's lines reach the terminal at once.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        child = subprocess.Popen(
+            self._commands[name],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            # Its own process group: Ctrl-C reaches only runsystem, which stops the children
+            # in order, and a kill of the group also takes the worker's pool processes.
+            process_group=0,
+        )
+        self._children[name] = child
+        reader = threading.Thread(
+            target=self._relay, args=(f"{name:<{self._width}} | ", child.stdout), daemon=True
+        )
+        reader.start()
+        self._readers.append(reader)
+
+    def _say(self, line: str) -> None:
+        with self._output_lock:
+            self.stdout.write(line)
+            self.stdout.flush()
 
     def _relay(self, prefix: str, stream: IO[bytes]) -> None:
         for raw in stream:
@@ -159,16 +175,47 @@ class Command(BaseCommand):
                 self.stdout.write(prefix + line)
                 self.stdout.flush()
 
-    def _wait(self, redis_process: subprocess.Popen | None) -> str | None:
-        """Blocks until a signal (returns None) or a process's exit (returns why)."""
-        watched = dict(self._children)
-        if redis_process is not None:
-            watched["embedded redis"] = redis_process
+    def _supervise(self, redis_process: subprocess.Popen | None) -> subprocess.Popen | None:
+        """Blocks until a signal, starting again any child that exits (after a backoff that
+        grows while it keeps dying). Returns the embedded Redis process as it is by then."""
+        started = {name: time.monotonic() for name in self._children}
+        delays: dict[str, float] = {}
+        due: dict[str, float] = {}  # when each dead child starts again
         while not self._stopping.wait(0.2):
-            for name, process in watched.items():
-                if process.poll() is not None:
-                    return f"{name} exited with code {process.returncode}; stopped the others."
-        return None
+            now = time.monotonic()
+            if redis_process is not None and redis_process.poll() is not None:
+                redis_process = self._redis_restart(redis_process)
+            for name, child in list(self._children.items()):
+                if name in due:
+                    if now >= due[name]:
+                        del due[name]
+                        self._spawn(name)
+                        started[name] = now
+                        self._say(f"runsystem: {name} started again")
+                    continue
+                if child.poll() is None:
+                    continue
+                # A killed worker's pool processes are orphans in its group: end them too.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)
+                stable = now - started[name] >= RESTART_STABLE_SECONDS
+                delay = RESTART_FIRST_SECONDS if stable or name not in delays else delays[name] * 2
+                delays[name] = min(delay, RESTART_MAX_SECONDS)
+                due[name] = now + delays[name]
+                self._say(f"runsystem: {name} exited with code {child.returncode}; "
+                          f"starting it again in {delays[name]:g} s")  # fmt: skip
+        return redis_process
+
+    def _redis_restart(self, dead: subprocess.Popen) -> subprocess.Popen | None:
+        """The embedded Redis again, on the same socket; None once another server answers there
+        (not ours to watch)."""
+        self._say(f"runsystem: the embedded redis exited ({dead.returncode}); starting it again")
+        try:
+            return embedded_redis.start(Path(settings.REDIS_URL.removeprefix("unix://")))
+        except RuntimeError as error:
+            self._say(f"runsystem: {error}; trying again")
+            self._stopping.wait(RESTART_FIRST_SECONDS)
+            return dead
 
     def _stop_children(self) -> None:
         # Pool processes orphaned by a killed worker would otherwise keep the broker connection.
