@@ -112,7 +112,8 @@ def not_reloaded(page) -> None:
 
 
 def live(page) -> None:
-    """Waits until the page's event stream is connected."""
+    """Waits until the page's event stream is connected and the page has caught up with it (a
+    catch-up refresh re-rendering the panel under a click would swallow the click)."""
     page.wait_for_function("document.body.dataset.live === 'connected'")
 
 

@@ -84,7 +84,12 @@
         .catch(function () {})
         .finally(function () {
           pending = false;
-          if (again) { again = false; refresh(); }
+          if (again) { again = false; refresh(); return; }
+          // "connected" once the page has caught up with the open stream, not merely once the
+          // stream opened: what the screen shows from then on is current.
+          if (source && source.readyState === EventSource.OPEN) {
+            document.body.dataset.live = "connected";
+          }
         });
     }
     // The stream reconnects by itself after a dropped connection; an answer that is not a
@@ -102,7 +107,6 @@
         // subscribing: pub/sub keeps no history.
         delay = 1000;
         refresh();
-        document.body.dataset.live = "connected";
       };
       source.onerror = function () {
         document.body.dataset.live = "reconnecting";
