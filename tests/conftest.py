@@ -71,9 +71,13 @@ def _close_worker_connections(**kwargs):
         connection.close()
 
 
+_session_worker = None
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, redis_url):
     """A real Celery worker consuming from the real broker, in a thread of this process."""
+    global _session_worker
     celery_app.conf.task_always_eager = False
     with (
         django_db_blocker.unblock(),
@@ -81,7 +85,54 @@ def celery_worker(django_db_setup, django_db_blocker, redis_url):
             celery_app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30
         ) as worker,
     ):
-        yield worker
+        _session_worker = worker
+        try:
+            yield worker
+        finally:
+            _session_worker = None
+
+
+@pytest.fixture(autouse=True)
+def _worker_quiet_before_flush(request):
+    """After a transactional test, and before its tables are emptied: once a test has started the
+    session's worker, it runs the stages of every later test that commits an execution, whether
+    that test asked for it or not. A stage running during the TRUNCATE deadlocks with it on
+    PostgreSQL, and the rows it keeps break the next test. So the test's executions stop being
+    due, and the worker is let finish what it holds and drain its queue, first."""
+    if "transactional_db" not in request.fixturenames:
+        yield
+        return
+    # Set up first, so that this fixture's teardown runs before the flush.
+    request.getfixturevalue("transactional_db")
+    yield
+    if _session_worker is None:
+        return
+    Execution.objects.filter(stage=Execution.Stage.READY).update(
+        stage=Execution.Stage.DONE, due_at=None
+    )
+    _worker_drained()
+
+
+def _worker_drained(timeout: float = 10.0) -> None:
+    """Waits until the session worker holds no task and nothing waits in its queue."""
+    from celery.worker import state
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not state.active_requests and not state.reserved_requests and not _queued():
+            return
+        time.sleep(0.05)
+
+
+def _queued() -> int:
+    try:
+        with celery_app.connection_or_acquire() as connection:
+            _, count, _ = connection.default_channel.queue_declare(
+                queue=celery_app.conf.task_default_queue, passive=True
+            )
+    except Exception:  # not declared yet, or a broker a fault test took away
+        return 0
+    return count
 
 
 @pytest.fixture
