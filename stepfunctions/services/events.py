@@ -66,7 +66,8 @@ def event_message(event: Event) -> dict:
     }
 
 
-def _redis() -> redis.Redis:
+def redis_client() -> redis.Redis:
+    """The Redis of live messages (settings.REDIS_URL), one client per process."""
     global _client
     if _client is None:
         _client = redis.Redis.from_url(settings.REDIS_URL)
@@ -76,7 +77,7 @@ def _redis() -> redis.Redis:
 def events_publish(events: list[Event]) -> None:
     """Publishes committed events; a Redis outage loses only the live nudge, never the event row."""
     try:
-        pipe = _redis().pipeline(transaction=False)
+        pipe = redis_client().pipeline(transaction=False)
         for event in events:
             message = json.dumps(event_message(event))
             for topic in hooks.event_topics(event):
