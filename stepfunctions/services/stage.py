@@ -12,6 +12,7 @@ from typing import Any
 
 from stepfunctions import hooks, resources
 from stepfunctions.models import CallbackToken, Cursor, Event, Execution, HistoryEvent
+from stepfunctions.models.bulk import rows_insert
 from stepfunctions.services.events import events_build, events_save
 from stepfunctions.workflow import Continue, Finished, Outcome, Sleeping, Waiting
 
@@ -146,6 +147,22 @@ _STAGE_FIELDS = (
 )
 
 
+_TOKEN_FIELDS = (
+    "token",
+    "execution",
+    "state_name",
+    "status",
+    "heartbeat_seconds",
+    "heartbeat_deadline",
+    "timeout_deadline",
+    "deadline",
+    "outcome",
+    "created_at",
+    "closed_at",
+)
+_HISTORY_FIELDS = ("execution", "event_id", "previous_event_id", "type", "timestamp", "details")
+
+
 class StageWrites:
     """The writes of a batch of stages, made in one statement per kind of row: the new tokens
     (one INSERT, whose RETURNING gives the ids the cursors name), the history (one multi-row
@@ -173,11 +190,15 @@ class StageWrites:
             return
         waiting = [stage for stage in stages if stage.token is not None]
         if waiting:
-            CallbackToken.objects.bulk_create([stage.token for stage in waiting])
+            rows_insert(
+                CallbackToken, [stage.token for stage in waiting], _TOKEN_FIELDS, returning_pk=True
+            )
             for stage in waiting:
                 execution = stage.execution
                 execution.cursor = {**execution.cursor, "token_id": stage.token.pk}
-        HistoryEvent.objects.bulk_create([event for stage in stages for event in stage.history])
+        rows_insert(
+            HistoryEvent, [event for stage in stages for event in stage.history], _HISTORY_FIELDS
+        )
         events = [event for stage in stages for event in stage.events]
         if events:
             events_save(events)

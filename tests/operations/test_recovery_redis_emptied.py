@@ -72,7 +72,8 @@ def test_waiting_and_in_flight_orders_complete_after_flushall(tmp_path, sfn_key)
         assert (
             Execution.objects.filter(name__in=in_flight, stage=Execution.Stage.READY).count() == 4
         )
-        assert broker.llen("celery") == 4
+        # One nudge carries the four: while it is pending, the other commits send none.
+        assert broker.llen("celery") == 1
 
         broker.flushall()
         assert broker.dbsize() == 0
