@@ -1,6 +1,6 @@
 """What one order lifecycle costs, and how many lifecycles per second this machine runs.
 
-    python -m bench.lifecycle [--orders 200] [--workers 2] [--skip-workers]
+    python -m bench.lifecycle [--orders 200] [--workers 2] [--skip-workers] [--load 100]
 
 Runs against a throwaway test database made from the configured one (DATABASE_URL, or SQLite) and
 the configured broker (or an embedded Redis). A lifecycle is the seed's scenario: start, customer
