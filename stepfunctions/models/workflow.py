@@ -94,7 +94,9 @@ class ExecutionQuerySet(models.QuerySet):
             .select_related("state_machine", "version")
             .defer("version__definition")
             .filter(stage=Execution.Stage.READY, due_at__lte=now)
-            .order_by("due_at")
+            # One order for every claim (ties broken by id), so two waiting claims never
+            # lock the same rows in opposite orders.
+            .order_by("due_at", "pk")
         )
         if connections[self.db].vendor != "postgresql":
             claimed = list(claim[:limit])
