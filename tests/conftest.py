@@ -107,7 +107,9 @@ def _worker_settle(timeout: float = 15.0) -> None:
             waiting = _queue_length(celery_app)
         except Exception:  # noqa: BLE001 - a test stopped the broker: nothing more will come
             waiting = 0
-        busy = worker_state.active_requests or worker_state.reserved_requests or waiting
+        # A message for later (a retry's delay) waits in the worker's timer: not work to wait for.
+        due = [r for r in worker_state.reserved_requests if getattr(r, "eta", None) is None]
+        busy = worker_state.active_requests or due or waiting
         idle_checks = 0 if busy else idle_checks + 1
         time.sleep(0.05)
 
