@@ -1,6 +1,6 @@
 """What one order lifecycle costs, and how many lifecycles per second this machine runs.
 
-    python -m bench.lifecycle [--orders 200] [--workers 2] [--skip-workers]
+    python -m bench.lifecycle [--orders 200] [--workers 2] [--skip-workers] [--load 100]
 
 Runs against a throwaway test database made from the configured one (DATABASE_URL, or SQLite) and
 the configured broker (or an embedded Redis). A lifecycle is the seed's scenario: start, customer
@@ -8,6 +8,7 @@ callback, barista callback, finished. Prints figures; asserts nothing.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -57,72 +58,126 @@ def _waiting_tokens(state_name: str) -> list[str]:
     )
 
 
-def measure_cost() -> dict:
-    """Counts queries, messages, rows and publishes of one lifecycle, stages run inline."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+class RoundTrips:
+    """Counts the round trips to the database made while `counting` is entered: every statement
+    and every BEGIN / COMMIT Django sends (CaptureQueriesContext records those too)."""
 
+    def __init__(self) -> None:
+        self.count = 0
+        self.by_statement: Counter = Counter()
+
+    @contextlib.contextmanager
+    def counting(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            yield
+        for query in queries.captured_queries:
+            self.count += 1
+            self.by_statement[query["sql"].split()[0].upper()] += 1
+
+
+class Messages:
+    """Stands in for the broker in one process: records each nudge, and runs it at once (a worker
+    waiting for work) or when `drain` is called (a worker busy with the previous ones)."""
+
+    def __init__(self, *, at_once: bool) -> None:
+        from stepfunctions import tasks
+
+        self.at_once = at_once
+        self.sent = 0
+        self.queued: list[tuple] = []
+        self._task = tasks.advance_execution
+        self._original = self._task.apply_async
+
+    def __enter__(self):
+        def apply(args=(), kwargs=None, countdown=None, **options):
+            self.sent += 1
+            if self.at_once:
+                self._task.run(*args, **(kwargs or {}))
+            else:
+                self.queued.append((tuple(args), kwargs or {}))
+
+        self._task.apply_async = apply
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._task.apply_async = self._original
+
+    def drain(self) -> None:
+        while self.queued:
+            args, kwargs = self.queued.pop(0)
+            self._task.run(*args, **kwargs)
+
+
+def _lifecycles(count: int, *, messages: Messages, trips: RoundTrips, prefix: str) -> list:
+    """Runs `count` seed lifecycles, each step for all of them before the next (so at load a
+    worker's batch holds many); the benchmark's own token look-ups are not counted."""
     from orders.services.order_processor import ORDER_PROCESSOR
-    from stepfunctions import hooks, services, tasks
-    from stepfunctions.models import Event, HistoryEvent
+    from stepfunctions import services
+
+    machine = services.state_machine_get(arn_or_name=ORDER_PROCESSOR)
+    executions = []
+    for index in range(count):
+        seed = {"detail": {"orderId": f"{prefix}{index}", "userId": "bench"}}
+        with trips.counting():
+            executions.append(services.execution_start(state_machine=machine, input=seed)[0])
+    with trips.counting():
+        messages.drain()
+    for wait in ("Emit - Workflow Started TT", "Emit - Awaiting Completion TT"):
+        tokens = _waiting_tokens(wait)
+        assert len(tokens) == count, (wait, len(tokens))
+        for token in tokens:
+            with trips.counting():
+                services.task_success(task_token=token, output='{"orderId": 1}')
+        with trips.counting():
+            messages.drain()
+    return executions
+
+
+def measure_cost(load: int = 100) -> dict:
+    """Round trips, messages and rows of a lifecycle, stages run in this process by the worker's
+    own task: alone (an idle system: each nudge runs at once), and `load` at a time (the nudges
+    wait in line as they do behind a busy worker, so each one runs a batch)."""
+    from orders.services.shop_config import shop_config_get
+    from stepfunctions import hooks
+    from stepfunctions.models import Event, Execution, HistoryEvent
     from stepfunctions.services import events as events_service
 
-    messages = Counter()
+    _make_room(load)
+    shop_config_get()
     publishes = Counter()
-    original_apply = tasks.advance_execution.apply_async
     original_publish = events_service.events_publish
-
-    def apply_inline(args, countdown=None):
-        messages["advance_execution"] += 1
-        services.execution_advance(execution_id=args[0])
 
     def count_publish(events):
         publishes["messages"] += sum(len(hooks.event_topics(e)) for e in events)
         original_publish(events)
 
-    tasks.advance_execution.apply_async = apply_inline
     events_service.events_publish = count_publish
+    figures = {}
     try:
-        machine = services.state_machine_get(arn_or_name=ORDER_PROCESSOR)
-
-        captured: list[dict] = []
-
-        def counted(call):
-            # Only the product's statements: the benchmark's own token look-ups stay outside.
-            with CaptureQueriesContext(connection) as queries:
-                result = call()
-            captured.extend(queries.captured_queries)
-            return result
-
-        def lifecycle():
-            execution, _ = counted(
-                lambda: services.execution_start(state_machine=machine, input=SEED)
-            )
-            for wait in ("Emit - Workflow Started TT", "Emit - Awaiting Completion TT"):
-                (token,) = _waiting_tokens(wait)
-                counted(
-                    lambda t=token: services.task_success(task_token=t, output='{"orderId": 1}')
-                )
-            return execution
-
-        lifecycle()  # the day's first order also creates the shop config and the day's counter
-        messages.clear()
-        publishes.clear()
-        captured.clear()
-        execution = lifecycle()
-        execution.refresh_from_db()
-        assert execution.status == "SUCCEEDED", execution.status
-        statements = Counter(q["sql"].split()[0].upper() for q in captured)
-        return {
-            "database round trips": len(captured),
-            "by statement": dict(statements),
-            "celery messages": messages["advance_execution"],
-            "history rows": HistoryEvent.objects.filter(execution=execution).count(),
-            "event rows": Event.objects.filter(execution=execution).count(),
-            "redis publishes": publishes["messages"],
-        }
+        # The day's first order also creates the day's counter.
+        with Messages(at_once=True) as messages:
+            _lifecycles(1, messages=messages, trips=RoundTrips(), prefix="warm-")
+        for name, count, at_once in (("alone", 1, True), (f"{load} at a time", load, False)):
+            trips = RoundTrips()
+            publishes.clear()
+            with Messages(at_once=at_once) as messages:
+                executions = _lifecycles(count, messages=messages, trips=trips, prefix=name)
+            ids = [execution.pk for execution in executions]
+            done = Execution.objects.filter(pk__in=ids, status="SUCCEEDED").count()
+            assert done == count, (name, done)
+            figures[name] = {
+                "database round trips per lifecycle": round(trips.count / count, 2),
+                "by statement": {k: round(v / count, 2) for k, v in trips.by_statement.items()},
+                "celery messages per lifecycle": round(messages.sent / count, 3),
+                "history rows": HistoryEvent.objects.filter(execution_id=ids[0]).count(),
+                "event rows": Event.objects.filter(execution_id=ids[0]).count(),
+                "redis publishes per lifecycle": round(publishes["messages"] / count, 2),
+            }
+        return figures
     finally:
-        tasks.advance_execution.apply_async = original_apply
         events_service.events_publish = original_publish
 
 
@@ -175,40 +230,67 @@ def measure_throughput(orders: int, workers: int, test_db: str) -> dict:
         env["DATABASE_URL"] = (
             f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{test_db}"
         )
+    messages_key = "bench:lifecycle:messages"
+    redis_client = _redis()
+    redis_client.delete(messages_key)
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "serverlesspresso",
-            "worker",
-            "-l",
-            "warning",
-            "--concurrency",
-            str(workers),
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        env=env,
+        [sys.executable, "-m", "bench.lifecycle", "--as-worker", str(workers)], env=env
     )
     try:
         time.sleep(3)  # worker boot
         machine = services.state_machine_get(arn_or_name=ORDER_PROCESSOR)
         started = time.perf_counter()
+        ids = []
         for index in range(orders):
-            services.execution_start(
+            execution, _ = services.execution_start(
                 state_machine=machine, input={"detail": {"orderId": str(index), "userId": "b"}}
             )
+            ids.append(execution.pk)
         _answer_all("Emit - Workflow Started TT", orders, timeout=300)
         _answer_all("Emit - Awaiting Completion TT", orders, timeout=300)
-        while Execution.objects.filter(status="SUCCEEDED").count() < orders:
+        while Execution.objects.filter(pk__in=ids, status="SUCCEEDED").count() < orders:
             time.sleep(0.02)
         elapsed = time.perf_counter() - started
+        time.sleep(0.5)  # the last nudges are counted as they are taken
+        messages = int(redis_client.get(messages_key) or 0)
     finally:
         worker.terminate()
         worker.wait(30)
-    return {"orders": orders, "seconds": round(elapsed, 2), "lifecycles/s": round(orders / elapsed)}
+    return {
+        "orders": orders,
+        "seconds": round(elapsed, 2),
+        "lifecycles/s": round(orders / elapsed),
+        "celery messages per lifecycle": round(messages / orders, 3),
+    }
+
+
+def _redis():
+    import redis
+    from django.conf import settings
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def _worker(concurrency: int) -> None:
+    """A Celery worker as `runsystem` starts one, counting the stage messages it takes in Redis
+    (one INCR per message, not per stage: the figure costs the benchmark nothing it measures)."""
+    from celery.signals import task_prerun
+
+    from serverlesspresso.celery import app
+
+    client = []
+
+    @task_prerun.connect(weak=False)
+    def count(task=None, **kwargs):
+        if task is not None and task.name == "stepfunctions.tasks.advance_execution":
+            if not client:
+                client.append(_redis())
+            client[0].incr("bench:lifecycle:messages")
+
+    app.worker_main(
+        ["worker", "-l", "warning", "--concurrency", str(concurrency), "--without-gossip",
+         "--without-mingle"]
+    )  # fmt: skip
 
 
 def main() -> None:
@@ -216,11 +298,21 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--skip-workers", action="store_true", help="only the per-lifecycle cost")
+    parser.add_argument(
+        "--load", type=int, default=100, help="lifecycles run side by side for the cost at load"
+    )
+    parser.add_argument("--as-worker", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.as_worker:
+        import django
+
+        django.setup()
+        _worker(options.as_worker)
+        return
     connection, old_name, test_name, redis_process = _setup()
     try:
         print("database:", connection.vendor, "| broker:", os.environ.get("REDIS_URL"))
-        print("one lifecycle:", json.dumps(measure_cost(), indent=2))
+        print("one lifecycle:", json.dumps(measure_cost(options.load), indent=2))
         if not options.skip_workers:
             figures = measure_throughput(options.orders, options.workers, test_name)
             print(f"through {options.workers} Celery worker processes:", json.dumps(figures))

@@ -7,8 +7,12 @@ from stepfunctions.services.retention import executions_purge
 
 
 @shared_task(name="stepfunctions.tasks.advance_execution")
-def advance_execution(execution_id: str, relayed: bool = False) -> bool:
-    """Runs the execution's due stage; a redelivered message finds it already run."""
+def advance_execution(execution_id: str | None = None, relayed: bool = False) -> bool:
+    """Without an id (the nudge): runs every due stage, in batches. With one (a stage due later,
+    the relay, the stall sweep): runs that execution's due stage. A redelivered message finds the
+    stages already run. Returns whether it ran any."""
+    if execution_id is None:
+        return services.stages_run_due() > 0
     return services.execution_advance(execution_id=execution_id, skip_locked=relayed)
 
 

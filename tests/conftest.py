@@ -137,8 +137,32 @@ def _queued() -> int:
 
 @pytest.fixture
 def live_stages(celery_worker, transactional_db):
-    """Stages run by the real worker; test data is committed so the worker sees it."""
-    return celery_worker
+    """Stages run by the real worker; test data is committed so the worker sees it. Before the
+    test database is flushed, the worker finishes what it was given (a worker inside a stage
+    while the tables are truncated deadlocks on PostgreSQL)."""
+    yield celery_worker
+    _worker_settle()
+
+
+def _worker_settle(timeout: float = 15.0) -> None:
+    """Waits (bounded) until the worker holds no task and the broker's queue is empty, twice in a
+    row: a batch of stages may nudge once more as it ends."""
+    from celery.worker import state as worker_state
+
+    from stepfunctions.services.executions import _queue_length
+
+    idle_checks = 0
+    deadline = time.monotonic() + timeout
+    while idle_checks < 2 and time.monotonic() < deadline:
+        try:
+            waiting = _queue_length(celery_app)
+        except Exception:  # noqa: BLE001 - a test stopped the broker: nothing more will come
+            waiting = 0
+        # A message for later (a retry's delay) waits in the worker's timer: not work to wait for.
+        due = [r for r in worker_state.reserved_requests if getattr(r, "eta", None) is None]
+        busy = worker_state.active_requests or due or waiting
+        idle_checks = 0 if busy else idle_checks + 1
+        time.sleep(0.05)
 
 
 @pytest.fixture

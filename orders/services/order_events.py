@@ -5,7 +5,11 @@ stepfunctions.hooks), so an order never shows a state its workflow has not reach
 conditional UPDATE, so applying the same event twice changes nothing more.
 """
 
+import functools
+import operator
 from collections.abc import Callable
+
+from django.db.models import Case, Q, Value, When
 
 from orders.models import Order
 from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT, FINISHED, SHOP_UNAVAILABLE
@@ -24,55 +28,102 @@ def order_ids_check(*, order_id: str, user_id: str) -> None:
             raise ValueError(f"The {member} is longer than {limit} characters")
 
 
-def _started(event: Event) -> None:
-    detail = event.detail
-    user_id = str(detail.get("userId", ""))
-    # In the stage's transaction: the engine fails the execution with States.Runtime.
-    order_ids_check(order_id=str(detail["orderId"]), user_id=user_id)
+def _started(events: list[Event]) -> None:
+    rows: dict[str, Order] = {}
+    for event in events:
+        detail = event.detail
+        user_id = str(detail.get("userId", ""))
+        # In the stage's transaction: the engine fails the execution with States.Runtime.
+        order_ids_check(order_id=str(detail["orderId"]), user_id=user_id)
+        # The later start of one orderId wins, as when the stages ran one after the other.
+        rows[str(detail["orderId"])] = Order(
+            order_id=str(detail["orderId"]),
+            **_fresh(user_id=user_id, execution=event.execution, token=detail.get("TaskToken")),
+        )
     # One INSERT ... ON CONFLICT: a restarted order (same orderId, new execution) starts afresh.
-    fresh = {
+    Order.objects.bulk_create(
+        list(rows.values()),
+        update_conflicts=True,
+        unique_fields=["order_id"],
+        update_fields=[*_FRESH_FIELDS, "updated_at"],
+    )
+
+
+_FRESH_FIELDS = (
+    "user_id",
+    "execution",
+    "status",
+    "workflow_state",
+    "task_token",
+    "order_number",
+    "drink",
+    "barista",
+    "reason",
+    "submitted_at",
+)
+
+
+def _fresh(*, user_id: str, execution: Execution, token: str | None) -> dict:
+    return {
         "user_id": user_id,
-        "execution": event.execution,
+        "execution": execution,
         "status": Status.CREATED,
         "workflow_state": CUSTOMER_WAIT,
-        "task_token": detail.get("TaskToken", ""),
+        "task_token": token or "",
         "order_number": None,
         "drink": None,
         "barista": "",
         "reason": "",
         "submitted_at": None,
     }
-    Order.objects.bulk_create(
-        [Order(order_id=str(detail["orderId"]), **fresh)],
-        update_conflicts=True,
-        unique_fields=["order_id"],
-        update_fields=[*fresh, "updated_at"],
+
+
+def _of(events: list[Event]) -> Q:
+    """The order rows of these events: each event's orderId, while run by the event's execution."""
+    return functools.reduce(
+        operator.or_,
+        (Q(order_id=str(e.detail["orderId"]), execution_id=e.execution_id) for e in events),
     )
 
 
-def _waiting_completion(event: Event) -> None:
-    detail = event.detail
-    Order.objects.filter(order_id=str(detail["orderId"]), execution=event.execution).update(
-        order_number=detail.get("orderNumber"),
-        task_token=detail.get("TaskToken", ""),
+def _by_execution(events: list[Event], field: str, value: Callable[[Event], object]):
+    """Each event's value for `field`, on its execution's order row."""
+    output_field = Order._meta.get_field(field)
+    if len(events) == 1:
+        return Value(value(events[0]), output_field=output_field)
+    return Case(
+        *(When(execution_id=e.execution_id, then=Value(value(e))) for e in events),
+        output_field=output_field,
+    )
+
+
+def _waiting_completion(events: list[Event]) -> None:
+    Order.objects.filter(_of(events)).update(
+        order_number=_by_execution(events, "order_number", lambda e: e.detail.get("orderNumber")),
+        task_token=_by_execution(events, "task_token", lambda e: e.detail.get("TaskToken", "")),
         workflow_state=BARISTA_WAIT,
     )
 
 
-def _finished(event: Event) -> None:
-    Order.objects.filter(
-        order_id=str(event.detail["orderId"]), execution=event.execution, status=Status.CREATED
-    ).update(status=Status.COMPLETED, task_token="", workflow_state=FINISHED)
+def _finished(events: list[Event]) -> None:
+    Order.objects.filter(_of(events), status=Status.CREATED).update(
+        status=Status.COMPLETED, task_token="", workflow_state=FINISHED
+    )
 
 
-def _ended_without_coffee(event: Event) -> None:
-    cause = str(event.detail.get("cause") or SHOP_UNAVAILABLE)
-    Order.objects.filter(
-        order_id=str(event.detail["orderId"]), execution=event.execution, status=Status.CREATED
-    ).update(status=Status.CANCELLED, task_token="", workflow_state=cause, reason=cause)
+def _ended_without_coffee(events: list[Event]) -> None:
+    def cause(event: Event) -> str:
+        return str(event.detail.get("cause") or SHOP_UNAVAILABLE)
+
+    Order.objects.filter(_of(events), status=Status.CREATED).update(
+        status=Status.CANCELLED,
+        task_token="",
+        workflow_state=_by_execution(events, "workflow_state", cause),
+        reason=_by_execution(events, "reason", cause),
+    )
 
 
-_HANDLERS: dict[str, Callable[[Event], None]] = {
+_HANDLERS: dict[str, Callable[[list[Event]], None]] = {
     "OrderProcessor.WorkflowStarted": _started,
     "OrderProcessor.WaitingCompletion": _waiting_completion,
     "OrderProcessor.orderFinished": _finished,
@@ -83,11 +134,27 @@ _HANDLERS: dict[str, Callable[[Event], None]] = {
 
 
 def orders_apply_events(events: list[Event]) -> None:
-    """Applies the order-related events of one stage, in the order they were put."""
+    """Applies the order-related events of a batch of stages, one statement per kind of event.
+
+    Events of one execution are applied in the order they were put; those of different
+    executions touch different order rows (each statement names the execution), except a start
+    that takes over an orderId, which only ever replaces the row whole. So the batch is applied in
+    rounds (the first order event of each execution, then the second...), and each round in one
+    statement per kind.
+    """
+    rounds: list[dict[str, list[Event]]] = []
+    seen: dict = {}
     for event in events:
         handler = _HANDLERS.get(event.detail_type)
-        if handler is not None and isinstance(event.detail, dict) and "orderId" in event.detail:
-            handler(event)
+        if handler is None or not isinstance(event.detail, dict) or "orderId" not in event.detail:
+            continue
+        index = seen[event.execution_id] = seen.get(event.execution_id, -1) + 1
+        if index == len(rounds):
+            rounds.append({})
+        rounds[index].setdefault(event.detail_type, []).append(event)
+    for kinds in rounds:
+        for detail_type, of_kind in kinds.items():
+            _HANDLERS[detail_type](of_kind)
 
 
 # Why an order ended when its execution ended some other way than the definition's own end events.

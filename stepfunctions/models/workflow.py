@@ -6,14 +6,16 @@ these; none compares fields in Python alone. The tables keep the names the order
 (db_table), so the move into this app moved no data.
 """
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from stepfunctions.models.cursor import Cursor
 
@@ -74,6 +76,68 @@ class ExecutionQuerySet(models.QuerySet):
             .filter(pk=pk, stage=Execution.Stage.READY, due_at__lte=now)
             .first()
         )
+
+    def claim_due(
+        self, *, now: datetime, limit: int, skip_locked: bool = True
+    ) -> tuple[list["Execution"], int]:
+        """Up to `limit` executions with a stage due, oldest first, row-locked for their stages,
+        and how many were due in all (counted up to `limit` + 1, in the same statement).
+
+        SKIP LOCKED: rows another worker (or a stop, a sweep, a losing callback) holds are left,
+        so workers share the due stages and never wait for each other here; the count says
+        whether some due rows were held. Without it, the claim waits for held rows, and takes
+        those still due once they are released. (SQLite has no row locks: its IMMEDIATE
+        transactions run one writer at a time, and every due row is claimed.)
+        """
+        claim = (
+            self.select_for_update(of=("self",), skip_locked=skip_locked)
+            .select_related("state_machine", "version")
+            .defer("version__definition")
+            .filter(stage=Execution.Stage.READY, due_at__lte=now)
+            # One order for every claim (ties broken by id), so two waiting claims never
+            # lock the same rows in opposite orders.
+            .order_by("due_at", "pk")
+        )
+        if connections[self.db].vendor != "postgresql":
+            claimed = list(claim[:limit])
+            return claimed, len(claimed)
+        due_total = RawSQL(_DUE_TOTAL_SQL, (now, limit + 1))  # noqa: S611 - constant SQL
+        claimed = list(claim.annotate(due_total=due_total)[:limit])
+        return claimed, claimed[0].due_total if claimed else self._due_total(now, limit)
+
+    def _due_total(self, now: datetime, limit: int) -> int:
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(_DUE_TOTAL_SQL, (now, limit + 1))
+            return cursor.fetchone()[0]
+
+    def stages_save(self, executions: list["Execution"], fields: Iterable[str]) -> None:
+        """Writes `fields` of many executions in one UPDATE ... FROM (VALUES ...), the rows
+        locked by the caller (Django's bulk_update builds a CASE per field and row, and cost more
+        CPU than the stages it saved)."""
+        if not executions:
+            return
+        connection = connections[self.db]
+        postgresql = connection.vendor == "postgresql"
+        columns = [Execution._meta.pk, *(Execution._meta.get_field(name) for name in fields)]
+        casts = [f"::{c.db_type(connection)}" if postgresql else "" for c in columns]
+        row = "(" + ", ".join(f"%s{cast}" for cast in casts) + ")"
+        params: list = []
+        for execution in executions:
+            for column in columns:
+                value = getattr(execution, column.attname)
+                params.append(column.get_db_prep_save(value, connection))
+        assignments = ", ".join(
+            f"{connection.ops.quote_name(c.column)} = v.column{i}"
+            for i, c in enumerate(columns[1:], start=2)
+        )
+        table = connection.ops.quote_name(Execution._meta.db_table)
+        sql = (
+            f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model, values bound
+            f"FROM (VALUES {', '.join([row] * len(executions))}) AS v "
+            f"WHERE {table}.{connection.ops.quote_name(columns[0].column)} = v.column1"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
     def lock(self, ids: Iterable[Any], *, skip_locked: bool = False) -> list:
         """Row-locks executions, in id order; returns the ids it locked.
@@ -216,6 +280,15 @@ class Execution(models.Model):
 class CallbackTokenQuerySet(models.QuerySet):
     """Each way a token changes: exactly one of success, failure, timeout and close wins it."""
 
+    def results(self, pks: Iterable[int]) -> dict[int, dict]:
+        """{pk: {"status", "outcome"}} of the tokens the stages resuming from them read, in one
+        query for a whole batch of stages."""
+        pks = [pk for pk in pks if pk is not None]
+        if not pks:
+            return {}
+        rows = self.filter(pk__in=pks).values("pk", "status", "outcome")
+        return {row["pk"]: row for row in rows}
+
     def open_at(self, now: datetime) -> "CallbackTokenQuerySet":
         """Open and not past its deadline: what a callback may still close or beat."""
         return self.filter(
@@ -227,6 +300,52 @@ class CallbackTokenQuerySet(models.QuerySet):
         return bool(
             self.open_at(now).filter(pk=pk).update(status=status, outcome=outcome, closed_at=now)
         )
+
+    def close_and_wake(
+        self, token: str, *, status: str, outcome: dict, now: datetime
+    ) -> dict | None:
+        """OPEN -> SUCCEEDED or FAILED by a callback before the deadline, and its execution
+        WAITING -> READY (due now), in the one lock order: the execution's row, then the token's.
+        Returns {"pk", "execution_id", "state_name", "order_id"} (the order id the execution's
+        input names, for the log line), or None when the token is unknown or no longer open.
+
+        PostgreSQL: one statement. `target` locks the execution row (FOR UPDATE OF e) while it
+        waits on this open token; the token's UPDATE joins `target`, and a row is updated only once
+        the join has produced it, so the execution's lock is always taken first. Both UPDATEs are
+        conditional (READ COMMITTED re-checks them on the row a concurrent stop, sweep or callback
+        left), so exactly one closer wins. SQLite: its IMMEDIATE transaction holds the database,
+        so two conditional UPDATEs in the caller's transaction are enough.
+        """
+        connection = connections[self.db]
+        values = {
+            "token": token,
+            "status": status,
+            "outcome": json.dumps(outcome),
+            "now": connection.ops.adapt_datetimefield_value(now),
+        }
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(_CLOSE_AND_WAKE_POSTGRESQL, values)
+                row = cursor.fetchone()
+            else:
+                cursor.execute(_CLOSE_SQLITE, values)
+                closed = cursor.fetchone()
+                row = None
+                if closed is not None:
+                    cursor.execute(_WAKE_SQLITE, {**values, "execution_id": closed[1]})
+                    woken = cursor.fetchone()
+                    row = (*closed, woken[0] if woken else None)
+        if row is None:
+            return None
+        pk, execution_id, state_name, order_id = row
+        if not isinstance(execution_id, uuid.UUID):
+            execution_id = uuid.UUID(str(execution_id))
+        return {
+            "pk": pk,
+            "execution_id": execution_id,
+            "state_name": state_name,
+            "order_id": order_id,
+        }
 
     def beat(self, pk: int, *, heartbeat_deadline: datetime, deadline: datetime, now) -> bool:
         """Moves an open token's heartbeat deadline on; False if it is closed or past due."""
@@ -266,6 +385,47 @@ class CallbackTokenQuerySet(models.QuerySet):
         return self.filter(execution=execution, status=CallbackToken.Status.OPEN).update(
             status=CallbackToken.Status.CLOSED, closed_at=now
         )
+
+
+# Due stages, counted up to a bound through the partial index on READY executions' due_at.
+_DUE_TOTAL_SQL = """
+SELECT COUNT(*) FROM (
+    SELECT 1 FROM orders_execution d WHERE d.stage = 'READY' AND d.due_at <= %s LIMIT %s
+) due
+"""
+
+# The SQL of CallbackTokenQuerySet.close_and_wake (the hot path of every callback).
+_CLOSE_AND_WAKE_POSTGRESQL = """
+WITH target AS (
+    SELECT e.id, e.input -> 'detail' ->> 'orderId' AS order_id
+    FROM orders_execution e JOIN orders_callbacktoken t ON t.execution_id = e.id
+    WHERE t.token = %(token)s AND t.status = 'OPEN' AND e.stage = 'WAITING'
+    FOR UPDATE OF e
+), closed AS (
+    UPDATE orders_callbacktoken t
+    SET status = %(status)s, outcome = %(outcome)s::jsonb, closed_at = %(now)s
+    FROM target
+    WHERE t.execution_id = target.id AND t.token = %(token)s AND t.status = 'OPEN'
+        AND (t.deadline IS NULL OR t.deadline > %(now)s)
+    RETURNING t.id, t.execution_id, t.state_name, target.order_id
+), woken AS (
+    UPDATE orders_execution e SET stage = 'READY', due_at = %(now)s
+    FROM closed WHERE e.id = closed.execution_id AND e.stage = 'WAITING'
+    RETURNING e.id
+)
+SELECT id, execution_id, state_name, order_id FROM closed
+"""
+_CLOSE_SQLITE = """
+UPDATE orders_callbacktoken
+SET status = %(status)s, outcome = %(outcome)s, closed_at = %(now)s
+WHERE token = %(token)s AND status = 'OPEN' AND (deadline IS NULL OR deadline > %(now)s)
+RETURNING id, execution_id, state_name
+"""
+_WAKE_SQLITE = """
+UPDATE orders_execution SET stage = 'READY', due_at = %(now)s
+WHERE id = %(execution_id)s AND stage = 'WAITING'
+RETURNING json_extract(input, '$.detail.orderId')
+"""
 
 
 class CallbackToken(models.Model):

@@ -13,6 +13,7 @@ from stepfunctions.services.executions import (
     executions_recover,
     executions_relay,
     executions_time_out,
+    stages_run_due,
 )
 from stepfunctions.services.state_machines import (
     state_machine_create,
@@ -31,6 +32,7 @@ __all__ = [
     "state_machine_create",
     "state_machine_delete",
     "state_machine_get",
+    "stages_run_due",
     "state_machine_update",
     "task_failure",
     "task_heartbeat",

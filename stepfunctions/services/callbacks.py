@@ -5,6 +5,7 @@ Exactly one of {success, failure, timeout, stop} closes a token: each is a condi
 The winner marks the execution READY and a worker runs the next stage after commit.
 """
 
+import contextlib
 import logging
 import re
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from django.utils import timezone
 from stepfunctions.errors import InvalidOutput, InvalidToken, TaskTimedOut, ValidationException
 from stepfunctions.models import CallbackToken, Execution
 from stepfunctions.observability import callback_observed
-from stepfunctions.services.executions import execution_nudge
+from stepfunctions.services.executions import execution_nudge, stages_nudge
 from stepfunctions.workflow import JsonRefused, json_read, json_value_check
 
 logger = logging.getLogger(__name__)
@@ -74,16 +75,24 @@ def _token_find(task_token: str) -> dict:
 
 
 def _token_close(task_token: str, status: str, outcome: dict) -> dict:
-    row = _token_find(task_token)
+    """Closes an open token and wakes its execution: one statement on PostgreSQL, no SELECT
+    before it. Returns the token's row for the log line; raises the error Step Functions gives
+    when the token is unknown or no longer open (another callback, the expiry sweep or a stop
+    closed it first: the conditional UPDATE's empty RETURNING says it lost)."""
+    if not isinstance(task_token, str) or not _TOKEN_RE.match(task_token):
+        _token_find(task_token)  # raises the error this token's shape deserves
     now = timezone.now()
-    with transaction.atomic():
-        # The execution's row first, as a stop and the sweeps take it (Execution.objects.lock).
-        Execution.objects.lock([row["execution_id"]])
-        if not CallbackToken.objects.settle(row["pk"], status=status, outcome=outcome, now=now):
-            # Another callback, the expiry sweep or a stop closed it first.
-            raise TaskTimedOut(_GONE)
-        Execution.objects.wake([row["execution_id"]], at=now)
-        execution_nudge(row["execution_id"])
+    # One statement on PostgreSQL is a transaction of its own; SQLite's two need one.
+    one_statement = transaction.get_connection().vendor == "postgresql"
+    with contextlib.nullcontext() if one_statement else transaction.atomic():
+        row = CallbackToken.objects.close_and_wake(
+            task_token, status=status, outcome=outcome, now=now
+        )
+        if row is not None:
+            execution_nudge(row["execution_id"])  # after commit (at once, in autocommit)
+    if row is None:
+        _token_find(task_token)  # InvalidToken when never issued here
+        raise TaskTimedOut(_GONE)  # found but closed (or past its deadline)
     # For callback_observed's log line and metrics; callers of the decorated services get None.
     return row
 
@@ -150,9 +159,8 @@ def tokens_expire(*, now: datetime | None = None, batch_size: int = 500) -> int:
                     CallbackToken.objects.expire(ids, heartbeat=heartbeat, now=now)
             execution_ids = [t.execution_id for t in tokens]
             # Due at once, even when the caller swept with a clock set ahead.
-            Execution.objects.wake(execution_ids, at=min(now, timezone.now()))
-            for execution_id in execution_ids:
-                execution_nudge(execution_id)
+            if Execution.objects.wake(execution_ids, at=min(now, timezone.now())):
+                stages_nudge()  # one nudge for the batch: its worker claims them all
         total += len(tokens)
         # A full batch of which nothing could be locked is left to the next sweep.
         if len(due) < batch_size or not locked:

@@ -15,10 +15,12 @@ from django.db import transaction
 
 from stepfunctions import hooks
 from stepfunctions.models import Event, Execution
+from stepfunctions.models.bulk import rows_insert
 
 logger = logging.getLogger(__name__)
 
 _client: redis.Redis | None = None
+_EVENT_FIELDS = ("id", "bus", "source", "detail_type", "detail", "time", "execution")
 
 
 def events_build(
@@ -46,7 +48,7 @@ def events_build(
 def events_save(events: list[Event]) -> None:
     """Writes the rows in the caller's transaction, lets the apps follow them there, and publishes
     them once it commits, so a screen never hears of a change that rolled back."""
-    Event.objects.bulk_create(events)
+    rows_insert(Event, events, _EVENT_FIELDS)
     hooks.events_saved(events)
     transaction.on_commit(lambda: events_publish(events))
 
@@ -66,7 +68,8 @@ def event_message(event: Event) -> dict:
     }
 
 
-def _redis() -> redis.Redis:
+def redis_client() -> redis.Redis:
+    """The Redis of live messages (settings.REDIS_URL), one client per process."""
     global _client
     if _client is None:
         _client = redis.Redis.from_url(settings.REDIS_URL)
@@ -76,7 +79,7 @@ def _redis() -> redis.Redis:
 def events_publish(events: list[Event]) -> None:
     """Publishes committed events; a Redis outage loses only the live nudge, never the event row."""
     try:
-        pipe = _redis().pipeline(transaction=False)
+        pipe = redis_client().pipeline(transaction=False)
         for event in events:
             message = json.dumps(event_message(event))
             for topic in hooks.event_topics(event):

@@ -5,6 +5,7 @@ callback token) or DONE. Every change of stage is made under a row lock or by a 
 so a redelivered or duplicated Celery message finds nothing to do.
 """
 
+import contextlib
 import json
 import logging
 import uuid
@@ -21,7 +22,8 @@ from stepfunctions import hooks
 from stepfunctions.errors import ExecutionAlreadyExists, InvalidExecutionInput
 from stepfunctions.models import CallbackToken, Cursor, Execution, StateMachine
 from stepfunctions.observability import execution_log_ids
-from stepfunctions.services.stage import Stage
+from stepfunctions.services.nudges import nudge_flag_clear, stages_nudge_send
+from stepfunctions.services.stage import Stage, StageWrites
 from stepfunctions.services.state_machines import definition_for, name_validate
 from stepfunctions.workflow import (
     JsonRefused,
@@ -43,15 +45,27 @@ MAX_INPUT_BYTES = 262_144
 def execution_nudge(execution_id: Any, *, countdown: float | None = None) -> None:
     """Nudges a worker after the current transaction commits; the database holds the truth.
 
-    The send never fails the operation that committed: with the broker down it is logged, and the
-    relay (executions_relay) sends the nudge again once the broker answers.
+    A stage due now is left to the batch nudge (stepfunctions.services.nudges: one message for
+    every stage due, sent only when none is pending); a stage due later gets a message of its own,
+    delivered at that time. The send never fails the operation that committed: with the broker
+    down it is logged, and the relay (executions_relay) sends the nudge again once the broker
+    answers.
     """
     from stepfunctions.tasks import advance_execution
+
+    if not countdown:
+        stages_nudge()
+        return
 
     def send() -> None:
         advance_execution.apply_async(args=[str(execution_id)], countdown=countdown)
 
     transaction.on_commit(send, robust=True)
+
+
+def stages_nudge() -> None:
+    """After the current transaction commits, makes sure a worker is coming for the due stages."""
+    transaction.on_commit(stages_nudge_send, robust=True)
 
 
 def input_parse(*, input: str | Any) -> Any:
@@ -79,8 +93,11 @@ def execution_start(
     now = timezone.now()
     version = state_machine.latest_version
     timeout = definition_for(version=version).timeout_seconds
+    # One INSERT is a transaction of its own; inside the caller's, a savepoint keeps that one
+    # usable when the name is taken.
+    in_transaction = transaction.get_connection().in_atomic_block
     try:
-        with transaction.atomic():
+        with transaction.atomic() if in_transaction else contextlib.nullcontext():
             execution = Execution.objects.create(
                 state_machine=state_machine,
                 version=version,
@@ -91,7 +108,7 @@ def execution_start(
                 start_date=now,
                 timeout_at=now + timedelta(seconds=timeout) if timeout else None,
             )
-            execution_nudge(execution.pk)
+            execution_nudge(execution.pk)  # after commit (at once, in autocommit)
     except IntegrityError:
         existing = Execution.objects.filter(state_machine=state_machine, name=name).first()
         if (
@@ -126,8 +143,9 @@ def _resume(stage: Stage, execution: Execution) -> Any:
             **common,
         )
     if kind == Cursor.TASK:
-        token = CallbackToken.objects.filter(pk=cursor.token_id).values("status", "outcome")
-        token = token.first()
+        token = stage.token_result
+        if token is None:  # not read with a batch
+            token = CallbackToken.objects.results([cursor.token_id]).get(cursor.token_id)
         if token is None or token["status"] in (
             CallbackToken.Status.OPEN,
             CallbackToken.Status.CLOSED,
@@ -217,25 +235,128 @@ def _stage_run(execution_id: Any, *, skip_locked: bool) -> bool:
         execution = Execution.objects.due_locked(execution_id, now=now, skip_locked=skip_locked)
         if execution is None:
             return False
-        if execution.timeout_at is not None and execution.timeout_at <= now:
-            _time_out(execution, now=now)
-            return True
-        stage = Stage(execution, now)
-        outcome = _resume(stage, execution)
-        if outcome is None:
-            return False
-        if stage.save(outcome):
-            delay = max((execution.due_at - now).total_seconds(), 0)
-            execution_nudge(execution.pk, countdown=delay or None)
-    _stage_log(execution, outcome)
+        writes = StageWrites()
+        ran = _stage_step(execution, now, writes)
+        writes.flush()
+    if ran is None:
+        return False
+    _stage_log(*ran)
     return True
+
+
+def _stage_step(
+    execution: Execution, now, writes: StageWrites, token_result=None, *, in_batch: bool = False
+):
+    """Runs one locked, due execution's stage, its writes queued on `writes` (a timeout is
+    written at once). Returns (execution, outcome) to log, or None when nothing was due. A stage
+    due again at once is nudged, unless `in_batch`: the batch's loop claims it next."""
+    if execution.timeout_at is not None and execution.timeout_at <= now:
+        _time_out(execution, now=now)
+        return execution, Execution.Status.TIMED_OUT
+    stage = Stage(execution, now, writes, token_result=token_result)
+    outcome = _resume(stage, execution)
+    if outcome is None:
+        return None
+    if stage.save(outcome):
+        delay = max((execution.due_at - now).total_seconds(), 0)
+        if delay or not in_batch:
+            execution_nudge(execution.pk, countdown=delay or None)
+    return execution, outcome
+
+
+def _resume_point(execution: Execution) -> tuple:
+    cursor = execution.cursor if isinstance(execution.cursor, dict) else {}
+    return (str(cursor.get("kind", "")), str(cursor.get("state", "")))
+
+
+def stages_run_due(*, batch_size: int | None = None, max_batches: int = 20) -> int:
+    """Runs every due stage, `batch_size` executions to a transaction, until a claim comes back
+    short; returns how many stages ran. What one nudge runs (stepfunctions.services.nudges).
+
+    The nudge flag is cleared BEFORE the first claim, so a stage committed after this claim began
+    finds no flag and sends a nudge of its own (the argument is in nudges' docstring). A full
+    batch nudges again, so a second worker process joins while this one works; after
+    `max_batches` the rest is left to that nudge, so one message never runs for long.
+
+    A batch is claimed with SKIP LOCKED (workers share the due stages; a row a stop or another
+    worker holds is left to it) and runs in one transaction, one statement per kind of write
+    (StageWrites). A short claim that had to skip due rows (held by a worker running them, or for
+    a moment by a losing callback or sweep) is followed by one that waits for them, rather than
+    leave them to the relay. Its stages run ordered by where they resume, so two batches take the rows the
+    apps lock for a state (the coffee bar's config, its day counter) in the same order. If a stage
+    fails (a poison stage, a deadlock, a lost connection), the batch rolls back and each of its
+    stages runs again alone, in a transaction of its own: a poison stage ends only its own
+    execution (States.Runtime), and a transient error is raised for the relay to retry.
+    """
+    batch_size = batch_size or getattr(settings, "WORKFLOW_STAGE_BATCH", 32)
+    nudge_flag_clear()
+    total = 0
+    wait = False
+    for _ in range(max_batches):
+        claimed, ran, again, held = _batch_run(batch_size, wait=wait)
+        total += ran
+        if claimed == batch_size:
+            stages_nudge_send()
+        elif not again and not held:
+            return total
+        # Due rows another transaction held (a worker running them, or a losing callback or
+        # sweep for a moment): the next claim waits for them rather than leave them to the relay.
+        wait = held and not again and claimed < batch_size
+    stages_nudge_send()
+    return total
+
+
+def _batch_run(batch_size: int, *, wait: bool = False) -> tuple[int, int, bool, bool]:
+    """Claims and runs one batch: (claimed, stages run, whether one of them is due again now,
+    whether due rows were held by others and skipped)."""
+    now = timezone.now()
+    logs: list[tuple] = []
+    ids: list = []
+    try:
+        with transaction.atomic():
+            executions, due_total = Execution.objects.claim_due(
+                now=now, limit=batch_size, skip_locked=not wait
+            )
+            ids = [execution.pk for execution in executions]
+            executions.sort(key=_resume_point)
+            results = CallbackToken.objects.results(
+                execution.cursor.get("token_id")
+                for execution in executions
+                if isinstance(execution.cursor, dict)
+                and execution.cursor.get("kind") == Cursor.TASK
+            )
+            writes = StageWrites()
+            for execution in executions:
+                token_id = execution.cursor.get("token_id") if execution.cursor else None
+                ran = _stage_step(
+                    execution, now, writes, token_result=results.get(token_id), in_batch=True
+                )
+                if ran is not None:
+                    logs.append(ran)
+            writes.flush()
+    except Exception:
+        if not ids or transaction.get_connection().in_atomic_block:
+            raise
+        logger.warning("A batch of %d stages failed; running each alone", len(ids), exc_info=True)
+        ran = sum(execution_advance(execution_id=pk, skip_locked=True) for pk in ids)
+        return len(ids), ran, False, False
+    for ran in logs:
+        _stage_log(*ran)
+    again = any(
+        execution.stage == Execution.Stage.READY
+        and execution.due_at is not None
+        and execution.due_at <= now
+        for execution, _ in logs
+    )
+    return len(ids), len(logs), again, due_total > len(ids)
 
 
 def _stage_log(execution: Execution, outcome: Any) -> None:
     """One line per stage: where it stopped, tied to its execution and order (never a token)."""
     ids = execution_log_ids(execution.pk, execution.input)
     state = getattr(outcome, "state_name", None)
-    result = getattr(outcome, "status", None) or type(outcome).__name__
+    result = outcome if isinstance(outcome, str) else None
+    result = result or getattr(outcome, "status", None) or type(outcome).__name__
     logger.info("Stage ran: %s", result, extra={**ids, "state": state, "outcome": result})
 
 

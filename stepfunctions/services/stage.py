@@ -1,8 +1,9 @@
 """One automatic stage of one execution: the host the interpreter runs against.
 
-The stage collects what the interpreter does (history events, bus events, a new task token) and
-writes it in a few statements inside the caller's transaction, so one stage costs a handful of
-round trips however many states it passes through.
+The stage collects what the interpreter does (history events, bus events, a new task token) into
+a StageWrites, which writes the stages of a whole batch in one statement per kind of row inside
+the caller's transaction: one stage costs a handful of round trips however many states it passes
+through, and a batch of stages about as many.
 """
 
 import secrets
@@ -11,6 +12,7 @@ from typing import Any
 
 from stepfunctions import hooks, resources
 from stepfunctions.models import CallbackToken, Cursor, Event, Execution, HistoryEvent
+from stepfunctions.models.bulk import rows_insert
 from stepfunctions.services.events import events_build, events_save
 from stepfunctions.workflow import Continue, Finished, Outcome, Sleeping, Waiting
 
@@ -28,11 +30,22 @@ def token_new() -> str:
 class Stage:
     """Implements the interpreter's Host for one execution, then saves the outcome."""
 
-    def __init__(self, execution: Execution, now: datetime) -> None:
+    def __init__(
+        self,
+        execution: Execution,
+        now: datetime,
+        writes: "StageWrites",
+        *,
+        token_result: dict | None = None,
+    ) -> None:
         self.execution = execution
         self._now = now
+        self.writes = writes
+        # The closed token a TASK cursor resumes from ({"status", "outcome"}), read with the batch.
+        self.token_result = token_result
         self.history: list[HistoryEvent] = []
         self.events: list[Event] = []
+        self.token: CallbackToken | None = None
 
     # --- the interpreter's Host ---------------------------------------------------------------
     def now(self) -> datetime:
@@ -73,20 +86,21 @@ class Stage:
         }
 
     def save(self, outcome: Outcome) -> bool:
-        """Writes the stage. Returns True when another automatic stage is due now or later."""
+        """Queues the stage's writes on its StageWrites (written by its flush, in the caller's
+        transaction). Returns True when another automatic stage is due now or later."""
         execution = self.execution
         now = self._now
         execution.due_at = None
         more = False
         if isinstance(outcome, Waiting):
-            token = _token_create(execution, outcome, now)
+            self.token = _token_build(execution, outcome, now)
             execution.stage = Execution.Stage.WAITING
             execution.position = Cursor(
                 Cursor.TASK,
                 state=outcome.state_name,
                 raw_input=outcome.raw_input,
                 attempts=tuple(outcome.attempts),
-                token_id=token.pk,
+                token_id=None,  # the token's id, once StageWrites.flush has inserted it
                 entered_event_id=outcome.entered_event_id,
             )
         elif isinstance(outcome, Sleeping):
@@ -115,34 +129,91 @@ class Stage:
                 error=outcome.error,
                 cause=outcome.cause,
             )
-        HistoryEvent.objects.bulk_create(self.history)
-        if self.events:
-            events_save(self.events)
-        execution.save(
-            update_fields=[
-                "stage",
-                "cursor",
-                "due_at",
-                "status",
-                "output",
-                "error",
-                "cause",
-                "event_count",
-                "stop_date",
-            ]
-        )
-        if isinstance(outcome, Finished):
-            hooks.execution_closed(execution, execution.status)
+        self.writes.add(self, finished=isinstance(outcome, Finished))
         return more
 
 
-def _token_create(execution: Execution, waiting: Waiting, now: datetime) -> CallbackToken:
+# The execution's columns a stage changes.
+_STAGE_FIELDS = (
+    "stage",
+    "cursor",
+    "due_at",
+    "status",
+    "output",
+    "error",
+    "cause",
+    "event_count",
+    "stop_date",
+)
+
+
+_TOKEN_FIELDS = (
+    "token",
+    "execution",
+    "state_name",
+    "status",
+    "heartbeat_seconds",
+    "heartbeat_deadline",
+    "timeout_deadline",
+    "deadline",
+    "outcome",
+    "created_at",
+    "closed_at",
+)
+_HISTORY_FIELDS = ("execution", "event_id", "previous_event_id", "type", "timestamp", "details")
+
+
+class StageWrites:
+    """The writes of a batch of stages, made in one statement per kind of row: the new tokens
+    (one INSERT, whose RETURNING gives the ids the cursors name), the history (one multi-row
+    INSERT), the bus events and what the apps write for them (hooks.on_events, told of the whole
+    batch at once), the executions (one UPDATE). Nothing is read back.
+
+    Each execution is row-locked by the caller for its stage, and its writes touch only its own
+    rows (and the apps' rows for it), so stages of one batch commute: the batch writes them
+    together, in the order they ran, in the caller's one transaction.
+    """
+
+    def __init__(self) -> None:
+        self.stages: list[Stage] = []
+        self.finished: list[Execution] = []
+
+    def add(self, stage: Stage, *, finished: bool) -> None:
+        self.stages.append(stage)
+        if finished:
+            self.finished.append(stage.execution)
+
+    def flush(self) -> None:
+        stages, self.stages = self.stages, []
+        finished, self.finished = self.finished, []
+        if not stages:
+            return
+        waiting = [stage for stage in stages if stage.token is not None]
+        if waiting:
+            rows_insert(
+                CallbackToken, [stage.token for stage in waiting], _TOKEN_FIELDS, returning_pk=True
+            )
+            for stage in waiting:
+                execution = stage.execution
+                execution.cursor = {**execution.cursor, "token_id": stage.token.pk}
+        rows_insert(
+            HistoryEvent, [event for stage in stages for event in stage.history], _HISTORY_FIELDS
+        )
+        events = [event for stage in stages for event in stage.events]
+        if events:
+            events_save(events)
+        Execution.objects.stages_save([stage.execution for stage in stages], _STAGE_FIELDS)
+        for execution in finished:
+            hooks.execution_closed(execution, execution.status)
+
+
+def _token_build(execution: Execution, waiting: Waiting, now: datetime) -> CallbackToken:
     heartbeat = waiting.heartbeat_seconds
     timeout = waiting.timeout_seconds
     heartbeat_deadline = now + timedelta(seconds=heartbeat) if heartbeat else None
     timeout_deadline = now + timedelta(seconds=timeout) if timeout else None
     deadlines = [d for d in (heartbeat_deadline, timeout_deadline) if d is not None]
-    return CallbackToken.objects.create(
+    return CallbackToken(
         token=waiting.token,
         execution=execution,
         state_name=waiting.state_name,
