@@ -110,38 +110,15 @@ def _worker_quiet_before_flush(request):
     Execution.objects.filter(stage=Execution.Stage.READY).update(
         stage=Execution.Stage.DONE, due_at=None
     )
-    _worker_drained()
-
-
-def _worker_drained(timeout: float = 10.0) -> None:
-    """Waits until the session worker holds no task and nothing waits in its queue."""
-    from celery.worker import state
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not state.active_requests and not state.reserved_requests and not _queued():
-            return
-        time.sleep(0.05)
-
-
-def _queued() -> int:
-    try:
-        with celery_app.connection_or_acquire() as connection:
-            _, count, _ = connection.default_channel.queue_declare(
-                queue=celery_app.conf.task_default_queue, passive=True
-            )
-    except Exception:  # not declared yet, or a broker a fault test took away
-        return 0
-    return count
+    _worker_settle()
 
 
 @pytest.fixture
 def live_stages(celery_worker, transactional_db):
     """Stages run by the real worker; test data is committed so the worker sees it. Before the
     test database is flushed, the worker finishes what it was given (a worker inside a stage
-    while the tables are truncated deadlocks on PostgreSQL)."""
-    yield celery_worker
-    _worker_settle()
+    while the tables are truncated deadlocks on PostgreSQL: _worker_quiet_before_flush)."""
+    return celery_worker
 
 
 def _worker_settle(timeout: float = 15.0) -> None:
@@ -156,7 +133,7 @@ def _worker_settle(timeout: float = 15.0) -> None:
     while idle_checks < 2 and time.monotonic() < deadline:
         try:
             waiting = _queue_length(celery_app)
-        except Exception:  # noqa: BLE001 - a test stopped the broker: nothing more will come
+        except Exception:  # a test stopped the broker: nothing more will come
             waiting = 0
         # A message for later (a retry's delay) waits in the worker's timer: not work to wait for.
         due = [r for r in worker_state.reserved_requests if getattr(r, "eta", None) is None]
