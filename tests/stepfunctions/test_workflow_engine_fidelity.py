@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from stepfunctions import resources
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration
@@ -103,12 +104,16 @@ def test_data_limit_exceeded_is_caught_by_states_all(live_stages, sfn):
     assert "TaskSucceeded" in types and "TaskStateExited" not in types
 
 
+@resources.lambda_function("TestBroken")
+def _broken(payload, invocation):
+    return payload["missing"]  # a bug: KeyError
+
+
 def test_unexpected_exception_in_a_resource_is_states_task_failed(live_stages, sfn):
-    entry = {"DetailType": "Test", "Detail": {"a": 1}}  # no Source: the bus cannot take it
     task = {
         "Type": "Task",
-        "Resource": "arn:aws:states:::events:putEvents",
-        "Parameters": {"Entries": [entry]},
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "TestBroken", "Payload": {}},
         "End": True,
     }
     arn = _run(sfn, {"Emit": task}, {})
