@@ -7,9 +7,9 @@ the stage's transaction, so what they write commits (or rolls back) with the sta
 `lambda:invoke` dispatches on FunctionName to the functions registered with `lambda_function`.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-import json
 from typing import Any
 
 from stepfunctions.workflow import JsonRefused, StatesError, json_read
