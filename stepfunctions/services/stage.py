@@ -67,7 +67,7 @@ class Stage:
                 "Name": execution.name,
                 "StartTime": execution.start_date.isoformat().replace("+00:00", "Z"),
                 "RedriveCount": 0,  # executions are not redriven here
-                "RoleArn": f"arn:aws:iam::{machine.arn.split(':')[4]}:role/{machine.name}Role",
+                "RoleArn": machine.role_arn,
             },
             "StateMachine": {"Id": machine.arn, "Name": machine.name},
         }
