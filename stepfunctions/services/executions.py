@@ -114,7 +114,11 @@ def _resume(stage: Stage, execution: Execution) -> Any:
         return start(definition, execution.input, **common)
     if kind == Cursor.CONTINUE:
         return resume_continue(
-            definition, state_name=cursor.state, state_input=cursor.input, **common
+            definition,
+            state_name=cursor.state,
+            state_input=cursor.input,
+            variables=cursor.variables,
+            **common,
         )
     if kind == Cursor.RETRY:
         return resume_retry(
@@ -123,6 +127,7 @@ def _resume(stage: Stage, execution: Execution) -> Any:
             raw_input=cursor.raw_input,
             attempts=list(cursor.attempts),
             entered_event_id=cursor.entered_event_id,
+            variables=cursor.variables,
             **common,
         )
     if kind == Cursor.TASK:
@@ -147,6 +152,7 @@ def _resume(stage: Stage, execution: Execution) -> Any:
             attempts=list(cursor.attempts),
             result=result,
             entered_event_id=cursor.entered_event_id,
+            variables=cursor.variables,
             **common,
         )
     raise ValueError(f"Execution {execution.pk} has nothing to resume ({cursor!r})")

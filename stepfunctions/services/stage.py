@@ -88,6 +88,7 @@ class Stage:
                 attempts=tuple(outcome.attempts),
                 token_id=token.pk,
                 entered_event_id=outcome.entered_event_id,
+                variables=outcome.variables or None,
             )
         elif isinstance(outcome, Sleeping):
             execution.stage = Execution.Stage.READY
@@ -98,13 +99,17 @@ class Stage:
                 raw_input=outcome.raw_input,
                 attempts=tuple(outcome.attempts),
                 entered_event_id=outcome.entered_event_id,
+                variables=outcome.variables or None,
             )
             more = True
         elif isinstance(outcome, Continue):
             execution.stage = Execution.Stage.READY
             execution.due_at = now
             execution.position = Cursor(
-                Cursor.CONTINUE, state=outcome.state_name, input=outcome.state_input
+                Cursor.CONTINUE,
+                state=outcome.state_name,
+                input=outcome.state_input,
+                variables=outcome.variables or None,
             )
             more = True
         elif isinstance(outcome, Finished):

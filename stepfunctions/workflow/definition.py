@@ -122,8 +122,8 @@ def _number(value: Any) -> bool:
 class _StateReader:
     """Reads one state's fields, raising DefinitionError naming the state and field at fault."""
 
-    def __init__(self, name: str, raw: dict, *, variables: bool = False) -> None:
-        self.name, self.raw, self.variables = name, raw, variables
+    def __init__(self, name: str, raw: dict) -> None:
+        self.name, self.raw = name, raw
 
     def fail(self, field_name: str, message: str) -> DefinitionError:
         return DefinitionError(self.name, field_name, message)
@@ -159,8 +159,6 @@ class _StateReader:
 
     def assign(self, where: str, value: Any) -> None:
         """Checks an Assign object: variable names, and the paths and intrinsics of `.$` keys."""
-        if not self.variables:
-            raise self.fail(where, "workflow variables (Assign) are not supported by this engine")
         if not isinstance(value, dict):
             raise self.fail(where, "must be an object of variable names")
         names = [key.removesuffix(".$") for key in value]
@@ -282,11 +280,10 @@ def _read_state(
     raw: Any,
     names: Mapping[str, Any],
     resource_known: Callable[[str], bool],
-    variables: bool,
 ) -> State:
     if not isinstance(raw, dict):
         raise DefinitionError(name, "", "must be an object")
-    reader = _StateReader(name, raw, variables=variables)
+    reader = _StateReader(name, raw)
     kind = raw.get("Type")
     if kind in _REFUSED_TYPES:
         raise reader.fail("Type", f"{kind} states are not supported (Task, Pass, Choice, ...)")
@@ -345,14 +342,13 @@ def load_definition(
     doc: dict | str,
     *,
     resource_known: Callable[[str], bool] = lambda resource: True,
-    variables: bool = False,
 ) -> Definition:
     """Parse and validate an ASL document (JSON text or dict) into an immutable Definition.
 
     Guarantees: every transition target exists, every path parses, every state has only the
     fields of its type; otherwise DefinitionError names the state and field. `doc` is copied, so
-    later changes to it do not reach the Definition. `Assign` (workflow variables) is refused
-    unless `variables` is true: a host must keep the Outcomes' `variables` between stages first.
+    later changes to it do not reach the Definition. A host running it keeps each Outcome's
+    `variables` (set by Assign) and passes them back to the resume call.
     """
     try:
         doc = json_read(doc) if isinstance(doc, str) else json_value_check(doc)
@@ -378,8 +374,7 @@ def load_definition(
         message = f"must be an integer between 1 and {MAX_SECONDS}"
         raise DefinitionError(None, "TimeoutSeconds", message)
     parsed = {
-        name: _read_state(name, state, states, resource_known, variables)
-        for name, state in states.items()
+        name: _read_state(name, state, states, resource_known) for name, state in states.items()
     }
     return Definition(
         start_at=raw["StartAt"],
