@@ -32,12 +32,17 @@ from stepfunctions.workflow import (
     resume_continue,
     resume_retry,
     resume_task,
+    resume_wait,
     start,
 )
 from stepfunctions.workflow.errors import RUNTIME
 
 logger = logging.getLogger(__name__)
 MAX_INPUT_BYTES = 262_144
+# A stage due later than this (a long Wait state or retry delay) gets no Celery countdown: the
+# relay and the stall sweep run it from due_at. A countdown past the broker's visibility timeout
+# would be delivered again every hour until it fires, held in a worker's memory meanwhile.
+COUNTDOWN_MAX_SECONDS = 300
 
 
 def execution_nudge(execution_id: Any, *, countdown: float | None = None) -> None:
@@ -117,6 +122,14 @@ def _resume(stage: Stage, execution: Execution) -> Any:
             definition,
             state_name=cursor.state,
             state_input=cursor.input,
+            variables=cursor.variables,
+            **common,
+        )
+    if kind == Cursor.WAIT:
+        return resume_wait(
+            definition,
+            state_name=cursor.state,
+            output=cursor.input,
             variables=cursor.variables,
             **common,
         )
@@ -232,7 +245,8 @@ def _stage_run(execution_id: Any, *, skip_locked: bool) -> bool:
             return False
         if stage.save(outcome):
             delay = max((execution.due_at - now).total_seconds(), 0)
-            execution_nudge(execution.pk, countdown=delay or None)
+            if delay <= COUNTDOWN_MAX_SECONDS:
+                execution_nudge(execution.pk, countdown=delay or None)
     _stage_log(execution, outcome)
     return True
 

@@ -12,7 +12,7 @@ from typing import Any
 from stepfunctions import hooks, resources
 from stepfunctions.models import CallbackToken, Cursor, Event, Execution, HistoryEvent
 from stepfunctions.services.events import events_build, events_save
-from stepfunctions.workflow import Continue, Finished, Outcome, Sleeping, Waiting
+from stepfunctions.workflow import Continue, Delayed, Finished, Outcome, Sleeping, Waiting
 
 TOKEN_BYTES = 48  # 384 random bits, 64 URL-safe characters
 
@@ -99,6 +99,17 @@ class Stage:
                 raw_input=outcome.raw_input,
                 attempts=tuple(outcome.attempts),
                 entered_event_id=outcome.entered_event_id,
+                variables=outcome.variables or None,
+            )
+            more = True
+        elif isinstance(outcome, Delayed):
+            # A durable timer: the relay and the stall sweep run the stage once due_at has come.
+            execution.stage = Execution.Stage.READY
+            execution.due_at = now + timedelta(seconds=outcome.delay_seconds)
+            execution.position = Cursor(
+                Cursor.WAIT,
+                state=outcome.state_name,
+                input=outcome.output,
                 variables=outcome.variables or None,
             )
             more = True

@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -34,8 +36,10 @@ FIELDS: dict[str, set[str]] = {
     "Choice": _COMMON | {"Choices", "Default", "InputPath", "OutputPath", "Assign"},
     "Succeed": _COMMON | {"InputPath", "OutputPath"},
     "Fail": _COMMON | {"Error", "Cause", "ErrorPath", "CausePath"},
+    "Wait": _COMMON | _FLOW | {"Seconds", "Timestamp", "SecondsPath", "TimestampPath", "Assign"},
 }
-_REFUSED_TYPES = {"Wait", "Parallel", "Map"}
+_WAIT_FIELDS = ("Seconds", "Timestamp", "SecondsPath", "TimestampPath")
+_REFUSED_TYPES = {"Parallel", "Map"}
 _TOP_FIELDS = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
 _RETRIER_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "Comment"}
 _RETRIER_FIELDS |= {"MaxDelaySeconds", "JitterStrategy"}
@@ -81,6 +85,11 @@ class State:
     catch: tuple[Catcher, ...] = ()
     choices: tuple[dict, ...] = ()
     default: str | None = None
+    # A Wait state's one field of Seconds, Timestamp, SecondsPath and TimestampPath.
+    wait_seconds: int | None = None
+    wait_timestamp: datetime | None = None
+    wait_seconds_path: Path | None = None
+    wait_timestamp_path: Path | None = None
 
     @property
     def is_callback(self) -> bool:
@@ -109,6 +118,25 @@ class Definition:
 MAX_SECONDS = 99_999_999  # TimeoutSeconds, HeartbeatSeconds, IntervalSeconds
 MAX_ATTEMPTS = 99_999_999
 MAX_DELAY_SECONDS = 31_622_400  # MaxDelaySeconds: a year, less than 31622401
+
+
+# RFC 3339's profile of ISO 8601, as the ASL reference requires of a Wait state's timestamps: an
+# uppercase T between date and time, and Z or a numeric offset.
+_TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})")
+
+
+def timestamp_parse(value: Any) -> datetime | None:
+    """An ISO-8601 extended offset date-time string (`2016-03-14T01:59:00Z`) as an aware
+    datetime; None when `value` is not one (a fraction finer than microseconds is cut)."""
+    match = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    day, time, fraction, offset = match.groups()
+    fraction = f".{fraction[:6]}" if fraction else ""
+    try:
+        return datetime.fromisoformat(f"{day}T{time}{fraction}{offset.replace('Z', '+00:00')}")
+    except ValueError:  # a month 13, a 25th hour, ...
+        return None
 
 
 def _positive_int(value: Any, maximum: int = MAX_SECONDS) -> bool:
@@ -274,6 +302,34 @@ class _StateReader:
             "timeout_seconds_path": self.optional_path("TimeoutSecondsPath"),
         }
 
+    def wait(self) -> dict[str, Any]:
+        """A Wait state's time: exactly one of its four fields, each checked as AWS checks it."""
+        present = [key for key in _WAIT_FIELDS if key in self.raw]
+        if len(present) != 1:
+            raise self.fail(
+                present[1] if len(present) > 1 else "Seconds",
+                "exactly one of Seconds, Timestamp, SecondsPath and TimestampPath is required",
+            )
+        key, value = present[0], self.raw[present[0]]
+        if key == "Seconds":
+            if not (_positive_int(value) or value == 0 and type(value) is int):
+                raise self.fail(key, f"must be an integer between 0 and {MAX_SECONDS}")
+            return {"wait_seconds": value}
+        if key == "Timestamp":
+            timestamp = timestamp_parse(value)
+            if timestamp is None:
+                raise self.fail(
+                    key, "must be an ISO-8601 extended offset date-time (2016-03-14T01:59:00Z)"
+                )
+            return {"wait_timestamp": timestamp}
+        if not isinstance(value, str):
+            raise self.fail(key, "must be a JSONPath string")
+        try:
+            path = parse_path(value, variables=True)
+        except PathSyntaxError as exc:
+            raise self.fail(key, str(exc)) from None
+        return {"wait_seconds_path" if key == "SecondsPath" else "wait_timestamp_path": path}
+
 
 def _read_state(
     name: str,
@@ -300,6 +356,9 @@ def _read_state(
     if "InputPath" in FIELDS[kind]:
         attrs["input_path"] = reader.path("InputPath")
         attrs["output_path"] = reader.path("OutputPath")
+    if kind == "Wait":
+        attrs["next"], attrs["end"] = reader.transition(names)
+        attrs.update(reader.wait())
     if kind in ("Task", "Pass"):
         attrs["next"], attrs["end"] = reader.transition(names)
         attrs["result_path"] = reader.path("ResultPath", reference=True)

@@ -1,4 +1,5 @@
-"""Runs a Definition one stretch at a time: until a callback wait, a retry sleep, or the end.
+"""Runs a Definition one stretch at a time: until a callback wait, a retry sleep, a Wait state,
+or the end.
 
 The interpreter keeps no state between calls and touches no database: everything it needs to go
 on is in the Outcome it returns, and everything it does to the world goes through the Host.
@@ -10,14 +11,15 @@ import copy
 import logging
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from .choice import choose
-from .definition import MAX_DELAY_SECONDS, MAX_SECONDS, Definition, State
+from .definition import MAX_DELAY_SECONDS, MAX_SECONDS, Definition, State, timestamp_parse
 from .errors import DATA_LIMIT_EXCEEDED, RUNTIME, TASK_FAILED, TIMEOUT, StatesError, error_matches
 from .outcomes import (
     Continue,
+    Delayed,
     Finished,
     Host,
     Outcome,
@@ -31,6 +33,7 @@ from .paths import (
     apply_input_path,
     apply_output_path,
     apply_result_path,
+    find,
     resolve,
     resolve_expression,
     resolve_template,
@@ -146,8 +149,11 @@ class _Run:
             if state.type == "Fail":
                 return self.fail_state(state, raw_input, ctx)
             effective = apply_input_path(state.input_path, raw_input, ctx)
-            target = None
-            if state.type == "Choice":
+            target, delay = None, 0.0
+            if state.type == "Wait":
+                delay = self.wait_delay(state, effective, ctx)
+                output = assign_input = effective
+            elif state.type == "Choice":
                 target = choose(state.choices, state.default, effective, ctx, self.variables)
                 output = assign_input = effective
             elif state.type == "Succeed":
@@ -164,7 +170,47 @@ class _Run:
         except StatesError as err:
             return self.fail_execution(err)
         self.variables.update(assigned)
+        if delay > 0:
+            return Delayed(state.name, output, delay, copy.deepcopy(self.variables))
         return self.exit(state, output, text, target)
+
+    def wait_delay(self, state: State, effective: Any, ctx: dict) -> float:
+        """Seconds a Wait state waits from now (0 for a time already past), as AWS reads its
+        fields; a path to something else is States.Runtime, worded as AWS words it."""
+        if state.wait_seconds is not None:
+            return float(state.wait_seconds)
+        until = state.wait_timestamp
+        path = state.wait_seconds_path or state.wait_timestamp_path
+        if path is not None:
+            field = "SecondsPath" if state.wait_seconds_path is not None else "TimestampPath"
+            found, value = find(path, effective, ctx, self.variables)
+            if not found:
+                message = f"The {field} parameter does not reference an input value: {path.text}"
+                raise StatesError(RUNTIME, message)
+            shown = f"{path.text} == {value if isinstance(value, str) else to_json(value)}"
+            if field == "SecondsPath":
+                if not isinstance(value, int) or isinstance(value, bool):
+                    message = f"The SecondsPath parameter cannot be parsed as a long value: {shown}"
+                    raise StatesError(RUNTIME, message)
+                if value < 0:
+                    message = f"The SecondsPath parameter references a negative value: {shown}"
+                    raise StatesError(RUNTIME, message)
+                if value > MAX_SECONDS:  # this engine's bound, as for the Seconds field
+                    message = (
+                        f"The SecondsPath parameter references a value larger than {MAX_SECONDS}"
+                        f": {shown}"
+                    )
+                    raise StatesError(RUNTIME, message)
+                return float(value)
+            until = timestamp_parse(value)
+            if until is None:
+                raise StatesError(
+                    RUNTIME,
+                    "The TimestampPath parameter does not reference a valid ISO-8601 extended "
+                    f"offset date-time format string: {shown}",
+                )
+        assert until is not None
+        return max((until - self.host.now()) / timedelta(seconds=1), 0.0)
 
     def template(self, state: State, key: str, data: Any, ctx: dict) -> Any:
         """The state's Parameters or ResultSelector, built from `data`."""
@@ -469,6 +515,28 @@ def resume_retry(
     )
     step = run.run_task(state, copy.deepcopy(raw_input), _attempts(state, attempts))
     return run.drive(step)
+
+
+def resume_wait(
+    defn: Definition,
+    *,
+    state_name: str,
+    output: Any,
+    context: dict,
+    host: Host,
+    max_transitions: int = 250,
+    variables: dict | None = None,
+) -> Outcome:
+    """Leave a Wait state once its time has come (WaitStateExited with `output`, the Delayed
+    outcome's), then go on to its Next or end the execution."""
+    state = defn.state(state_name)
+    if state.type != "Wait":
+        raise ValueError(f'state "{state_name}" is a {state.type} state, not a Wait')
+    run = _Run(defn, context, host, max_transitions)
+    run.state_name = state_name
+    run.variables = copy.deepcopy(variables or {})
+    data = copy.deepcopy(output)
+    return run.drive(run.exit(state, data, to_json(data)))
 
 
 def resume_continue(

@@ -159,3 +159,17 @@ def test_runtime_cause_after_a_callback_names_the_event_that_entered_the_task(li
         "The JSONPath '$.orderId' specified for the field 'id.$' could not be found in the "
         """input '{"other":1}'"""
     )
+
+
+def test_a_wait_state_runs_on_the_worker_with_its_history_events(live_stages, sfn):
+    states = {
+        "Pause": {"Type": "Wait", "SecondsPath": "$.pause", "OutputPath": "$.order", "End": True}
+    }
+    arn = _run(sfn, states, {"pause": 1, "order": {"id": 3}})
+    described = _finished(sfn, arn)
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", {"id": 3})
+    events = {e["type"]: e for e in _history(sfn, arn)}
+    entered, exited = events["WaitStateEntered"], events["WaitStateExited"]
+    assert entered["stateEnteredEventDetails"]["name"] == "Pause"
+    assert json.loads(exited["stateExitedEventDetails"]["output"]) == {"id": 3}
+    assert (exited["timestamp"] - entered["timestamp"]).total_seconds() >= 1
