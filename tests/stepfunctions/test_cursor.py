@@ -34,6 +34,10 @@ from stepfunctions.models import Cursor, Execution
             {"kind": "continue", "state": "Next", "input": {"b": None}},
         ),
         (
+            Cursor(Cursor.WAIT, state="Pause", input={"id": 3}),
+            {"kind": "wait", "state": "Pause", "input": {"id": 3}},
+        ),
+        (
             Cursor(Cursor.CONTINUE, state="Next", input=1, variables={"x": [1]}),
             {"kind": "continue", "state": "Next", "input": 1, "variables": {"x": [1]}},
         ),
