@@ -96,7 +96,7 @@ def test_top_level_errors(doc, field, fragment):
         ({"End": True}, "Next", "exactly one of Next and End"),
         ({"Next": ...}, "Next", "exactly one of Next and End"),
         ({"Next": ..., "End": False}, "End", "must be true"),
-        ({"Type": "Wait"}, "Type", "Wait states are not supported"),
+        ({"Type": "Map"}, "Type", "Map states are not supported"),
         ({"Type": "Parallel"}, "Type", "not supported"),
         ({"Type": "Teleport"}, "Type", "unsupported state type"),
         ({"Seconds": 5}, "Seconds", "unknown field for a Task state"),
