@@ -14,6 +14,7 @@ from typing import Any
 
 from .choice import rule_errors
 from .errors import ALL, DefinitionError
+from .jsonata_query import expression_errors, is_expression
 from .jsontext import JsonRefused, json_read, json_value_check
 from .paths import (
     VARIABLE_NAME,
@@ -44,6 +45,20 @@ _TOP_FIELDS = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "Que
 _RETRIER_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "Comment"}
 _RETRIER_FIELDS |= {"MaxDelaySeconds", "JitterStrategy"}
 _CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath", "Comment", "Assign"}
+# A JSONata state's fields: Arguments and Output take the place of the five JSONPath fields.
+_JSONATA_FIELDS: dict[str, set[str]] = {
+    "Task": _COMMON
+    | {"Next", "End", "Resource", "Arguments", "Output", "Assign", "Retry", "Catch"}
+    | {"TimeoutSeconds", "HeartbeatSeconds"},
+    "Pass": _COMMON | {"Next", "End", "Output", "Assign"},
+    "Choice": _COMMON | {"Choices", "Default", "Output", "Assign"},
+    "Wait": _COMMON | {"Next", "End", "Seconds", "Timestamp", "Output", "Assign"},
+    "Succeed": _COMMON | {"Output"},
+    "Fail": _COMMON | {"Error", "Cause"},
+}
+_JSONATA_CATCHER_FIELDS = {"ErrorEquals", "Next", "Output", "Comment", "Assign"}
+_JSONATA_RULE_FIELDS = {"Condition", "Next", "Comment"}
+LANGUAGES = ("JSONPath", "JSONata")
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,7 @@ class Catcher:
     next: str
     result_path: Path | None  # None is ResultPath null; absent means `$`
     assign: Mapping[str, Any] | None = None
+    output: Any = None  # a JSONata catcher's Output (None: the error output as it is)
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,8 @@ class State:
     wait_timestamp: datetime | None = None
     wait_seconds_path: Path | None = None
     wait_timestamp_path: Path | None = None
+    # QueryLanguage JSONata: Arguments, Output, Assign and Condition hold `{% %}` expressions.
+    jsonata: bool = False
 
     @property
     def is_callback(self) -> bool:
@@ -150,8 +168,8 @@ def _number(value: Any) -> bool:
 class _StateReader:
     """Reads one state's fields, raising DefinitionError naming the state and field at fault."""
 
-    def __init__(self, name: str, raw: dict) -> None:
-        self.name, self.raw = name, raw
+    def __init__(self, name: str, raw: dict, *, jsonata: bool = False) -> None:
+        self.name, self.raw, self.jsonata = name, raw, jsonata
 
     def fail(self, field_name: str, message: str) -> DefinitionError:
         return DefinitionError(self.name, field_name, message)
@@ -189,14 +207,21 @@ class _StateReader:
         """Checks an Assign object: variable names, and the paths and intrinsics of `.$` keys."""
         if not isinstance(value, dict):
             raise self.fail(where, "must be an object of variable names")
-        names = [key.removesuffix(".$") for key in value]
+        names = [key if self.jsonata else key.removesuffix(".$") for key in value]
         for key, name in zip(value, names, strict=True):
             if not VARIABLE_NAME.fullmatch(name):
                 raise self.fail(f"{where}.{key}", "is not a variable name ([A-Za-z_][A-Za-z0-9_]*)")
             if names.count(name) > 1:
                 raise self.fail(f"{where}.{key}", f"assigns the variable '{name}' twice")
-        for field_name, message in template_errors(value, where):
+        errors = expression_errors(value, where) if self.jsonata else template_errors(value, where)
+        for field_name, message in errors:
             raise self.fail(field_name, message)
+
+    def expressions(self, key: str) -> None:
+        """Checks the `{% %}` expressions of a JSONata field (its value or any string in it)."""
+        if key in self.raw:
+            for field_name, message in expression_errors(self.raw[key], key):
+                raise self.fail(field_name, message)
 
     def transition(self, names: Mapping[str, Any]) -> tuple[str | None, bool]:
         has_next, end = "Next" in self.raw, self.raw.get("End", False)
@@ -269,11 +294,19 @@ class _StateReader:
 
     def catchers(self, names: Mapping[str, Any]) -> tuple[Catcher, ...]:
         out = []
-        for where, item, last in self.entries("Catch", _CATCHER_FIELDS):
+        allowed = _JSONATA_CATCHER_FIELDS if self.jsonata else _CATCHER_FIELDS
+        for where, item, last in self.entries("Catch", allowed):
             errors = self.error_equals(f"{where}.ErrorEquals", item.get("ErrorEquals"), last)
             if "Next" not in item:
                 raise self.fail(f"{where}.Next", "a catcher needs Next")
             target = self.target(f"{where}.Next", item["Next"], names)
+            if self.jsonata:
+                for field_name, message in expression_errors(item.get("Output"), f"{where}.Output"):
+                    raise self.fail(field_name, message)
+                if "Assign" in item:
+                    self.assign(f"{where}.Assign", item["Assign"])
+                out.append(Catcher(errors, target, None, item.get("Assign"), item.get("Output")))
+                continue
             catcher_reader = _StateReader(self.name, item)
             try:
                 result_path = catcher_reader.path("ResultPath", reference=True)
@@ -311,6 +344,9 @@ class _StateReader:
                 "exactly one of Seconds, Timestamp, SecondsPath and TimestampPath is required",
             )
         key, value = present[0], self.raw[present[0]]
+        if self.jsonata and is_expression(value):
+            self.expressions(key)  # evaluated when the state runs
+            return {}
         if key == "Seconds":
             if not (_positive_int(value) or value == 0 and type(value) is int):
                 raise self.fail(key, f"must be an integer between 0 and {MAX_SECONDS}")
@@ -336,6 +372,7 @@ def _read_state(
     raw: Any,
     names: Mapping[str, Any],
     resource_known: Callable[[str], bool],
+    language: str = "JSONPath",
 ) -> State:
     if not isinstance(raw, dict):
         raise DefinitionError(name, "", "must be an object")
@@ -345,11 +382,16 @@ def _read_state(
         raise reader.fail("Type", f"{kind} states are not supported (Task, Pass, Choice, ...)")
     if kind not in FIELDS:
         raise reader.fail("Type", f"unsupported state type {json.dumps(kind)}")
+    own = raw.get("QueryLanguage", language)
+    if own not in LANGUAGES:
+        raise reader.fail("QueryLanguage", "must be JSONPath or JSONata")
+    if language == "JSONata" and own != "JSONata":
+        raise reader.fail("QueryLanguage", "a JSONata state machine's states are all JSONata")
+    if own == "JSONata":
+        return _read_jsonata_state(name, raw, names, resource_known)
     for key in raw:
         if key not in FIELDS[kind]:
             raise reader.fail(key, f"unknown field for a {kind} state")
-    if raw.get("QueryLanguage", "JSONPath") != "JSONPath":
-        raise reader.fail("QueryLanguage", "only JSONPath is supported (JSONata is not)")
     attrs: dict[str, Any] = {}
     if "Assign" in raw:
         reader.assign("Assign", raw["Assign"])
@@ -397,6 +439,63 @@ def _read_state(
     return State(name=name, type=kind, raw=MappingProxyType(raw), **attrs)
 
 
+def _read_jsonata_state(
+    name: str, raw: dict, names: Mapping[str, Any], resource_known: Callable[[str], bool]
+) -> State:
+    """A state with QueryLanguage JSONata: its expressions are checked here, run by the
+    interpreter with `$states` and the variables."""
+    reader = _StateReader(name, raw, jsonata=True)
+    kind = raw["Type"]
+    for key in raw:
+        if key not in _JSONATA_FIELDS[kind]:
+            message = f"is not a field of a {kind} state with QueryLanguage JSONata"
+            raise reader.fail(key, message)
+    attrs: dict[str, Any] = {"jsonata": True}
+    if "Assign" in raw:
+        reader.assign("Assign", raw["Assign"])
+    for key in ("Arguments", "Output"):
+        reader.expressions(key)
+    if kind in ("Task", "Pass", "Wait"):
+        attrs["next"], attrs["end"] = reader.transition(names)
+    if kind == "Wait":
+        attrs.update(reader.wait())
+    if kind == "Task":
+        resource = raw.get("Resource")
+        if not isinstance(resource, str):
+            raise reader.fail("Resource", "must be a string")
+        if not resource_known(resource):
+            raise reader.fail("Resource", f"unknown resource {json.dumps(resource)}")
+        timeouts = reader.timeouts()
+        attrs.update(timeouts, resource=resource, retry=reader.retriers())
+        attrs["catch"] = reader.catchers(names)
+    if kind == "Choice":
+        choices = raw.get("Choices")
+        if not isinstance(choices, list) or not choices:
+            raise reader.fail("Choices", "must be a non-empty list of rules")
+        for i, rule in enumerate(choices):
+            where = f"Choices[{i}]"
+            if not isinstance(rule, dict):
+                raise reader.fail(where, "must be an object")
+            for key in rule:
+                if key not in _JSONATA_RULE_FIELDS:
+                    raise reader.fail(f"{where}.{key}", "unknown field for a JSONata Choice rule")
+            condition = rule.get("Condition")
+            if not is_expression(condition):
+                raise reader.fail(f"{where}.Condition", "must be a {% %} JSONata expression")
+            for field_name, message in expression_errors(condition, f"{where}.Condition"):
+                raise reader.fail(field_name, message)
+            reader.target(f"{where}.Next", rule.get("Next"), names)
+        attrs["choices"] = tuple(choices)
+        if "Default" in raw:
+            attrs["default"] = reader.target("Default", raw["Default"], names)
+    if kind == "Fail":
+        for key in ("Error", "Cause"):
+            if key in raw and not isinstance(raw[key], str):
+                raise reader.fail(key, "must be a string or a {% %} JSONata expression")
+            reader.expressions(key)
+    return State(name=name, type=kind, raw=MappingProxyType(raw), **attrs)
+
+
 def load_definition(
     doc: dict | str,
     *,
@@ -419,8 +518,9 @@ def load_definition(
     for key in raw:
         if key not in _TOP_FIELDS:
             raise DefinitionError(None, key, "unknown top-level field")
-    if raw.get("QueryLanguage", "JSONPath") != "JSONPath":
-        raise DefinitionError(None, "QueryLanguage", "only JSONPath is supported (not JSONata)")
+    language = raw.get("QueryLanguage", "JSONPath")
+    if language not in LANGUAGES:
+        raise DefinitionError(None, "QueryLanguage", "must be JSONPath or JSONata")
     states = raw.get("States")
     if not isinstance(states, dict) or not states:
         raise DefinitionError(None, "States", "is required: a non-empty object of states")
@@ -433,7 +533,8 @@ def load_definition(
         message = f"must be an integer between 1 and {MAX_SECONDS}"
         raise DefinitionError(None, "TimeoutSeconds", message)
     parsed = {
-        name: _read_state(name, state, states, resource_known) for name, state in states.items()
+        name: _read_state(name, state, states, resource_known, language)
+        for name, state in states.items()
     }
     return Definition(
         start_at=raw["StartAt"],

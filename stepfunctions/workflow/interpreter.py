@@ -16,7 +16,17 @@ from typing import Any, Literal
 
 from .choice import choose
 from .definition import MAX_DELAY_SECONDS, MAX_SECONDS, Definition, State, timestamp_parse
-from .errors import DATA_LIMIT_EXCEEDED, RUNTIME, TASK_FAILED, TIMEOUT, StatesError, error_matches
+from .errors import (
+    DATA_LIMIT_EXCEEDED,
+    NO_CHOICE_MATCHED,
+    RUNTIME,
+    TASK_FAILED,
+    TIMEOUT,
+    StatesError,
+    error_matches,
+)
+from .jsonata_query import QUERY_EVALUATION_ERROR
+from .jsonata_query import evaluate as jsonata_evaluate
 from .outcomes import (
     Continue,
     Delayed,
@@ -145,6 +155,8 @@ class _Run:
         if state.type == "Task":
             return self.run_task(state, raw_input, [0] * len(state.retry))
         ctx = self.state_context(state, [])
+        if state.jsonata:
+            return self.enter_jsonata(state, raw_input, ctx)
         try:
             if state.type == "Fail":
                 return self.fail_state(state, raw_input, ctx)
@@ -212,6 +224,88 @@ class _Run:
         assert until is not None
         return max((until - self.host.now()) / timedelta(seconds=1), 0.0)
 
+    def enter_jsonata(self, state: State, raw_input: Any, ctx: dict) -> _Next | Outcome:
+        """Pass, Choice, Wait, Succeed and Fail with QueryLanguage JSONata: `$states.input` is the
+        raw input; Output (the input when absent) and Assign see the variables as they were."""
+        states = {"input": raw_input, "context": ctx}
+        target, delay = None, 0.0
+        try:
+            if state.type == "Fail":
+                error, cause = (self.jsonata_text(state, key, states) for key in ("Error", "Cause"))
+                return self.finish("FAILED", None, error, cause)
+            if state.type == "Choice":
+                target = self.jsonata_choice(state, states)
+            elif state.type == "Wait":
+                delay = self.jsonata_wait_delay(state, states)
+            assigned = self.assigned(state, state.raw.get("Assign"), states, ctx)
+            output = self.jsonata_output(state.raw, states, default=raw_input)
+            text = _check_size(state, output)
+        except StatesError as err:
+            return self.fail_execution(err)
+        self.variables.update(assigned)
+        if delay > 0:
+            return Delayed(state.name, output, delay, copy.deepcopy(self.variables))
+        return self.exit(state, output, text, target)
+
+    def jsonata(self, value: Any, states: dict, field: str) -> Any:
+        return jsonata_evaluate(value, states=states, variables=self.variables, field=field)
+
+    def jsonata_output(self, fields: Any, states: dict, *, default: Any) -> Any:
+        if "Output" not in fields:
+            return default
+        return self.jsonata(fields["Output"], states, "Output")
+
+    def jsonata_text(self, state: State, key: str, states: dict) -> str | None:
+        """A JSONata Fail state's Error or Cause: a string, or an expression giving one."""
+        value = self.jsonata(state.raw.get(key), states, key)
+        if value is not None and not isinstance(value, str):
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                f"The field '{key}' must be a string, not '{to_json(value)}'",
+            )
+        return value
+
+    def jsonata_choice(self, state: State, states: dict) -> str:
+        for i, rule in enumerate(state.choices):
+            field = f"Choices[{i}].Condition"
+            holds = self.jsonata(rule["Condition"], states, field)
+            if not isinstance(holds, bool):
+                raise StatesError(
+                    QUERY_EVALUATION_ERROR,
+                    f"The Condition of {field} must give true or false, not '{to_json(holds)}'",
+                )
+            if holds:
+                return rule["Next"]
+        if state.default is not None:
+            return state.default
+        raise StatesError(NO_CHOICE_MATCHED, "No Choice Rules matched and no Default is set")
+
+    def jsonata_wait_delay(self, state: State, states: dict) -> float:
+        if state.wait_seconds is not None or state.wait_timestamp is not None:
+            return self.wait_delay(state, None, {})
+        key = "Seconds" if "Seconds" in state.raw else "Timestamp"
+        value = self.jsonata(state.raw[key], states, key)
+        if key == "Seconds":
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or not 0 <= value <= MAX_SECONDS
+            ):
+                raise StatesError(
+                    QUERY_EVALUATION_ERROR,
+                    f"The field 'Seconds' must be an integer between 0 and {MAX_SECONDS}, not "
+                    f"'{to_json(value)}'",
+                )
+            return float(value)
+        until = timestamp_parse(value)
+        if until is None:
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                "The field 'Timestamp' must be an ISO-8601 extended offset date-time format "
+                f"string, not '{to_json(value)}'",
+            )
+        return max((until - self.host.now()) / timedelta(seconds=1), 0.0)
+
     def template(self, state: State, key: str, data: Any, ctx: dict) -> Any:
         """The state's Parameters or ResultSelector, built from `data`."""
         return resolve_template(state.raw[key], data, ctx, field=key, variables=self.variables)
@@ -221,7 +315,10 @@ class _Run:
         before the state (so the order of its keys does not matter); `$` is `data`."""
         if not assign:
             return {}
-        values = resolve_template(assign, data, ctx, field="Assign", variables=self.variables)
+        if state.jsonata:  # `data` is $states
+            values = self.jsonata(assign, data, "Assign")
+        else:
+            values = resolve_template(assign, data, ctx, field="Assign", variables=self.variables)
         if len(to_json(values).encode("utf-8")) > MAX_PAYLOAD_BYTES:
             raise StatesError(
                 DATA_LIMIT_EXCEEDED,
@@ -280,12 +377,19 @@ class _Run:
         token = self.host.new_token() if state.is_callback else None
         ctx = self.state_context(state, attempts, token)
         try:
-            effective = apply_input_path(state.input_path, raw_input, ctx)
-            parameters = effective
-            if "Parameters" in state.raw:
-                parameters = self.template(state, "Parameters", effective, ctx)
-            heartbeat = self.seconds(state, effective, ctx, "heartbeat")
-            timeout = self.seconds(state, effective, ctx, "timeout")
+            if state.jsonata:
+                parameters = raw_input
+                if "Arguments" in state.raw:
+                    states = {"input": raw_input, "context": ctx}
+                    parameters = self.jsonata(state.raw["Arguments"], states, "Arguments")
+                heartbeat, timeout = state.heartbeat_seconds, state.timeout_seconds
+            else:
+                effective = apply_input_path(state.input_path, raw_input, ctx)
+                parameters = effective
+                if "Parameters" in state.raw:
+                    parameters = self.template(state, "Parameters", effective, ctx)
+                heartbeat = self.seconds(state, effective, ctx, "heartbeat")
+                timeout = self.seconds(state, effective, ctx, "timeout")
         except StatesError as err:
             return self.task_error(state, raw_input, attempts, err)
         kind, name = resource_names(state.resource)
@@ -341,6 +445,16 @@ class _Run:
             "TaskSucceeded", {"resourceType": kind, "resource": name, "output": result_text}
         )
         ctx = self.state_context(state, attempts)
+        if state.jsonata:
+            states = {"input": raw_input, "result": result, "context": ctx}
+            try:
+                assigned = self.assigned(state, state.raw.get("Assign"), states, ctx)
+                output = self.jsonata_output(state.raw, states, default=result)
+                text = _check_size(state, output)
+            except StatesError as err:
+                return self.task_error(state, raw_input, attempts, err)
+            self.variables.update(assigned)
+            return self.exit(state, output, text)
         try:
             if "ResultSelector" in state.raw:
                 result = self.template(state, "ResultSelector", result, ctx)
@@ -395,8 +509,15 @@ class _Run:
                 try:
                     # A catcher's Assign reads the error output; the state's own Assign is not run.
                     ctx = self.state_context(state, attempts)
-                    assigned = self.assigned(state, catcher.assign, caught, ctx)
-                    output = apply_result_path(catcher.result_path, raw_input, caught)
+                    if state.jsonata:
+                        states = {"input": raw_input, "errorOutput": caught, "context": ctx}
+                        assigned = self.assigned(state, catcher.assign, states, ctx)
+                        output = caught
+                        if catcher.output is not None:
+                            output = self.jsonata(catcher.output, states, "Output")
+                    else:
+                        assigned = self.assigned(state, catcher.assign, caught, ctx)
+                        output = apply_result_path(catcher.result_path, raw_input, caught)
                 except StatesError as catch_error:
                     return self.fail_execution(catch_error)
                 self.variables.update(assigned)

@@ -173,3 +173,38 @@ def test_a_wait_state_runs_on_the_worker_with_its_history_events(live_stages, sf
     assert entered["stateEnteredEventDetails"]["name"] == "Pause"
     assert json.loads(exited["stateExitedEventDetails"]["output"]) == {"id": 3}
     assert (exited["timestamp"] - entered["timestamp"]).total_seconds() >= 1
+
+
+def test_a_jsonata_machine_runs_on_the_worker(live_stages, sfn):
+    states = {
+        "Status": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Arguments": {"FunctionName": "TestShopStatus", "Payload": "{% $states.input %}"},
+            "Assign": {"open": "{% $states.result.Payload.storeOpen %}"},
+            "Output": {"order": "{% $states.input.order %}"},
+            "Next": "Open?",
+        },
+        "Open?": {
+            "Type": "Choice",
+            "Choices": [{"Condition": "{% $open %}", "Next": "Serve"}],
+            "Default": "Closed",
+        },
+        "Serve": {"Type": "Pass", "Output": "{% 'Order ' & $states.input.order %}", "End": True},
+        "Closed": {"Type": "Fail", "Error": "Shop.Closed"},
+    }
+    definition = {"QueryLanguage": "JSONata", "StartAt": "Status", "States": states}
+    machine = sfn.create_state_machine(
+        name=f"m-{uuid.uuid4().hex[:12]}", definition=json.dumps(definition), roleArn=ROLE
+    )
+    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input='{"order": 12}')[
+        "executionArn"
+    ]
+    described = _finished(sfn, arn)
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", "Order 12")
+    with pytest.raises(sfn.exceptions.InvalidDefinition):
+        broken = {
+            **definition,
+            "States": {**states, "Serve": {**states["Serve"], "Output": "{% ( %}"}},
+        }
+        sfn.create_state_machine(name="BrokenJsonata", definition=json.dumps(broken), roleArn=ROLE)
