@@ -9,6 +9,7 @@ state with States.QueryEvaluationError, as does an expression that throws or run
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -53,30 +54,41 @@ def evaluate(
     value: Any, *, states: Mapping[str, Any], variables: Mapping[str, Any], field: str
 ) -> Any:
     """`value` with every `{% %}` string in it (itself, or any string inside its objects and
-    arrays) replaced by what its expression gives. Raises StatesError(QueryEvaluationError)."""
-    if is_expression(value):
-        return _run(value, states, variables, field)
+    arrays) replaced by what its expression gives. Raises StatesError(QueryEvaluationError).
+    `states` and `variables` are not changed (the library gets a copy)."""
+    if not has_expression(value):
+        return value
+    bindings = copy.deepcopy({**variables, "states": dict(states)})
+    return _evaluate(value, bindings, field)
+
+
+def has_expression(value: Any) -> bool:
+    """Whether `value` holds a `{% %}` string anywhere."""
     if isinstance(value, dict):
-        return {
-            key: evaluate(item, states=states, variables=variables, field=f"{field}/{key}")
-            for key, item in value.items()
-        }
+        return any(has_expression(item) for item in value.values())
     if isinstance(value, list):
-        return [
-            evaluate(item, states=states, variables=variables, field=f"{field}[{i}]")
-            for i, item in enumerate(value)
-        ]
+        return any(has_expression(item) for item in value)
+    return is_expression(value)
+
+
+def _evaluate(value: Any, bindings: dict[str, Any], field: str) -> Any:
+    if is_expression(value):
+        return _run(value, bindings, field)
+    if isinstance(value, dict):
+        return {key: _evaluate(item, bindings, f"{field}/{key}") for key, item in value.items()}
+    if isinstance(value, list):
+        return [_evaluate(item, bindings, f"{field}[{i}]") for i, item in enumerate(value)]
     return value
 
 
-def _run(value: str, states: Mapping[str, Any], variables: Mapping[str, Any], field: str) -> Any:
+def _run(value: str, bindings: dict[str, Any], field: str) -> Any:
     text = value[2:-2].strip()
     try:
         expression = _compiled(value)
         expression.set_output_convert_nulls(False)  # tells JSON null from undefined
         # The library's clock starts when bounds are set: set them for this evaluation.
         expression.environment.set_runtime_bounds(_TIMEOUT_MS, _MAX_DEPTH)
-        result = expression.evaluate(None, {**variables, "states": dict(states)})
+        result = expression.evaluate(None, bindings)
     except Exception as error:  # JException, and the Python errors it lets through (1/0)
         raise StatesError(
             QUERY_EVALUATION_ERROR,

@@ -242,3 +242,21 @@ def test_a_jsonata_state_refuses_jsonpath_fields_and_bad_expressions_on_load(
         _machine({"X": state, "S": {"Type": "Succeed"}})
     assert (info.value.state, info.value.field) == ("X", field)
     assert fragment in info.value.message
+
+
+def test_an_array_input_is_read_as_one_value_and_left_unchanged():
+    data = [{"n": 3}, {"n": 1}, {"n": 2}]
+    states = {
+        "P": {
+            "Type": "Pass",
+            "Output": {
+                "first": "{% $states.input[0].n %}",
+                "sorted": "{% $sort($states.input, function($a, $b) { $a.n > $b.n }).n %}",
+                "count": "{% $count($states.input) %}",
+            },
+            "End": True,
+        }
+    }
+    done, host = _run(states, data)
+    assert done.output == {"first": 3, "sorted": [1, 2, 3], "count": 3}
+    assert data == [{"n": 3}, {"n": 1}, {"n": 2}]
