@@ -223,6 +223,14 @@ class _StateReader:
             for field_name, message in expression_errors(self.raw[key], key):
                 raise self.fail(field_name, message)
 
+    def resource(self, resource_known: Callable[[str], bool]) -> str:
+        resource = self.raw.get("Resource")
+        if not isinstance(resource, str):
+            raise self.fail("Resource", "must be a string")
+        if not resource_known(resource):
+            raise self.fail("Resource", f"unknown resource {json.dumps(resource)}")
+        return resource
+
     def transition(self, names: Mapping[str, Any]) -> tuple[str | None, bool]:
         has_next, end = "Next" in self.raw, self.raw.get("End", False)
         if "End" in self.raw and end is not True:
@@ -406,13 +414,9 @@ def _read_state(
         attrs["result_path"] = reader.path("ResultPath", reference=True)
         reader.template("Parameters")
     if kind == "Task":
-        resource = raw.get("Resource")
-        if not isinstance(resource, str):
-            raise reader.fail("Resource", "must be a string")
-        if not resource_known(resource):
-            raise reader.fail("Resource", f"unknown resource {json.dumps(resource)}")
         reader.template("ResultSelector")
-        attrs.update(reader.timeouts(), resource=resource, retry=reader.retriers())
+        attrs.update(reader.timeouts(), resource=reader.resource(resource_known))
+        attrs["retry"] = reader.retriers()
         attrs["catch"] = reader.catchers(names)
     if kind == "Choice":
         choices = raw.get("Choices")
@@ -460,13 +464,8 @@ def _read_jsonata_state(
     if kind == "Wait":
         attrs.update(reader.wait())
     if kind == "Task":
-        resource = raw.get("Resource")
-        if not isinstance(resource, str):
-            raise reader.fail("Resource", "must be a string")
-        if not resource_known(resource):
-            raise reader.fail("Resource", f"unknown resource {json.dumps(resource)}")
-        timeouts = reader.timeouts()
-        attrs.update(timeouts, resource=resource, retry=reader.retriers())
+        attrs.update(reader.timeouts(), resource=reader.resource(resource_known))
+        attrs["retry"] = reader.retriers()
         attrs["catch"] = reader.catchers(names)
     if kind == "Choice":
         choices = raw.get("Choices")

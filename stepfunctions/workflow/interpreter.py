@@ -181,6 +181,13 @@ class _Run:
             text = _check_size(state, output)
         except StatesError as err:
             return self.fail_execution(err)
+        return self.leave(state, assigned, output, text, target, delay)
+
+    def leave(
+        self, state: State, assigned: dict, output: Any, text: str, target: str | None, delay: float
+    ) -> _Next | Outcome:
+        """A state's processing went through: its Assign takes effect, then a Wait state with
+        time to wait waits (Delayed), any other state exits."""
         self.variables.update(assigned)
         if delay > 0:
             return Delayed(state.name, output, delay, copy.deepcopy(self.variables))
@@ -242,10 +249,7 @@ class _Run:
             text = _check_size(state, output)
         except StatesError as err:
             return self.fail_execution(err)
-        self.variables.update(assigned)
-        if delay > 0:
-            return Delayed(state.name, output, delay, copy.deepcopy(self.variables))
-        return self.exit(state, output, text, target)
+        return self.leave(state, assigned, output, text, target, delay)
 
     def jsonata(self, value: Any, states: dict, field: str) -> Any:
         return jsonata_evaluate(value, states=states, variables=self.variables, field=field)
