@@ -61,22 +61,23 @@ def state_machine_create(
     """Creates a state machine with version 1, running as `role_arn` ($$.Execution.RoleArn;
     StateMachine.role_arn_default(name) when none is given).
 
-    Idempotent as CreateStateMachine is: the same name with the same definition and role answers
-    the existing machine; the same name with another definition or role is refused.
+    Idempotent as CreateStateMachine is: the same name with the same definition and role (any
+    role, when none is given) answers the existing machine; another definition or role is refused.
     """
     name_validate(name=name)
     document = definition_parse(definition=definition)
-    role_arn = role_arn or StateMachine.role_arn_default(name)
     try:
         with transaction.atomic():
-            machine = StateMachine.objects.create(name=name, role_arn=role_arn)
+            machine = StateMachine.objects.create(
+                name=name, role_arn=role_arn or StateMachine.role_arn_default(name)
+            )
             StateMachineVersion.objects.create(state_machine=machine, number=1, definition=document)
     except IntegrityError as error:
         existing = StateMachine.objects.filter(name=name).first()
         if (
             existing is not None
             and existing.latest_version.definition == document
-            and existing.role_arn == role_arn
+            and role_arn in (None, existing.role_arn)
         ):
             return existing
         raise StateMachineAlreadyExists(f"State Machine Already Exists: '{name}'") from error

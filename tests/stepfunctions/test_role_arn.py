@@ -60,6 +60,14 @@ def test_a_machine_created_without_a_role_gets_the_default_role(inline_stages):
     assert execution.output == {"role": machine.role_arn}
 
 
+def test_an_app_creating_its_machine_again_without_a_role_keeps_the_role_it_was_given(
+    transactional_db,
+):
+    machine = services.state_machine_create(name="Kept", definition=SHOWS_ROLE, role_arn=ROLE)
+    again = services.state_machine_create(name="Kept", definition=SHOWS_ROLE)
+    assert (again.pk, again.role_arn) == (machine.pk, ROLE)
+
+
 def test_machines_stored_before_the_role_was_kept_get_the_role_they_ran_as(transactional_db):
     executor = MigrationExecutor(connection)
     before, after = (
