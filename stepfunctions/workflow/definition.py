@@ -223,6 +223,23 @@ class _StateReader:
             for field_name, message in expression_errors(self.raw[key], key):
                 raise self.fail(field_name, message)
 
+    def task(self, resource_known: Callable[[str], bool], names: Mapping[str, Any]) -> dict:
+        """A Task state's resource, timeouts, retriers and catchers (checked in this order)."""
+        resource = self.resource(resource_known)
+        self.template("ResultSelector")  # JSONPath only: a JSONata state refuses the field
+        return {
+            "resource": resource,
+            **self.timeouts(),
+            "retry": self.retriers(),
+            "catch": self.catchers(names),
+        }
+
+    def choices(self) -> list:
+        choices = self.raw.get("Choices")
+        if not isinstance(choices, list) or not choices:
+            raise self.fail("Choices", "must be a non-empty list of rules")
+        return choices
+
     def resource(self, resource_known: Callable[[str], bool]) -> str:
         resource = self.raw.get("Resource")
         if not isinstance(resource, str):
@@ -414,14 +431,9 @@ def _read_state(
         attrs["result_path"] = reader.path("ResultPath", reference=True)
         reader.template("Parameters")
     if kind == "Task":
-        reader.template("ResultSelector")
-        attrs.update(reader.timeouts(), resource=reader.resource(resource_known))
-        attrs["retry"] = reader.retriers()
-        attrs["catch"] = reader.catchers(names)
+        attrs.update(reader.task(resource_known, names))
     if kind == "Choice":
-        choices = raw.get("Choices")
-        if not isinstance(choices, list) or not choices:
-            raise reader.fail("Choices", "must be a non-empty list of rules")
+        choices = reader.choices()
         for i, rule in enumerate(choices):
             for where, message in rule_errors(rule, f"Choices[{i}]", top_level=True):
                 raise reader.fail(where, message)
@@ -464,13 +476,9 @@ def _read_jsonata_state(
     if kind == "Wait":
         attrs.update(reader.wait())
     if kind == "Task":
-        attrs.update(reader.timeouts(), resource=reader.resource(resource_known))
-        attrs["retry"] = reader.retriers()
-        attrs["catch"] = reader.catchers(names)
+        attrs.update(reader.task(resource_known, names))
     if kind == "Choice":
-        choices = raw.get("Choices")
-        if not isinstance(choices, list) or not choices:
-            raise reader.fail("Choices", "must be a non-empty list of rules")
+        choices = reader.choices()
         for i, rule in enumerate(choices):
             where = f"Choices[{i}]"
             if not isinstance(rule, dict):
