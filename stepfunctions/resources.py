@@ -7,11 +7,12 @@ the stage's transaction, so what they write commits (or rolls back) with the sta
 `lambda:invoke` dispatches on FunctionName to the functions registered with `lambda_function`.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from stepfunctions.workflow import StatesError
+from stepfunctions.workflow import JsonRefused, StatesError, json_read
 
 PUT_EVENTS = "arn:aws:states:::events:putEvents"
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
@@ -82,10 +83,58 @@ def _lambda_invoke(parameters: Any, invocation: Invocation) -> dict:
     return {"ExecutedVersion": "$LATEST", "Payload": payload, "StatusCode": 200}
 
 
+# EventBridge's per-entry errors, worded as PutEvents answers them.
+_REQUIRED = "Parameter {0} is not valid. Reason: {0} is a required argument."
+_MALFORMED_DETAIL = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+# What the event store holds (stepfunctions.models.Event); a longer value cannot be put.
+_MAX_LENGTHS = {"EventBusName": 256, "Source": 256, "DetailType": 128}
+
+
+def _entry_checked(entry: Any) -> tuple[dict | None, dict | None]:
+    """(the entry with Detail as an object, None) when EventBridge would take it, else (None,
+    the failed result entry EventBridge gives: InvalidArgument or MalformedDetail)."""
+    if not isinstance(entry, dict):
+        return None, _invalid("Entry", "must be an object")
+    for member in ("Source", "DetailType", "Detail"):
+        if entry.get(member) in (None, ""):
+            return None, {"ErrorCode": "InvalidArgument", "ErrorMessage": _REQUIRED.format(member)}
+    for member, maximum in _MAX_LENGTHS.items():
+        value = entry.get(member, "default")
+        if not isinstance(value, str):
+            return None, _invalid(member, "must be a string")
+        if len(value) > maximum:
+            return None, _invalid(member, f"must be at most {maximum} characters long")
+    detail = entry["Detail"]
+    if isinstance(detail, str):
+        try:
+            detail = json_read(detail)
+        except JsonRefused:
+            return None, dict(_MALFORMED_DETAIL)
+    if not isinstance(detail, dict):
+        return None, dict(_MALFORMED_DETAIL)
+    return {**entry, "Detail": detail}, None
+
+
+def _invalid(member: str, reason: str) -> dict:
+    message = f"Parameter {member} is not valid. Reason: {member} {reason}."
+    return {"ErrorCode": "InvalidArgument", "ErrorMessage": message}
+
+
 @resource(PUT_EVENTS)
 def _put_events(parameters: Any, invocation: Invocation) -> dict:
+    """Puts the entries EventBridge would take, as EventBridge does, and answers its response.
+
+    As the optimized integration does on AWS, a response with failed entries fails the task with
+    EventBridge.FailedEntry, its cause the response's JSON; the entries that were valid are put
+    all the same (EventBridge processes every entry of a request)."""
     entries = parameters.get("Entries") if isinstance(parameters, dict) else None
     if not isinstance(entries, list) or not entries:
         raise StatesError("EventBridge.ValidationException", "Entries must be a non-empty list")
-    ids = invocation.emit(entries)
-    return {"Entries": [{"EventId": event_id} for event_id in ids], "FailedEntryCount": 0}
+    checked = [_entry_checked(entry) for entry in entries]
+    ids = iter(invocation.emit([entry for entry, _ in checked if entry is not None]))
+    results = [{"EventId": next(ids)} if failure is None else failure for _, failure in checked]
+    failed = sum(failure is not None for _, failure in checked)
+    response = {"Entries": results, "FailedEntryCount": failed}
+    if failed:
+        raise StatesError("EventBridge.FailedEntry", json.dumps(response, separators=(",", ":")))
+    return response

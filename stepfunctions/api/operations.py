@@ -125,18 +125,22 @@ def get_execution_history(members: Members) -> Members:
 # --- State machines -----------------------------------------------------------------------------
 def create_state_machine(members: Members) -> Members:
     _standard_only(members)
-    machine = services.state_machine_create(name=members["name"], definition=members["definition"])
+    machine = services.state_machine_create(
+        name=members["name"], definition=members["definition"], role_arn=members["roleArn"]
+    )
     return {"stateMachineArn": machine.arn, "creationDate": machine.created_at}
 
 
 def update_state_machine(members: Members) -> Members:
     machine = _machine(members["stateMachineArn"])
-    if "definition" in members:
+    if {"definition", "roleArn"} & members.keys():
         version = services.state_machine_update(
-            state_machine=machine, definition=members["definition"]
+            state_machine=machine,
+            definition=members.get("definition"),
+            role_arn=members.get("roleArn"),
         )
-    elif {"roleArn", "loggingConfiguration", "tracingConfiguration"} & members.keys():
-        # Nothing here uses a role, logging or tracing: accepted and left as they are.
+    elif {"loggingConfiguration", "tracingConfiguration"} & members.keys():
+        # Nothing here logs or traces as AWS does: accepted and left as they are.
         version = machine.latest_version
     else:
         raise ValidationException(

@@ -3,8 +3,6 @@
 import json
 from typing import Any
 
-from django.conf import settings
-
 from stepfunctions.models import Execution, HistoryEvent, StateMachine
 
 
@@ -68,22 +66,16 @@ def history_event(event: HistoryEvent, *, include_data: bool = True) -> dict[str
     return shaped
 
 
-def state_machine_role_arn() -> str:
-    return f"arn:aws:iam::{settings.AWS_ACCOUNT_ID}:role/serverlesspresso-no-iam"
-
-
 def state_machine_describe(state_machine: StateMachine) -> dict[str, Any]:
-    """DescribeStateMachine's answer, from the latest version.
-
-    The project runs no IAM: roleArn is a fixed placeholder so tools that expect one find one.
-    """
+    """DescribeStateMachine's answer, from the latest version. The project runs no IAM: roleArn
+    is the role given at creation (or since), kept for $$.Execution.RoleArn and for tools."""
     latest = state_machine.latest_version
     return {
         "stateMachineArn": state_machine.arn,
         "name": state_machine.name,
         "status": "ACTIVE",
         "definition": json.dumps(latest.definition, indent=2),
-        "roleArn": state_machine_role_arn(),
+        "roleArn": state_machine.role_arn,
         "type": "STANDARD",
         "creationDate": state_machine.created_at,
         "revisionId": str(latest.number),

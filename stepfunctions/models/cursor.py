@@ -14,19 +14,22 @@ class Cursor:
     TASK: ClassVar[str] = "task"
     RETRY: ClassVar[str] = "retry"
     CONTINUE: ClassVar[str] = "continue"
+    WAIT: ClassVar[str] = "wait"
     # The members each kind stores, besides its kind.
     _MEMBERS: ClassVar[dict[str, tuple[str, ...]]] = {
         START: (),
-        TASK: ("state", "raw_input", "attempts", "token_id", "entered_event_id"),
-        RETRY: ("state", "raw_input", "attempts", "entered_event_id"),
-        CONTINUE: ("state", "input"),
+        TASK: ("state", "raw_input", "attempts", "token_id", "entered_event_id", "variables"),
+        RETRY: ("state", "raw_input", "attempts", "entered_event_id", "variables"),
+        CONTINUE: ("state", "input", "variables"),
+        WAIT: ("state", "input", "variables"),
     }
     # Members that may be missing from the JSON (written only when set).
-    _OPTIONAL: ClassVar[frozenset[str]] = frozenset({"entered_event_id"})
+    _OPTIONAL: ClassVar[frozenset[str]] = frozenset({"entered_event_id", "variables"})
 
     kind: str
     state: str | None = None
-    # The state's input (continue) or the task's raw input (task, retry).
+    # The state's input (continue), the Wait state's output (wait) or the task's raw input (task,
+    # retry).
     input: Any = None
     raw_input: Any = None
     attempts: tuple[int, ...] = ()
@@ -35,6 +38,9 @@ class Cursor:
     # The history event id that entered the state, for AWS's wording of a later error's cause.
     # Cursors stored before it existed have none.
     entered_event_id: int | None = None
+    # The workflow's variables (Assign) as the stage left them; None when it has none (and in
+    # cursors stored before variables were kept).
+    variables: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in self._MEMBERS:

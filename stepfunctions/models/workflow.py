@@ -24,6 +24,8 @@ class StateMachine(models.Model):
     """A named workflow. Its definition lives in versions, so an execution keeps the one it began."""
 
     name = models.CharField(max_length=80, unique=True)
+    # The roleArn given at CreateStateMachine ($$.Execution.RoleArn); nothing here assumes it.
+    role_arn = models.CharField(max_length=256)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -35,6 +37,11 @@ class StateMachine(models.Model):
     @property
     def arn(self) -> str:
         return f"arn:aws:states:{settings.AWS_REGION}:{settings.AWS_ACCOUNT_ID}:stateMachine:{self.name}"
+
+    @staticmethod
+    def role_arn_default(name: str) -> str:
+        """The role of a machine created without one (by a command or an app, not the API)."""
+        return f"arn:aws:iam::{settings.AWS_ACCOUNT_ID}:role/{name}Role"
 
     @property
     def latest_version(self) -> "StateMachineVersion":

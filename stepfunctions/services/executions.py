@@ -34,12 +34,17 @@ from stepfunctions.workflow import (
     resume_continue,
     resume_retry,
     resume_task,
+    resume_wait,
     start,
 )
 from stepfunctions.workflow.errors import RUNTIME
 
 logger = logging.getLogger(__name__)
 MAX_INPUT_BYTES = 262_144
+# A stage due later than this (a long Wait state or retry delay) gets no Celery countdown: the
+# relay and the stall sweep run it from due_at. A countdown past the broker's visibility timeout
+# would be delivered again every hour until it fires, held in a worker's memory meanwhile.
+COUNTDOWN_MAX_SECONDS = 300
 
 
 def execution_nudge(execution_id: Any, *, countdown: float | None = None) -> None:
@@ -131,7 +136,19 @@ def _resume(stage: Stage, execution: Execution) -> Any:
         return start(definition, execution.input, **common)
     if kind == Cursor.CONTINUE:
         return resume_continue(
-            definition, state_name=cursor.state, state_input=cursor.input, **common
+            definition,
+            state_name=cursor.state,
+            state_input=cursor.input,
+            variables=cursor.variables,
+            **common,
+        )
+    if kind == Cursor.WAIT:
+        return resume_wait(
+            definition,
+            state_name=cursor.state,
+            output=cursor.input,
+            variables=cursor.variables,
+            **common,
         )
     if kind == Cursor.RETRY:
         return resume_retry(
@@ -140,6 +157,7 @@ def _resume(stage: Stage, execution: Execution) -> Any:
             raw_input=cursor.raw_input,
             attempts=list(cursor.attempts),
             entered_event_id=cursor.entered_event_id,
+            variables=cursor.variables,
             **common,
         )
     if kind == Cursor.TASK:
@@ -165,6 +183,7 @@ def _resume(stage: Stage, execution: Execution) -> Any:
             attempts=list(cursor.attempts),
             result=result,
             entered_event_id=cursor.entered_event_id,
+            variables=cursor.variables,
             **common,
         )
     raise ValueError(f"Execution {execution.pk} has nothing to resume ({cursor!r})")
@@ -259,7 +278,9 @@ def _stage_step(
         return None
     if stage.save(outcome):
         delay = max((execution.due_at - now).total_seconds(), 0)
-        if delay or not in_batch:
+        # A stage due later than COUNTDOWN_MAX_SECONDS (a long Wait) is fired from its due_at by
+        # the relay and the stall sweep, not by a countdown the broker would hold for hours.
+        if delay <= COUNTDOWN_MAX_SECONDS and (delay or not in_batch):
             execution_nudge(execution.pk, countdown=delay or None)
     return execution, outcome
 

@@ -14,7 +14,7 @@ from stepfunctions import hooks, resources
 from stepfunctions.models import CallbackToken, Cursor, Event, Execution, HistoryEvent
 from stepfunctions.models.bulk import rows_insert
 from stepfunctions.services.events import events_build, events_save
-from stepfunctions.workflow import Continue, Finished, Outcome, Sleeping, Waiting
+from stepfunctions.workflow import Continue, Delayed, Finished, Outcome, Sleeping, Waiting
 
 TOKEN_BYTES = 48  # 384 random bits, 64 URL-safe characters
 
@@ -80,7 +80,7 @@ class Stage:
                 "Name": execution.name,
                 "StartTime": execution.start_date.isoformat().replace("+00:00", "Z"),
                 "RedriveCount": 0,  # executions are not redriven here
-                "RoleArn": f"arn:aws:iam::{machine.arn.split(':')[4]}:role/{machine.name}Role",
+                "RoleArn": machine.role_arn,
             },
             "StateMachine": {"Id": machine.arn, "Name": machine.name},
         }
@@ -102,6 +102,7 @@ class Stage:
                 attempts=tuple(outcome.attempts),
                 token_id=None,  # the token's id, once StageWrites.flush has inserted it
                 entered_event_id=outcome.entered_event_id,
+                variables=outcome.variables or None,
             )
         elif isinstance(outcome, Sleeping):
             execution.stage = Execution.Stage.READY
@@ -112,13 +113,28 @@ class Stage:
                 raw_input=outcome.raw_input,
                 attempts=tuple(outcome.attempts),
                 entered_event_id=outcome.entered_event_id,
+                variables=outcome.variables or None,
+            )
+            more = True
+        elif isinstance(outcome, Delayed):
+            # A durable timer: the relay and the stall sweep run the stage once due_at has come.
+            execution.stage = Execution.Stage.READY
+            execution.due_at = now + timedelta(seconds=outcome.delay_seconds)
+            execution.position = Cursor(
+                Cursor.WAIT,
+                state=outcome.state_name,
+                input=outcome.output,
+                variables=outcome.variables or None,
             )
             more = True
         elif isinstance(outcome, Continue):
             execution.stage = Execution.Stage.READY
             execution.due_at = now
             execution.position = Cursor(
-                Cursor.CONTINUE, state=outcome.state_name, input=outcome.state_input
+                Cursor.CONTINUE,
+                state=outcome.state_name,
+                input=outcome.state_input,
+                variables=outcome.variables or None,
             )
             more = True
         elif isinstance(outcome, Finished):

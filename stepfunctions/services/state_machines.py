@@ -55,21 +55,30 @@ def state_machine_get(*, arn_or_name: str) -> StateMachine:
     return machine
 
 
-def state_machine_create(*, name: str, definition: str | dict) -> StateMachine:
-    """Creates a state machine with version 1.
+def state_machine_create(
+    *, name: str, definition: str | dict, role_arn: str | None = None
+) -> StateMachine:
+    """Creates a state machine with version 1, running as `role_arn` ($$.Execution.RoleArn;
+    StateMachine.role_arn_default(name) when none is given).
 
-    Idempotent as CreateStateMachine is: the same name with the same definition answers the
-    existing machine; the same name with another definition is refused.
+    Idempotent as CreateStateMachine is: the same name with the same definition and role (any
+    role, when none is given) answers the existing machine; another definition or role is refused.
     """
     name_validate(name=name)
     document = definition_parse(definition=definition)
     try:
         with transaction.atomic():
-            machine = StateMachine.objects.create(name=name)
+            machine = StateMachine.objects.create(
+                name=name, role_arn=role_arn or StateMachine.role_arn_default(name)
+            )
             StateMachineVersion.objects.create(state_machine=machine, number=1, definition=document)
     except IntegrityError as error:
         existing = StateMachine.objects.filter(name=name).first()
-        if existing is not None and existing.latest_version.definition == document:
+        if (
+            existing is not None
+            and existing.latest_version.definition == document
+            and role_arn in (None, existing.role_arn)
+        ):
             return existing
         raise StateMachineAlreadyExists(f"State Machine Already Exists: '{name}'") from error
     return machine
@@ -93,14 +102,21 @@ def state_machine_delete(*, state_machine: StateMachine) -> None:
 
 
 def state_machine_update(
-    *, state_machine: StateMachine, definition: str | dict
+    *,
+    state_machine: StateMachine,
+    definition: str | dict | None = None,
+    role_arn: str | None = None,
 ) -> StateMachineVersion:
-    """Adds a version; executions already running keep the version they started with."""
-    document = definition_parse(definition=definition)
+    """Adds a version for a new definition (executions already running keep the version they
+    started with) and stores a new role (their next stages run as it, as on AWS)."""
+    document = definition_parse(definition=definition) if definition is not None else None
     with transaction.atomic():
         locked = StateMachine.objects.select_for_update().get(pk=state_machine.pk)
+        if role_arn is not None and role_arn != locked.role_arn:
+            locked.role_arn = role_arn
+            locked.save(update_fields=["role_arn"])
         latest = locked.latest_version
-        if latest is not None and latest.definition == document:
+        if document is None or (latest is not None and latest.definition == document):
             return latest
         number = (latest.number if latest else 0) + 1
         return StateMachineVersion.objects.create(

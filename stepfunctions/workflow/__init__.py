@@ -1,4 +1,4 @@
-"""An Amazon States Language interpreter in pure Python (Task, Pass, Choice, Succeed, Fail).
+"""An Amazon States Language interpreter in pure Python (Task, Pass, Choice, Wait, Succeed, Fail).
 
 `load_definition` validates a definition; `start` and the `resume_*` functions run it one stretch
 at a time through a `Host`, returning an Outcome the caller persists and acts on.
@@ -6,10 +6,18 @@ at a time through a `Host`, returning an Outcome the caller persists and acts on
 
 from .definition import Catcher, Definition, Retrier, State, load_definition
 from .errors import DefinitionError, StatesError, error_matches
-from .interpreter import resource_names, resume_continue, resume_retry, resume_task, start
+from .interpreter import (
+    resource_names,
+    resume_continue,
+    resume_retry,
+    resume_task,
+    resume_wait,
+    start,
+)
 from .jsontext import MAX_DEPTH, JsonRefused, json_read, json_value_check
 from .outcomes import (
     Continue,
+    Delayed,
     Finished,
     Host,
     Outcome,
@@ -26,6 +34,7 @@ __all__ = [
     "Catcher",
     "Continue",
     "Definition",
+    "Delayed",
     "DefinitionError",
     "Finished",
     "Host",
@@ -51,5 +60,6 @@ __all__ = [
     "resume_continue",
     "resume_retry",
     "resume_task",
+    "resume_wait",
     "start",
 ]

@@ -5,13 +5,16 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from .choice import rule_errors
 from .errors import ALL, DefinitionError
+from .jsonata_query import expression_errors, is_expression
 from .jsontext import JsonRefused, json_read, json_value_check
 from .paths import (
     VARIABLE_NAME,
@@ -34,12 +37,28 @@ FIELDS: dict[str, set[str]] = {
     "Choice": _COMMON | {"Choices", "Default", "InputPath", "OutputPath", "Assign"},
     "Succeed": _COMMON | {"InputPath", "OutputPath"},
     "Fail": _COMMON | {"Error", "Cause", "ErrorPath", "CausePath"},
+    "Wait": _COMMON | _FLOW | {"Seconds", "Timestamp", "SecondsPath", "TimestampPath", "Assign"},
 }
-_REFUSED_TYPES = {"Wait", "Parallel", "Map"}
+_WAIT_FIELDS = ("Seconds", "Timestamp", "SecondsPath", "TimestampPath")
+_REFUSED_TYPES = {"Parallel", "Map"}
 _TOP_FIELDS = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
 _RETRIER_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "Comment"}
 _RETRIER_FIELDS |= {"MaxDelaySeconds", "JitterStrategy"}
 _CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath", "Comment", "Assign"}
+# A JSONata state's fields: Arguments and Output take the place of the five JSONPath fields.
+_JSONATA_FIELDS: dict[str, set[str]] = {
+    "Task": _COMMON
+    | {"Next", "End", "Resource", "Arguments", "Output", "Assign", "Retry", "Catch"}
+    | {"TimeoutSeconds", "HeartbeatSeconds"},
+    "Pass": _COMMON | {"Next", "End", "Output", "Assign"},
+    "Choice": _COMMON | {"Choices", "Default", "Output", "Assign"},
+    "Wait": _COMMON | {"Next", "End", "Seconds", "Timestamp", "Output", "Assign"},
+    "Succeed": _COMMON | {"Output"},
+    "Fail": _COMMON | {"Error", "Cause"},
+}
+_JSONATA_CATCHER_FIELDS = {"ErrorEquals", "Next", "Output", "Comment", "Assign"}
+_JSONATA_RULE_FIELDS = {"Condition", "Next", "Comment"}
+LANGUAGES = ("JSONPath", "JSONata")
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,7 @@ class Catcher:
     next: str
     result_path: Path | None  # None is ResultPath null; absent means `$`
     assign: Mapping[str, Any] | None = None
+    output: Any = None  # a JSONata catcher's Output (None: the error output as it is)
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,13 @@ class State:
     catch: tuple[Catcher, ...] = ()
     choices: tuple[dict, ...] = ()
     default: str | None = None
+    # A Wait state's one field of Seconds, Timestamp, SecondsPath and TimestampPath.
+    wait_seconds: int | None = None
+    wait_timestamp: datetime | None = None
+    wait_seconds_path: Path | None = None
+    wait_timestamp_path: Path | None = None
+    # QueryLanguage JSONata: Arguments, Output, Assign and Condition hold `{% %}` expressions.
+    jsonata: bool = False
 
     @property
     def is_callback(self) -> bool:
@@ -111,6 +138,25 @@ MAX_ATTEMPTS = 99_999_999
 MAX_DELAY_SECONDS = 31_622_400  # MaxDelaySeconds: a year, less than 31622401
 
 
+# RFC 3339's profile of ISO 8601, as the ASL reference requires of a Wait state's timestamps: an
+# uppercase T between date and time, and Z or a numeric offset.
+_TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})")
+
+
+def timestamp_parse(value: Any) -> datetime | None:
+    """An ISO-8601 extended offset date-time string (`2016-03-14T01:59:00Z`) as an aware
+    datetime; None when `value` is not one (a fraction finer than microseconds is cut)."""
+    match = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    day, time, fraction, offset = match.groups()
+    fraction = f".{fraction[:6]}" if fraction else ""
+    try:
+        return datetime.fromisoformat(f"{day}T{time}{fraction}{offset.replace('Z', '+00:00')}")
+    except ValueError:  # a month 13, a 25th hour, ...
+        return None
+
+
 def _positive_int(value: Any, maximum: int = MAX_SECONDS) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= maximum
 
@@ -122,8 +168,8 @@ def _number(value: Any) -> bool:
 class _StateReader:
     """Reads one state's fields, raising DefinitionError naming the state and field at fault."""
 
-    def __init__(self, name: str, raw: dict, *, variables: bool = False) -> None:
-        self.name, self.raw, self.variables = name, raw, variables
+    def __init__(self, name: str, raw: dict, *, jsonata: bool = False) -> None:
+        self.name, self.raw, self.jsonata = name, raw, jsonata
 
     def fail(self, field_name: str, message: str) -> DefinitionError:
         return DefinitionError(self.name, field_name, message)
@@ -159,18 +205,48 @@ class _StateReader:
 
     def assign(self, where: str, value: Any) -> None:
         """Checks an Assign object: variable names, and the paths and intrinsics of `.$` keys."""
-        if not self.variables:
-            raise self.fail(where, "workflow variables (Assign) are not supported by this engine")
         if not isinstance(value, dict):
             raise self.fail(where, "must be an object of variable names")
-        names = [key.removesuffix(".$") for key in value]
+        names = [key if self.jsonata else key.removesuffix(".$") for key in value]
         for key, name in zip(value, names, strict=True):
             if not VARIABLE_NAME.fullmatch(name):
                 raise self.fail(f"{where}.{key}", "is not a variable name ([A-Za-z_][A-Za-z0-9_]*)")
             if names.count(name) > 1:
                 raise self.fail(f"{where}.{key}", f"assigns the variable '{name}' twice")
-        for field_name, message in template_errors(value, where):
+        errors = expression_errors(value, where) if self.jsonata else template_errors(value, where)
+        for field_name, message in errors:
             raise self.fail(field_name, message)
+
+    def expressions(self, key: str) -> None:
+        """Checks the `{% %}` expressions of a JSONata field (its value or any string in it)."""
+        if key in self.raw:
+            for field_name, message in expression_errors(self.raw[key], key):
+                raise self.fail(field_name, message)
+
+    def task(self, resource_known: Callable[[str], bool], names: Mapping[str, Any]) -> dict:
+        """A Task state's resource, timeouts, retriers and catchers (checked in this order)."""
+        resource = self.resource(resource_known)
+        self.template("ResultSelector")  # JSONPath only: a JSONata state refuses the field
+        return {
+            "resource": resource,
+            **self.timeouts(),
+            "retry": self.retriers(),
+            "catch": self.catchers(names),
+        }
+
+    def choices(self) -> list:
+        choices = self.raw.get("Choices")
+        if not isinstance(choices, list) or not choices:
+            raise self.fail("Choices", "must be a non-empty list of rules")
+        return choices
+
+    def resource(self, resource_known: Callable[[str], bool]) -> str:
+        resource = self.raw.get("Resource")
+        if not isinstance(resource, str):
+            raise self.fail("Resource", "must be a string")
+        if not resource_known(resource):
+            raise self.fail("Resource", f"unknown resource {json.dumps(resource)}")
+        return resource
 
     def transition(self, names: Mapping[str, Any]) -> tuple[str | None, bool]:
         has_next, end = "Next" in self.raw, self.raw.get("End", False)
@@ -243,11 +319,19 @@ class _StateReader:
 
     def catchers(self, names: Mapping[str, Any]) -> tuple[Catcher, ...]:
         out = []
-        for where, item, last in self.entries("Catch", _CATCHER_FIELDS):
+        allowed = _JSONATA_CATCHER_FIELDS if self.jsonata else _CATCHER_FIELDS
+        for where, item, last in self.entries("Catch", allowed):
             errors = self.error_equals(f"{where}.ErrorEquals", item.get("ErrorEquals"), last)
             if "Next" not in item:
                 raise self.fail(f"{where}.Next", "a catcher needs Next")
             target = self.target(f"{where}.Next", item["Next"], names)
+            if self.jsonata:
+                for field_name, message in expression_errors(item.get("Output"), f"{where}.Output"):
+                    raise self.fail(field_name, message)
+                if "Assign" in item:
+                    self.assign(f"{where}.Assign", item["Assign"])
+                out.append(Catcher(errors, target, None, item.get("Assign"), item.get("Output")))
+                continue
             catcher_reader = _StateReader(self.name, item)
             try:
                 result_path = catcher_reader.path("ResultPath", reference=True)
@@ -276,50 +360,80 @@ class _StateReader:
             "timeout_seconds_path": self.optional_path("TimeoutSecondsPath"),
         }
 
+    def wait(self) -> dict[str, Any]:
+        """A Wait state's time: exactly one of its four fields, each checked as AWS checks it."""
+        present = [key for key in _WAIT_FIELDS if key in self.raw]
+        if len(present) != 1:
+            raise self.fail(
+                present[1] if len(present) > 1 else "Seconds",
+                "exactly one of Seconds, Timestamp, SecondsPath and TimestampPath is required",
+            )
+        key, value = present[0], self.raw[present[0]]
+        if self.jsonata and is_expression(value):
+            self.expressions(key)  # evaluated when the state runs
+            return {}
+        if key == "Seconds":
+            if not (_positive_int(value) or value == 0 and type(value) is int):
+                raise self.fail(key, f"must be an integer between 0 and {MAX_SECONDS}")
+            return {"wait_seconds": value}
+        if key == "Timestamp":
+            timestamp = timestamp_parse(value)
+            if timestamp is None:
+                raise self.fail(
+                    key, "must be an ISO-8601 extended offset date-time (2016-03-14T01:59:00Z)"
+                )
+            return {"wait_timestamp": timestamp}
+        if not isinstance(value, str):
+            raise self.fail(key, "must be a JSONPath string")
+        try:
+            path = parse_path(value, variables=True)
+        except PathSyntaxError as exc:
+            raise self.fail(key, str(exc)) from None
+        return {"wait_seconds_path" if key == "SecondsPath" else "wait_timestamp_path": path}
+
 
 def _read_state(
     name: str,
     raw: Any,
     names: Mapping[str, Any],
     resource_known: Callable[[str], bool],
-    variables: bool,
+    language: str = "JSONPath",
 ) -> State:
     if not isinstance(raw, dict):
         raise DefinitionError(name, "", "must be an object")
-    reader = _StateReader(name, raw, variables=variables)
+    reader = _StateReader(name, raw)
     kind = raw.get("Type")
     if kind in _REFUSED_TYPES:
         raise reader.fail("Type", f"{kind} states are not supported (Task, Pass, Choice, ...)")
     if kind not in FIELDS:
         raise reader.fail("Type", f"unsupported state type {json.dumps(kind)}")
+    own = raw.get("QueryLanguage", language)
+    if own not in LANGUAGES:
+        raise reader.fail("QueryLanguage", "must be JSONPath or JSONata")
+    if language == "JSONata" and own != "JSONata":
+        raise reader.fail("QueryLanguage", "a JSONata state machine's states are all JSONata")
+    if own == "JSONata":
+        return _read_jsonata_state(name, raw, names, resource_known)
     for key in raw:
         if key not in FIELDS[kind]:
             raise reader.fail(key, f"unknown field for a {kind} state")
-    if raw.get("QueryLanguage", "JSONPath") != "JSONPath":
-        raise reader.fail("QueryLanguage", "only JSONPath is supported (JSONata is not)")
     attrs: dict[str, Any] = {}
     if "Assign" in raw:
         reader.assign("Assign", raw["Assign"])
     if "InputPath" in FIELDS[kind]:
         attrs["input_path"] = reader.path("InputPath")
         attrs["output_path"] = reader.path("OutputPath")
+    if kind == "Wait":
+        attrs["next"], attrs["end"] = reader.transition(names)
+        attrs.update(reader.wait())
     if kind in ("Task", "Pass"):
         attrs["next"], attrs["end"] = reader.transition(names)
         attrs["result_path"] = reader.path("ResultPath", reference=True)
         reader.template("Parameters")
     if kind == "Task":
-        resource = raw.get("Resource")
-        if not isinstance(resource, str):
-            raise reader.fail("Resource", "must be a string")
-        if not resource_known(resource):
-            raise reader.fail("Resource", f"unknown resource {json.dumps(resource)}")
-        reader.template("ResultSelector")
-        attrs.update(reader.timeouts(), resource=resource, retry=reader.retriers())
-        attrs["catch"] = reader.catchers(names)
+        attrs.update(reader.task(resource_known, names))
     if kind == "Choice":
-        choices = raw.get("Choices")
-        if not isinstance(choices, list) or not choices:
-            raise reader.fail("Choices", "must be a non-empty list of rules")
+        choices = reader.choices()
         for i, rule in enumerate(choices):
             for where, message in rule_errors(rule, f"Choices[{i}]", top_level=True):
                 raise reader.fail(where, message)
@@ -341,18 +455,65 @@ def _read_state(
     return State(name=name, type=kind, raw=MappingProxyType(raw), **attrs)
 
 
+def _read_jsonata_state(
+    name: str, raw: dict, names: Mapping[str, Any], resource_known: Callable[[str], bool]
+) -> State:
+    """A state with QueryLanguage JSONata: its expressions are checked here, run by the
+    interpreter with `$states` and the variables."""
+    reader = _StateReader(name, raw, jsonata=True)
+    kind = raw["Type"]
+    for key in raw:
+        if key not in _JSONATA_FIELDS[kind]:
+            message = f"is not a field of a {kind} state with QueryLanguage JSONata"
+            raise reader.fail(key, message)
+    attrs: dict[str, Any] = {"jsonata": True}
+    if "Assign" in raw:
+        reader.assign("Assign", raw["Assign"])
+    for key in ("Arguments", "Output"):
+        reader.expressions(key)
+    if kind in ("Task", "Pass", "Wait"):
+        attrs["next"], attrs["end"] = reader.transition(names)
+    if kind == "Wait":
+        attrs.update(reader.wait())
+    if kind == "Task":
+        attrs.update(reader.task(resource_known, names))
+    if kind == "Choice":
+        choices = reader.choices()
+        for i, rule in enumerate(choices):
+            where = f"Choices[{i}]"
+            if not isinstance(rule, dict):
+                raise reader.fail(where, "must be an object")
+            for key in rule:
+                if key not in _JSONATA_RULE_FIELDS:
+                    raise reader.fail(f"{where}.{key}", "unknown field for a JSONata Choice rule")
+            condition = rule.get("Condition")
+            if not is_expression(condition):
+                raise reader.fail(f"{where}.Condition", "must be a {% %} JSONata expression")
+            for field_name, message in expression_errors(condition, f"{where}.Condition"):
+                raise reader.fail(field_name, message)
+            reader.target(f"{where}.Next", rule.get("Next"), names)
+        attrs["choices"] = tuple(choices)
+        if "Default" in raw:
+            attrs["default"] = reader.target("Default", raw["Default"], names)
+    if kind == "Fail":
+        for key in ("Error", "Cause"):
+            if key in raw and not isinstance(raw[key], str):
+                raise reader.fail(key, "must be a string or a {% %} JSONata expression")
+            reader.expressions(key)
+    return State(name=name, type=kind, raw=MappingProxyType(raw), **attrs)
+
+
 def load_definition(
     doc: dict | str,
     *,
     resource_known: Callable[[str], bool] = lambda resource: True,
-    variables: bool = False,
 ) -> Definition:
     """Parse and validate an ASL document (JSON text or dict) into an immutable Definition.
 
     Guarantees: every transition target exists, every path parses, every state has only the
     fields of its type; otherwise DefinitionError names the state and field. `doc` is copied, so
-    later changes to it do not reach the Definition. `Assign` (workflow variables) is refused
-    unless `variables` is true: a host must keep the Outcomes' `variables` between stages first.
+    later changes to it do not reach the Definition. A host running it keeps each Outcome's
+    `variables` (set by Assign) and passes them back to the resume call.
     """
     try:
         doc = json_read(doc) if isinstance(doc, str) else json_value_check(doc)
@@ -364,8 +525,9 @@ def load_definition(
     for key in raw:
         if key not in _TOP_FIELDS:
             raise DefinitionError(None, key, "unknown top-level field")
-    if raw.get("QueryLanguage", "JSONPath") != "JSONPath":
-        raise DefinitionError(None, "QueryLanguage", "only JSONPath is supported (not JSONata)")
+    language = raw.get("QueryLanguage", "JSONPath")
+    if language not in LANGUAGES:
+        raise DefinitionError(None, "QueryLanguage", "must be JSONPath or JSONata")
     states = raw.get("States")
     if not isinstance(states, dict) or not states:
         raise DefinitionError(None, "States", "is required: a non-empty object of states")
@@ -378,7 +540,7 @@ def load_definition(
         message = f"must be an integer between 1 and {MAX_SECONDS}"
         raise DefinitionError(None, "TimeoutSeconds", message)
     parsed = {
-        name: _read_state(name, state, states, resource_known, variables)
+        name: _read_state(name, state, states, resource_known, language)
         for name, state in states.items()
     }
     return Definition(

@@ -1,4 +1,5 @@
-"""Runs a Definition one stretch at a time: until a callback wait, a retry sleep, or the end.
+"""Runs a Definition one stretch at a time: until a callback wait, a retry sleep, a Wait state,
+or the end.
 
 The interpreter keeps no state between calls and touches no database: everything it needs to go
 on is in the Outcome it returns, and everything it does to the world goes through the Host.
@@ -10,14 +11,25 @@ import copy
 import logging
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from .choice import choose
-from .definition import MAX_DELAY_SECONDS, MAX_SECONDS, Definition, State
-from .errors import DATA_LIMIT_EXCEEDED, RUNTIME, TASK_FAILED, TIMEOUT, StatesError, error_matches
+from .definition import MAX_DELAY_SECONDS, MAX_SECONDS, Definition, State, timestamp_parse
+from .errors import (
+    DATA_LIMIT_EXCEEDED,
+    NO_CHOICE_MATCHED,
+    RUNTIME,
+    TASK_FAILED,
+    TIMEOUT,
+    StatesError,
+    error_matches,
+)
+from .jsonata_query import QUERY_EVALUATION_ERROR
+from .jsonata_query import evaluate as jsonata_evaluate
 from .outcomes import (
     Continue,
+    Delayed,
     Finished,
     Host,
     Outcome,
@@ -31,6 +43,7 @@ from .paths import (
     apply_input_path,
     apply_output_path,
     apply_result_path,
+    find,
     resolve,
     resolve_expression,
     resolve_template,
@@ -142,12 +155,17 @@ class _Run:
         if state.type == "Task":
             return self.run_task(state, raw_input, [0] * len(state.retry))
         ctx = self.state_context(state, [])
+        if state.jsonata:
+            return self.enter_jsonata(state, raw_input, ctx)
         try:
             if state.type == "Fail":
                 return self.fail_state(state, raw_input, ctx)
             effective = apply_input_path(state.input_path, raw_input, ctx)
-            target = None
-            if state.type == "Choice":
+            target, delay = None, 0.0
+            if state.type == "Wait":
+                delay = self.wait_delay(state, effective, ctx)
+                output = assign_input = effective
+            elif state.type == "Choice":
                 target = choose(state.choices, state.default, effective, ctx, self.variables)
                 output = assign_input = effective
             elif state.type == "Succeed":
@@ -163,8 +181,134 @@ class _Run:
             text = _check_size(state, output)
         except StatesError as err:
             return self.fail_execution(err)
+        return self.leave(state, assigned, output, text, target, delay)
+
+    def leave(
+        self, state: State, assigned: dict, output: Any, text: str, target: str | None, delay: float
+    ) -> _Next | Outcome:
+        """A state's processing went through: its Assign takes effect, then a Wait state with
+        time to wait waits (Delayed), any other state exits."""
         self.variables.update(assigned)
+        if delay > 0:
+            return Delayed(state.name, output, delay, copy.deepcopy(self.variables))
         return self.exit(state, output, text, target)
+
+    def wait_delay(self, state: State, effective: Any, ctx: dict) -> float:
+        """Seconds a Wait state waits from now (0 for a time already past), as AWS reads its
+        fields; a path to something else is States.Runtime, worded as AWS words it."""
+        if state.wait_seconds is not None:
+            return float(state.wait_seconds)
+        until = state.wait_timestamp
+        path = state.wait_seconds_path or state.wait_timestamp_path
+        if path is not None:
+            field = "SecondsPath" if state.wait_seconds_path is not None else "TimestampPath"
+            found, value = find(path, effective, ctx, self.variables)
+            if not found:
+                message = f"The {field} parameter does not reference an input value: {path.text}"
+                raise StatesError(RUNTIME, message)
+            shown = f"{path.text} == {value if isinstance(value, str) else to_json(value)}"
+            if field == "SecondsPath":
+                if not isinstance(value, int) or isinstance(value, bool):
+                    message = f"The SecondsPath parameter cannot be parsed as a long value: {shown}"
+                    raise StatesError(RUNTIME, message)
+                if value < 0:
+                    message = f"The SecondsPath parameter references a negative value: {shown}"
+                    raise StatesError(RUNTIME, message)
+                if value > MAX_SECONDS:  # this engine's bound, as for the Seconds field
+                    message = (
+                        f"The SecondsPath parameter references a value larger than {MAX_SECONDS}"
+                        f": {shown}"
+                    )
+                    raise StatesError(RUNTIME, message)
+                return float(value)
+            until = timestamp_parse(value)
+            if until is None:
+                raise StatesError(
+                    RUNTIME,
+                    "The TimestampPath parameter does not reference a valid ISO-8601 extended "
+                    f"offset date-time format string: {shown}",
+                )
+        assert until is not None
+        return max((until - self.host.now()) / timedelta(seconds=1), 0.0)
+
+    def enter_jsonata(self, state: State, raw_input: Any, ctx: dict) -> _Next | Outcome:
+        """Pass, Choice, Wait, Succeed and Fail with QueryLanguage JSONata: `$states.input` is the
+        raw input; Output (the input when absent) and Assign see the variables as they were."""
+        states = {"input": raw_input, "context": ctx}
+        target, delay = None, 0.0
+        try:
+            if state.type == "Fail":
+                error, cause = (self.jsonata_text(state, key, states) for key in ("Error", "Cause"))
+                return self.finish("FAILED", None, error, cause)
+            if state.type == "Choice":
+                target = self.jsonata_choice(state, states)
+            elif state.type == "Wait":
+                delay = self.jsonata_wait_delay(state, states)
+            assigned = self.assigned(state, state.raw.get("Assign"), states, ctx)
+            output = self.jsonata_output(state.raw, states, default=raw_input)
+            text = _check_size(state, output)
+        except StatesError as err:
+            return self.fail_execution(err)
+        return self.leave(state, assigned, output, text, target, delay)
+
+    def jsonata(self, value: Any, states: dict, field: str) -> Any:
+        return jsonata_evaluate(value, states=states, variables=self.variables, field=field)
+
+    def jsonata_output(self, fields: Any, states: dict, *, default: Any) -> Any:
+        if "Output" not in fields:
+            return default
+        return self.jsonata(fields["Output"], states, "Output")
+
+    def jsonata_text(self, state: State, key: str, states: dict) -> str | None:
+        """A JSONata Fail state's Error or Cause: a string, or an expression giving one."""
+        value = self.jsonata(state.raw.get(key), states, key)
+        if value is not None and not isinstance(value, str):
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                f"The field '{key}' must be a string, not '{to_json(value)}'",
+            )
+        return value
+
+    def jsonata_choice(self, state: State, states: dict) -> str:
+        for i, rule in enumerate(state.choices):
+            field = f"Choices[{i}].Condition"
+            holds = self.jsonata(rule["Condition"], states, field)
+            if not isinstance(holds, bool):
+                raise StatesError(
+                    QUERY_EVALUATION_ERROR,
+                    f"The Condition of {field} must give true or false, not '{to_json(holds)}'",
+                )
+            if holds:
+                return rule["Next"]
+        if state.default is not None:
+            return state.default
+        raise StatesError(NO_CHOICE_MATCHED, "No Choice Rules matched and no Default is set")
+
+    def jsonata_wait_delay(self, state: State, states: dict) -> float:
+        if state.wait_seconds is not None or state.wait_timestamp is not None:
+            return self.wait_delay(state, None, {})
+        key = "Seconds" if "Seconds" in state.raw else "Timestamp"
+        value = self.jsonata(state.raw[key], states, key)
+        if key == "Seconds":
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or not 0 <= value <= MAX_SECONDS
+            ):
+                raise StatesError(
+                    QUERY_EVALUATION_ERROR,
+                    f"The field 'Seconds' must be an integer between 0 and {MAX_SECONDS}, not "
+                    f"'{to_json(value)}'",
+                )
+            return float(value)
+        until = timestamp_parse(value)
+        if until is None:
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                "The field 'Timestamp' must be an ISO-8601 extended offset date-time format "
+                f"string, not '{to_json(value)}'",
+            )
+        return max((until - self.host.now()) / timedelta(seconds=1), 0.0)
 
     def template(self, state: State, key: str, data: Any, ctx: dict) -> Any:
         """The state's Parameters or ResultSelector, built from `data`."""
@@ -175,7 +319,10 @@ class _Run:
         before the state (so the order of its keys does not matter); `$` is `data`."""
         if not assign:
             return {}
-        values = resolve_template(assign, data, ctx, field="Assign", variables=self.variables)
+        if state.jsonata:  # `data` is $states
+            values = self.jsonata(assign, data, "Assign")
+        else:
+            values = resolve_template(assign, data, ctx, field="Assign", variables=self.variables)
         if len(to_json(values).encode("utf-8")) > MAX_PAYLOAD_BYTES:
             raise StatesError(
                 DATA_LIMIT_EXCEEDED,
@@ -234,12 +381,19 @@ class _Run:
         token = self.host.new_token() if state.is_callback else None
         ctx = self.state_context(state, attempts, token)
         try:
-            effective = apply_input_path(state.input_path, raw_input, ctx)
-            parameters = effective
-            if "Parameters" in state.raw:
-                parameters = self.template(state, "Parameters", effective, ctx)
-            heartbeat = self.seconds(state, effective, ctx, "heartbeat")
-            timeout = self.seconds(state, effective, ctx, "timeout")
+            if state.jsonata:
+                parameters = raw_input
+                if "Arguments" in state.raw:
+                    states = {"input": raw_input, "context": ctx}
+                    parameters = self.jsonata(state.raw["Arguments"], states, "Arguments")
+                heartbeat, timeout = state.heartbeat_seconds, state.timeout_seconds
+            else:
+                effective = apply_input_path(state.input_path, raw_input, ctx)
+                parameters = effective
+                if "Parameters" in state.raw:
+                    parameters = self.template(state, "Parameters", effective, ctx)
+                heartbeat = self.seconds(state, effective, ctx, "heartbeat")
+                timeout = self.seconds(state, effective, ctx, "timeout")
         except StatesError as err:
             return self.task_error(state, raw_input, attempts, err)
         kind, name = resource_names(state.resource)
@@ -295,6 +449,16 @@ class _Run:
             "TaskSucceeded", {"resourceType": kind, "resource": name, "output": result_text}
         )
         ctx = self.state_context(state, attempts)
+        if state.jsonata:
+            states = {"input": raw_input, "result": result, "context": ctx}
+            try:
+                assigned = self.assigned(state, state.raw.get("Assign"), states, ctx)
+                output = self.jsonata_output(state.raw, states, default=result)
+                text = _check_size(state, output)
+            except StatesError as err:
+                return self.task_error(state, raw_input, attempts, err)
+            self.variables.update(assigned)
+            return self.exit(state, output, text)
         try:
             if "ResultSelector" in state.raw:
                 result = self.template(state, "ResultSelector", result, ctx)
@@ -349,8 +513,15 @@ class _Run:
                 try:
                     # A catcher's Assign reads the error output; the state's own Assign is not run.
                     ctx = self.state_context(state, attempts)
-                    assigned = self.assigned(state, catcher.assign, caught, ctx)
-                    output = apply_result_path(catcher.result_path, raw_input, caught)
+                    if state.jsonata:
+                        states = {"input": raw_input, "errorOutput": caught, "context": ctx}
+                        assigned = self.assigned(state, catcher.assign, states, ctx)
+                        output = caught
+                        if catcher.output is not None:
+                            output = self.jsonata(catcher.output, states, "Output")
+                    else:
+                        assigned = self.assigned(state, catcher.assign, caught, ctx)
+                        output = apply_result_path(catcher.result_path, raw_input, caught)
                 except StatesError as catch_error:
                     return self.fail_execution(catch_error)
                 self.variables.update(assigned)
@@ -469,6 +640,28 @@ def resume_retry(
     )
     step = run.run_task(state, copy.deepcopy(raw_input), _attempts(state, attempts))
     return run.drive(step)
+
+
+def resume_wait(
+    defn: Definition,
+    *,
+    state_name: str,
+    output: Any,
+    context: dict,
+    host: Host,
+    max_transitions: int = 250,
+    variables: dict | None = None,
+) -> Outcome:
+    """Leave a Wait state once its time has come (WaitStateExited with `output`, the Delayed
+    outcome's), then go on to its Next or end the execution."""
+    state = defn.state(state_name)
+    if state.type != "Wait":
+        raise ValueError(f'state "{state_name}" is a {state.type} state, not a Wait')
+    run = _Run(defn, context, host, max_transitions)
+    run.state_name = state_name
+    run.variables = copy.deepcopy(variables or {})
+    data = copy.deepcopy(output)
+    return run.drive(run.exit(state, data, to_json(data)))
 
 
 def resume_continue(

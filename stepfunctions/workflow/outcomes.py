@@ -68,6 +68,17 @@ class Sleeping:
 
 
 @dataclass(frozen=True)
+class Delayed:
+    """A Wait state waits; call resume_wait with `output` after `delay_seconds`. Its input and
+    output processing is done: only WaitStateExited and the transition are left."""
+
+    state_name: str
+    output: Any
+    delay_seconds: float
+    variables: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Continue:
     """The transition budget of this call ran out; call resume_continue."""
 
@@ -84,5 +95,5 @@ class Finished:
     cause: str | None
 
 
-Outcome = Waiting | Sleeping | Continue | Finished
+Outcome = Waiting | Sleeping | Delayed | Continue | Finished
 TaskResult = TaskSuccess | TaskFailure | TaskTimeout

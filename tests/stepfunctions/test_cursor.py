@@ -33,6 +33,14 @@ from stepfunctions.models import Cursor, Execution
             Cursor(Cursor.CONTINUE, state="Next", input={"b": None}),
             {"kind": "continue", "state": "Next", "input": {"b": None}},
         ),
+        (
+            Cursor(Cursor.WAIT, state="Pause", input={"id": 3}),
+            {"kind": "wait", "state": "Pause", "input": {"id": 3}},
+        ),
+        (
+            Cursor(Cursor.CONTINUE, state="Next", input=1, variables={"x": [1]}),
+            {"kind": "continue", "state": "Next", "input": 1, "variables": {"x": [1]}},
+        ),
     ],
 )
 def test_each_kind_round_trips_through_the_stored_json(cursor, stored):

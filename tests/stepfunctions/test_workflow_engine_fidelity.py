@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from stepfunctions import resources
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration
@@ -103,12 +104,16 @@ def test_data_limit_exceeded_is_caught_by_states_all(live_stages, sfn):
     assert "TaskSucceeded" in types and "TaskStateExited" not in types
 
 
+@resources.lambda_function("TestBroken")
+def _broken(payload, invocation):
+    return payload["missing"]  # a bug: KeyError
+
+
 def test_unexpected_exception_in_a_resource_is_states_task_failed(live_stages, sfn):
-    entry = {"DetailType": "Test", "Detail": {"a": 1}}  # no Source: the bus cannot take it
     task = {
         "Type": "Task",
-        "Resource": "arn:aws:states:::events:putEvents",
-        "Parameters": {"Entries": [entry]},
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "TestBroken", "Payload": {}},
         "End": True,
     }
     arn = _run(sfn, {"Emit": task}, {})
@@ -154,3 +159,52 @@ def test_runtime_cause_after_a_callback_names_the_event_that_entered_the_task(li
         "The JSONPath '$.orderId' specified for the field 'id.$' could not be found in the "
         """input '{"other":1}'"""
     )
+
+
+def test_a_wait_state_runs_on_the_worker_with_its_history_events(live_stages, sfn):
+    states = {
+        "Pause": {"Type": "Wait", "SecondsPath": "$.pause", "OutputPath": "$.order", "End": True}
+    }
+    arn = _run(sfn, states, {"pause": 1, "order": {"id": 3}})
+    described = _finished(sfn, arn)
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", {"id": 3})
+    events = {e["type"]: e for e in _history(sfn, arn)}
+    entered, exited = events["WaitStateEntered"], events["WaitStateExited"]
+    assert entered["stateEnteredEventDetails"]["name"] == "Pause"
+    assert json.loads(exited["stateExitedEventDetails"]["output"]) == {"id": 3}
+    assert (exited["timestamp"] - entered["timestamp"]).total_seconds() >= 1
+
+
+def test_a_jsonata_machine_runs_on_the_worker(live_stages, sfn):
+    states = {
+        "Status": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Arguments": {"FunctionName": "TestShopStatus", "Payload": "{% $states.input %}"},
+            "Assign": {"open": "{% $states.result.Payload.storeOpen %}"},
+            "Output": {"order": "{% $states.input.order %}"},
+            "Next": "Open?",
+        },
+        "Open?": {
+            "Type": "Choice",
+            "Choices": [{"Condition": "{% $open %}", "Next": "Serve"}],
+            "Default": "Closed",
+        },
+        "Serve": {"Type": "Pass", "Output": "{% 'Order ' & $states.input.order %}", "End": True},
+        "Closed": {"Type": "Fail", "Error": "Shop.Closed"},
+    }
+    definition = {"QueryLanguage": "JSONata", "StartAt": "Status", "States": states}
+    machine = sfn.create_state_machine(
+        name=f"m-{uuid.uuid4().hex[:12]}", definition=json.dumps(definition), roleArn=ROLE
+    )
+    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input='{"order": 12}')[
+        "executionArn"
+    ]
+    described = _finished(sfn, arn)
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", "Order 12")
+    with pytest.raises(sfn.exceptions.InvalidDefinition):
+        broken = {
+            **definition,
+            "States": {**states, "Serve": {**states["Serve"], "Output": "{% ( %}"}},
+        }
+        sfn.create_state_machine(name="BrokenJsonata", definition=json.dumps(broken), roleArn=ROLE)

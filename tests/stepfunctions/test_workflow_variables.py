@@ -1,7 +1,7 @@
 """Workflow variables in the interpreter: Assign, `$name` references, their scope and order.
 
-The engine does not keep variables between stages yet, so it loads definitions without
-`variables=True` and refuses Assign; these tests drive the interpreter as such a host would.
+These drive the interpreter through a fake host; test_variables_engine.py runs them through the
+engine, across stages.
 """
 
 import pytest
@@ -21,19 +21,12 @@ from tests.stepfunctions.workflow_host import CALLBACK, CONTEXT, LAMBDA, Host
 
 
 def machine(states):
-    return load_definition({"StartAt": next(iter(states)), "States": states}, variables=True)
+    return load_definition({"StartAt": next(iter(states)), "States": states})
 
 
 def run(states, data=None, answers=None):
     host = Host(answers)
     return start(machine(states), data or {}, context=CONTEXT, host=host), host
-
-
-def test_the_engine_refuses_assign_until_it_keeps_variables_between_stages():
-    doc = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"x": 1}, "End": True}}}
-    with pytest.raises(DefinitionError) as info:
-        load_definition(doc)
-    assert (info.value.state, info.value.field) == ("P", "Assign")
 
 
 def test_assigned_variables_are_visible_to_later_states():

@@ -1,0 +1,128 @@
+"""JSONata expressions (`{% ... %}`) for states with `QueryLanguage: "JSONata"`, run by the
+jsonata-python library.
+
+An expression runs with no context item, as on AWS: the state's data reaches it as `$states`
+(`input`, `context`, and `result` or `errorOutput` where the state has one) and the workflow's
+variables as `$name`. A value that is not a JSON value (undefined, a function, NaN) fails the
+state with States.QueryEvaluationError, as does an expression that throws or runs away.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from jsonata import Jsonata
+from jsonata.utils import Utils
+
+from .errors import StatesError
+
+QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
+# A runaway expression (a recursion without end, a huge range) is stopped, not left to hold a
+# worker: at most this long, and this deep.
+_TIMEOUT_MS = 1000
+_MAX_DEPTH = 200
+
+
+def is_expression(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
+
+
+def _compiled(value: str) -> Jsonata:
+    return Jsonata(value[2:-2].strip())
+
+
+def expression_errors(value: Any, where: str) -> list[tuple[str, str]]:
+    """(field, message) for every `{% %}` string in `value` that is not a valid JSONata
+    expression, for refusing a definition on load."""
+    if is_expression(value):
+        try:
+            _compiled(value)
+        except Exception as error:  # the parser's JException, or a bug of the parser's own
+            return [(where, f"is not a valid JSONata expression: {error}")]
+        return []
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in expression_errors(item, f"{where}.{key}")]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in expression_errors(item, f"{where}[{i}]")]
+    return []
+
+
+def evaluate(
+    value: Any, *, states: Mapping[str, Any], variables: Mapping[str, Any], field: str
+) -> Any:
+    """`value` with every `{% %}` string in it (itself, or any string inside its objects and
+    arrays) replaced by what its expression gives. Raises StatesError(QueryEvaluationError).
+    `states` and `variables` are not changed (the library gets a copy)."""
+    if not has_expression(value):
+        return value
+    bindings = copy.deepcopy({**variables, "states": dict(states)})
+    return _evaluate(value, bindings, field)
+
+
+def has_expression(value: Any) -> bool:
+    """Whether `value` holds a `{% %}` string anywhere."""
+    if isinstance(value, dict):
+        return any(has_expression(item) for item in value.values())
+    if isinstance(value, list):
+        return any(has_expression(item) for item in value)
+    return is_expression(value)
+
+
+def _evaluate(value: Any, bindings: dict[str, Any], field: str) -> Any:
+    if is_expression(value):
+        return _run(value, bindings, field)
+    if isinstance(value, dict):
+        return {key: _evaluate(item, bindings, f"{field}/{key}") for key, item in value.items()}
+    if isinstance(value, list):
+        return [_evaluate(item, bindings, f"{field}[{i}]") for i, item in enumerate(value)]
+    return value
+
+
+def _run(value: str, bindings: dict[str, Any], field: str) -> Any:
+    text = value[2:-2].strip()
+    try:
+        expression = _compiled(value)
+        expression.set_output_convert_nulls(False)  # tells JSON null from undefined
+        # The library's clock starts when bounds are set: set them for this evaluation.
+        expression.environment.set_runtime_bounds(_TIMEOUT_MS, _MAX_DEPTH)
+        result = expression.evaluate(None, bindings)
+    except Exception as error:  # JException, and the Python errors it lets through (1/0)
+        raise StatesError(
+            QUERY_EVALUATION_ERROR,
+            f"The JSONata expression '{text}' specified for the field '{field}' threw an "
+            f"error: {error}",
+        ) from None
+    if result is None:
+        raise StatesError(
+            QUERY_EVALUATION_ERROR,
+            f"The JSONata expression '{text}' specified for the field '{field}' returned "
+            "nothing (undefined).",
+        )
+    try:
+        return _plain(result)
+    except ValueError as error:
+        raise StatesError(
+            QUERY_EVALUATION_ERROR,
+            f"The JSONata expression '{text}' specified for the field '{field}' returned "
+            f"{error}, which is not a JSON value.",
+        ) from None
+
+
+def _plain(value: Any) -> Any:
+    """The library's result as plain JSON types (its sequences are lists, its null a sentinel)."""
+    if value is Utils.NULL_VALUE:
+        return None
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(str(value))
+        return value
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_plain(item) for item in value if item is not None]
+    raise ValueError(f"a {type(value).__name__}")
