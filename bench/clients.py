@@ -57,6 +57,16 @@ def scheduled_tokens(events: list[dict], state_name: str) -> list[str]:
     return tokens
 
 
+class Abandoned(Exception):
+    """The window ended (and its grace) with this lifecycle still in flight."""
+
+
+ABANDONED = "abandoned"
+# In-flight lifecycles get this long past the window's end to finish before they are abandoned
+# (their executions stay waiting): a level ends in seconds even when a lifecycle takes a minute.
+GRACE_SECONDS = 5
+
+
 class Lifecycles:
     """One client (one thread): runs lifecycles and counts throttles."""
 
@@ -64,6 +74,7 @@ class Lifecycles:
         self.target = target
         self.sfn = sfn_client(target)
         self.throttled = 0
+        self.give_up_at = float("inf")
 
     def _call(self, method: str, **kwargs):
         from botocore.exceptions import ClientError
@@ -85,6 +96,8 @@ class Lifecycles:
                 return found
             if time.monotonic() > deadline:
                 raise TimeoutError("waited too long")
+            if time.time() > self.give_up_at:
+                raise Abandoned
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
 
@@ -120,6 +133,7 @@ def _thread_loop(client: Lifecycles, prefix: str, go: float, end: float, rate: f
                  offset: float, records: list, max_count: int | None) -> None:  # fmt: skip
     """Lifecycles back to back (or one every 1/rate s) from `go` until `end`."""
     index = 0
+    client.give_up_at = end + GRACE_SECONDS
     while True:
         if rate:
             time.sleep(max(go + offset + index / rate - time.time(), 0))
@@ -130,6 +144,8 @@ def _thread_loop(client: Lifecycles, prefix: str, go: float, end: float, rate: f
         try:
             client.run(name)
             records.append((name, now, time.time(), ""))
+        except Abandoned:
+            records.append((name, now, time.time(), ABANDONED))
         except Exception as error:  # noqa: BLE001 (a failed lifecycle is a figure, not a crash)
             records.append((name, now, time.time(), f"{type(error).__name__}: {error}"[:300]))
         index += 1

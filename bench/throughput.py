@@ -10,6 +10,7 @@ Functions on the same machine. Prints progress and a table, writes a JSON; asser
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -19,19 +20,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import stats, system, yardsticks
-from bench.clients import BARISTA_WAIT, CUSTOMER_WAIT, ClientPool, Target, sfn_client
+from bench.clients import ABANDONED, BARISTA_WAIT, CUSTOMER_WAIT, ClientPool, Target, sfn_client
 
 DATABASE = "wtbench_run"
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:OrderProcessorWorkflow"
 SIZES = {
     "full": {
-        "clients": [1, 4, 16, 32, 64], "seconds": 15, "half_seconds": 20, "idle": 20,
-        "timeouts": 100_000, "timeout_margin": 15, "timeout_cap": 90, "waiting": 1_000_000,
-        "due": 1_000, "pgbench_seconds": 15, "pgbench_scale": 10, "celery_tasks": 1_000,
-        "moto": 10, "moto_seconds": 60,
+        "clients": [1, 4, 16, 32, 64], "seconds": 12, "level_cap": 30, "half_seconds": 15,
+        "idle": 20, "timeouts": 100_000, "timeout_margin": 8, "timeout_cap": 40,
+        "waiting": 1_000_000, "due": 1_000, "pgbench_seconds": 10, "pgbench_scale": 10,
+        "celery_tasks": 1_000, "moto": 10, "moto_seconds": 30,
     },
     "quick": {
-        "clients": [1, 4], "seconds": 6, "half_seconds": 4, "idle": 5,
+        "clients": [1, 4], "seconds": 6, "level_cap": 10, "half_seconds": 4, "idle": 5,
         "timeouts": 1_000, "timeout_margin": 4, "timeout_cap": 10, "waiting": 10_000,
         "due": 100, "pgbench_seconds": 3, "pgbench_scale": 1, "celery_tasks": 200, "moto": 2,
         "moto_seconds": 10,
@@ -105,18 +106,40 @@ def callback_gaps(prefix: str) -> dict:
     }
 
 
+def stage_rate(prefix: str, start: float, end: float) -> float:
+    """Lifecycles/s as the engine did them in [start, end] (epoch seconds): each lifecycle is three
+    steps (start to the first wait, callback to the second, callback to the end), counted from
+    the database as tokens created and executions ended, over three. Unlike whole lifecycles
+    completed in a window, it needs no steady state: a lifecycle half done counts half."""
+    from stepfunctions.models import CallbackToken, Execution
+
+    since = datetime.fromtimestamp(start, UTC)
+    until = datetime.fromtimestamp(end, UTC)
+    waits = CallbackToken.objects.filter(
+        execution__name__startswith=f"{prefix}-", created_at__gt=since, created_at__lte=until
+    ).count()
+    ends = Execution.objects.filter(
+        name__startswith=f"{prefix}-", stop_date__gt=since, stop_date__lte=until
+    ).count()
+    return round((waits + ends) / 3 / (end - start), 2)
+
+
 def level_figures(run: dict) -> dict:
-    """Lifecycles/s counted over the window's last three quarters (the first quarter fills the
-    clients' pipelines: a lifecycle takes seconds under load), and the clients' own view."""
+    """Lifecycles/s counted over the window after its ramp (while the clients' first lifecycles
+    are in flight; a lifecycle takes seconds under load), and the clients' own view."""
     end = run["go"] + run["duration"]
-    counted_from = run["go"] + run["duration"] / 4
+    counted_from = run["go"] + run.get("ramp", run["duration"] / 4)
     ok = [r for r in run["records"] if not r[3]]
     done = [r for r in ok if counted_from < r[2] <= end]
-    errors = [r[3] for r in run["records"] if r[3]]
+    errors = [r[3] for r in run["records"] if r[3] and r[3] != ABANDONED]
     return {
         "lifecycles/s": round(len(done) / (end - counted_from), 2),
+        "whole lifecycles completed/s": round(len(done) / (end - counted_from), 2),
         "completed in window": len(done),
         "lifecycles run": len(run["records"]),
+        "abandoned at the end": sum(1 for r in run["records"] if r[3] == ABANDONED),
+        "window s": round(run["duration"], 1),
+        "counted from s": round(counted_from - run["go"], 1),
         "errors": len(errors),
         "first error": errors[0] if errors else None,
         "throttled": run["throttled"],
@@ -129,12 +152,23 @@ def measure_api(pool: ClientPool, sizes: dict, results: dict) -> None:
     pool.run(1, "warm", duration=60, max_count=2)
     results["first order at"] = time.time()
     sweep = {}
+    rate = 0.0
     for clients in sizes["clients"]:
-        run = pool.run(clients, f"c{clients}", duration=sizes["seconds"])
+        # Little's law: at the last level's rate, a lifecycle of `clients` clients takes about
+        # clients / rate seconds; the window is that ramp plus the base time (capped).
+        ramp = clients / rate if rate else sizes["seconds"] / 4
+        duration = min(max(sizes["seconds"], ramp + sizes["seconds"]), sizes["level_cap"])
+        run = pool.run(clients, f"c{clients}", duration=duration)
+        run["ramp"] = min(ramp, duration / 2)
         figures = level_figures(run)
+        figures["lifecycles/s"] = stage_rate(
+            f"c{clients}", run["go"] + run["ramp"], run["go"] + duration
+        )
+        rate = figures["lifecycles/s"] or rate
         figures["server"] = callback_gaps(f"c{clients}")["callback to next wait or end"]
         sweep[clients] = figures
-        say(f"{clients:>3} clients: {figures['lifecycles/s']:>7} lifecycles/s, "
+        say(f"{clients:>3} clients: {figures['lifecycles/s']:>7} lifecycles/s "
+            f"({figures['whole lifecycles completed/s']} whole ones completed/s), "
             f"lifecycle p99 {figures['client lifecycle']['p99_ms']} ms, callback-to-next-wait p99 "
             f"{figures['server']['p99_ms']} ms, errors {figures['errors']}, "
             f"throttled {figures['throttled']} | load {load_average()}")  # fmt: skip
@@ -145,7 +179,8 @@ def measure_api(pool: ClientPool, sizes: dict, results: dict) -> None:
     results["at 64 / peak"] = stats.ratio(sweep.get(64, {}).get("lifecycles/s"), peak)
 
     rate = max(peak / 2, 0.5)
-    clients = max(peak_clients, 2)
+    # Enough clients to hold the pace, few enough that their polling is not the load.
+    clients = max(2, min(peak_clients, 8))
     say(f"half the peak: {rate:.1f} lifecycles/s paced over {clients} clients")
     run = pool.run(clients, "half", duration=sizes["half_seconds"], rate=rate)
     results["half peak"] = {"rate asked": round(rate, 2), **level_figures(run),
@@ -201,11 +236,10 @@ def measure_timeouts(target: Target, sizes: dict) -> dict:
             return {"error": "the template execution never reached its first wait"}
         time.sleep(0.1)
     bulk.template_keep("tmo-template")
-    due = datetime.now(UTC) + timedelta(seconds=sizes["timeout_margin"])
-    say(f"timeouts: inserting {count:,} waiting executions, all due at {due:%H:%M:%S}")
-    steps = bulk.clone_waiting("tmo", count, due)
-    inserted = datetime.now(UTC)
-    say(f"  inserted {steps} s; {(due - inserted).total_seconds():.1f} s to the deadline")
+    say(f"timeouts: inserting {count:,} waiting executions, all due together")
+    inserted = bulk.clone_waiting("tmo", count, due_in=sizes["timeout_margin"])
+    due = inserted["deadline"]
+    say(f"  due at {due:%H:%M:%S}; inserted: {inserted['seconds']} s")
     tokens = CallbackToken.objects.filter(execution__name__startswith="tmo-")
     cap = due + timedelta(seconds=sizes["timeout_cap"])
     while datetime.now(UTC) < cap:
@@ -232,11 +266,12 @@ def measure_timeouts(target: Target, sizes: dict) -> dict:
 
     return {
         "tokens": count,
-        "insert seconds": steps,
-        "inserted before the deadline by s": round((due - inserted).total_seconds(), 1),
+        "insert seconds": inserted["seconds"],
         "timed out": timed_out,
         "all timed out within s": s(latest) if timed_out == count else None,
-        "lateness p99 s": s(p99),
+        # Of those timed out; with more than 1% still open, p99 is past the wait itself.
+        "lateness p99 s": s(p99) if timed_out >= math.ceil(0.99 * count) else None,
+        "lateness p99 of those timed out s": s(p99),
         "lateness max s": s(latest),
         "executions ended (Catch path run)": ended,
         "ended p99 after the deadline s": s(ended_p99),
@@ -268,10 +303,8 @@ def measure_sweep_tick(sizes: dict) -> dict:
     waiting = sizes["waiting"]
     bulk.engine_tables_empty()
     say(f"sweep tick: inserting {waiting:,} waiting executions, none due")
-    steps = bulk.clone_waiting(
-        "wait", waiting, datetime.now(UTC) + timedelta(days=1), point_cursor=False
-    )
-    say(f"  inserted {steps} s")
+    inserted = bulk.clone_waiting("wait", waiting, due_in=86400, point_cursor=False)
+    say(f"  inserted: {inserted['seconds']} s")
     relay_after = timedelta(seconds=getattr(settings, "WORKFLOW_RELAY_SECONDS", 2) + 1)
     stall_after = timedelta(seconds=getattr(settings, "WORKFLOW_STALL_SECONDS", 30) + 1)
     sweeps = {
@@ -280,7 +313,7 @@ def measure_sweep_tick(sizes: dict) -> dict:
         "executions_relay": lambda: services.executions_relay(now=timezone.now() + relay_after),
         "executions_recover": lambda: services.executions_recover(now=timezone.now() + stall_after),
     }
-    figures: dict = {"waiting": waiting, "insert seconds": steps}
+    figures: dict = {"waiting": waiting, "insert seconds": inserted["seconds"]}
     none_due = {}
     for name, call in sweeps.items():
         runs = [_timed(call) for _ in range(5)]
@@ -383,6 +416,8 @@ def run_all(options, sizes: dict) -> dict:
 def yardstick_ratios(results: dict) -> dict:
     """The project's peak against each yardstick."""
     peak = results.get("peak", {}).get("lifecycles/s")
+    sweep = {str(k): v for k, v in results.get("sweep", {}).items()}
+    one_client = sweep.get("1", {}).get("lifecycles/s")
     moto = results.get("moto", {}).get("lambda steps as Pass states", {}).get("lifecycles/s")
     quotas = results.get("step functions quotas") or yardsticks.STEP_FUNCTIONS_QUOTAS
     return {
@@ -390,7 +425,7 @@ def yardstick_ratios(results: dict) -> dict:
         "empty Celery tasks/s per lifecycle/s": stats.ratio(
             results.get("celery empty task", {}).get("tasks/s"), peak
         ),
-        "lifecycles/s vs moto's (one client)": stats.ratio(peak, moto),
+        "1 client's lifecycles/s vs moto's (1 client)": stats.ratio(one_client, moto),
         "StartExecution/s vs the 300/s quota": stats.ratio(peak, quotas["StartExecution refill/s"]),
         "SendTaskSuccess/s vs the 500/s quota": stats.ratio(
             peak and 2 * peak, quotas["SendTaskSuccess refill/s"]
@@ -399,6 +434,25 @@ def yardstick_ratios(results: dict) -> dict:
 
 
 def table(results: dict) -> str:
+    rows = table_rows(results)
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def markdown(runs: list[dict]) -> str:
+    """The runs' tables side by side, as Markdown (docs/PERFORMANCE.md)."""
+    columns = [table_rows(run) for run in runs]
+    names = [name for name, _ in columns[0]]
+    values = [dict(rows) for rows in columns]
+    heads = [run.get("label") or run["commit"] for run in runs]
+    lines = ["| figure | " + " | ".join(heads) + " |", "|---" * (len(runs) + 1) + "|"]
+    for name in names:
+        cells = [str(v.get(name, "n/a")).replace("|", "/") for v in values]
+        lines.append(f"| {name.strip()} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def table_rows(results: dict) -> list[tuple[str, str]]:
     def get(*path):
         value = results
         for key in path:
@@ -410,6 +464,7 @@ def table(results: dict) -> str:
     rows = [("lifecycles/s over HTTP, by clients", "")]
     for clients, figures in get("sweep").items() if isinstance(get("sweep"), dict) else []:
         rows.append((f"  {clients} clients", f"{figures['lifecycles/s']} lifecycles/s "
+                     f"({figures['whole lifecycles completed/s']} whole/s) "
                      f"(callback-to-next-wait p99 {figures['server']['p99_ms']} ms, "
                      f"errors {figures['errors']}, throttled {figures['throttled']})"))  # fmt: skip
     rows += [
@@ -457,8 +512,7 @@ def table(results: dict) -> str:
         rows.append((f"ratio: {name}", str(value)))
     rows.append(("load average start / end",
                  f"{get('load average at start')} / {get('load average at end')}"))  # fmt: skip
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+    return rows
 
 
 def plot(results: list[dict], path: Path) -> None:
@@ -498,10 +552,17 @@ def main() -> None:
                         help="another run's JSON to draw beside this one (repeatable)")  # fmt: skip
     parser.add_argument("--plot-only", action="store_true",
                         help="no run: draw --compare's JSONs into --plot")  # fmt: skip
+    parser.add_argument("--markdown", action="store_true",
+                        help="no run: print --compare's JSONs as one Markdown table")  # fmt: skip
     parser.add_argument("--database", default=DATABASE, help="the throwaway database's name")
     parser.add_argument("--skip-yardsticks", action="store_true")
     options = parser.parse_args()
     others = [json.loads(p.read_text()) for p in options.compare]
+    if options.markdown:
+        if not others:
+            parser.error("--markdown needs at least one --compare")
+        print(markdown(others))
+        return
     if options.plot_only:
         if not options.plot or not others:
             parser.error("--plot-only needs --plot and at least one --compare")
