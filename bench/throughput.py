@@ -476,7 +476,10 @@ def table_rows(results: dict) -> list[tuple[str, str]]:
             value = value[key]
         return value
 
-    rows = [("lifecycles/s over HTTP, by clients", "")]
+    rows = [
+        ("run", f"{get('date')}, {get('commit')}, {get('mode')}, {get('seconds')} s"),
+        ("lifecycles/s over HTTP, by clients", ""),
+    ]
     for clients, figures in get("sweep").items() if isinstance(get("sweep"), dict) else []:
         rows.append((f"  {clients} clients", f"{figures['lifecycles/s']} lifecycles/s "
                      f"({figures['whole lifecycles completed/s']} whole/s) "
@@ -510,9 +513,10 @@ def table_rows(results: dict) -> list[tuple[str, str]]:
     memory = get("memory")
     if isinstance(memory, dict):
         for label, figure in memory["by child"].items():
-            rows.append((f"memory {label} over {memory['orders']} orders",
+            rows.append((f"memory {label}: first order -> last, slope",
                          f"{figure['MiB at first order']} -> {figure['MiB at last']} MiB, "
-                         f"{figure['MiB per 1,000 orders (slope)']} MiB per 1,000 orders"))  # fmt: skip
+                         f"{figure['MiB per 1,000 orders (slope)']} MiB per 1,000 orders "
+                         f"({memory['orders']} orders)"))  # fmt: skip
     rows += [
         ("pgbench -N -c8 -j2", f"{get('pgbench', 'tps')} tps"),
         ("Celery empty task, 2 processes", f"{get('celery empty task', 'tasks/s')} tasks/s"),
@@ -547,6 +551,8 @@ def plot(results: list[dict], path: Path) -> None:
                    label=label)  # fmt: skip
     for axis, title in ((left, "lifecycles/s"), (right, "callback-to-next-wait p99 (ms)")):
         axis.set_xscale("log", base=2)
+        ticks = sorted({int(k) for run in results for k in run["sweep"]})
+        axis.set_xticks(ticks, [str(t) for t in ticks])
         axis.set_xlabel("boto3 clients")
         axis.set_title(title, fontsize=10)
         axis.grid(alpha=0.3)
