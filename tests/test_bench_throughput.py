@@ -1,0 +1,81 @@
+"""The benchmark's arithmetic (bench.stats) and how it counts a client window: no timing here."""
+
+import json
+
+import pytest
+
+from bench import stats
+from bench.clients import ABANDONED, scheduled_tokens
+from bench.throughput import level_figures
+
+
+def test_percentile_is_a_measured_value_by_nearest_rank():
+    values = [0.010 * n for n in range(1, 101)]  # 10 ms .. 1000 ms
+    assert stats.percentile(values, 0.99) == pytest.approx(0.99)
+    assert stats.percentile(values, 0.50) == pytest.approx(0.50)
+    assert stats.percentile([3.0, 1.0, 2.0], 1.0) == 3.0
+    # Two values: p99 is the larger one, not a blend of both.
+    assert stats.percentile([0.001, 1.0], 0.99) == 1.0
+    assert stats.percentile([], 0.99) is None
+    with pytest.raises(ValueError):
+        stats.percentile([1.0], 0)
+
+
+def test_summary_in_milliseconds():
+    assert stats.summary_ms([0.002, 0.004, 0.1]) == {
+        "count": 3, "p50_ms": 4.0, "p99_ms": 100.0, "max_ms": 100.0,
+    }  # fmt: skip
+    assert stats.summary_ms([])["p99_ms"] is None
+
+
+def test_peak_and_ratios():
+    assert stats.sweep_peak({1: 10.0, 4: 30.0, 16: 30.0, 64: 12.0}) == (4, 30.0)
+    assert stats.ratio(27.0, 30.0) == 0.9
+    assert stats.ratio(None, 30.0) is None
+    assert stats.ratio(5.0, 0) is None
+    with pytest.raises(ValueError):
+        stats.sweep_peak({})
+
+
+def test_memory_slope():
+    assert stats.slope([(0, 100.0), (1000, 110.0), (2000, 120.0)]) == pytest.approx(0.01)
+    assert stats.slope([(5, 100.0), (5, 200.0)]) is None
+
+
+def test_a_window_counts_completions_after_its_ramp_and_sets_abandoned_apart():
+    go = 1000.0
+    run = {
+        "go": go, "duration": 10.0, "ramp": 2.0, "throttled": 3,
+        "records": [
+            ("a", go, go + 1.5, ""),  # done during the ramp: not counted
+            ("b", go, go + 4.0, ""),
+            ("c", go + 4.0, go + 9.0, ""),
+            ("d", go + 9.0, go + 11.0, ""),  # done after the window: not counted
+            ("e", go + 9.5, go + 15.0, ABANDONED),
+            ("f", go + 1.0, go + 2.0, "ClientError: boom"),
+        ],
+    }  # fmt: skip
+    figures = level_figures(run)
+    assert figures["completed in window"] == 2
+    assert figures["lifecycles/s"] == 0.25  # 2 in the 8 s after the ramp
+    assert figures["abandoned at the end"] == 1
+    assert figures["errors"] == 1
+    assert figures["first error"] == "ClientError: boom"
+    assert figures["throttled"] == 3
+
+
+def test_tokens_are_read_from_the_history_as_the_seed_reads_them():
+    def scheduled(token: str) -> dict:
+        parameters = {"Entries": [{"Detail": {"TaskToken": token}}]}
+        return {"type": "TaskScheduled",
+                "taskScheduledEventDetails": {"parameters": json.dumps(parameters)}}  # fmt: skip
+
+    events = [
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "First"}},
+        scheduled("one"),
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Second"}},
+        scheduled("two"),
+    ]
+    assert scheduled_tokens(events, "First") == ["one"]
+    assert scheduled_tokens(events, "Second") == ["two"]
+    assert scheduled_tokens(events, "Third") == []
