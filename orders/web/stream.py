@@ -46,15 +46,21 @@ def _message(raw: bytes) -> str:
 
 
 def _redis() -> aioredis.Redis:
-    return aioredis.Redis.from_url(settings.REDIS_URL)
+    # Without CLIENT SETINFO: redis-py would read its own package metadata from disk for every
+    # new connection, and each stream opens its own (most of a stream's start-up CPU).
+    return aioredis.Redis.from_url(settings.REDIS_URL, driver_info=None)
 
 
 async def _events(
-    channels: list[str], seconds: float, slot: tuple[str, str] | None
+    channels: list[str],
+    seconds: float,
+    slot: tuple[str, str] | None,
+    client: aioredis.Redis | None = None,
 ) -> AsyncIterator[str]:
-    """The stream's text; `slot` (address, stream id) is the anonymous slot it holds and frees."""
+    """The stream's text; `slot` (address, stream id) is the anonymous slot it holds and frees.
+    `client`, when given, is the stream's from then on (closed at its end)."""
     loop = asyncio.get_running_loop()
-    client = _redis()
+    client = client or _redis()
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
         await pubsub.subscribe(*channels)
@@ -132,20 +138,24 @@ async def _stream(
         # the login check opened there: give that back first.
         await sync_to_async(connections.close_all)()
     slot = None
+    client = _redis()
     if anonymous:
         slot = (request.META.get("REMOTE_ADDR", ""), uuid.uuid4().hex)
-        client = _redis()
         try:
             taken = await stream_slot_take(client=client, address=slot[0], stream_id=slot[1])
         except redis.RedisError:
-            return HttpResponse("Live updates are unavailable", status=503)
-        finally:
             await client.aclose()
+            return HttpResponse("Live updates are unavailable", status=503)
         if not taken:
+            await client.aclose()
             response = HttpResponse("Too many live streams from this address", status=429)
             response["Retry-After"] = str(int(settings.STREAM_SLOT_LEASE_SECONDS))
             return response
-    events = _events(channels, settings.LIVE_STREAM_SECONDS, slot)
+    if not asgi:
+        # The stream runs on an event loop of its own, where this client cannot go.
+        await client.aclose()
+        client = None
+    events = _events(channels, settings.LIVE_STREAM_SECONDS, slot, client)
     response = StreamingHttpResponse(
         events if asgi else _OwnLoop(events),
         content_type="text/event-stream",
