@@ -8,8 +8,11 @@ Lua script (drop lapsed leases, count, add), so two processes racing for the las
 win. Redis's own clock scores the leases: web processes on several hosts agree on it.
 """
 
+import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+
+_client: tuple[str, redis.Redis] | None = None
 
 # Returns 1 and adds the lease when fewer than the cap are open, else 0.
 _TAKE = """
@@ -37,10 +40,22 @@ def _key(address: str) -> str:
     return f"stream-slots:{address}"
 
 
-async def stream_slot_take(*, client: aioredis.Redis, address: str, stream_id: str) -> bool:
+def _redis() -> redis.Redis:
+    """The process's client for taking slots (thread-safe; the views that take them are sync)."""
+    global _client
+    if _client is None or _client[0] != settings.REDIS_URL:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2, driver_info=None
+        )
+        _client = (settings.REDIS_URL, client)
+    return _client[1]
+
+
+def stream_slot_take(*, address: str, stream_id: str) -> bool:
     """True when `address` had fewer than STREAM_ANONYMOUS_PER_ADDRESS open streams and this one
-    now holds a slot; False when the cap is reached (nothing changes). Atomic across processes."""
-    taken = await client.eval(
+    now holds a slot; False when the cap is reached (nothing changes). Atomic across processes.
+    Raises redis.RedisError when Redis cannot be reached."""
+    taken = _redis().eval(
         _TAKE,
         1,
         _key(address),
@@ -51,6 +66,7 @@ async def stream_slot_take(*, client: aioredis.Redis, address: str, stream_id: s
     return bool(taken)
 
 
+# Renewed and released from the stream itself, on its event loop, with the stream's own client.
 async def stream_slot_renew(*, client: aioredis.Redis, address: str, stream_id: str) -> None:
     """Keeps a held slot for another STREAM_SLOT_LEASE_SECONDS; a lapsed one is not revived."""
     await client.eval(_RENEW, 1, _key(address), stream_id, settings.STREAM_SLOT_LEASE_SECONDS)

@@ -4,22 +4,22 @@ A customer's stream carries only their own topic; the admin topic needs the bari
 display board's permission; the config topic is public, and an address may hold only
 STREAM_ANONYMOUS_PER_ADDRESS such streams at once without logging in (429 beyond).
 
-The views are async: served as ASGI (serverlesspresso.asgi), an open stream is a coroutine
+The streams are async: served as ASGI (serverlesspresso.asgi), an open stream is a coroutine
 waiting on Redis, not a thread of a bounded pool, so display boards never take capacity from the
-API or the pages. The ASGI server cancels a stream when its client goes away. Under WSGI (the
-tests' live server, serverlesspresso.wsgi) the same stream runs on an event loop of its own in
-the serving thread. Streams send a heartbeat so dead clients are noticed and end after
-LIVE_STREAM_SECONDS (EventSource reconnects by itself).
+API or the pages, and the server cancels a stream when its client goes away. The views in front
+of them are sync and quick (the login check, the slot). Under WSGI (the tests' live server,
+serverlesspresso.wsgi) a stream runs on an event loop of its own. Streams send a heartbeat so
+dead clients are noticed and end after LIVE_STREAM_SECONDS (EventSource reconnects by itself).
 """
 
 import asyncio
 import json
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import redis
 import redis.asyncio as aioredis
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
@@ -52,15 +52,11 @@ def _redis() -> aioredis.Redis:
 
 
 async def _events(
-    channels: list[str],
-    seconds: float,
-    slot: tuple[str, str] | None,
-    client: aioredis.Redis | None = None,
+    channels: list[str], seconds: float, slot: tuple[str, str] | None
 ) -> AsyncIterator[str]:
-    """The stream's text; `slot` (address, stream id) is the anonymous slot it holds and frees.
-    `client`, when given, is the stream's from then on (closed at its end)."""
+    """The stream's text; `slot` (address, stream id) is the anonymous slot it holds and frees."""
     loop = asyncio.get_running_loop()
-    client = client or _redis()
+    client = _redis()
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
         await pubsub.subscribe(*channels)
@@ -106,82 +102,78 @@ async def _close(client: aioredis.Redis, pubsub, slot: tuple[str, str] | None) -
 
 
 class _OwnLoop:
-    """An async stream served to a WSGI server: its own event loop in the serving thread, closed
-    (and the stream's slot freed) when the server closes the response."""
+    """An async stream served to a WSGI server: run on an event loop in a thread of its own (the
+    serving thread may already have a loop running, as a test's browser driver leaves one), and
+    closed there (freeing the stream's slot) when the server closes the response."""
 
     def __init__(self, events: AsyncIterator[str]) -> None:
         self._events = events
         self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def _run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def __iter__(self) -> Iterator[str]:
         return self
 
     def __next__(self) -> str:
         try:
-            return self._loop.run_until_complete(anext(self._events))
+            return self._run(anext(self._events))
         except StopAsyncIteration:
             self.close()
             raise StopIteration from None
 
     def close(self) -> None:
-        if not self._loop.is_closed():
-            self._loop.run_until_complete(self._events.aclose())
+        if self._thread.is_alive():
+            self._run(self._events.aclose())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
             self._loop.close()
 
 
-async def _stream(
-    request: HttpRequest, channels: list[str], *, anonymous: bool = False
-) -> HttpResponse:
+def _stream(request: HttpRequest, channels: list[str], *, anonymous: bool = False) -> HttpResponse:
+    """The views are sync and quick (the login check, the slot); the stream itself is async.
+    Served as ASGI (serverlesspresso.asgi) the view runs in the process's shared sync thread and
+    the stream on the event loop; under WSGI the stream gets an event loop of its own."""
     asgi = isinstance(request, ASGIRequest)
     if not asgi:
-        # Under WSGI the stream holds this request's thread, and with it any database connection
-        # the login check opened there: give that back first.
-        await sync_to_async(connections.close_all)()
+        # The stream holds this request's thread, and with it any database connection the
+        # login check opened here: give that back first.
+        connections.close_all()
     slot = None
-    client = _redis()
     if anonymous:
         slot = (request.META.get("REMOTE_ADDR", ""), uuid.uuid4().hex)
         try:
-            taken = await stream_slot_take(client=client, address=slot[0], stream_id=slot[1])
+            taken = stream_slot_take(address=slot[0], stream_id=slot[1])
         except redis.RedisError:
-            await client.aclose()
             return HttpResponse("Live updates are unavailable", status=503)
         if not taken:
-            await client.aclose()
             response = HttpResponse("Too many live streams from this address", status=429)
             response["Retry-After"] = str(int(settings.STREAM_SLOT_LEASE_SECONDS))
             return response
-    if not asgi:
-        # The stream runs on an event loop of its own, where this client cannot go.
-        await client.aclose()
-        client = None
-    events = _events(channels, settings.LIVE_STREAM_SECONDS, slot, client)
+    events = _events(channels, settings.LIVE_STREAM_SECONDS, slot)
     response = StreamingHttpResponse(
-        events if asgi else _OwnLoop(events),
-        content_type="text/event-stream",
+        events if asgi else _OwnLoop(events), content_type="text/event-stream"
     )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
 
 
-async def stream_me(request: HttpRequest) -> HttpResponse:
-    user = await request.auser()
-    if not user.is_authenticated:
+def stream_me(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
         return HttpResponse("Log in first", status=401)
-    return await _stream(request, [user_topic(user.get_username())])
+    return _stream(request, [user_topic(request.user.get_username())])
 
 
-async def stream_admin(request: HttpRequest) -> HttpResponse:
-    user = await request.auser()
-    if not (
-        await user.ahas_perm("orders.act_as_barista")
-        or await user.ahas_perm("orders.view_display_board")
-    ):
+def stream_admin(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not (user.has_perm("orders.act_as_barista") or user.has_perm("orders.view_display_board")):
         return HttpResponse("Baristas and display boards only", status=403)
-    return await _stream(request, [ADMIN_TOPIC])
+    return _stream(request, [ADMIN_TOPIC])
 
 
-async def stream_config(request: HttpRequest) -> HttpResponse:
-    user = await request.auser()
-    return await _stream(request, [CONFIG_TOPIC], anonymous=not user.is_authenticated)
+def stream_config(request: HttpRequest) -> HttpResponse:
+    return _stream(request, [CONFIG_TOPIC], anonymous=not request.user.is_authenticated)

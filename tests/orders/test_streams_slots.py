@@ -5,11 +5,11 @@ runs them in the real web processes)."""
 import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
 import redis.asyncio as aioredis
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.test import AsyncClient, Client
@@ -34,6 +34,13 @@ def slots(settings, redis_url):
     sync.close()
 
 
+def in_a_thread(coroutine_function, *args):
+    """Runs it on an event loop in a thread of its own: the browser tests' driver leaves a loop
+    running in the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine_function(*args)).result()
+
+
 def run(scenario):
     async def with_client():
         client = aioredis.Redis.from_url(settings.REDIS_URL)
@@ -42,63 +49,50 @@ def run(scenario):
         finally:
             await client.aclose()
 
-    return async_to_sync(with_client)()
+    return in_a_thread(with_client)
 
 
 def test_an_address_gets_the_cap_and_no_more_until_one_is_released(slots):
-    async def scenario(client):
-        taken = [
-            await stream_slot_take(client=client, address="192.0.2.1", stream_id=f"s{n}")
-            for n in range(4)
-        ]
-        other = await stream_slot_take(client=client, address="192.0.2.2", stream_id="o1")
+    taken = [stream_slot_take(address="192.0.2.1", stream_id=f"s{n}") for n in range(4)]
+    other = stream_slot_take(address="192.0.2.2", stream_id="o1")
+
+    async def release(client):
         await stream_slot_release(client=client, address="192.0.2.1", stream_id="s0")
         await stream_slot_release(client=client, address="192.0.2.1", stream_id="s0")  # twice
-        again = await stream_slot_take(client=client, address="192.0.2.1", stream_id="s4")
-        full = await stream_slot_take(client=client, address="192.0.2.1", stream_id="s5")
-        return taken, other, again, full
 
-    assert run(scenario) == ([True, True, True, False], True, True, False)
+    run(release)
+    again = stream_slot_take(address="192.0.2.1", stream_id="s4")
+    full = stream_slot_take(address="192.0.2.1", stream_id="s5")
+    assert (taken, other, again, full) == ([True, True, True, False], True, True, False)
     assert slots.zcard("stream-slots:192.0.2.1") == 3
 
 
 def test_racing_takes_never_exceed_the_cap(slots):
-    async def scenario(client):
-        clients = [aioredis.Redis.from_url(settings.REDIS_URL) for _ in range(20)]
-        try:
-            return await asyncio.gather(
-                *(
-                    stream_slot_take(client=c, address="192.0.2.9", stream_id=f"r{n}")
-                    for n, c in enumerate(clients)
-                )
-            )
-        finally:
-            for c in clients:
-                await c.aclose()
-
-    assert sum(run(scenario)) == 3
+    with ThreadPoolExecutor(20) as pool:
+        taken = list(
+            pool.map(lambda n: stream_slot_take(address="192.0.2.9", stream_id=f"r{n}"), range(20))
+        )
+    assert sum(taken) == 3
 
 
 def test_a_killed_streams_slot_lapses_and_a_renewed_one_does_not(slots, settings):
     # A stream whose process died stops renewing: its lease lapses by Redis's clock.
     settings.STREAM_SLOT_LEASE_SECONDS = 0.5
 
-    async def scenario(client):
-        for n in range(3):
-            await stream_slot_take(client=client, address="192.0.2.3", stream_id=f"k{n}")
-        refused = await stream_slot_take(client=client, address="192.0.2.3", stream_id="k3")
-        await asyncio.sleep(0.3)
-        await stream_slot_renew(client=client, address="192.0.2.3", stream_id="k0")
-        await asyncio.sleep(0.35)  # k1 and k2 lapsed; k0 was renewed
-        after = [
-            await stream_slot_take(client=client, address="192.0.2.3", stream_id=f"n{n}")
-            for n in range(3)
-        ]
-        # A lapsed lease is not revived by a late renewal.
-        await stream_slot_renew(client=client, address="192.0.2.3", stream_id="k1")
-        return refused, after
+    for n in range(3):
+        stream_slot_take(address="192.0.2.3", stream_id=f"k{n}")
+    refused = stream_slot_take(address="192.0.2.3", stream_id="k3")
+    time.sleep(0.3)
 
-    assert run(scenario) == (False, [True, True, False])
+    async def renew(client, stream_id):
+        await stream_slot_renew(client=client, address="192.0.2.3", stream_id=stream_id)
+
+    run(lambda client: renew(client, "k0"))
+    time.sleep(0.35)  # k1 and k2 lapsed; k0 was renewed
+    after = [stream_slot_take(address="192.0.2.3", stream_id=f"n{n}") for n in range(3)]
+    # A lapsed lease is not revived by a late renewal.
+    run(lambda client: renew(client, "k1"))
+    assert (refused, after) == (False, [True, True, False])
     assert set(slots.zrange("stream-slots:192.0.2.3", 0, -1)) == {b"k0", b"n0", b"n1"}
 
 
@@ -114,7 +108,7 @@ async def _read(response) -> bytes:
 
 
 def test_an_anonymous_stream_beyond_the_cap_is_refused_with_429(transactional_db, short_streams):
-    response = async_to_sync(AsyncClient(REMOTE_ADDR="192.0.2.4").get)("/events/config")
+    response = in_a_thread(AsyncClient(REMOTE_ADDR="192.0.2.4").get, "/events/config")
     assert response.status_code == 429
     assert response["Retry-After"] == "60"
 
@@ -130,7 +124,7 @@ def test_logged_in_streams_are_not_capped_and_free_nothing(transactional_db, sho
         admin = await client.get("/events/admin")
         return config.status_code, await _read(config), admin.status_code, await _read(admin)
 
-    config_status, config_body, admin_status, admin_body = async_to_sync(scenario)()
+    config_status, config_body, admin_status, admin_body = in_a_thread(scenario)
     assert (config_status, admin_status) == (200, 200)
     assert config_body.startswith(b"retry: 1000\n: connected\n\n")
     assert admin_body.startswith(b"retry: 1000\n: connected\n\n")
@@ -140,8 +134,8 @@ def test_logged_in_streams_are_not_capped_and_free_nothing(transactional_db, sho
 def test_the_admin_stream_still_needs_the_permission(transactional_db, short_streams):
     client = AsyncClient()
     client.force_login(User.objects.create_user("nobody"))
-    assert async_to_sync(client.get)("/events/admin").status_code == 403
-    assert async_to_sync(AsyncClient().get)("/events/me").status_code == 401
+    assert in_a_thread(client.get, "/events/admin").status_code == 403
+    assert in_a_thread(AsyncClient().get, "/events/me").status_code == 401
 
 
 @pytest.mark.parametrize("handler", ["asgi", "wsgi"])
@@ -175,7 +169,7 @@ def test_a_stream_carries_its_topics_events_and_frees_its_slot(
             await publisher
             return body, await _read(anonymous)
 
-        body, anonymous_body = async_to_sync(scenario)()
+        body, anonymous_body = in_a_thread(scenario)
     else:
         client = Client(REMOTE_ADDR="192.0.2.6")
         client.force_login(user)
