@@ -10,8 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
+from django.db import connections
 from django.test import AsyncClient, Client
 
 from orders.services.bus import ADMIN_TOPIC
@@ -35,10 +37,18 @@ def slots(settings, redis_url):
 
 
 def in_a_thread(coroutine_function, *args):
-    """Runs it on an event loop in a thread of its own: the browser tests' driver leaves a loop
-    running in the main thread."""
+    """Runs it on an event loop in a thread of its own (the browser tests' driver leaves a loop
+    running in the main thread), then closes the database connection that the views' sync parts
+    opened in asgiref's shared sync thread (left open, it would outlive the test database)."""
+
+    async def then_close():
+        try:
+            return await coroutine_function(*args)
+        finally:
+            await sync_to_async(connections.close_all)()
+
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine_function(*args)).result()
+        return pool.submit(asyncio.run, then_close()).result()
 
 
 def run(scenario):
