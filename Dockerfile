@@ -26,6 +26,7 @@ RUN useradd --create-home --uid 1000 app \
 USER app
 
 EXPOSE 8000
-# gthread with many threads: each open page holds one for its live event stream.
-CMD ["gunicorn", "serverlesspresso.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--threads", "32", \
-     "--access-logfile", "-"]
+# serverlesspresso.asgi on uvicorn workers, one per core by default (WEB_PROCESSES): live streams
+# wait on each worker's event loop, every other request runs in its pool of threads (README).
+CMD ["sh", "-c", "exec gunicorn serverlesspresso.asgi --bind 0.0.0.0:8000 --workers ${WEB_PROCESSES:-2} \
+     --worker-class uvicorn_worker.UvicornWorker --graceful-timeout 10 --access-logfile -"]

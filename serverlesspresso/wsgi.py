@@ -1,3 +1,7 @@
+"""The WSGI application, for a WSGI server of your own (tests/processes.py runs it in gunicorn's
+gthread workers). The shapes this project ships serve serverlesspresso.asgi instead: under WSGI
+each open live stream holds one of the server's threads for LIVE_STREAM_SECONDS."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -1,21 +1,36 @@
 """Server-sent events: the workflow's events, live from Redis, on the original's topics.
 
 A customer's stream carries only their own topic; the admin topic needs the barista's or the
-display board's permission. Streams send a heartbeat comment so dead clients are noticed and end
-after LIVE_STREAM_SECONDS so that a server's threads are never held for ever (EventSource
-reconnects by itself).
+display board's permission; the config topic is public, and an address may hold only
+STREAM_ANONYMOUS_PER_ADDRESS such streams at once without logging in (429 beyond).
+
+The streams are async: served as ASGI (serverlesspresso.asgi), an open stream is a coroutine
+waiting on Redis, not a thread of a bounded pool, so display boards never take capacity from the
+API or the pages, and the server cancels a stream when its client goes away. The views in front
+of them are sync and quick (the login check, the slot). Under WSGI (the tests' live server,
+serverlesspresso.wsgi) a stream runs on an event loop of its own. Streams send a heartbeat so
+dead clients are noticed and end after LIVE_STREAM_SECONDS (EventSource reconnects by itself).
 """
 
+import asyncio
 import json
-import time
-from collections.abc import Iterator
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
 
 import redis
+import redis.asyncio as aioredis
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from orders.services.bus import ADMIN_TOPIC, CONFIG_TOPIC, user_topic
+from orders.services.stream_slots import (
+    stream_slot_release,
+    stream_slot_renew,
+    stream_slot_take,
+)
 
 HEARTBEAT_SECONDS = 10
 # Members a browser has no business seeing: the task token answers the workflow's wait.
@@ -30,43 +45,117 @@ def _message(raw: bytes) -> str:
     return json.dumps(envelope)
 
 
-def _events(channels: list[str], seconds: float) -> Iterator[str]:
-    client = redis.Redis.from_url(settings.REDIS_URL)
+def _redis() -> aioredis.Redis:
+    # Without CLIENT SETINFO: redis-py would read its own package metadata from disk for every
+    # new connection, and each stream opens its own (most of a stream's start-up CPU).
+    return aioredis.Redis.from_url(settings.REDIS_URL, driver_info=None)
+
+
+async def _events(
+    channels: list[str], seconds: float, slot: tuple[str, str] | None
+) -> AsyncIterator[str]:
+    """The stream's text; `slot` (address, stream id) is the anonymous slot it holds and frees."""
+    loop = asyncio.get_running_loop()
+    client = _redis()
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
-        pubsub.subscribe(*channels)
-    except redis.RedisError:
-        client.close()
-        return
-    try:
+        await pubsub.subscribe(*channels)
         # Reconnect quickly after the stream ends; the comment lets the browser fire "open".
         yield "retry: 1000\n: connected\n\n"
-        deadline = time.monotonic() + seconds
-        quiet_since = time.monotonic()
-        while time.monotonic() < deadline:
-            message = pubsub.get_message(timeout=1.0)
+        now = loop.time()
+        deadline = now + seconds
+        heartbeat_due = now + HEARTBEAT_SECONDS
+        renew_due = now + settings.STREAM_SLOT_LEASE_SECONDS / 3
+        while (now := loop.time()) < deadline:
+            wake = min(deadline, heartbeat_due, renew_due if slot else deadline)
+            message = await pubsub.get_message(timeout=max(wake - now, 0.0))
+            now = loop.time()
             if message and message["type"] == "message":
                 yield f"data: {_message(message['data'])}\n\n"
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
+                heartbeat_due = now + HEARTBEAT_SECONDS
+            elif now >= heartbeat_due:
                 # An event (not a comment) so the page sees it: a page that hears nothing for
                 # a few heartbeats knows its connection is dead even if the socket looks open.
                 yield "event: heartbeat\ndata: {}\n\n"
-                quiet_since = time.monotonic()
+                heartbeat_due = now + HEARTBEAT_SECONDS
+            if slot and now >= renew_due:
+                await stream_slot_renew(client=client, address=slot[0], stream_id=slot[1])
+                renew_due = now + settings.STREAM_SLOT_LEASE_SECONDS / 3
     except redis.RedisError:
         # Redis went away (a restart, the end of a test run): end the stream; the browser
         # reconnects and re-reads the page's state.
         return
     finally:
-        pubsub.close()
-        client.close()
+        # Also on cancellation (the client went away): shielded, so the slot is freed even then.
+        await asyncio.shield(_close(client, pubsub, slot))
 
 
-def _stream(channels: list[str]) -> StreamingHttpResponse:
-    # The stream needs no database: give the connection back before holding the thread.
-    connections.close_all()
+async def _close(client: aioredis.Redis, pubsub, slot: tuple[str, str] | None) -> None:
+    try:
+        if slot:
+            await stream_slot_release(client=client, address=slot[0], stream_id=slot[1])
+    except redis.RedisError:
+        pass  # the lease lapses by itself
+    finally:
+        await pubsub.aclose()
+        await client.aclose()
+
+
+class _OwnLoop:
+    """An async stream served to a WSGI server: run on an event loop in a thread of its own (the
+    serving thread may already have a loop running, as a test's browser driver leaves one), and
+    closed there (freeing the stream's slot) when the server closes the response."""
+
+    def __init__(self, events: AsyncIterator[str]) -> None:
+        self._events = events
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def _run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return self._run(anext(self._events))
+        except StopAsyncIteration:
+            self.close()
+            raise StopIteration from None
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._run(self._events.aclose())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._loop.close()
+
+
+def _stream(request: HttpRequest, channels: list[str], *, anonymous: bool = False) -> HttpResponse:
+    """The views are sync and quick (the login check, the slot); the stream itself is async.
+    Served as ASGI (serverlesspresso.asgi) the view runs in the process's shared sync thread and
+    the stream on the event loop; under WSGI the stream gets an event loop of its own."""
+    asgi = isinstance(request, ASGIRequest)
+    if not asgi:
+        # The stream holds this request's thread, and with it any database connection the
+        # login check opened here: give that back first.
+        connections.close_all()
+    slot = None
+    if anonymous:
+        slot = (request.META.get("REMOTE_ADDR", ""), uuid.uuid4().hex)
+        try:
+            taken = stream_slot_take(address=slot[0], stream_id=slot[1])
+        except redis.RedisError:
+            return HttpResponse("Live updates are unavailable", status=503)
+        if not taken:
+            response = HttpResponse("Too many live streams from this address", status=429)
+            response["Retry-After"] = str(int(settings.STREAM_SLOT_LEASE_SECONDS))
+            return response
+    events = _events(channels, settings.LIVE_STREAM_SECONDS, slot)
     response = StreamingHttpResponse(
-        _events(channels, settings.LIVE_STREAM_SECONDS), content_type="text/event-stream"
+        events if asgi else _OwnLoop(events), content_type="text/event-stream"
     )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
@@ -76,15 +165,15 @@ def _stream(channels: list[str]) -> StreamingHttpResponse:
 def stream_me(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return HttpResponse("Log in first", status=401)
-    return _stream([user_topic(request.user.get_username())])
+    return _stream(request, [user_topic(request.user.get_username())])
 
 
 def stream_admin(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not (user.has_perm("orders.act_as_barista") or user.has_perm("orders.view_display_board")):
         return HttpResponse("Baristas and display boards only", status=403)
-    return _stream([ADMIN_TOPIC])
+    return _stream(request, [ADMIN_TOPIC])
 
 
 def stream_config(request: HttpRequest) -> HttpResponse:
-    return _stream([CONFIG_TOPIC])
+    return _stream(request, [CONFIG_TOPIC], anonymous=not request.user.is_authenticated)

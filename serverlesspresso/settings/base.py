@@ -60,6 +60,13 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "serverlesspresso.urls"
 WSGI_APPLICATION = "serverlesspresso.wsgi.application"
+ASGI_APPLICATION = "serverlesspresso.asgi.application"
+# Threads per web process for every request but the live streams (serverlesspresso.asgi): each
+# holds a database connection while it lives; the streams wait on the event loop, not here.
+WEB_REQUEST_THREADS = int(os.environ.get("WEB_REQUEST_THREADS", "32"))
+# Web processes runsystem starts (the Procfile and docker-compose read the same variable): one
+# per core, so the API is not held to one core by one interpreter lock.
+WEB_PROCESSES = int(os.environ.get("WEB_PROCESSES", "2"))
 
 TEMPLATES = [
     {
@@ -105,6 +112,13 @@ LOGIN_REDIRECT_URL = "orders:home"
 # A live stream (server-sent events) ends after this long and the browser reconnects, so no
 # server thread is held for ever by a tab left open.
 LIVE_STREAM_SECONDS = float(os.environ.get("LIVE_STREAM_SECONDS", "300"))
+# Anonymous live streams (the display board's config topic) one client address may hold open at
+# once; beyond it the stream is refused with 429, so nobody can pile up connections without
+# logging in. A venue's customers may share one public address: logged-in streams never count.
+STREAM_ANONYMOUS_PER_ADDRESS = int(os.environ.get("STREAM_ANONYMOUS_PER_ADDRESS", "8"))
+# An open anonymous stream renews its slot every third of this; a killed web process's slots
+# lapse after it (orders.services.stream_slots).
+STREAM_SLOT_LEASE_SECONDS = float(os.environ.get("STREAM_SLOT_LEASE_SECONDS", "60"))
 # runsystem creates it before the web server starts, so whitenoise does not warn before a
 # collectstatic (the image runs one).
 STATIC_ROOT = VAR_DIR / "static"

@@ -119,11 +119,13 @@ class Command(BaseCommand):
         python = sys.executable
         bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         commands = {
+            # The production shape (serverlesspresso.asgi): uvicorn workers under gunicorn, which
+            # starts a dead worker again; live streams wait on each worker's event loop, every
+            # other request runs in its pool of WEB_REQUEST_THREADS threads.
             "web": [
-                python, "-m", "gunicorn", "serverlesspresso.wsgi",
-                # Threads, not processes, hold the pages' live streams (server-sent events,
-                # LIVE_STREAM_SECONDS each): one thread per open page, plus the requests.
-                "--bind", bind, "--worker-class", "gthread", "--threads", "32",
+                python, "-m", "gunicorn", "serverlesspresso.asgi",
+                "--bind", bind, "--workers", str(settings.WEB_PROCESSES),
+                "--worker-class", "uvicorn_worker.UvicornWorker",
                 "--graceful-timeout", str(GRACEFUL_SECONDS), "--access-logfile", "-",
             ],
             # Without gossip and mingle (worker-to-worker chatter nothing here uses): their

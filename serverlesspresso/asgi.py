@@ -1,0 +1,77 @@
+"""The web application every shape serves (runsystem, the Procfile, docker-compose, the image):
+uvicorn workers under gunicorn (`-k uvicorn_worker.UvicornWorker`) run it, on one address.
+
+Requests and live streams take different paths:
+- /events/* (server-sent events, orders.web.stream) go to Django's ASGI handler: each open stream
+  is a coroutine on the worker's event loop waiting on Redis, so a thousand open display boards
+  cost memory and file descriptors, never a request thread.
+- Every other request goes to Django's WSGI handler in a pool of WEB_REQUEST_THREADS threads
+  (a2wsgi), as gunicorn's gthread workers ran it: the pool's threads live on, so their database
+  connections persist (CONN_MAX_AGE).
+
+Why not every view through Django's ASGI handler: a sync view there runs in a new thread per
+request, so persistent database connections are never reused (each request opens one, and with
+CONN_MAX_AGE the dropped ones pile up until PostgreSQL refuses clients), and it measured ~30%
+more server CPU per Step Functions API call than this split (README, "Serving").
+"""
+
+import os
+
+import django
+from a2wsgi import WSGIMiddleware
+from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverlesspresso.settings.production")
+
+STREAM_PREFIX = "/events/"
+# What a stream needs: its security headers, the session and the user. All async-capable, so an
+# anonymous stream never leaves the event loop; a sync-only middleware here would hold a thread
+# for each open stream (Django runs it in a per-request thread that lives as long as the stream).
+STREAM_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+
+
+class StreamHandler(ASGIHandler):
+    """Django's ASGI handler for the streams: STREAM_MIDDLEWARE instead of settings.MIDDLEWARE,
+    and the streams' bits of sync work (the request signals' receivers, a logged-in user's
+    session read) all in the process's one shared sync thread. Django's own handler gives each
+    request a sync thread of its own that lives until the response ends: for a stream, minutes of
+    an idle thread, a thousand of them for a thousand display boards."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.handle(scope, receive, send)
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        # Django builds the chain from settings.MIDDLEWARE; swapped only while it does, once,
+        # when this module is imported (before any request).
+        everything = settings.MIDDLEWARE
+        settings.MIDDLEWARE = STREAM_MIDDLEWARE
+        try:
+            super().load_middleware(is_async)
+        finally:
+            settings.MIDDLEWARE = everything
+
+
+django.setup(set_prefix=False)
+streams = StreamHandler()
+requests = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_REQUEST_THREADS)
+
+
+async def application(scope, receive, send) -> None:
+    if scope["type"] == "http":
+        app = streams if scope["path"].startswith(STREAM_PREFIX) else requests
+        await app(scope, receive, send)
+    elif scope["type"] == "lifespan":
+        # Nothing to set up or tear down: say so, so the server does not log a failed lifespan.
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
