@@ -13,7 +13,6 @@ dead clients are noticed and end after LIVE_STREAM_SECONDS (EventSource reconnec
 """
 
 import asyncio
-import json
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -31,74 +30,73 @@ from orders.services.stream_slots import (
     stream_slot_renew,
     stream_slot_take,
 )
+from orders.web import stream_hub
 
 HEARTBEAT_SECONDS = 10
-# Members a browser has no business seeing: the task token answers the workflow's wait.
-_PRIVATE = ("TaskToken",)
-
-
-def _message(raw: bytes) -> str:
-    envelope = json.loads(raw)
-    if isinstance(envelope.get("detail"), dict):
-        for key in _PRIVATE:
-            envelope["detail"].pop(key, None)
-    return json.dumps(envelope)
-
-
-def _redis() -> aioredis.Redis:
-    # Without CLIENT SETINFO: redis-py would read its own package metadata from disk for every
-    # new connection, and each stream opens its own (most of a stream's start-up CPU).
-    return aioredis.Redis.from_url(settings.REDIS_URL, driver_info=None)
 
 
 async def _events(
     channels: list[str], seconds: float, slot: tuple[str, str] | None
 ) -> AsyncIterator[str]:
-    """The stream's text; `slot` (address, stream id) is the anonymous slot it holds and frees."""
+    """The stream's text; `slot` (address, stream id) is the anonymous slot it holds and frees.
+    The events come through the event loop's hub (one Redis subscription for all its streams)."""
     loop = asyncio.get_running_loop()
-    client = _redis()
-    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    shared = stream_hub.hub()
     try:
-        await pubsub.subscribe(*channels)
-        # Reconnect quickly after the stream ends; the comment lets the browser fire "open".
-        yield "retry: 1000\n: connected\n\n"
-        now = loop.time()
-        deadline = now + seconds
-        heartbeat_due = now + HEARTBEAT_SECONDS
-        renew_due = now + settings.STREAM_SLOT_LEASE_SECONDS / 3
-        while (now := loop.time()) < deadline:
-            wake = min(deadline, heartbeat_due, renew_due if slot else deadline)
-            message = await pubsub.get_message(timeout=max(wake - now, 0.0))
-            now = loop.time()
-            if message and message["type"] == "message":
-                yield f"data: {_message(message['data'])}\n\n"
+        async with shared.listening(channels) as listener:
+            try:
+                # Reconnect quickly after the stream ends; the comment lets the browser fire
+                # "open".
+                yield "retry: 1000\n: connected\n\n"
+                now = loop.time()
+                deadline = now + seconds
                 heartbeat_due = now + HEARTBEAT_SECONDS
-            elif now >= heartbeat_due:
-                # An event (not a comment) so the page sees it: a page that hears nothing for
-                # a few heartbeats knows its connection is dead even if the socket looks open.
-                yield "event: heartbeat\ndata: {}\n\n"
-                heartbeat_due = now + HEARTBEAT_SECONDS
-            if slot and now >= renew_due:
-                await stream_slot_renew(client=client, address=slot[0], stream_id=slot[1])
                 renew_due = now + settings.STREAM_SLOT_LEASE_SECONDS / 3
-    except redis.RedisError:
-        # Redis went away (a restart, the end of a test run): end the stream; the browser
-        # reconnects and re-reads the page's state.
+                while (now := loop.time()) < deadline:
+                    wake = min(deadline, heartbeat_due, renew_due if slot else deadline)
+                    text = await listener.next(timeout=max(wake - now, 0.0))
+                    now = loop.time()
+                    if text is not None:
+                        yield f"data: {text}\n\n"
+                        heartbeat_due = now + HEARTBEAT_SECONDS
+                    elif now >= heartbeat_due:
+                        # An event (not a comment) so the page sees it: a page that hears nothing
+                        # for a few heartbeats knows its connection is dead even if the socket
+                        # looks open.
+                        yield "event: heartbeat\ndata: {}\n\n"
+                        heartbeat_due = now + HEARTBEAT_SECONDS
+                    if slot and now >= renew_due:
+                        await stream_slot_renew(
+                            client=shared.client, address=slot[0], stream_id=slot[1]
+                        )
+                        renew_due = now + settings.STREAM_SLOT_LEASE_SECONDS / 3
+            finally:
+                # Also on cancellation (the client went away): shielded, so the slot is freed
+                # even then, on the hub's connections while they are still open.
+                if slot:
+                    await asyncio.shield(_release(slot, shared.client))
+                    slot = None
+    except (redis.RedisError, stream_hub.StreamEnded):
+        # Redis went away (a restart, the end of a test run) or the browser fell too far behind:
+        # end the stream; the browser reconnects and re-reads the page's state.
         return
     finally:
-        # Also on cancellation (the client went away): shielded, so the slot is freed even then.
-        await asyncio.shield(_close(client, pubsub, slot))
+        if slot:  # the subscription failed before the stream began
+            await asyncio.shield(_release(slot, None))
 
 
-async def _close(client: aioredis.Redis, pubsub, slot: tuple[str, str] | None) -> None:
+async def _release(slot: tuple[str, str], client: aioredis.Redis | None) -> None:
+    """Frees an anonymous stream's slot, on `client` or on a connection of its own."""
+    own = client is None
+    if own:
+        client = aioredis.Redis.from_url(settings.REDIS_URL, driver_info=None)
     try:
-        if slot:
-            await stream_slot_release(client=client, address=slot[0], stream_id=slot[1])
+        await stream_slot_release(client=client, address=slot[0], stream_id=slot[1])
     except redis.RedisError:
         pass  # the lease lapses by itself
     finally:
-        await pubsub.aclose()
-        await client.aclose()
+        if own:
+            await client.aclose()
 
 
 class _OwnLoop:

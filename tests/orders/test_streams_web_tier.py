@@ -23,11 +23,13 @@ import redis
 from botocore.config import Config
 
 from orders.services.bus import CONFIG_TOPIC
+from orders.web.stream_hub import CLIENT_NAME
 from tests.conftest import SEED_INPUT, wait_for
 from tests.system import answers_200, running_system
 
 STREAMS = 1000
 PER_ADDRESS = 8  # settings.STREAM_ANONYMOUS_PER_ADDRESS's default, which runsystem runs with
+WEB_PROCESSES = 2  # settings.WEB_PROCESSES's default
 # "Within a few seconds": a liveness bound, not a speed target (no retries, so a hang fails).
 ANSWER_SECONDS = 10
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:OrderProcessorWorkflow"
@@ -38,7 +40,7 @@ _KEY_LINE = re.compile(
 
 def _raise_open_files_limit(needed: int) -> None:
     """The test holds a socket per stream, and runsystem's processes (which inherit the limit)
-    one per stream and one Redis connection per stream."""
+    one per stream."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < needed:
         assert hard == resource.RLIM_INFINITY or hard >= needed, (
@@ -141,6 +143,10 @@ def test_the_api_and_the_login_page_answer_with_a_thousand_streams_open(system):
             # Every stream still live: one config event reaches all of them.
             socket = Path(system.env["SERVERLESSPRESSO_VAR_DIR"]) / "redis.sock"
             publisher = redis.Redis(unix_socket_path=str(socket))
+            # One Redis subscription per web process (orders.web.stream_hub), not per stream.
+            subscriptions = sum(
+                client["name"] == CLIENT_NAME for client in publisher.client_list(_type="pubsub")
+            )
             publisher.publish(CONFIG_TOPIC, json.dumps({"detail-type": "T", "detail": marker}))
             publisher.close()
             await asyncio.wait_for(
@@ -150,6 +156,7 @@ def test_the_api_and_the_login_page_answer_with_a_thousand_streams_open(system):
         finally:
             for _, _, writer in streams:
                 writer.close()
+        assert subscriptions <= WEB_PROCESSES, subscriptions
         print(f"{STREAMS} streams opened in {opened_in:.1f} s; with them open: {answered}")
 
     system.alive()
