@@ -87,19 +87,23 @@ def test_racing_takes_never_exceed_the_cap(slots):
 
 
 def test_a_killed_streams_slot_lapses_and_a_renewed_one_does_not(slots, settings):
-    # A stream whose process died stops renewing: its lease lapses by Redis's clock.
-    settings.STREAM_SLOT_LEASE_SECONDS = 0.5
+    # A stream whose process died stops renewing: its lease lapses by Redis's clock (which
+    # time-machine cannot move), so the test waits for it: a 2 s lease, renewed halfway, and
+    # the check 0.3 s after the unrenewed ones lapse, ~0.7 s before the renewed one would.
+    settings.STREAM_SLOT_LEASE_SECONDS = 2.0
 
+    started = time.monotonic()
     for n in range(3):
         stream_slot_take(address="192.0.2.3", stream_id=f"k{n}")
     refused = stream_slot_take(address="192.0.2.3", stream_id="k3")
-    time.sleep(0.3)
+    time.sleep(max(0.0, started + 1.0 - time.monotonic()))
 
     async def renew(client, stream_id):
         await stream_slot_renew(client=client, address="192.0.2.3", stream_id=stream_id)
 
     run(lambda client: renew(client, "k0"))
-    time.sleep(0.35)  # k1 and k2 lapsed; k0 was renewed
+    # k1 and k2 lapsed (at `started` + 2 s); k0 holds until about `started` + 3 s.
+    time.sleep(max(0.0, started + 2.3 - time.monotonic()))
     after = [stream_slot_take(address="192.0.2.3", stream_id=f"n{n}") for n in range(3)]
     # A lapsed lease is not revived by a late renewal.
     run(lambda client: renew(client, "k1"))
