@@ -9,15 +9,13 @@ state with States.QueryEvaluationError, as does an expression that throws or run
 
 from __future__ import annotations
 
-import copy
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from jsonata import Jsonata
-from jsonata.utils import Utils
 
 from .errors import StatesError
+from .jsonata_functions import from_jsonata, register_aws_functions, to_jsonata
 
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 # A runaway expression (a recursion without end, a huge range) is stopped, not left to hold a
@@ -31,7 +29,9 @@ def is_expression(value: Any) -> bool:
 
 
 def _compiled(value: str) -> Jsonata:
-    return Jsonata(value[2:-2].strip())
+    expression = Jsonata(value[2:-2].strip())
+    register_aws_functions(expression)
+    return expression
 
 
 def expression_errors(value: Any, where: str) -> list[tuple[str, str]]:
@@ -58,7 +58,7 @@ def evaluate(
     `states` and `variables` are not changed (the library gets a copy)."""
     if not has_expression(value):
         return value
-    bindings = copy.deepcopy({**variables, "states": dict(states)})
+    bindings = to_jsonata({**variables, "states": dict(states)})
     return _evaluate(value, bindings, field)
 
 
@@ -102,27 +102,10 @@ def _run(value: str, bindings: dict[str, Any], field: str) -> Any:
             "nothing (undefined).",
         )
     try:
-        return _plain(result)
+        return from_jsonata(result)
     except ValueError as error:
         raise StatesError(
             QUERY_EVALUATION_ERROR,
             f"The JSONata expression '{text}' specified for the field '{field}' returned "
             f"{error}, which is not a JSON value.",
         ) from None
-
-
-def _plain(value: Any) -> Any:
-    """The library's result as plain JSON types (its sequences are lists, its null a sentinel)."""
-    if value is Utils.NULL_VALUE:
-        return None
-    if isinstance(value, bool | str) or value is None:
-        return value
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError(str(value))
-        return value
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_plain(item) for item in value if item is not None]
-    raise ValueError(f"a {type(value).__name__}")
