@@ -16,12 +16,14 @@ from jsonata import Jsonata
 
 from .errors import StatesError
 from .jsonata_functions import from_jsonata, register_aws_functions, to_jsonata
+from .paths import to_json
 
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 # A runaway expression (a recursion without end, a huge range) is stopped, not left to hold a
 # worker: at most this long, and this deep.
 _TIMEOUT_MS = 1000
 _MAX_DEPTH = 200
+MAX_SECONDS = 99_999_999  # TimeoutSeconds, HeartbeatSeconds: the bound definition.py checks on load
 
 
 def is_expression(value: Any) -> bool:
@@ -60,6 +62,32 @@ def evaluate(
         return value
     bindings = to_jsonata({**variables, "states": dict(states)})
     return _evaluate(value, bindings, field)
+
+
+def seconds(
+    fields: Mapping[str, Any],
+    key: str,
+    *,
+    states: Mapping[str, Any],
+    variables: Mapping[str, Any],
+) -> int | None:
+    """A JSONata Task's `TimeoutSeconds` or `HeartbeatSeconds` (`key`) for this run: its number
+    (checked on load), what its `{% %}` expression gives, or None when the state has none.
+    Raises States.QueryEvaluationError unless the expression gives an integer from 1 to
+    MAX_SECONDS (an integral float such as `10 / 2` counts)."""
+    value = fields.get(key)
+    if not is_expression(value):
+        return value
+    value = evaluate(value, states=states, variables=variables, field=key)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_SECONDS:
+        raise StatesError(
+            QUERY_EVALUATION_ERROR,
+            f"The field '{key}' must be an integer between 1 and {MAX_SECONDS}, not "
+            f"'{to_json(value)}'",
+        )
+    return value
 
 
 def has_expression(value: Any) -> bool:
