@@ -9,7 +9,9 @@ state with States.QueryEvaluationError, as does an expression that throws or run
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from jsonata import Jsonata
@@ -23,6 +25,8 @@ QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 # worker: at most this long, and this deep.
 _TIMEOUT_MS = 1000
 _MAX_DEPTH = 200
+# Distinct expression texts kept parsed: about 35 KB each, so at most ~9 MB a process.
+PARSED_CACHE_SIZE = 256
 MAX_SECONDS = 99_999_999  # TimeoutSeconds, HeartbeatSeconds: the bound definition.py checks on load
 
 
@@ -30,10 +34,46 @@ def is_expression(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
 
 
-def _compiled(value: str) -> Jsonata:
-    expression = Jsonata(value[2:-2].strip())
+def _text(value: str) -> str:
+    """The JSONata text of a `{% %}` string."""
+    return value[2:-2].strip()
+
+
+@lru_cache(maxsize=PARSED_CACHE_SIZE)
+def _parsed(text: str) -> Jsonata:
+    """The expression `text` parsed, with AWS's functions bound: parsing costs about twice an
+    evaluation, so each text is parsed once per process (a definition's expressions are a
+    bounded set; the cache is an LRU all the same). The object is shared between threads and
+    never evaluated itself: see _evaluation. A parse error is raised, not cached."""
+    expression = Jsonata(text)
     register_aws_functions(expression)
     return expression
+
+
+def _evaluation(text: str) -> Jsonata:
+    """An object to evaluate `text` once, on this thread.
+
+    The library keeps an evaluation's state on the Jsonata object (the input and frame being
+    evaluated, the time `$now()` reads) and finds that object through a thread-local
+    (`Jsonata.CURRENT`), which its constructor sets. Two threads evaluating one shared object
+    would read each other's frames, and a cached object would see the thread-local left by
+    another expression. So each evaluation gets a shallow copy, its own state, sharing the
+    parsed tree and the root frame (the library only reads them while evaluating), and is made
+    the thread's current one."""
+    expression = copy.copy(_parsed(text))
+    expression.set_output_convert_nulls(False)  # tells JSON null from undefined
+    Jsonata.CURRENT.jsonata = expression
+    return expression
+
+
+def _bindings_frame(bindings: Mapping[str, Any]) -> Jsonata.Frame:
+    """The evaluation's variables, and its own runaway bounds: the library's clock starts when
+    the bounds are set, and its depth counter is the frame's, not the shared object's."""
+    frame = Jsonata.Frame(None)
+    frame.set_runtime_bounds(_TIMEOUT_MS, _MAX_DEPTH)
+    for name, value in bindings.items():
+        frame.bind(name, value)
+    return frame
 
 
 def expression_errors(value: Any, where: str) -> list[tuple[str, str]]:
@@ -41,7 +81,7 @@ def expression_errors(value: Any, where: str) -> list[tuple[str, str]]:
     expression, for refusing a definition on load."""
     if is_expression(value):
         try:
-            _compiled(value)
+            _parsed(_text(value))
         except Exception as error:  # the parser's JException, or a bug of the parser's own
             return [(where, f"is not a valid JSONata expression: {error}")]
         return []
@@ -110,13 +150,9 @@ def _evaluate(value: Any, bindings: dict[str, Any], field: str) -> Any:
 
 
 def _run(value: str, bindings: dict[str, Any], field: str) -> Any:
-    text = value[2:-2].strip()
+    text = _text(value)
     try:
-        expression = _compiled(value)
-        expression.set_output_convert_nulls(False)  # tells JSON null from undefined
-        # The library's clock starts when bounds are set: set them for this evaluation.
-        expression.environment.set_runtime_bounds(_TIMEOUT_MS, _MAX_DEPTH)
-        result = expression.evaluate(None, bindings)
+        result = _evaluation(text).evaluate(None, _bindings_frame(bindings))
     except Exception as error:  # JException, and the Python errors it lets through (1/0)
         raise StatesError(
             QUERY_EVALUATION_ERROR,
