@@ -169,6 +169,18 @@ def test_array_range_allows_1000_items_and_no_more():
         ("States.MathAdd($.a, 1)", {"a": True}, "must be a number"),
         ("States.MathRandom(5, 5)", {}, "must be smaller than"),
         ("States.StringSplit($.s, 1)", {"s": "a"}, "must be a string"),
+        ("States.StringSplit($.s, ',')", {"s": ["a"]}, "first argument must be a string"),
+        ("States.Format($.t, 1)", {"t": 5}, "first argument must be a string"),
+        ("States.ArrayContains($.a, 1)", {"a": "1"}, "first argument must be an array"),
+        ("States.ArrayUnique($.a)", {"a": {"k": 1}}, "argument must be an array"),
+        ("States.ArrayGetItem($.a, $.i)", {"a": [1], "i": "0"}, "index must be a number"),
+        ("States.ArrayRange($.a, 5, 1)", {"a": None}, "first argument must be a number"),
+        ("States.ArrayPartition($.a, $.n)", {"a": [1], "n": True}, "chunk size must be a number"),
+        ("States.Base64Encode($.s)", {"s": 5}, "argument must be a string"),
+        ("States.Base64Decode($.s)", {"s": "QQ==" * 2_501}, "at most 10000"),
+        ("States.Hash($.s, $.a)", {"s": "x", "a": None}, "The algorithm null is not one of"),
+        ("States.MathRandom($.a, 5)", {"a": "1"}, "start must be a number"),
+        ("States.MathRandom(1, 5, $.seed)", {"seed": "x"}, "seed must be a number"),
     ],
 )
 def test_argument_checks_fail_with_states_intrinsic_failure(text, data, fragment):
