@@ -51,9 +51,7 @@ def test_context_paths_in_input_path_and_output_path_are_accepted_and_run(live_s
     assert json.loads(first_exit["stateExitedEventDetails"]["output"]) == {"order": 5}
 
 
-def test_a_fail_state_reads_the_state_and_machine_names_from_the_context_object(
-    live_stages, sfn
-):
+def test_a_fail_state_reads_the_state_and_machine_names_from_the_context_object(live_stages, sfn):
     states = {
         "Refuse the order": {
             "Type": "Fail",
