@@ -11,14 +11,16 @@ from stepfunctions.workflow import load_definition, start
 from tests.stepfunctions.workflow_host import CONTEXT, LAMBDA, Host
 
 
+def _start(states, data, answers=None):
+    """Runs a JSONata machine of `states` (the first one starts) on `data`: (Outcome, Host)."""
+    doc = {"QueryLanguage": "JSONata", "StartAt": next(iter(states)), "States": states}
+    host = Host(answers)
+    return start(load_definition(doc), data, context=CONTEXT, host=host), host
+
+
 def _output(expression, data=None):
     """Runs a JSONata Pass state whose Output is `expression`; returns the Outcome."""
-    doc = {
-        "QueryLanguage": "JSONata",
-        "StartAt": "P",
-        "States": {"P": {"Type": "Pass", "Output": expression, "End": True}},
-    }
-    return start(load_definition(doc), data or {}, context=CONTEXT, host=Host())
+    return _start({"P": {"Type": "Pass", "Output": expression, "End": True}}, data or {})[0]
 
 
 def _value(expression, data=None):
@@ -91,22 +93,17 @@ def test_parse_reads_json_text_into_its_value():
 
 
 def test_the_functions_serve_in_arguments_and_assign_of_a_task():
-    doc = {
-        "QueryLanguage": "JSONata",
-        "StartAt": "Call",
-        "States": {
-            "Call": {
-                "Type": "Task",
-                "Resource": LAMBDA,
-                "Arguments": {"batches": "{% $partition($states.input.ids, 2) %}"},
-                "Assign": {"digest": "{% $hash($string($states.result), 'MD5') %}"},
-                "Next": "Digest",
-            },
-            "Digest": {"Type": "Pass", "Output": "{% $digest %}", "End": True},
+    states = {
+        "Call": {
+            "Type": "Task",
+            "Resource": LAMBDA,
+            "Arguments": {"batches": "{% $partition($states.input.ids, 2) %}"},
+            "Assign": {"digest": "{% $hash($string($states.result), 'MD5') %}"},
+            "Next": "Digest",
         },
+        "Digest": {"Type": "Pass", "Output": "{% $digest %}", "End": True},
     }
-    host = Host({"Call": {"ok": True}})
-    done = start(load_definition(doc), {"ids": [1, 2, 3]}, context=CONTEXT, host=host)
+    done, host = _start(states, {"ids": [1, 2, 3]}, answers={"Call": {"ok": True}})
     assert host.invocations == [("Call", {"batches": [[1, 2], [3]]})]
     assert done.output == hashlib.md5(b'{"ok":true}', usedforsecurity=False).hexdigest()
 
@@ -141,20 +138,15 @@ def test_an_argument_a_function_refuses_is_states_query_evaluation_error(express
 
 
 def test_a_refused_argument_can_be_caught():
-    doc = {
-        "QueryLanguage": "JSONata",
-        "StartAt": "Call",
-        "States": {
-            "Call": {
-                "Type": "Task",
-                "Resource": LAMBDA,
-                "Arguments": {"range": "{% $range(0, $states.input.n, 0) %}"},
-                "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"], "Next": "Caught"}],
-                "End": True,
-            },
-            "Caught": {"Type": "Pass", "Output": "{% $states.input.Error %}", "End": True},
+    states = {
+        "Call": {
+            "Type": "Task",
+            "Resource": LAMBDA,
+            "Arguments": {"range": "{% $range(0, $states.input.n, 0) %}"},
+            "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"], "Next": "Caught"}],
+            "End": True,
         },
+        "Caught": {"Type": "Pass", "Output": "{% $states.input.Error %}", "End": True},
     }
-    host = Host()
-    done = start(load_definition(doc), {"n": 3}, context=CONTEXT, host=host)
+    done, host = _start(states, {"n": 3})
     assert done.output == "States.QueryEvaluationError" and host.invocations == []
