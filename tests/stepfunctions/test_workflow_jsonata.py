@@ -285,3 +285,12 @@ def test_json_null_in_the_input_is_kept_by_an_expression():
         "null_is_falsy": "no",
         "dropped": {"undefined": {"y": 1}},
     }
+
+
+def test_a_jsonata_output_over_256_kib_is_data_limit_exceeded():
+    # A string of n characters is n + 2 bytes of JSON.
+    fits = {"P": {"Type": "Pass", "Output": "{% $pad('', 262142, 'x') %}", "End": True}}
+    assert _run(fits, {})[0].status == "SUCCEEDED"
+    over = {"P": {"Type": "Pass", "Output": "{% $pad('', 262143, 'x') %}", "End": True}}
+    done, _ = _run(over, {})
+    assert (done.status, done.error) == ("FAILED", "States.DataLimitExceeded")
