@@ -9,7 +9,8 @@ most), `$uuid` States.UUID, `$parse` States.StringToJson. `$random([seed])` is J
 with AWS's optional seed: a number n, 0 <= n < 1, the same for the same seed.
 
 An argument a function refuses raises FunctionArgumentError, which the evaluation turns into
-States.QueryEvaluationError naming the expression and the field.
+States.QueryEvaluationError naming the expression and the field. The conversions between plain
+JSON values and the library's own (to_jsonata, from_jsonata) are here too.
 """
 
 from __future__ import annotations

@@ -53,13 +53,14 @@ def _parsed(text: str) -> Jsonata:
 def _evaluation(text: str) -> Jsonata:
     """An object to evaluate `text` once, on this thread.
 
-    The library keeps an evaluation's state on the Jsonata object (the input and frame being
-    evaluated, the time `$now()` reads) and finds that object through a thread-local
-    (`Jsonata.CURRENT`), which its constructor sets. Two threads evaluating one shared object
-    would read each other's frames, and a cached object would see the thread-local left by
-    another expression. So each evaluation gets a shallow copy, its own state, sharing the
-    parsed tree and the root frame (the library only reads them while evaluating), and is made
-    the thread's current one."""
+    The library keeps an evaluation's state on a Jsonata object (the input and frame being
+    evaluated, the time `$now()` reads) that it finds through a thread-local
+    (`Jsonata.CURRENT`), set by the constructor or, in a thread without one, to a copy made
+    once. With parsed objects cached, that would be whichever expression the thread parsed
+    last, and `$now()` would read a clock from another evaluation; and one object evaluated by
+    two threads would share its clock. So each evaluation gets a shallow copy with its own
+    state, sharing the parsed tree and the root frame (which the library only reads while
+    evaluating), made the thread's current one."""
     expression = copy.copy(_parsed(text))
     expression.set_output_convert_nulls(False)  # tells JSON null from undefined
     Jsonata.CURRENT.jsonata = expression
@@ -114,7 +115,7 @@ def seconds(
     """A JSONata Task's `TimeoutSeconds` or `HeartbeatSeconds` (`key`) for this run: its number
     (checked on load), what its `{% %}` expression gives, or None when the state has none.
     Raises States.QueryEvaluationError unless the expression gives an integer from 1 to
-    MAX_SECONDS (an integral float such as `10 / 2` counts)."""
+    MAX_SECONDS (a whole number written as a float, 300.0, counts)."""
     value = fields.get(key)
     if not is_expression(value):
         return value
