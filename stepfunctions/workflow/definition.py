@@ -345,6 +345,10 @@ class _StateReader:
     def timeouts(self) -> dict[str, Any]:
         values = {}
         for key in ("HeartbeatSeconds", "TimeoutSeconds"):
+            if self.jsonata and is_expression(self.raw.get(key)):
+                self.expressions(key)  # evaluated when the task is scheduled
+                values[key] = None
+                continue
             if key in self.raw and not _positive_int(self.raw[key]):
                 raise self.fail(key, f"must be an integer between 1 and {MAX_SECONDS}")
             if key in self.raw and f"{key}Path" in self.raw:

@@ -27,6 +27,7 @@ from .errors import (
 )
 from .jsonata_query import QUERY_EVALUATION_ERROR
 from .jsonata_query import evaluate as jsonata_evaluate
+from .jsonata_query import seconds as jsonata_seconds
 from .outcomes import (
     Continue,
     Delayed,
@@ -383,10 +384,13 @@ class _Run:
         try:
             if state.jsonata:
                 parameters = raw_input
+                states = {"input": raw_input, "context": ctx}
                 if "Arguments" in state.raw:
-                    states = {"input": raw_input, "context": ctx}
                     parameters = self.jsonata(state.raw["Arguments"], states, "Arguments")
-                heartbeat, timeout = state.heartbeat_seconds, state.timeout_seconds
+                heartbeat, timeout = (
+                    jsonata_seconds(state.raw, key, states=states, variables=self.variables)
+                    for key in ("HeartbeatSeconds", "TimeoutSeconds")
+                )
             else:
                 effective = apply_input_path(state.input_path, raw_input, ctx)
                 parameters = effective

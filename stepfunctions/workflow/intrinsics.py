@@ -50,8 +50,9 @@ class IntrinsicSyntaxError(ValueError):
     """The text is not a well-formed call of a known intrinsic function."""
 
 
-class _Failure(Exception):
-    """A function refused its arguments; becomes States.IntrinsicFailure."""
+class FunctionArgumentError(Exception):
+    """A function refused its arguments: States.IntrinsicFailure here, and
+    States.QueryEvaluationError in JSONata's versions of these functions."""
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ def evaluate_intrinsic(text: str, data: Any, context: Any, variables: Mapping | 
     call = parse_intrinsic(text)
     try:
         return _evaluate(call, data, context, variables)
-    except _Failure as failure:
+    except FunctionArgumentError as failure:
         raise StatesError(
             INTRINSIC_FAILURE, f"The function '{text}' had the following error: {failure}"
         ) from None
@@ -273,18 +274,24 @@ def _kind(value: Any) -> str:
     return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
 
 
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
 def _require(value: Any, kind: str, what: str) -> Any:
     if _kind(value) != kind:
-        raise _Failure(f"The {what} must be a {kind}, not a {_kind(value)} ({to_json(value)})")
+        raise FunctionArgumentError(
+            f"The {what} must be {_a(kind)}, not {_a(_kind(value))} ({to_json(value)})"
+        )
     return value
 
 
-def _integer(value: Any, what: str) -> int:
+def integer_argument(value: Any, what: str) -> int:
     """An integer argument; AWS rounds a fractional number to the nearest integer (half up)."""
     _require(value, "number", what)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise _Failure(f"The {what} must be a finite number")
+            raise FunctionArgumentError(f"The {what} must be a finite number")
         return math.floor(value + 0.5)
     return value
 
@@ -305,7 +312,7 @@ def _format(template: Any, *values: Any) -> str:
     # The template came from a path: its `{}` are placeholders as written (no escapes to read).
     segments = tuple(_require(template, "string", "first argument").split("{}"))
     if len(segments) - 1 != len(values):
-        raise _Failure(
+        raise FunctionArgumentError(
             f"The template has {len(segments) - 1} placeholders '{{}}' but {len(values)} values"
         )
     return _format_segments(segments, list(values))
@@ -315,7 +322,7 @@ def _string_to_json(text: Any) -> Any:
     try:
         return json_read(_require(text, "string", "argument"))
     except ValueError as exc:
-        raise _Failure(f"The argument is not valid JSON text ({exc})") from None
+        raise FunctionArgumentError(f"The argument is not valid JSON text ({exc})") from None
 
 
 def _canonical(value: Any) -> str:
@@ -335,9 +342,11 @@ def _canonical(value: Any) -> str:
 
 def _array_partition(array: Any, size: Any) -> list:
     items = _require(array, "array", "first argument")
-    chunk = _integer(size, "chunk size")
+    chunk = integer_argument(size, "chunk size")
     if chunk < 1:
-        raise _Failure(f"The chunk size must be a positive integer, not {to_json(size)}")
+        raise FunctionArgumentError(
+            f"The chunk size must be a positive integer, not {to_json(size)}"
+        )
     return [items[i : i + chunk] for i in range(0, len(items), chunk)]
 
 
@@ -348,23 +357,27 @@ def _array_contains(array: Any, value: Any) -> bool:
 
 def _array_range(start: Any, end: Any, step: Any) -> list[int]:
     first, last, increment = (
-        _integer(start, "first argument"),
-        _integer(end, "second argument"),
-        _integer(step, "third argument"),
+        integer_argument(start, "first argument"),
+        integer_argument(end, "second argument"),
+        integer_argument(step, "third argument"),
     )
     if increment == 0:
-        raise _Failure("The step (third argument) must not be 0")
+        raise FunctionArgumentError("The step (third argument) must not be 0")
     count = max((last - first) // increment + 1, 0)
     if count > MAX_RANGE_ITEMS:
-        raise _Failure(f"The array would have {count} items; at most {MAX_RANGE_ITEMS} are allowed")
+        raise FunctionArgumentError(
+            f"The array would have {count} items; at most {MAX_RANGE_ITEMS} are allowed"
+        )
     return [first + i * increment for i in range(count)]
 
 
 def _array_get_item(array: Any, index: Any) -> Any:
     items = _require(array, "array", "first argument")
-    position = _integer(index, "index")
+    position = integer_argument(index, "index")
     if not 0 <= position < len(items):
-        raise _Failure(f"The index {position} is out of bounds for an array of {len(items)} items")
+        raise FunctionArgumentError(
+            f"The index {position} is out of bounds for an array of {len(items)} items"
+        )
     return items[position]
 
 
@@ -382,7 +395,9 @@ def _array_unique(array: Any) -> list:
 def _bounded_string(value: Any, what: str) -> str:
     text = _require(value, "string", what)
     if len(text) > MAX_STRING_CHARS:
-        raise _Failure(f"The {what} has {len(text)} characters; at most {MAX_STRING_CHARS}")
+        raise FunctionArgumentError(
+            f"The {what} has {len(text)} characters; at most {MAX_STRING_CHARS}"
+        )
     return text
 
 
@@ -391,7 +406,7 @@ def _base64_decode(value: Any) -> str:
     try:
         return base64.b64decode(text, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise _Failure(f"The argument is not Base64 of UTF-8 text ({exc})") from None
+        raise FunctionArgumentError(f"The argument is not Base64 of UTF-8 text ({exc})") from None
 
 
 def _hash(value: Any, algorithm: Any) -> str:
@@ -399,7 +414,7 @@ def _hash(value: Any, algorithm: Any) -> str:
     name = HASH_ALGORITHMS.get(algorithm) if isinstance(algorithm, str) else None
     if name is None:
         supported = ", ".join(HASH_ALGORITHMS)
-        raise _Failure(f"The algorithm {to_json(algorithm)} is not one of {supported}")
+        raise FunctionArgumentError(f"The algorithm {to_json(algorithm)} is not one of {supported}")
     return hashlib.new(name, data.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
@@ -407,24 +422,31 @@ def _json_merge(first: Any, second: Any, deep: Any) -> dict:
     left = _require(first, "object", "first argument")
     right = _require(second, "object", "second argument")
     if _require(deep, "boolean", "third argument"):
-        raise _Failure("Deep merging is not supported: the third argument must be false")
+        raise FunctionArgumentError(
+            "Deep merging is not supported: the third argument must be false"
+        )
     return {**left, **right}
 
 
 def _math_random(start: Any, end: Any, seed: Any = None) -> int:
-    low, high = _integer(start, "start"), _integer(end, "end")
+    low, high = integer_argument(start, "start"), integer_argument(end, "end")
     if low >= high:
-        raise _Failure(f"The start ({low}) must be smaller than the end ({high})")
+        raise FunctionArgumentError(f"The start ({low}) must be smaller than the end ({high})")
     # Not for secrets, as AWS says of it; a seed makes it repeatable.
-    generator = random.Random(_integer(seed, "seed")) if seed is not None else random  # noqa: S311
+    generator = random.Random(integer_argument(seed, "seed")) if seed is not None else random  # noqa: S311
     return generator.randrange(low, high)
 
 
 def _math_add(first: Any, second: Any) -> int:
-    values = [_integer(first, "first argument"), _integer(second, "second argument")]
+    values = [
+        integer_argument(first, "first argument"),
+        integer_argument(second, "second argument"),
+    ]
     for value in values:
         if not INT_MIN <= value <= INT_MAX:
-            raise _Failure(f"The value {value} is outside the range {INT_MIN} to {INT_MAX}")
+            raise FunctionArgumentError(
+                f"The value {value} is outside the range {INT_MIN} to {INT_MAX}"
+            )
     return values[0] + values[1]
 
 

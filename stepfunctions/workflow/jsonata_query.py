@@ -10,28 +10,71 @@ state with States.QueryEvaluationError, as does an expression that throws or run
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from jsonata import Jsonata
-from jsonata.utils import Utils
 
 from .errors import StatesError
+from .jsonata_functions import from_jsonata, register_aws_functions, to_jsonata
+from .paths import to_json
 
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 # A runaway expression (a recursion without end, a huge range) is stopped, not left to hold a
 # worker: at most this long, and this deep.
 _TIMEOUT_MS = 1000
 _MAX_DEPTH = 200
+# Distinct expression texts kept parsed: about 35 KB each, so at most ~9 MB a process.
+PARSED_CACHE_SIZE = 256
+MAX_SECONDS = 99_999_999  # TimeoutSeconds, HeartbeatSeconds: the bound definition.py checks on load
 
 
 def is_expression(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("{%") and value.endswith("%}")
 
 
-def _compiled(value: str) -> Jsonata:
-    return Jsonata(value[2:-2].strip())
+def _text(value: str) -> str:
+    """The JSONata text of a `{% %}` string."""
+    return value[2:-2].strip()
+
+
+@lru_cache(maxsize=PARSED_CACHE_SIZE)
+def _parsed(text: str) -> Jsonata:
+    """The expression `text` parsed, with AWS's functions bound: parsing costs about twice an
+    evaluation, so each text is parsed once per process (a definition's expressions are a
+    bounded set; the cache is an LRU all the same). The object is shared between threads and
+    never evaluated itself: see _evaluation. A parse error is raised, not cached."""
+    expression = Jsonata(text)
+    register_aws_functions(expression)
+    return expression
+
+
+def _evaluation(text: str) -> Jsonata:
+    """An object to evaluate `text` once, on this thread.
+
+    The library keeps an evaluation's state on a Jsonata object (the input and frame being
+    evaluated, the time `$now()` reads) that it finds through a thread-local
+    (`Jsonata.CURRENT`), set by the constructor or, in a thread without one, to a copy made
+    once. With parsed objects cached, that would be whichever expression the thread parsed
+    last, and `$now()` would read a clock from another evaluation; and one object evaluated by
+    two threads would share its clock. So each evaluation gets a shallow copy with its own
+    state, sharing the parsed tree and the root frame (which the library only reads while
+    evaluating), made the thread's current one."""
+    expression = copy.copy(_parsed(text))
+    expression.set_output_convert_nulls(False)  # tells JSON null from undefined
+    Jsonata.CURRENT.jsonata = expression
+    return expression
+
+
+def _bindings_frame(bindings: Mapping[str, Any]) -> Jsonata.Frame:
+    """The evaluation's variables, and its own runaway bounds: the library's clock starts when
+    the bounds are set, and its depth counter is the frame's, not the shared object's."""
+    frame = Jsonata.Frame(None)
+    frame.set_runtime_bounds(_TIMEOUT_MS, _MAX_DEPTH)
+    for name, value in bindings.items():
+        frame.bind(name, value)
+    return frame
 
 
 def expression_errors(value: Any, where: str) -> list[tuple[str, str]]:
@@ -39,7 +82,7 @@ def expression_errors(value: Any, where: str) -> list[tuple[str, str]]:
     expression, for refusing a definition on load."""
     if is_expression(value):
         try:
-            _compiled(value)
+            _parsed(_text(value))
         except Exception as error:  # the parser's JException, or a bug of the parser's own
             return [(where, f"is not a valid JSONata expression: {error}")]
         return []
@@ -58,8 +101,34 @@ def evaluate(
     `states` and `variables` are not changed (the library gets a copy)."""
     if not has_expression(value):
         return value
-    bindings = copy.deepcopy({**variables, "states": dict(states)})
+    bindings = to_jsonata({**variables, "states": dict(states)})
     return _evaluate(value, bindings, field)
+
+
+def seconds(
+    fields: Mapping[str, Any],
+    key: str,
+    *,
+    states: Mapping[str, Any],
+    variables: Mapping[str, Any],
+) -> int | None:
+    """A JSONata Task's `TimeoutSeconds` or `HeartbeatSeconds` (`key`) for this run: its number
+    (checked on load), what its `{% %}` expression gives, or None when the state has none.
+    Raises States.QueryEvaluationError unless the expression gives an integer from 1 to
+    MAX_SECONDS (a whole number written as a float, 300.0, counts)."""
+    value = fields.get(key)
+    if not is_expression(value):
+        return value
+    value = evaluate(value, states=states, variables=variables, field=key)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_SECONDS:
+        raise StatesError(
+            QUERY_EVALUATION_ERROR,
+            f"The field '{key}' must be an integer between 1 and {MAX_SECONDS}, not "
+            f"'{to_json(value)}'",
+        )
+    return value
 
 
 def has_expression(value: Any) -> bool:
@@ -82,13 +151,9 @@ def _evaluate(value: Any, bindings: dict[str, Any], field: str) -> Any:
 
 
 def _run(value: str, bindings: dict[str, Any], field: str) -> Any:
-    text = value[2:-2].strip()
+    text = _text(value)
     try:
-        expression = _compiled(value)
-        expression.set_output_convert_nulls(False)  # tells JSON null from undefined
-        # The library's clock starts when bounds are set: set them for this evaluation.
-        expression.environment.set_runtime_bounds(_TIMEOUT_MS, _MAX_DEPTH)
-        result = expression.evaluate(None, bindings)
+        result = _evaluation(text).evaluate(None, _bindings_frame(bindings))
     except Exception as error:  # JException, and the Python errors it lets through (1/0)
         raise StatesError(
             QUERY_EVALUATION_ERROR,
@@ -102,27 +167,10 @@ def _run(value: str, bindings: dict[str, Any], field: str) -> Any:
             "nothing (undefined).",
         )
     try:
-        return _plain(result)
+        return from_jsonata(result)
     except ValueError as error:
         raise StatesError(
             QUERY_EVALUATION_ERROR,
             f"The JSONata expression '{text}' specified for the field '{field}' returned "
             f"{error}, which is not a JSON value.",
         ) from None
-
-
-def _plain(value: Any) -> Any:
-    """The library's result as plain JSON types (its sequences are lists, its null a sentinel)."""
-    if value is Utils.NULL_VALUE:
-        return None
-    if isinstance(value, bool | str) or value is None:
-        return value
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError(str(value))
-        return value
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_plain(item) for item in value if item is not None]
-    raise ValueError(f"a {type(value).__name__}")

@@ -260,3 +260,37 @@ def test_an_array_input_is_read_as_one_value_and_left_unchanged():
     done, host = _run(states, data)
     assert done.output == {"first": 3, "sorted": [1, 2, 3], "count": 3}
     assert data == [{"n": 3}, {"n": 1}, {"n": 2}]
+
+
+def test_json_null_in_the_input_is_kept_by_an_expression():
+    data = {"note": None, "items": [1, None, 2], "nested": {"gone": None}}
+    states = {
+        "P": {
+            "Type": "Pass",
+            "Output": {
+                "all": "{% $states.input %}",
+                "note": "{% $states.input.note %}",
+                "count": "{% $count($states.input.items) %}",
+                "null_is_falsy": "{% $states.input.nested.gone ? 'null is there' : 'no' %}",
+                "dropped": {"undefined": "{% {'x': $states.input.nope, 'y': 1} %}"},
+            },
+            "End": True,
+        }
+    }
+    done, _ = _run(states, data)
+    assert done.output == {
+        "all": data,
+        "note": None,
+        "count": 3,
+        "null_is_falsy": "no",
+        "dropped": {"undefined": {"y": 1}},
+    }
+
+
+def test_a_jsonata_output_over_256_kib_is_data_limit_exceeded():
+    # A string of n characters is n + 2 bytes of JSON.
+    fits = {"P": {"Type": "Pass", "Output": "{% $pad('', 262142, 'x') %}", "End": True}}
+    assert _run(fits, {})[0].status == "SUCCEEDED"
+    over = {"P": {"Type": "Pass", "Output": "{% $pad('', 262143, 'x') %}", "End": True}}
+    done, _ = _run(over, {})
+    assert (done.status, done.error) == ("FAILED", "States.DataLimitExceeded")

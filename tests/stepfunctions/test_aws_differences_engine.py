@@ -1,0 +1,100 @@
+"""The issue's "differences from AWS" about the context object, through the real engine: the
+definition created over boto3 (so the API loads it), run by the Celery worker with the context
+object the engine builds (tests/stepfunctions/test_workflow_aws_differences.py runs the same
+behaviour in the interpreter alone, with a context object of its own)."""
+
+import json
+import uuid
+
+import pytest
+
+from stepfunctions import resources
+from tests.conftest import wait_for
+
+pytestmark = pytest.mark.integration
+
+ROLE = "arn:aws:iam::123456789012:role/coffee-bar"
+
+
+def _run(sfn, states, data):
+    """Creates a machine of `states` and runs it on `data` to its end; returns (described
+    execution, machine name, history events)."""
+    name = f"m-{uuid.uuid4().hex[:12]}"
+    definition = {"StartAt": next(iter(states)), "States": states}
+    machine = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)
+    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=json.dumps(data))[
+        "executionArn"
+    ]
+
+    def finished():
+        described = sfn.describe_execution(executionArn=arn)
+        return described if described["status"] != "RUNNING" else None
+
+    described = wait_for(finished, message=f"execution {arn} to finish")
+    events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return described, machine["stateMachineArn"], name, events
+
+
+def test_context_paths_in_input_path_and_output_path_are_accepted_and_run(live_stages, sfn):
+    states = {
+        "From the execution input": {
+            "Type": "Pass",
+            "InputPath": "$$.Execution.Input",
+            "Next": "To the machine",
+        },
+        "To the machine": {"Type": "Pass", "OutputPath": "$$.StateMachine", "End": True},
+    }
+    described, machine_arn, name, events = _run(sfn, states, {"order": 5})
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"Id": machine_arn, "Name": name}
+    first_exit = [e for e in events if e["type"] == "PassStateExited"][0]
+    assert json.loads(first_exit["stateExitedEventDetails"]["output"]) == {"order": 5}
+
+
+def test_a_fail_state_reads_the_state_and_machine_names_from_the_context_object(live_stages, sfn):
+    states = {
+        "Refuse the order": {
+            "Type": "Fail",
+            "ErrorPath": "$$.State.Name",
+            "CausePath": "$$.StateMachine.Name",
+        }
+    }
+    described, _, name, events = _run(sfn, states, {})
+    assert (described["status"], described["error"], described["cause"]) == (
+        "FAILED",
+        "Refuse the order",
+        name,
+    )
+    failed = events[-1]["executionFailedEventDetails"]
+    assert (failed["error"], failed["cause"]) == ("Refuse the order", name)
+
+
+def test_the_context_object_has_redrive_count_the_role_and_retry_count_in_tasks_only(
+    live_stages, sfn
+):
+    states = {
+        "Look": {
+            "Type": "Pass",
+            "Parameters": {"execution.$": "$$.Execution", "state.$": "$$.State"},
+            "Next": "Call",
+        },
+        "Call": {
+            "Type": "Task",
+            "Resource": resources.LAMBDA_INVOKE,
+            "Parameters": {
+                "FunctionName": "TestShopStatus",
+                "Payload": {"retries.$": "$$.State.RetryCount"},
+            },
+            "ResultPath": None,
+            "End": True,
+        },
+    }
+    described, _, _, events = _run(sfn, states, {})
+    assert described["status"] == "SUCCEEDED", described
+    looked = json.loads(described["output"])
+    assert looked["execution"]["RedriveCount"] == 0
+    assert looked["execution"]["RoleArn"] == ROLE
+    assert set(looked["state"]) == {"EnteredTime", "Name"}  # no RetryCount outside a Task
+    scheduled = [e for e in events if e["type"] == "TaskScheduled"][0]
+    parameters = json.loads(scheduled["taskScheduledEventDetails"]["parameters"])
+    assert parameters["Payload"] == {"retries": 0}
