@@ -183,6 +183,9 @@ WORKFLOW_STALL_SECONDS = float(os.environ.get("WORKFLOW_STALL_SECONDS", "30"))
 # A stage due this long with the broker's queue empty lost its nudge (the broker was down at
 # commit, or restarted empty): the relay sends it again, every WORKFLOW_RELAY_SECONDS / 2.
 WORKFLOW_RELAY_SECONDS = float(os.environ.get("WORKFLOW_RELAY_SECONDS", "2"))
+# Due stages one worker claims and writes in one transaction: larger batches cost fewer round
+# trips per stage at load, and hold their rows' locks (and the apps' rows) a little longer.
+WORKFLOW_STAGE_BATCH = int(os.environ.get("WORKFLOW_STAGE_BATCH", "32"))
 # ARNs are shaped like AWS's so that tools parsing them work.
 AWS_REGION = os.environ.get("SERVERLESSPRESSO_REGION", "us-east-1")
 AWS_ACCOUNT_ID = os.environ.get("SERVERLESSPRESSO_ACCOUNT_ID", "123456789012")

@@ -309,7 +309,7 @@ def stages_run_due(*, batch_size: int | None = None, max_batches: int = 20) -> i
     stages runs again alone, in a transaction of its own: a poison stage ends only its own
     execution (States.Runtime), and a transient error is raised for the relay to retry.
     """
-    batch_size = batch_size or getattr(settings, "WORKFLOW_STAGE_BATCH", 32)
+    batch_size = batch_size or settings.WORKFLOW_STAGE_BATCH
     nudge_flag_clear()
     total = 0
     wait = False

@@ -105,38 +105,38 @@ class Stage:
                 variables=outcome.variables or None,
             )
         elif isinstance(outcome, Sleeping):
-            execution.stage = Execution.Stage.READY
-            execution.due_at = now + timedelta(seconds=outcome.delay_seconds)
-            execution.position = Cursor(
-                Cursor.RETRY,
-                state=outcome.state_name,
-                raw_input=outcome.raw_input,
-                attempts=tuple(outcome.attempts),
-                entered_event_id=outcome.entered_event_id,
-                variables=outcome.variables or None,
+            more = self._ready_at(
+                outcome.delay_seconds,
+                Cursor(
+                    Cursor.RETRY,
+                    state=outcome.state_name,
+                    raw_input=outcome.raw_input,
+                    attempts=tuple(outcome.attempts),
+                    entered_event_id=outcome.entered_event_id,
+                    variables=outcome.variables or None,
+                ),
             )
-            more = True
         elif isinstance(outcome, Delayed):
             # A durable timer: the relay and the stall sweep run the stage once due_at has come.
-            execution.stage = Execution.Stage.READY
-            execution.due_at = now + timedelta(seconds=outcome.delay_seconds)
-            execution.position = Cursor(
-                Cursor.WAIT,
-                state=outcome.state_name,
-                input=outcome.output,
-                variables=outcome.variables or None,
+            more = self._ready_at(
+                outcome.delay_seconds,
+                Cursor(
+                    Cursor.WAIT,
+                    state=outcome.state_name,
+                    input=outcome.output,
+                    variables=outcome.variables or None,
+                ),
             )
-            more = True
         elif isinstance(outcome, Continue):
-            execution.stage = Execution.Stage.READY
-            execution.due_at = now
-            execution.position = Cursor(
-                Cursor.CONTINUE,
-                state=outcome.state_name,
-                input=outcome.state_input,
-                variables=outcome.variables or None,
+            more = self._ready_at(
+                0,
+                Cursor(
+                    Cursor.CONTINUE,
+                    state=outcome.state_name,
+                    input=outcome.state_input,
+                    variables=outcome.variables or None,
+                ),
             )
-            more = True
         elif isinstance(outcome, Finished):
             execution.finish(
                 status=outcome.status,
@@ -147,6 +147,14 @@ class Stage:
             )
         self.writes.add(self, finished=isinstance(outcome, Finished))
         return more
+
+    def _ready_at(self, delay_seconds: float, cursor: Cursor) -> bool:
+        """Another automatic stage, due `delay_seconds` from now, resuming at `cursor`."""
+        execution = self.execution
+        execution.stage = Execution.Stage.READY
+        execution.due_at = self._now + timedelta(seconds=delay_seconds)
+        execution.position = cursor
+        return True
 
 
 # The execution's columns a stage changes.
