@@ -56,7 +56,9 @@ class Stage:
 
     def invoke(self, resource: str, parameters: Any, *, state_name: str, token: str | None) -> Any:
         # Anything but a StatesError from a handler becomes States.TaskFailed in the interpreter.
-        invocation = resources.Invocation(self.execution, state_name, token, self._emit)
+        invocation = resources.Invocation(
+            self.execution, state_name, token, self._emit, batch=self.writes.batch
+        )
         return resources.invoke(resource, parameters, invocation)
 
     def record(self, event_type: str, details: dict) -> int:
@@ -201,6 +203,8 @@ class StageWrites:
     def __init__(self) -> None:
         self.stages: list[Stage] = []
         self.finished: list[Execution] = []
+        # The handlers' memo for this batch (resources.Invocation.batch).
+        self.batch: dict = {}
 
     def add(self, stage: Stage, *, finished: bool) -> None:
         self.stages.append(stage)
