@@ -73,14 +73,19 @@ class RoundTrips:
     def __init__(self) -> None:
         self.count = 0
         self.by_statement: Counter = Counter()
+        self.cpu: Counter = Counter()
 
     @contextlib.contextmanager
-    def counting(self):
+    def counting(self, part: str = "calls"):
+        """Counts the round trips made inside, and this process's CPU time by `part` (the API
+        calls, or the stages run by the worker's task)."""
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
         with CaptureQueriesContext(connection) as queries:
+            started = time.process_time()
             yield
+            self.cpu[part] += time.process_time() - started
         for query in queries.captured_queries:
             self.count += 1
             self.by_statement[query["sql"].split()[0].upper()] += 1
@@ -131,7 +136,7 @@ def _lifecycles(count: int, *, messages: Messages, trips: RoundTrips, prefix: st
         seed = {"detail": {"orderId": f"{prefix}{index}", "userId": "bench"}}
         with trips.counting():
             executions.append(services.execution_start(state_machine=machine, input=seed)[0])
-    with trips.counting():
+    with trips.counting("stages"):
         messages.drain()
     for wait in ("Emit - Workflow Started TT", "Emit - Awaiting Completion TT"):
         tokens = _waiting_tokens(wait)
@@ -139,7 +144,7 @@ def _lifecycles(count: int, *, messages: Messages, trips: RoundTrips, prefix: st
         for token in tokens:
             with trips.counting():
                 services.task_success(task_token=token, output='{"orderId": 1}')
-        with trips.counting():
+        with trips.counting("stages"):
             messages.drain()
     return executions
 
@@ -180,6 +185,10 @@ def measure_cost(load: int = 100) -> dict:
                 "database round trips per lifecycle": round(trips.count / count, 2),
                 "by statement": {k: round(v / count, 2) for k, v in trips.by_statement.items()},
                 "celery messages per lifecycle": round(messages.sent / count, 3),
+                # Python CPU in this process (statements recorded as the round trips are).
+                "cpu ms per lifecycle": {
+                    part: round(seconds * 1000 / count, 2) for part, seconds in trips.cpu.items()
+                },
                 "history rows": HistoryEvent.objects.filter(execution_id=ids[0]).count(),
                 "event rows": Event.objects.filter(execution_id=ids[0]).count(),
                 "redis publishes per lifecycle": round(publishes["messages"] / count, 2),
