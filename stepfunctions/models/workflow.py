@@ -17,6 +17,7 @@ from django.db import connections, models
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
+from stepfunctions.models.bulk import recordset, recordset_json
 from stepfunctions.models.cursor import Cursor
 
 
@@ -118,31 +119,40 @@ class ExecutionQuerySet(models.QuerySet):
             return cursor.fetchone()[0]
 
     def stages_save(self, executions: list["Execution"], fields: Iterable[str]) -> None:
-        """Writes `fields` of many executions in one UPDATE ... FROM (VALUES ...), the rows
-        locked by the caller (Django's bulk_update builds a CASE per field and row, and cost more
-        CPU than the stages it saved)."""
+        """Writes `fields` of many executions in one UPDATE, the rows locked by the caller: on
+        PostgreSQL from one JSON parameter (models.bulk.recordset), elsewhere from a VALUES list
+        (Django's bulk_update builds a CASE per field and row, and cost more CPU than the stages
+        it saved)."""
         if not executions:
             return
         connection = connections[self.db]
-        postgresql = connection.vendor == "postgresql"
+        quote = connection.ops.quote_name
         columns = [Execution._meta.pk, *(Execution._meta.get_field(name) for name in fields)]
-        casts = [f"::{c.db_type(connection)}" if postgresql else "" for c in columns]
-        row = "(" + ", ".join(f"%s{cast}" for cast in casts) + ")"
-        params: list = []
-        for execution in executions:
-            for column in columns:
-                value = getattr(execution, column.attname)
-                params.append(column.get_db_prep_save(value, connection))
-        assignments = ", ".join(
-            f"{connection.ops.quote_name(c.column)} = v.column{i}"
-            for i, c in enumerate(columns[1:], start=2)
-        )
-        table = connection.ops.quote_name(Execution._meta.db_table)
-        sql = (
-            f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model, values bound
-            f"FROM (VALUES {', '.join([row] * len(executions))}) AS v "
-            f"WHERE {table}.{connection.ops.quote_name(columns[0].column)} = v.column1"
-        )
+        table = quote(Execution._meta.db_table)
+        pk = quote(columns[0].column)
+        if connection.vendor == "postgresql":
+            assignments = ", ".join(f"{quote(c.column)} = r.{quote(c.column)}" for c in columns[1:])
+            sql = (
+                f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model
+                f"FROM ROWS FROM ({recordset(connection, columns)}) AS r "
+                f"WHERE {table}.{pk} = r.{pk}"
+            )
+            params: list = [recordset_json(executions, columns, _attribute)]
+        else:
+            row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            params = []
+            for execution in executions:
+                for column in columns:
+                    value = getattr(execution, column.attname)
+                    params.append(column.get_db_prep_save(value, connection))
+            assignments = ", ".join(
+                f"{quote(c.column)} = v.column{i}" for i, c in enumerate(columns[1:], start=2)
+            )
+            sql = (
+                f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model
+                f"FROM (VALUES {', '.join([row] * len(executions))}) AS v "
+                f"WHERE {table}.{pk} = v.column1"
+            )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
 
@@ -392,6 +402,10 @@ class CallbackTokenQuerySet(models.QuerySet):
         return self.filter(execution=execution, status=CallbackToken.Status.OPEN).update(
             status=CallbackToken.Status.CLOSED, closed_at=now
         )
+
+
+def _attribute(obj: models.Model, column: models.Field) -> Any:
+    return getattr(obj, column.attname)
 
 
 # Due stages, counted up to a bound through the partial index on READY executions' due_at.

@@ -1,0 +1,89 @@
+"""A batch's multi-row writes (stepfunctions.models.bulk, ExecutionQuerySet.stages_save): what is
+read back is what was written, whatever the values hold, on PostgreSQL (one JSON parameter made
+into typed rows) and on SQLite (a VALUES list)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from stepfunctions.models import CallbackToken, Execution, HistoryEvent
+from stepfunctions.models.bulk import rows_insert
+from stepfunctions.services.stage import token_new
+from tests.stepfunctions import factories
+
+pytestmark = pytest.mark.django_db
+
+AWKWARD = [
+    {},
+    {"quote": 'it\'s "quoted" \\ back\\slash', "unicode": "café ☕ \u2028", "nul-ish": "\\u0000"},
+    {"nested": {"list": [1, 2.5, None, True, "%s", "%(name)s"], "empty": {}}},
+    "a JSON string",
+    [1, "two", {"three": None}],
+    12.5,
+]
+
+
+def test_history_rows_read_back_as_written():
+    execution = factories.execution()
+    now = timezone.now().replace(microsecond=123456)
+    events = [
+        HistoryEvent(
+            execution=execution,
+            event_id=index + 1,
+            previous_event_id=index,
+            type="PassStateEntered",
+            timestamp=now + timedelta(microseconds=index),
+            details=details,
+        )
+        for index, details in enumerate(AWKWARD)
+    ]
+    rows_insert(
+        HistoryEvent,
+        events,
+        ("execution", "event_id", "previous_event_id", "type", "timestamp", "details"),
+    )
+    stored = list(HistoryEvent.objects.filter(execution=execution).order_by("event_id"))
+    assert [e.details for e in stored] == AWKWARD
+    assert [e.timestamp for e in stored] == [e.timestamp for e in events]
+    assert [e.previous_event_id for e in stored] == list(range(len(AWKWARD)))
+
+
+def test_inserted_tokens_get_their_own_ids_in_order():
+    execution = factories.execution()
+    now = timezone.now()
+    tokens = [
+        CallbackToken(token=token_new(), execution=execution, state_name=f"S{i}", created_at=now)
+        for i in range(50)
+    ]
+    rows_insert(
+        CallbackToken,
+        tokens,
+        ("token", "execution", "state_name", "status", "created_at"),
+        returning_pk=True,
+    )
+    by_token = dict(CallbackToken.objects.values_list("token", "pk"))
+    assert [t.pk for t in tokens] == [by_token[t.token] for t in tokens]
+    assert len(set(by_token.values())) == 50
+
+
+def test_executions_save_their_fields_in_one_statement(django_assert_num_queries):
+    values = [*AWKWARD, None]  # output may be NULL
+    executions = [factories.execution(stage=Execution.Stage.READY) for _ in values]
+    now = timezone.now().replace(microsecond=654321)
+    for index, (execution, value) in enumerate(zip(executions, values, strict=True)):
+        execution.output = value
+        execution.cursor = {"kind": "continue", "state": "S", "input": value, "variables": None}
+        execution.due_at = now + timedelta(seconds=index) if index % 2 else None
+        execution.error = f"Error{index}'"
+        execution.event_count = index
+    with django_assert_num_queries(1):
+        Execution.objects.stages_save(
+            executions, ("cursor", "due_at", "output", "error", "event_count")
+        )
+    for execution in executions:
+        stored = Execution.objects.get(pk=execution.pk)
+        assert stored.output == execution.output
+        assert stored.cursor == execution.cursor
+        assert stored.due_at == execution.due_at
+        assert (stored.error, stored.event_count) == (execution.error, execution.event_count)
