@@ -92,9 +92,38 @@ def rows_insert(
     rows in the ORDER BY given, and SQLite the rows of a VALUES list, in order)."""
     if not objects:
         return
+    columns = [model._meta.get_field(name) for name in fields]
+    pks = _insert(model, objects, columns, _pre_save, returning_pk=returning_pk, using=using)
+    for obj, pk in zip(objects, pks or [None] * len(objects), strict=True):
+        if returning_pk:
+            setattr(obj, model._meta.pk.attname, pk)
+        obj._state.adding = False
+        obj._state.db = using
+
+
+def tuples_insert(
+    model: type[models.Model], rows: Sequence[tuple], fields: Sequence[str], *, using="default"
+) -> None:
+    """Inserts plain rows, each a tuple of `fields`' values in that order (a foreign key's by its
+    id), with no model instance built: the history a stage writes (33 rows a lifecycle)."""
+    if not rows:
+        return
+    columns = [model._meta.get_field(name) for name in fields]
+    index = {column: i for i, column in enumerate(columns)}
+    _insert(model, rows, columns, lambda row, column: row[index[column]], using=using)
+
+
+def _insert(
+    model: type[models.Model],
+    items: Sequence[Any],
+    columns: list[models.Field],
+    value: Callable[[Any, models.Field], Any],
+    *,
+    returning_pk: bool = False,
+    using: str,
+) -> list | None:
     connection = connections[using]
     quote = connection.ops.quote_name
-    columns = [model._meta.get_field(name) for name in fields]
     names = ", ".join(quote(c.column) for c in columns)
     table = quote(model._meta.db_table)
     if connection.vendor == "postgresql":
@@ -103,23 +132,19 @@ def rows_insert(
             f"SELECT {names} FROM ROWS FROM ({recordset(connection, columns)}) "
             f"WITH ORDINALITY AS r({names}, n) ORDER BY n"
         )
-        params: list = [recordset_json(objects, columns, _pre_save)]
+        params: list = [recordset_json(items, columns, value)]
     else:
         row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        params = []
-        for obj in objects:
-            for column in columns:
-                value = column.pre_save(obj, add=True)
-                params.append(column.get_db_prep_save(value, connection))
-        sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(objects))}"  # noqa: S608
-    pk = model._meta.pk
+        params = [
+            column.get_db_prep_save(value(item, column), connection)
+            for item in items
+            for column in columns
+        ]
+        sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(items))}"  # noqa: S608
     if returning_pk:
-        sql += f" RETURNING {quote(pk.column)}"
+        sql += f" RETURNING {quote(model._meta.pk.column)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if returning_pk:
-            for obj, (value,) in zip(objects, cursor.fetchall(), strict=True):
-                setattr(obj, pk.attname, value)
-    for obj in objects:
-        obj._state.adding = False
-        obj._state.db = using
+            return [pk for (pk,) in cursor.fetchall()]
+    return None

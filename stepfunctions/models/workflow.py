@@ -270,15 +270,21 @@ class Execution(models.Model):
 
     def history_event(self, event_type: str, details: dict, *, now: datetime) -> "HistoryEvent":
         """The next history event, numbered after the last (unsaved; the caller holds the lock)."""
-        self.event_count += 1
+        _, event_id, previous, _, _, _ = self.history_row(event_type, details, now=now)
         return HistoryEvent(
             execution=self,
-            event_id=self.event_count,
-            previous_event_id=self.event_count - 1,
+            event_id=event_id,
+            previous_event_id=previous,
             type=event_type,
             timestamp=now,
             details=details,
         )
+
+    def history_row(self, event_type: str, details: dict, *, now: datetime) -> tuple:
+        """The next history event as a row of HISTORY_FIELDS' values, numbered after the last
+        (the caller holds the lock): what a stage writes, with no model instance built."""
+        self.event_count += 1
+        return (self.pk, self.event_count, self.event_count - 1, event_type, now, details)
 
     def finish(
         self, *, status: str, now: datetime, output: Any = None, error: str = "", cause: str = ""
@@ -487,6 +493,10 @@ class CallbackToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.state_name} ({self.status})"
+
+
+# The columns of a history row (Execution.history_row), in its order.
+HISTORY_FIELDS = ("execution", "event_id", "previous_event_id", "type", "timestamp", "details")
 
 
 class HistoryEvent(models.Model):

@@ -12,7 +12,8 @@ from typing import Any
 
 from stepfunctions import hooks, resources
 from stepfunctions.models import CallbackToken, Cursor, Event, Execution, HistoryEvent
-from stepfunctions.models.bulk import rows_insert
+from stepfunctions.models.bulk import rows_insert, tuples_insert
+from stepfunctions.models.workflow import HISTORY_FIELDS
 from stepfunctions.services.events import events_build, events_save
 from stepfunctions.workflow import Continue, Delayed, Finished, Outcome, Sleeping, Waiting
 
@@ -43,7 +44,8 @@ class Stage:
         self.writes = writes
         # The closed token a TASK cursor resumes from ({"status", "outcome"}), read with the batch.
         self.token_result = token_result
-        self.history: list[HistoryEvent] = []
+        # Its history rows (Execution.history_row): 33 a lifecycle, so no model instances.
+        self.history: list[tuple] = []
         self.events: list[Event] = []
         self.token: CallbackToken | None = None
 
@@ -62,9 +64,9 @@ class Stage:
         return resources.invoke(resource, parameters, invocation)
 
     def record(self, event_type: str, details: dict) -> int:
-        event = self.execution.history_event(event_type, details, now=self._now)
-        self.history.append(event)
-        return event.event_id
+        row = self.execution.history_row(event_type, details, now=self._now)
+        self.history.append(row)
+        return row[1]
 
     def _emit(self, entries: list[dict]) -> list[str]:
         events = events_build(entries, execution=self.execution, time=self._now)
@@ -186,7 +188,6 @@ _TOKEN_FIELDS = (
     "created_at",
     "closed_at",
 )
-_HISTORY_FIELDS = ("execution", "event_id", "previous_event_id", "type", "timestamp", "details")
 
 
 class StageWrites:
@@ -224,8 +225,8 @@ class StageWrites:
             for stage in waiting:
                 execution = stage.execution
                 execution.cursor = {**execution.cursor, "token_id": stage.token.pk}
-        rows_insert(
-            HistoryEvent, [event for stage in stages for event in stage.history], _HISTORY_FIELDS
+        tuples_insert(
+            HistoryEvent, [row for stage in stages for row in stage.history], HISTORY_FIELDS
         )
         events = [event for stage in stages for event in stage.events]
         if events:

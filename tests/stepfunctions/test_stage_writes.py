@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from stepfunctions.models import CallbackToken, Execution, HistoryEvent
-from stepfunctions.models.bulk import rows_insert
+from stepfunctions.models.bulk import rows_insert, tuples_insert
+from stepfunctions.models.workflow import HISTORY_FIELDS
 from stepfunctions.services.stage import token_new
 from tests.stepfunctions import factories
 
@@ -27,26 +28,18 @@ AWKWARD = [
 def test_history_rows_read_back_as_written():
     execution = factories.execution()
     now = timezone.now().replace(microsecond=123456)
-    events = [
-        HistoryEvent(
-            execution=execution,
-            event_id=index + 1,
-            previous_event_id=index,
-            type="PassStateEntered",
-            timestamp=now + timedelta(microseconds=index),
-            details=details,
-        )
-        for index, details in enumerate(AWKWARD)
+    rows = [
+        execution.history_row("PassStateEntered", details, now=now + timedelta(microseconds=i))
+        for i, details in enumerate(AWKWARD)
     ]
-    rows_insert(
-        HistoryEvent,
-        events,
-        ("execution", "event_id", "previous_event_id", "type", "timestamp", "details"),
-    )
+    tuples_insert(HistoryEvent, rows, HISTORY_FIELDS)
     stored = list(HistoryEvent.objects.filter(execution=execution).order_by("event_id"))
     assert [e.details for e in stored] == AWKWARD
-    assert [e.timestamp for e in stored] == [e.timestamp for e in events]
-    assert [e.previous_event_id for e in stored] == list(range(len(AWKWARD)))
+    assert [e.timestamp for e in stored] == [row[4] for row in rows]
+    assert [(e.event_id, e.previous_event_id) for e in stored] == [
+        (i + 1, i) for i in range(len(AWKWARD))
+    ]
+    assert execution.event_count == len(AWKWARD)
 
 
 def test_inserted_tokens_get_their_own_ids_in_order():
