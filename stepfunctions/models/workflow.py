@@ -6,6 +6,7 @@ these; none compares fields in Python alone. The tables keep the names the order
 (db_table), so the move into this app moved no data.
 """
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable
@@ -47,6 +48,29 @@ class StateMachine(models.Model):
     @property
     def latest_version(self) -> "StateMachineVersion":
         return self.versions.order_by("-number").first()
+
+    def version_to_start(self) -> "StateMachineVersion | None":
+        """The latest version, as every StartExecution reads it: one small statement for its id,
+        and the version itself (an immutable row) from a per-process cache, not built by the ORM
+        each time."""
+        connection = connections[self._state.db or "default"]
+        with connection.cursor() as cursor:
+            cursor.execute(_LATEST_VERSION_SQL, [self.pk])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        number, definition, created_at = _version_row(row[0])
+        version = StateMachineVersion(
+            id=row[0],
+            state_machine_id=self.pk,
+            number=number,
+            definition=definition,
+            created_at=created_at,
+        )
+        version._state.adding = False
+        version._state.db = connection.alias
+        version.state_machine = self  # its machine as the caller has it, not a cached one
+        return version
 
 
 class StateMachineVersion(models.Model):
@@ -412,6 +436,17 @@ class CallbackTokenQuerySet(models.QuerySet):
 
 def _attribute(obj: models.Model, column: models.Field) -> Any:
     return getattr(obj, column.attname)
+
+
+_LATEST_VERSION_SQL = """
+SELECT id FROM orders_statemachineversion WHERE state_machine_id = %s ORDER BY number DESC LIMIT 1
+"""
+
+
+@functools.lru_cache(maxsize=256)
+def _version_row(pk: int) -> tuple:
+    """A version's (number, definition, created_at): versions never change once written."""
+    return StateMachineVersion.objects.values_list("number", "definition", "created_at").get(pk=pk)
 
 
 # Due stages, counted up to a bound through the partial index on READY executions' due_at.
