@@ -16,7 +16,6 @@ from typing import Any
 from django.conf import settings
 from django.db import connections, models
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
 
 from stepfunctions.models.bulk import recordset, recordset_json
 from stepfunctions.models.cursor import Cursor
@@ -121,21 +120,17 @@ class ExecutionQuerySet(models.QuerySet):
         those still due once they are released. (SQLite has no row locks: its IMMEDIATE
         transactions run one writer at a time, and every due row is claimed.)
         """
-        claim = (
-            self.select_for_update(of=("self",), skip_locked=skip_locked)
-            .select_related("state_machine", "version")
-            .defer("version__definition")
-            .filter(stage=Execution.Stage.READY, due_at__lte=now)
-            # One order for every claim (ties broken by id), so two waiting claims never
-            # lock the same rows in opposite orders.
-            .order_by("due_at", "pk")
-        )
-        if connections[self.db].vendor != "postgresql":
-            claimed = list(claim[:limit])
+        connection = connections[self.db]
+        postgresql = connection.vendor == "postgresql"
+        sql = _claim_sql(postgresql=postgresql, skip_locked=skip_locked)
+        params = [now, limit + 1, now, limit] if postgresql else [now, limit]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        claimed = _claimed_executions(rows, connection)
+        if not postgresql:
             return claimed, len(claimed)
-        due_total = RawSQL(_DUE_TOTAL_SQL, (now, limit + 1))  # noqa: S611 - constant SQL
-        claimed = list(claim.annotate(due_total=due_total)[:limit])
-        return claimed, claimed[0].due_total if claimed else self._due_total(now, limit)
+        return claimed, rows[0][-1] if rows else self._due_total(now, limit)
 
     def _due_total(self, now: datetime, limit: int) -> int:
         with connections[self.db].cursor() as cursor:
@@ -449,6 +444,88 @@ def _version_row(pk: int) -> tuple:
     return StateMachineVersion.objects.values_list("number", "definition", "created_at").get(pk=pk)
 
 
+@functools.cache
+def _claim_sql(*, postgresql: bool, skip_locked: bool) -> str:
+    """ExecutionQuerySet.claim_due's statement: the due executions with their machines and
+    versions (not the versions' definitions: parsed ones are cached per version), oldest first
+    (ties broken by id), row-locked; on PostgreSQL with the count of due rows (up to a bound)."""
+    columns = ", ".join(
+        f"{alias}.{field.column}" for alias, model in _CLAIMED for field in _claimed_fields(model)
+    )
+    due_total = f", ({_DUE_TOTAL_SQL})" if postgresql else ""
+    lock = (" FOR UPDATE OF e" + (" SKIP LOCKED" if skip_locked else "")) if postgresql else ""
+    return (
+        f"SELECT {columns}{due_total} "  # noqa: S608 - names from the models
+        "FROM orders_execution e "
+        "JOIN orders_statemachine m ON m.id = e.state_machine_id "
+        "JOIN orders_statemachineversion v ON v.id = e.version_id "
+        "WHERE e.stage = 'READY' AND e.due_at <= %s ORDER BY e.due_at, e.id LIMIT %s" + lock
+    )
+
+
+def _claimed_fields(model: type[models.Model]) -> list[models.Field]:
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if model is not StateMachineVersion or f.name != "definition"
+    ]
+
+
+def _claimed_executions(rows: list[tuple], connection) -> list["Execution"]:
+    """Execution instances of claimed rows, as Django would build them (values converted by the
+    fields, the machine and the version cached on each), one machine and one version instance
+    for all the executions that share them."""
+    fields = [(model, _claimed_fields(model)) for _, model in _CLAIMED]
+    converters = [
+        [_field_converter(field, connection) for field in model_fields]
+        for _, model_fields in fields
+    ]
+    shared: dict = {}
+    claimed = []
+    for row in rows:
+        values = iter(row)
+        instances = []
+        for (model, model_fields), model_converters in zip(fields, converters, strict=True):
+            raw = [next(values) for _ in model_fields]
+            converted = [
+                convert(value) if convert else value
+                for convert, value in zip(model_converters, raw, strict=True)
+            ]
+            if model is Execution:
+                instances.append(
+                    model.from_db(connection.alias, [f.attname for f in model_fields], converted)
+                )
+                continue
+            key = (model, converted[0])
+            if key not in shared:
+                shared[key] = model.from_db(
+                    connection.alias, [f.attname for f in model_fields], converted
+                )
+            instances.append(shared[key])
+        execution, machine, version = instances
+        execution.state_machine = machine
+        execution.version = version
+        claimed.append(execution)
+    return claimed
+
+
+def _field_converter(field: models.Field, connection):
+    """What Django applies to a value read from the database for `field` (JSON decoding on
+    PostgreSQL and SQLite, SQLite's datetimes and UUIDs), or None."""
+    expression = field.get_col(field.model._meta.db_table)
+    converters = connection.ops.get_db_converters(expression)
+    converters += expression.get_db_converters(connection)
+    if not converters:
+        return None
+
+    def convert(value):
+        for converter in converters:
+            value = converter(value, expression, connection)
+        return value
+
+    return convert
+
+
 # Due stages, counted up to a bound through the partial index on READY executions' due_at.
 _DUE_TOTAL_SQL = """
 SELECT COUNT(*) FROM (
@@ -574,3 +651,7 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.detail_type} @ {self.time:%H:%M:%S}"
+
+
+# The tables of a claim (ExecutionQuerySet.claim_due), by their aliases in its statement.
+_CLAIMED = (("e", Execution), ("m", StateMachine), ("v", StateMachineVersion))

@@ -5,6 +5,7 @@ into typed rows) and on SQLite (a VALUES list)."""
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from stepfunctions.models import CallbackToken, Execution, HistoryEvent
@@ -80,3 +81,33 @@ def test_executions_save_their_fields_in_one_statement(django_assert_num_queries
         assert stored.cursor == execution.cursor
         assert stored.due_at == execution.due_at
         assert (stored.error, stored.event_count) == (execution.error, execution.event_count)
+
+
+def test_a_claim_reads_what_the_orm_reads():
+    """claim_due builds its executions from one statement: the same values Django would read,
+    one machine and one version instance shared by the executions on them."""
+    now = timezone.now()
+    due = [
+        factories.execution(
+            stage=Execution.Stage.READY,
+            due_at=now - timedelta(seconds=i),
+            input={"detail": {"orderId": str(i)}, "s": "a JSON string"},
+            cursor={"kind": "continue", "state": "S", "input": [i, None]},
+            timeout_at=now + timedelta(hours=1),
+        )
+        for i in range(3)
+    ]
+    factories.execution(stage=Execution.Stage.READY, due_at=now + timedelta(hours=1))  # not due
+    with transaction.atomic():
+        claimed, due_total = Execution.objects.claim_due(now=now, limit=10)
+    assert due_total == 3
+    assert [e.pk for e in claimed] == [e.pk for e in reversed(due)]  # oldest first
+    fields = [f.attname for f in Execution._meta.concrete_fields]
+    for execution in claimed:
+        stored = Execution.objects.select_related("state_machine", "version").get(pk=execution.pk)
+        assert [getattr(execution, f) for f in fields] == [getattr(stored, f) for f in fields]
+        assert execution.state_machine.arn == stored.state_machine.arn
+        assert execution.version.number == stored.version.number
+        assert execution.position == stored.position
+    assert len({id(e.state_machine) for e in claimed}) == 1
+    assert len({id(e.version) for e in claimed}) == 1
