@@ -16,7 +16,7 @@ from orders.models import Order
 from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT, FINISHED, SHOP_UNAVAILABLE
 from stepfunctions import hooks
 from stepfunctions.models import Event, Execution
-from stepfunctions.models.bulk import recordset, recordset_json
+from stepfunctions.models.bulk import recordset, recordset_json, rows_insert
 
 Status = Order.Status
 
@@ -43,11 +43,11 @@ def _started(events: list[Event]) -> None:
             **_fresh(user_id=user_id, execution=event.execution, token=detail.get("TaskToken")),
         )
     # One INSERT ... ON CONFLICT: a restarted order (same orderId, new execution) starts afresh.
-    Order.objects.bulk_create(
+    rows_insert(
+        Order,
         list(rows.values()),
-        update_conflicts=True,
-        unique_fields=["order_id"],
-        update_fields=[*_FRESH_FIELDS, "updated_at"],
+        ["order_id", *_FRESH_FIELDS, "created_at", "updated_at"],
+        update_conflicts=(["order_id"], [*_FRESH_FIELDS, "updated_at"]),
     )
 
 

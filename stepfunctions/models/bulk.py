@@ -85,15 +85,37 @@ def rows_insert(
     fields: Sequence[str],
     *,
     returning_pk: bool = False,
+    update_conflicts: tuple[Sequence[str], Sequence[str]] | None = None,
     using: str = "default",
 ) -> None:
     """Inserts `objects` (their `fields`) in one statement; with `returning_pk`, sets each
     object's primary key from RETURNING, in the order given (PostgreSQL inserts the recordset's
-    rows in the ORDER BY given, and SQLite the rows of a VALUES list, in order)."""
+    rows in the ORDER BY given, and SQLite the rows of a VALUES list, in order).
+
+    `update_conflicts` = (unique fields, fields to update): a row whose unique fields are taken
+    updates the one there instead (ON CONFLICT ... DO UPDATE), as bulk_create's does."""
     if not objects:
         return
     columns = [model._meta.get_field(name) for name in fields]
-    pks = _insert(model, objects, columns, _pre_save, returning_pk=returning_pk, using=using)
+    conflict = ""
+    if update_conflicts is not None:
+        quote = connections[using].ops.quote_name
+        unique, updated = update_conflicts
+        targets = ", ".join(quote(model._meta.get_field(f).column) for f in unique)
+        sets = ", ".join(
+            f"{quote(c)} = EXCLUDED.{quote(c)}"
+            for c in (model._meta.get_field(f).column for f in updated)
+        )
+        conflict = f" ON CONFLICT ({targets}) DO UPDATE SET {sets}"
+    pks = _insert(
+        model,
+        objects,
+        columns,
+        _pre_save,
+        returning_pk=returning_pk,
+        conflict=conflict,
+        using=using,
+    )
     for obj, pk in zip(objects, pks or [None] * len(objects), strict=True):
         if returning_pk:
             setattr(obj, model._meta.pk.attname, pk)
@@ -120,6 +142,7 @@ def _insert(
     value: Callable[[Any, models.Field], Any],
     *,
     returning_pk: bool = False,
+    conflict: str = "",
     using: str,
 ) -> list | None:
     connection = connections[using]
@@ -141,6 +164,7 @@ def _insert(
             for column in columns
         ]
         sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(items))}"  # noqa: S608
+    sql += conflict
     if returning_pk:
         sql += f" RETURNING {quote(model._meta.pk.column)}"
     with connection.cursor() as cursor:

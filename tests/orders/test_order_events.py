@@ -74,3 +74,26 @@ def test_a_batch_updates_each_order_with_its_own_values(order_processor, monkeyp
     }
     # Their numbers were kept.
     assert sorted(Order.objects.values_list("order_number", flat=True)) == [1, 2, 3, 4]
+
+
+def test_an_order_started_again_starts_afresh(order_processor, monkeypatch):
+    ShopConfig.objects.filter(pk=shop_config_get().pk).update(max_orders_in_queue=10)
+    monkeypatch.setattr(advance_execution, "apply_async", lambda *args, **kwargs: None)
+    seed = {"detail": {"orderId": "again", "userId": "u"}}
+    first, _ = services.execution_start(state_machine=order_processor, input=seed)
+    services.stages_run_due()
+    services.task_success(task_token=_open_tokens(CUSTOMER_WAIT)["again"], output="{}")
+    services.stages_run_due()
+    assert Order.objects.get().order_number == 1
+    services.execution_stop(execution=first)
+    second, _ = services.execution_start(state_machine=order_processor, input=seed)
+    services.stages_run_due()
+    order = Order.objects.get()
+    assert (order.execution_id, order.status, order.workflow_state, order.order_number) == (
+        second.pk,
+        Order.Status.CREATED,
+        CUSTOMER_WAIT,
+        None,
+    )
+    assert order.task_token == _open_tokens(CUSTOMER_WAIT)["again"]
+    assert order.updated_at > order.created_at
