@@ -277,6 +277,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
     )
+    # Parameters sent apart from the statement (psycopg quotes nothing client-side), and a
+    # statement run this many times on a connection is prepared (PostgreSQL parses and plans it
+    # once). Off with DATABASE_SERVER_SIDE_BINDING=0 (e.g. behind a pooler in transaction mode,
+    # which cannot keep a connection's prepared statements).
+    if _env_bool("DATABASE_SERVER_SIDE_BINDING", True):
+        DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = int(
+            os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")
+        )
 
 # Closed executions (with their history, tokens and events) are purged after this many days,
 # as Step Functions keeps them for 90; beat runs the purge every RETENTION_PURGE_SECONDS.

@@ -67,7 +67,20 @@ def recordset_json(
 ) -> str:
     """The JSON array of the objects' `columns` (each read by `value(obj, column)`), keyed by
     column name, for recordset()."""
-    converters = [(c.column, c, _converter(c)) for c in columns]
+    texts: dict = {}  # a batch's rows share their execution ids and timestamps: converted once
+
+    def as_text(value: Any) -> Any:
+        if value is None or isinstance(value, str | int | float):
+            return value
+        text = texts.get(value)
+        if text is None:
+            text = texts[value] = _json_text(value)
+        return text
+
+    converters = [
+        (c.column, c, (lambda v: v) if _converter(c) is not _json_text else as_text)
+        for c in columns
+    ]
     rows = [
         {name: convert(value(obj, column)) for name, column, convert in converters}
         for obj in objects
