@@ -2,6 +2,11 @@
 
     python -m bench.lifecycle [--orders 200] [--workers 2] [--skip-workers] [--load 100]
 
+Through the workers it also prints the CPU time (user + system) per lifecycle of each kind of
+process: the driver (this process: starts and callbacks), the Celery worker and its pool, and the
+PostgreSQL backends of the run's database. Unlike lifecycles/s, those barely move when other work
+shares the machine.
+
 Runs against a throwaway test database made from the configured one (DATABASE_URL, or SQLite) and
 the configured broker (or an embedded Redis). A lifecycle is the seed's scenario: start, customer
 callback, barista callback, finished. Prints figures; asserts nothing.
@@ -20,6 +25,9 @@ from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverlesspresso.settings.development")
+# As in production: with DEBUG on, every statement is also logged in memory (and, with
+# server-side binding, quoted client-side for that log), which production never pays.
+os.environ.setdefault("DJANGO_DEBUG", "0")
 SEED = {"detail": {"orderId": "1", "userId": "bench"}}
 
 
@@ -65,14 +73,19 @@ class RoundTrips:
     def __init__(self) -> None:
         self.count = 0
         self.by_statement: Counter = Counter()
+        self.cpu: Counter = Counter()
 
     @contextlib.contextmanager
-    def counting(self):
+    def counting(self, part: str = "calls"):
+        """Counts the round trips made inside, and this process's CPU time by `part` (the API
+        calls, or the stages run by the worker's task)."""
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
         with CaptureQueriesContext(connection) as queries:
+            started = time.process_time()
             yield
+            self.cpu[part] += time.process_time() - started
         for query in queries.captured_queries:
             self.count += 1
             self.by_statement[query["sql"].split()[0].upper()] += 1
@@ -123,7 +136,7 @@ def _lifecycles(count: int, *, messages: Messages, trips: RoundTrips, prefix: st
         seed = {"detail": {"orderId": f"{prefix}{index}", "userId": "bench"}}
         with trips.counting():
             executions.append(services.execution_start(state_machine=machine, input=seed)[0])
-    with trips.counting():
+    with trips.counting("stages"):
         messages.drain()
     for wait in ("Emit - Workflow Started TT", "Emit - Awaiting Completion TT"):
         tokens = _waiting_tokens(wait)
@@ -131,7 +144,7 @@ def _lifecycles(count: int, *, messages: Messages, trips: RoundTrips, prefix: st
         for token in tokens:
             with trips.counting():
                 services.task_success(task_token=token, output='{"orderId": 1}')
-        with trips.counting():
+        with trips.counting("stages"):
             messages.drain()
     return executions
 
@@ -172,6 +185,10 @@ def measure_cost(load: int = 100) -> dict:
                 "database round trips per lifecycle": round(trips.count / count, 2),
                 "by statement": {k: round(v / count, 2) for k, v in trips.by_statement.items()},
                 "celery messages per lifecycle": round(messages.sent / count, 3),
+                # Python CPU in this process (statements recorded as the round trips are).
+                "cpu ms per lifecycle": {
+                    part: round(seconds * 1000 / count, 2) for part, seconds in trips.cpu.items()
+                },
                 "history rows": HistoryEvent.objects.filter(execution_id=ids[0]).count(),
                 "event rows": Event.objects.filter(execution_id=ids[0]).count(),
                 "redis publishes per lifecycle": round(publishes["messages"] / count, 2),
@@ -236,32 +253,117 @@ def measure_throughput(orders: int, workers: int, test_db: str) -> dict:
     worker = subprocess.Popen(
         [sys.executable, "-m", "bench.lifecycle", "--as-worker", str(workers)], env=env
     )
+    postgresql = None if database["ENGINE"].endswith("sqlite3") else test_db
     try:
         time.sleep(3)  # worker boot
         machine = services.state_machine_get(arn_or_name=ORDER_PROCESSOR)
-        started = time.perf_counter()
-        ids = []
-        for index in range(orders):
-            execution, _ = services.execution_start(
-                state_machine=machine, input={"detail": {"orderId": str(index), "userId": "b"}}
-            )
-            ids.append(execution.pk)
-        _answer_all("Emit - Workflow Started TT", orders, timeout=300)
-        _answer_all("Emit - Awaiting Completion TT", orders, timeout=300)
-        while Execution.objects.filter(pk__in=ids, status="SUCCEEDED").count() < orders:
-            time.sleep(0.02)
-        elapsed = time.perf_counter() - started
-        time.sleep(0.5)  # the last nudges are counted as they are taken
+        with CpuMeter(worker_pid=worker.pid, database=postgresql) as cpu:
+            started = time.perf_counter()
+            ids = []
+            for index in range(orders):
+                execution, _ = services.execution_start(
+                    state_machine=machine, input={"detail": {"orderId": str(index), "userId": "b"}}
+                )
+                ids.append(execution.pk)
+            _answer_all("Emit - Workflow Started TT", orders, timeout=300)
+            _answer_all("Emit - Awaiting Completion TT", orders, timeout=300)
+            while Execution.objects.filter(pk__in=ids, status="SUCCEEDED").count() < orders:
+                time.sleep(0.02)
+            elapsed = time.perf_counter() - started
+            time.sleep(0.5)  # the last nudges are counted as they are taken
         messages = int(redis_client.get(messages_key) or 0)
     finally:
         worker.terminate()
         worker.wait(30)
+    cpu_ms = {kind: round(seconds * 1000 / orders, 2) for kind, seconds in cpu.seconds().items()}
+    cpu_ms["total"] = round(sum(cpu_ms.values()), 2)
     return {
         "orders": orders,
         "seconds": round(elapsed, 2),
         "lifecycles/s": round(orders / elapsed),
         "celery messages per lifecycle": round(messages / orders, 3),
+        # The driver's share includes its polling for tokens and its own round trips' waits.
+        "cpu ms per lifecycle": cpu_ms,
     }
+
+
+class CpuMeter:
+    """CPU seconds (user + system) spent by the processes of a run, by kind, sampled every
+    `interval` seconds so a process that exits meanwhile (a PostgreSQL backend whose connection
+    closed) keeps what it had spent when last seen. Process CPU time, unlike wall-clock time,
+    is barely distorted by other work sharing the machine.
+
+    - driver: this process (the starts and the callbacks);
+    - worker: the Celery worker and its pool processes;
+    - postgresql: the server's backends connected to `database` (`postgres: ... <database> ...`).
+
+    Redis is shared with whatever else uses the server, so it is not counted.
+    """
+
+    def __init__(self, *, worker_pid: int, database: str | None, interval: float = 0.25) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self.worker_pid = worker_pid
+        self.database = database
+        self.interval = interval
+        self._seen: dict[tuple[str, int, float], float] = {}  # (kind, pid, created) -> cpu
+        self._start: dict[tuple[str, int, float], float] = {}
+        self._stop = threading.Event()
+        self._own = 0.0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _cpu(process) -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    def _processes(self):
+        psutil = self._psutil
+        found = []
+        with contextlib.suppress(psutil.Error):
+            worker = psutil.Process(self.worker_pid)
+            found += [("worker", p) for p in [worker, *worker.children(recursive=True)]]
+        if self.database:
+            marker = f" {self.database} "
+            for process in psutil.process_iter(["name", "cmdline"]):
+                cmdline = " ".join(process.info["cmdline"] or [])
+                if cmdline.startswith("postgres:") and marker in cmdline:
+                    found.append(("postgresql", process))
+        return found
+
+    def _sample(self) -> dict:
+        sample = {}
+        for kind, process in self._processes():
+            with contextlib.suppress(self._psutil.Error):
+                sample[(kind, process.pid, process.create_time())] = self._cpu(process)
+        return sample
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._seen.update(self._sample())
+        # The sampling's own CPU is the meter's, not the driver's.
+        self._own = time.thread_time()
+
+    def __enter__(self):
+        self._start = self._sample()
+        self._seen = dict(self._start)
+        self._driver_start = self._cpu(self._psutil.Process())
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._seen.update(self._sample())
+        self._driver = self._cpu(self._psutil.Process()) - self._driver_start - self._own
+
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds by kind over the run (a process started during it counts from zero)."""
+        totals = {"driver": self._driver, "worker": 0.0, "postgresql": 0.0}
+        for key, cpu in self._seen.items():
+            totals[key[0]] += cpu - self._start.get(key, 0.0)
+        return totals
 
 
 def _redis():
@@ -301,6 +403,11 @@ def main() -> None:
     parser.add_argument(
         "--load", type=int, default=100, help="lifecycles run side by side for the cost at load"
     )
+    parser.add_argument(
+        "--database",
+        default="serverlesspresso_bench",
+        help="the throwaway database's name (one per concurrent run)",
+    )
     parser.add_argument("--as-worker", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.as_worker:
@@ -309,7 +416,7 @@ def main() -> None:
         django.setup()
         _worker(options.as_worker)
         return
-    connection, old_name, test_name, redis_process = _setup()
+    connection, old_name, test_name, redis_process = _setup(options.database)
     try:
         print("database:", connection.vendor, "| broker:", os.environ.get("REDIS_URL"))
         print("one lifecycle:", json.dumps(measure_cost(options.load), indent=2))

@@ -9,7 +9,7 @@ the stage's transaction, so what they write commits (or rolls back) with the sta
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stepfunctions.workflow import JsonRefused, StatesError, json_read
@@ -27,6 +27,10 @@ class Invocation:
     state_name: str
     token: str | None
     emit: Callable[[list[dict]], list[str]]  # puts event entries; returns their ids
+    # What a handler keeps for the other stages of the same transaction (a batch of stages):
+    # a row it locked and read, a count it made. Shared by every handler of the batch (key it by
+    # the handler's own name) and dropped when the batch's transaction ends.
+    batch: dict = field(default_factory=dict)
 
 
 Handler = Callable[[Any, Invocation], Any]

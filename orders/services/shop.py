@@ -2,8 +2,7 @@
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from orders.models import OrderNumberCounter
@@ -16,19 +15,29 @@ def shop_status(payload: Any, invocation: Invocation) -> dict:
     """Whether the shop is open and has room for this execution.
 
     The config row stays locked until the stage commits, so two executions starting at once are
-    counted one after the other and the last place is taken once (the original's check never fired).
+    counted one after the other and the last place is taken once (the original's check never
+    fired). An execution takes its place when it starts (it is RUNNING from then on), so the
+    stages of one batch, all under the same lock, share one lock and one count: each of them
+    would have read the same rows (the batch's own writes are made only at its end).
     """
-    config = shop_config_get(lock=True)
     execution = invocation.execution
+    seen = invocation.batch.get(_SHOP_STATUS)
+    if seen is None:
+        config = shop_config_get(lock=True)
+        seen = invocation.batch[_SHOP_STATUS] = {"config": config, "running": {}}
+    config = seen["config"]
     capacity = config.max_orders_in_queue
-    others = (
-        Execution.objects.filter(
-            state_machine_id=execution.state_machine_id, status=Execution.Status.RUNNING
+    running = seen["running"].get(execution.state_machine_id)
+    if running is None:
+        # This execution is one of them; counting one more than the capacity tells "full".
+        running = seen["running"][execution.state_machine_id] = (
+            Execution.objects.filter(
+                state_machine_id=execution.state_machine_id, status=Execution.Status.RUNNING
+            )
+            .values("pk")[: capacity + 1]
+            .count()
         )
-        .exclude(pk=execution.pk)
-        .values("pk")[:capacity]
-        .count()
-    )
+    others = min(max(running - 1, 0), capacity)
     return {
         "storeOpen": config.store_open,
         "isCapacityAvailable": others < capacity,
@@ -37,17 +46,34 @@ def shop_status(payload: Any, invocation: Invocation) -> dict:
     }
 
 
+_SHOP_STATUS = "orders.shop_status"
+
+
 def order_number_generate(payload: Any, invocation: Invocation) -> dict:
-    """The next order number of the day; the row lock of the UPDATE makes it atomic."""
+    """The next order number of the day: one UPDATE ... RETURNING, whose row lock makes it
+    atomic (the day's first number creates the row)."""
     day = timezone.localdate()
-    if not OrderNumberCounter.objects.filter(day=day).update(last_number=F("last_number") + 1):
+    number = _order_number_next(day)
+    if number is None:
         try:
             with transaction.atomic():
                 OrderNumberCounter.objects.create(day=day, last_number=1)
+            number = 1
         except IntegrityError:
-            OrderNumberCounter.objects.filter(day=day).update(last_number=F("last_number") + 1)
-    number = OrderNumberCounter.objects.filter(day=day).values_list("last_number", flat=True).get()
+            number = _order_number_next(day)
     return {"orderNumber": number}
+
+
+def _order_number_next(day) -> int | None:
+    table = connection.ops.quote_name(OrderNumberCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_number = last_number + 1 "  # noqa: S608 - the model's table
+            "WHERE day = %s RETURNING last_number",
+            [connection.ops.adapt_datefield_value(day)],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 # lambda:invoke FunctionName -> handler, registered with the engine by OrdersConfig.ready().

@@ -183,6 +183,9 @@ WORKFLOW_STALL_SECONDS = float(os.environ.get("WORKFLOW_STALL_SECONDS", "30"))
 # A stage due this long with the broker's queue empty lost its nudge (the broker was down at
 # commit, or restarted empty): the relay sends it again, every WORKFLOW_RELAY_SECONDS / 2.
 WORKFLOW_RELAY_SECONDS = float(os.environ.get("WORKFLOW_RELAY_SECONDS", "2"))
+# Due stages one worker claims and writes in one transaction: larger batches cost fewer round
+# trips per stage at load, and hold their rows' locks (and the apps' rows) a little longer.
+WORKFLOW_STAGE_BATCH = int(os.environ.get("WORKFLOW_STAGE_BATCH", "32"))
 # ARNs are shaped like AWS's so that tools parsing them work.
 AWS_REGION = os.environ.get("SERVERLESSPRESSO_REGION", "us-east-1")
 AWS_ACCOUNT_ID = os.environ.get("SERVERLESSPRESSO_ACCOUNT_ID", "123456789012")
@@ -274,6 +277,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
     )
+    # Parameters sent apart from the statement (psycopg quotes nothing client-side), and a
+    # statement run this many times on a connection is prepared (PostgreSQL parses and plans it
+    # once). Off with DATABASE_SERVER_SIDE_BINDING=0 (e.g. behind a pooler in transaction mode,
+    # which cannot keep a connection's prepared statements).
+    if _env_bool("DATABASE_SERVER_SIDE_BINDING", True):
+        DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = int(
+            os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")
+        )
 
 # Closed executions (with their history, tokens and events) are purged after this many days,
 # as Step Functions keeps them for 90; beat runs the purge every RETENTION_PURGE_SECONDS.

@@ -1,13 +1,95 @@
-"""Multi-row INSERTs for the stage's hot path, in SQL Django would write itself minus its cost.
+"""Multi-row writes for the stage's hot path, in SQL Django would write itself minus its cost.
 
-Django's bulk_create on PostgreSQL sends many rows as UNNEST(arrays); with client-side binding,
-quoting JSON text inside array literals cost more CPU than the rest of a stage (the profile in
-the README). A plain `INSERT ... VALUES (...), (...)` quotes each value once.
+Django's bulk_create on PostgreSQL sends many rows as UNNEST(arrays), and bulk_update a CASE per
+field and row; with client-side binding psycopg parses every such statement (a different one for
+each number of rows, too long for its cache) and quotes each value in it, which cost more CPU than
+the stages it wrote (the profile in the README). On PostgreSQL the rows travel instead as ONE
+parameter, a JSON array made by one `json.dumps`, that `json_to_recordset` turns back into typed
+columns: the statement's text is the same whatever the number of rows (psycopg parses it once),
+and quoting one string is one pass in C. SQLite gets a plain `INSERT ... VALUES (...), (...)`.
 """
 
-from collections.abc import Sequence
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
 
 from django.db import connections, models
+
+# Django's internal types whose value goes into the JSON as it is (JSON-native, or a JSONField's
+# own value, nested as JSON and typed jsonb by the recordset).
+_AS_IS = {
+    "JSONField",
+    "CharField",
+    "TextField",
+    "BooleanField",
+    "IntegerField",
+    "BigIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+    "SmallIntegerField",
+    "AutoField",
+    "BigAutoField",
+    "FloatField",
+}
+
+
+def _json_text(value: Any) -> Any:
+    """A datetime, date or UUID as the text PostgreSQL reads back into its column type."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _converter(field: models.Field) -> Callable[[Any], Any]:
+    target = field.target_field if field.is_relation else field
+    if target.get_internal_type() in _AS_IS:
+        return lambda value: value
+    return _json_text
+
+
+def recordset(connection, columns: Sequence[models.Field]) -> str:
+    """`json_to_recordset(%s) AS (column type, ...)`: the rows of one JSON parameter (made by
+    recordset_json) as a table with the model's column types. A JSON null is NULL; a jsonb
+    column takes its member's JSON as it is."""
+    types = ", ".join(
+        f"{connection.ops.quote_name(c.column)} {c.db_type(connection)}" for c in columns
+    )
+    return f"json_to_recordset(%s) AS ({types})"
+
+
+def recordset_json(
+    objects: Sequence[Any], columns: Sequence[models.Field], value: Callable[[Any, Any], Any]
+) -> str:
+    """The JSON array of the objects' `columns` (each read by `value(obj, column)`), keyed by
+    column name, for recordset()."""
+    texts: dict = {}  # a batch's rows share their execution ids and timestamps: converted once
+
+    def as_text(value: Any) -> Any:
+        if value is None or isinstance(value, str | int | float):
+            return value
+        text = texts.get(value)
+        if text is None:
+            text = texts[value] = _json_text(value)
+        return text
+
+    converters = [
+        (c.column, c, (lambda v: v) if _converter(c) is not _json_text else as_text)
+        for c in columns
+    ]
+    rows = [
+        {name: convert(value(obj, column)) for name, column, convert in converters}
+        for obj in objects
+    ]
+    return json.dumps(rows, separators=(",", ":"))
+
+
+def _pre_save(obj: models.Model, column: models.Field) -> Any:
+    return column.pre_save(obj, add=True)
 
 
 def rows_insert(
@@ -16,34 +98,90 @@ def rows_insert(
     fields: Sequence[str],
     *,
     returning_pk: bool = False,
+    update_conflicts: tuple[Sequence[str], Sequence[str]] | None = None,
     using: str = "default",
 ) -> None:
     """Inserts `objects` (their `fields`) in one statement; with `returning_pk`, sets each
-    object's primary key from RETURNING, in the order given (PostgreSQL and SQLite both return
-    the rows of a VALUES list in order)."""
+    object's primary key from RETURNING, in the order given (PostgreSQL inserts the recordset's
+    rows in the ORDER BY given, and SQLite the rows of a VALUES list, in order).
+
+    `update_conflicts` = (unique fields, fields to update): a row whose unique fields are taken
+    updates the one there instead (ON CONFLICT ... DO UPDATE), as bulk_create's does."""
     if not objects:
         return
+    columns = [model._meta.get_field(name) for name in fields]
+    conflict = ""
+    if update_conflicts is not None:
+        quote = connections[using].ops.quote_name
+        unique, updated = update_conflicts
+        targets = ", ".join(quote(model._meta.get_field(f).column) for f in unique)
+        sets = ", ".join(
+            f"{quote(c)} = EXCLUDED.{quote(c)}"
+            for c in (model._meta.get_field(f).column for f in updated)
+        )
+        conflict = f" ON CONFLICT ({targets}) DO UPDATE SET {sets}"
+    pks = _insert(
+        model,
+        objects,
+        columns,
+        _pre_save,
+        returning_pk=returning_pk,
+        conflict=conflict,
+        using=using,
+    )
+    for obj, pk in zip(objects, pks or [None] * len(objects), strict=True):
+        if returning_pk:
+            setattr(obj, model._meta.pk.attname, pk)
+        obj._state.adding = False
+        obj._state.db = using
+
+
+def tuples_insert(
+    model: type[models.Model], rows: Sequence[tuple], fields: Sequence[str], *, using="default"
+) -> None:
+    """Inserts plain rows, each a tuple of `fields`' values in that order (a foreign key's by its
+    id), with no model instance built: the history a stage writes (33 rows a lifecycle)."""
+    if not rows:
+        return
+    columns = [model._meta.get_field(name) for name in fields]
+    index = {column: i for i, column in enumerate(columns)}
+    _insert(model, rows, columns, lambda row, column: row[index[column]], using=using)
+
+
+def _insert(
+    model: type[models.Model],
+    items: Sequence[Any],
+    columns: list[models.Field],
+    value: Callable[[Any, models.Field], Any],
+    *,
+    returning_pk: bool = False,
+    conflict: str = "",
+    using: str,
+) -> list | None:
     connection = connections[using]
     quote = connection.ops.quote_name
-    columns = [model._meta.get_field(name) for name in fields]
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    params: list = []
-    for obj in objects:
-        for column in columns:
-            value = column.pre_save(obj, add=True)
-            params.append(column.get_db_prep_save(value, connection))
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608 - names from the model
-        f"({', '.join(quote(c.column) for c in columns)}) VALUES {', '.join([row] * len(objects))}"
-    )
-    pk = model._meta.pk
+    names = ", ".join(quote(c.column) for c in columns)
+    table = quote(model._meta.db_table)
+    if connection.vendor == "postgresql":
+        sql = (
+            f"INSERT INTO {table} ({names}) "  # noqa: S608 - names from the model, values bound
+            f"SELECT {names} FROM ROWS FROM ({recordset(connection, columns)}) "
+            f"WITH ORDINALITY AS r({names}, n) ORDER BY n"
+        )
+        params: list = [recordset_json(items, columns, value)]
+    else:
+        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        params = [
+            column.get_db_prep_save(value(item, column), connection)
+            for item in items
+            for column in columns
+        ]
+        sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(items))}"  # noqa: S608
+    sql += conflict
     if returning_pk:
-        sql += f" RETURNING {quote(pk.column)}"
+        sql += f" RETURNING {quote(model._meta.pk.column)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if returning_pk:
-            for obj, (value,) in zip(objects, cursor.fetchall(), strict=True):
-                setattr(obj, pk.attname, value)
-    for obj in objects:
-        obj._state.adding = False
-        obj._state.db = using
+            return [pk for (pk,) in cursor.fetchall()]
+    return None

@@ -6,6 +6,7 @@ these; none compares fields in Python alone. The tables keep the names the order
 (db_table), so the move into this app moved no data.
 """
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable
@@ -15,8 +16,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connections, models
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
 
+from stepfunctions.models.bulk import recordset, recordset_json
 from stepfunctions.models.cursor import Cursor
 
 
@@ -46,6 +47,29 @@ class StateMachine(models.Model):
     @property
     def latest_version(self) -> "StateMachineVersion":
         return self.versions.order_by("-number").first()
+
+    def version_to_start(self) -> "StateMachineVersion | None":
+        """The latest version, as every StartExecution reads it: one small statement for its id,
+        and the version itself (an immutable row) from a per-process cache, not built by the ORM
+        each time."""
+        connection = connections[self._state.db or "default"]
+        with connection.cursor() as cursor:
+            cursor.execute(_LATEST_VERSION_SQL, [self.pk])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        number, definition, created_at = _version_row(row[0])
+        version = StateMachineVersion(
+            id=row[0],
+            state_machine_id=self.pk,
+            number=number,
+            definition=definition,
+            created_at=created_at,
+        )
+        version._state.adding = False
+        version._state.db = connection.alias
+        version.state_machine = self  # its machine as the caller has it, not a cached one
+        return version
 
 
 class StateMachineVersion(models.Model):
@@ -96,21 +120,17 @@ class ExecutionQuerySet(models.QuerySet):
         those still due once they are released. (SQLite has no row locks: its IMMEDIATE
         transactions run one writer at a time, and every due row is claimed.)
         """
-        claim = (
-            self.select_for_update(of=("self",), skip_locked=skip_locked)
-            .select_related("state_machine", "version")
-            .defer("version__definition")
-            .filter(stage=Execution.Stage.READY, due_at__lte=now)
-            # One order for every claim (ties broken by id), so two waiting claims never
-            # lock the same rows in opposite orders.
-            .order_by("due_at", "pk")
-        )
-        if connections[self.db].vendor != "postgresql":
-            claimed = list(claim[:limit])
+        connection = connections[self.db]
+        postgresql = connection.vendor == "postgresql"
+        sql = _claim_sql(postgresql=postgresql, skip_locked=skip_locked)
+        params = [now, limit + 1, now, limit] if postgresql else [now, limit]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        claimed = _claimed_executions(rows, connection)
+        if not postgresql:
             return claimed, len(claimed)
-        due_total = RawSQL(_DUE_TOTAL_SQL, (now, limit + 1))  # noqa: S611 - constant SQL
-        claimed = list(claim.annotate(due_total=due_total)[:limit])
-        return claimed, claimed[0].due_total if claimed else self._due_total(now, limit)
+        return claimed, rows[0][-1] if rows else self._due_total(now, limit)
 
     def _due_total(self, now: datetime, limit: int) -> int:
         with connections[self.db].cursor() as cursor:
@@ -118,31 +138,40 @@ class ExecutionQuerySet(models.QuerySet):
             return cursor.fetchone()[0]
 
     def stages_save(self, executions: list["Execution"], fields: Iterable[str]) -> None:
-        """Writes `fields` of many executions in one UPDATE ... FROM (VALUES ...), the rows
-        locked by the caller (Django's bulk_update builds a CASE per field and row, and cost more
-        CPU than the stages it saved)."""
+        """Writes `fields` of many executions in one UPDATE, the rows locked by the caller: on
+        PostgreSQL from one JSON parameter (models.bulk.recordset), elsewhere from a VALUES list
+        (Django's bulk_update builds a CASE per field and row, and cost more CPU than the stages
+        it saved)."""
         if not executions:
             return
         connection = connections[self.db]
-        postgresql = connection.vendor == "postgresql"
+        quote = connection.ops.quote_name
         columns = [Execution._meta.pk, *(Execution._meta.get_field(name) for name in fields)]
-        casts = [f"::{c.db_type(connection)}" if postgresql else "" for c in columns]
-        row = "(" + ", ".join(f"%s{cast}" for cast in casts) + ")"
-        params: list = []
-        for execution in executions:
-            for column in columns:
-                value = getattr(execution, column.attname)
-                params.append(column.get_db_prep_save(value, connection))
-        assignments = ", ".join(
-            f"{connection.ops.quote_name(c.column)} = v.column{i}"
-            for i, c in enumerate(columns[1:], start=2)
-        )
-        table = connection.ops.quote_name(Execution._meta.db_table)
-        sql = (
-            f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model, values bound
-            f"FROM (VALUES {', '.join([row] * len(executions))}) AS v "
-            f"WHERE {table}.{connection.ops.quote_name(columns[0].column)} = v.column1"
-        )
+        table = quote(Execution._meta.db_table)
+        pk = quote(columns[0].column)
+        if connection.vendor == "postgresql":
+            assignments = ", ".join(f"{quote(c.column)} = r.{quote(c.column)}" for c in columns[1:])
+            sql = (
+                f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model
+                f"FROM ROWS FROM ({recordset(connection, columns)}) AS r "
+                f"WHERE {table}.{pk} = r.{pk}"
+            )
+            params: list = [recordset_json(executions, columns, _attribute)]
+        else:
+            row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            params = []
+            for execution in executions:
+                for column in columns:
+                    value = getattr(execution, column.attname)
+                    params.append(column.get_db_prep_save(value, connection))
+            assignments = ", ".join(
+                f"{quote(c.column)} = v.column{i}" for i, c in enumerate(columns[1:], start=2)
+            )
+            sql = (
+                f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model
+                f"FROM (VALUES {', '.join([row] * len(executions))}) AS v "
+                f"WHERE {table}.{pk} = v.column1"
+            )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
 
@@ -260,15 +289,21 @@ class Execution(models.Model):
 
     def history_event(self, event_type: str, details: dict, *, now: datetime) -> "HistoryEvent":
         """The next history event, numbered after the last (unsaved; the caller holds the lock)."""
-        self.event_count += 1
+        _, event_id, previous, _, _, _ = self.history_row(event_type, details, now=now)
         return HistoryEvent(
             execution=self,
-            event_id=self.event_count,
-            previous_event_id=self.event_count - 1,
+            event_id=event_id,
+            previous_event_id=previous,
             type=event_type,
             timestamp=now,
             details=details,
         )
+
+    def history_row(self, event_type: str, details: dict, *, now: datetime) -> tuple:
+        """The next history event as a row of HISTORY_FIELDS' values, numbered after the last
+        (the caller holds the lock): what a stage writes, with no model instance built."""
+        self.event_count += 1
+        return (self.pk, self.event_count, self.event_count - 1, event_type, now, details)
 
     def finish(
         self, *, status: str, now: datetime, output: Any = None, error: str = "", cause: str = ""
@@ -394,6 +429,103 @@ class CallbackTokenQuerySet(models.QuerySet):
         )
 
 
+def _attribute(obj: models.Model, column: models.Field) -> Any:
+    return getattr(obj, column.attname)
+
+
+_LATEST_VERSION_SQL = """
+SELECT id FROM orders_statemachineversion WHERE state_machine_id = %s ORDER BY number DESC LIMIT 1
+"""
+
+
+@functools.lru_cache(maxsize=256)
+def _version_row(pk: int) -> tuple:
+    """A version's (number, definition, created_at): versions never change once written."""
+    return StateMachineVersion.objects.values_list("number", "definition", "created_at").get(pk=pk)
+
+
+@functools.cache
+def _claim_sql(*, postgresql: bool, skip_locked: bool) -> str:
+    """ExecutionQuerySet.claim_due's statement: the due executions with their machines and
+    versions (not the versions' definitions: parsed ones are cached per version), oldest first
+    (ties broken by id), row-locked; on PostgreSQL with the count of due rows (up to a bound)."""
+    columns = ", ".join(
+        f"{alias}.{field.column}" for alias, model in _CLAIMED for field in _claimed_fields(model)
+    )
+    due_total = f", ({_DUE_TOTAL_SQL})" if postgresql else ""
+    lock = (" FOR UPDATE OF e" + (" SKIP LOCKED" if skip_locked else "")) if postgresql else ""
+    return (
+        f"SELECT {columns}{due_total} "  # noqa: S608 - names from the models
+        "FROM orders_execution e "
+        "JOIN orders_statemachine m ON m.id = e.state_machine_id "
+        "JOIN orders_statemachineversion v ON v.id = e.version_id "
+        "WHERE e.stage = 'READY' AND e.due_at <= %s ORDER BY e.due_at, e.id LIMIT %s" + lock
+    )
+
+
+def _claimed_fields(model: type[models.Model]) -> list[models.Field]:
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if model is not StateMachineVersion or f.name != "definition"
+    ]
+
+
+def _claimed_executions(rows: list[tuple], connection) -> list["Execution"]:
+    """Execution instances of claimed rows, as Django would build them (values converted by the
+    fields, the machine and the version cached on each), one machine and one version instance
+    for all the executions that share them."""
+    fields = [(model, _claimed_fields(model)) for _, model in _CLAIMED]
+    converters = [
+        [_field_converter(field, connection) for field in model_fields]
+        for _, model_fields in fields
+    ]
+    shared: dict = {}
+    claimed = []
+    for row in rows:
+        values = iter(row)
+        instances = []
+        for (model, model_fields), model_converters in zip(fields, converters, strict=True):
+            raw = [next(values) for _ in model_fields]
+            converted = [
+                convert(value) if convert else value
+                for convert, value in zip(model_converters, raw, strict=True)
+            ]
+            if model is Execution:
+                instances.append(
+                    model.from_db(connection.alias, [f.attname for f in model_fields], converted)
+                )
+                continue
+            key = (model, converted[0])
+            if key not in shared:
+                shared[key] = model.from_db(
+                    connection.alias, [f.attname for f in model_fields], converted
+                )
+            instances.append(shared[key])
+        execution, machine, version = instances
+        execution.state_machine = machine
+        execution.version = version
+        claimed.append(execution)
+    return claimed
+
+
+def _field_converter(field: models.Field, connection):
+    """What Django applies to a value read from the database for `field` (JSON decoding on
+    PostgreSQL and SQLite, SQLite's datetimes and UUIDs), or None."""
+    expression = field.get_col(field.model._meta.db_table)
+    converters = connection.ops.get_db_converters(expression)
+    converters += expression.get_db_converters(connection)
+    if not converters:
+        return None
+
+    def convert(value):
+        for converter in converters:
+            value = converter(value, expression, connection)
+        return value
+
+    return convert
+
+
 # Due stages, counted up to a bound through the partial index on READY executions' due_at.
 _DUE_TOTAL_SQL = """
 SELECT COUNT(*) FROM (
@@ -475,6 +607,10 @@ class CallbackToken(models.Model):
         return f"{self.state_name} ({self.status})"
 
 
+# The columns of a history row (Execution.history_row), in its order.
+HISTORY_FIELDS = ("execution", "event_id", "previous_event_id", "type", "timestamp", "details")
+
+
 class HistoryEvent(models.Model):
     """One Step Functions history event; details use the API's member names."""
 
@@ -515,3 +651,7 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.detail_type} @ {self.time:%H:%M:%S}"
+
+
+# The tables of a claim (ExecutionQuerySet.claim_due), by their aliases in its statement.
+_CLAIMED = (("e", Execution), ("m", StateMachine), ("v", StateMachineVersion))

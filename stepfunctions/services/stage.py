@@ -12,7 +12,8 @@ from typing import Any
 
 from stepfunctions import hooks, resources
 from stepfunctions.models import CallbackToken, Cursor, Event, Execution, HistoryEvent
-from stepfunctions.models.bulk import rows_insert
+from stepfunctions.models.bulk import rows_insert, tuples_insert
+from stepfunctions.models.workflow import HISTORY_FIELDS
 from stepfunctions.services.events import events_build, events_save
 from stepfunctions.workflow import Continue, Delayed, Finished, Outcome, Sleeping, Waiting
 
@@ -43,7 +44,8 @@ class Stage:
         self.writes = writes
         # The closed token a TASK cursor resumes from ({"status", "outcome"}), read with the batch.
         self.token_result = token_result
-        self.history: list[HistoryEvent] = []
+        # Its history rows (Execution.history_row): 33 a lifecycle, so no model instances.
+        self.history: list[tuple] = []
         self.events: list[Event] = []
         self.token: CallbackToken | None = None
 
@@ -56,13 +58,15 @@ class Stage:
 
     def invoke(self, resource: str, parameters: Any, *, state_name: str, token: str | None) -> Any:
         # Anything but a StatesError from a handler becomes States.TaskFailed in the interpreter.
-        invocation = resources.Invocation(self.execution, state_name, token, self._emit)
+        invocation = resources.Invocation(
+            self.execution, state_name, token, self._emit, batch=self.writes.batch
+        )
         return resources.invoke(resource, parameters, invocation)
 
     def record(self, event_type: str, details: dict) -> int:
-        event = self.execution.history_event(event_type, details, now=self._now)
-        self.history.append(event)
-        return event.event_id
+        row = self.execution.history_row(event_type, details, now=self._now)
+        self.history.append(row)
+        return row[1]
 
     def _emit(self, entries: list[dict]) -> list[str]:
         events = events_build(entries, execution=self.execution, time=self._now)
@@ -105,38 +109,38 @@ class Stage:
                 variables=outcome.variables or None,
             )
         elif isinstance(outcome, Sleeping):
-            execution.stage = Execution.Stage.READY
-            execution.due_at = now + timedelta(seconds=outcome.delay_seconds)
-            execution.position = Cursor(
-                Cursor.RETRY,
-                state=outcome.state_name,
-                raw_input=outcome.raw_input,
-                attempts=tuple(outcome.attempts),
-                entered_event_id=outcome.entered_event_id,
-                variables=outcome.variables or None,
+            more = self._ready_at(
+                outcome.delay_seconds,
+                Cursor(
+                    Cursor.RETRY,
+                    state=outcome.state_name,
+                    raw_input=outcome.raw_input,
+                    attempts=tuple(outcome.attempts),
+                    entered_event_id=outcome.entered_event_id,
+                    variables=outcome.variables or None,
+                ),
             )
-            more = True
         elif isinstance(outcome, Delayed):
             # A durable timer: the relay and the stall sweep run the stage once due_at has come.
-            execution.stage = Execution.Stage.READY
-            execution.due_at = now + timedelta(seconds=outcome.delay_seconds)
-            execution.position = Cursor(
-                Cursor.WAIT,
-                state=outcome.state_name,
-                input=outcome.output,
-                variables=outcome.variables or None,
+            more = self._ready_at(
+                outcome.delay_seconds,
+                Cursor(
+                    Cursor.WAIT,
+                    state=outcome.state_name,
+                    input=outcome.output,
+                    variables=outcome.variables or None,
+                ),
             )
-            more = True
         elif isinstance(outcome, Continue):
-            execution.stage = Execution.Stage.READY
-            execution.due_at = now
-            execution.position = Cursor(
-                Cursor.CONTINUE,
-                state=outcome.state_name,
-                input=outcome.state_input,
-                variables=outcome.variables or None,
+            more = self._ready_at(
+                0,
+                Cursor(
+                    Cursor.CONTINUE,
+                    state=outcome.state_name,
+                    input=outcome.state_input,
+                    variables=outcome.variables or None,
+                ),
             )
-            more = True
         elif isinstance(outcome, Finished):
             execution.finish(
                 status=outcome.status,
@@ -147,6 +151,14 @@ class Stage:
             )
         self.writes.add(self, finished=isinstance(outcome, Finished))
         return more
+
+    def _ready_at(self, delay_seconds: float, cursor: Cursor) -> bool:
+        """Another automatic stage, due `delay_seconds` from now, resuming at `cursor`."""
+        execution = self.execution
+        execution.stage = Execution.Stage.READY
+        execution.due_at = self._now + timedelta(seconds=delay_seconds)
+        execution.position = cursor
+        return True
 
 
 # The execution's columns a stage changes.
@@ -176,7 +188,6 @@ _TOKEN_FIELDS = (
     "created_at",
     "closed_at",
 )
-_HISTORY_FIELDS = ("execution", "event_id", "previous_event_id", "type", "timestamp", "details")
 
 
 class StageWrites:
@@ -193,6 +204,8 @@ class StageWrites:
     def __init__(self) -> None:
         self.stages: list[Stage] = []
         self.finished: list[Execution] = []
+        # The handlers' memo for this batch (resources.Invocation.batch).
+        self.batch: dict = {}
 
     def add(self, stage: Stage, *, finished: bool) -> None:
         self.stages.append(stage)
@@ -212,8 +225,8 @@ class StageWrites:
             for stage in waiting:
                 execution = stage.execution
                 execution.cursor = {**execution.cursor, "token_id": stage.token.pk}
-        rows_insert(
-            HistoryEvent, [event for stage in stages for event in stage.history], _HISTORY_FIELDS
+        tuples_insert(
+            HistoryEvent, [row for stage in stages for row in stage.history], HISTORY_FIELDS
         )
         events = [event for stage in stages for event in stage.events]
         if events:

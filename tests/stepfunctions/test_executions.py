@@ -101,3 +101,22 @@ def test_an_execution_keeps_the_version_it_started_with(inline_stages, machine):
     execution.refresh_from_db()
     assert execution.version_id == document.pk
     assert execution.output["cause"] == "Customer cancelled"
+
+
+def test_a_start_after_an_update_runs_the_new_version(machine, django_assert_num_queries):
+    first, _ = services.execution_start(state_machine=machine, input=SEED_INPUT)
+    changed = json.loads(json.dumps(first.version.definition))
+    changed["Comment"] = "v2"
+    new_version = services.state_machine_update(state_machine=machine, definition=changed)
+    second, _ = services.execution_start(state_machine=machine, input=SEED_INPUT)
+    assert first.version_id != second.version_id == new_version.pk
+    assert Execution.objects.get(pk=second.pk).version.definition == changed
+    # Once a version was read, a start reads only the latest version's id, then inserts.
+    with django_assert_num_queries(1):
+        version = machine.version_to_start()
+    assert (version.pk, version.number, version.definition) == (
+        new_version.pk,
+        new_version.number,
+        changed,
+    )
+    assert version.state_machine is machine

@@ -4,6 +4,9 @@ The nudges here are recorded instead of sent (`sent`), so each test decides when
 them; the flag saying a nudge is pending is the real one, in the real Redis.
 """
 
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -219,3 +222,25 @@ def test_an_idle_system_runs_the_stage_after_a_callback_through_the_real_worker(
     )
     # The worker took the nudge: none is left pending to hold back the next commit.
     wait_for(lambda: not redis_client().exists(NUDGE_KEY), timeout=5)
+
+
+def test_the_batch_size_comes_from_the_environment(tmp_path):
+    """WORKFLOW_STAGE_BATCH is read where the other settings read the environment."""
+    printed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings; print(settings.WORKFLOW_STAGE_BATCH)",
+        ],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "serverlesspresso.settings.test",
+            "SERVERLESSPRESSO_VAR_DIR": str(tmp_path),
+            "WORKFLOW_STAGE_BATCH": "7",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert printed.stdout.strip() == "7"
