@@ -165,13 +165,16 @@ def running_system(database: str, *, timeout: float = 120) -> Iterator[System]:
         system_stop(process)
 
 
-def system_stop(process: subprocess.Popen) -> None:
+def system_stop(process: subprocess.Popen, *, timeout: float = 40) -> None:
+    """Stops runsystem (or any supervisor) and its whole tree: SIGTERM, `timeout` seconds for it
+    to stop its children, then a kill of whatever is left. A SIGKILL alone would orphan the
+    children, each in its own process group."""
     if process.poll() is not None:
         return
     leftovers = psutil.Process(process.pid).children(recursive=True)
     process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=40)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
