@@ -216,6 +216,32 @@ def children_rss(pid: int) -> dict[str, float]:
     return totals
 
 
+def children_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by runsystem's children, each with its own
+    children, by label. Two readings around a run give what the run cost each kind of process,
+    a figure the machine's other load distorts far less than wall-clock time."""
+    totals: dict[str, float] = {}
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.Error:
+        return totals
+    for child in children:
+        label = _label(child)
+        seconds = 0.0
+        with contextlib.suppress(psutil.Error):
+            for process in [child, *child.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    seconds += times.user + times.system
+        totals[label] = totals.get(label, 0.0) + seconds
+    return totals
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds by label between two children_cpu readings."""
+    return {label: after[label] - before.get(label, 0.0) for label in after}
+
+
 @dataclass
 class MemorySampler:
     """Samples children_rss every `interval` seconds in a thread, with the wall time."""

@@ -160,7 +160,56 @@ def level_figures(run: dict) -> dict:
     }
 
 
-def measure_api(pool: ClientPool, sizes: dict, results: dict) -> None:
+def cpu_figures(run: dict, spent: dict[str, float]) -> dict:
+    """What a level cost in CPU: the client processes' own (boto3 signing, sending, parsing and
+    polling) and each of runsystem's children's, per lifecycle the clients completed and per API
+    call. CPU time, unlike wall-clock time, is little changed by the machine's other load; the
+    clients' figure says how many lifecycles/s this machine's cores could drive with nothing
+    else running, the ceiling of any figure over HTTP with the clients on the same cores."""
+    completed = sum(1 for r in run["records"] if not r[3])
+    calls = sum(run.get("calls", {}).values())
+    if not completed or not calls:
+        return {}
+    client_ms = run["client cpu s"] * 1000 / completed
+    cores = os.cpu_count() or 1
+    return {
+        "lifecycles completed": completed,
+        "API calls per lifecycle": round(calls / completed, 2),
+        "API calls per lifecycle, by operation": {
+            method: round(count / completed, 2) for method, count in sorted(run["calls"].items())
+        },
+        "client CPU ms per lifecycle": round(client_ms, 1),
+        "client CPU ms per API call": round(run["client cpu s"] * 1000 / calls, 2),
+        f"clients alone at most, lifecycles/s on {cores} cores": round(cores * 1000 / client_ms, 1),
+        "server CPU ms per lifecycle": {
+            label: round(seconds * 1000 / completed, 1) for label, seconds in spent.items()
+        },
+        "web CPU ms per API call": round(spent.get("web", 0.0) * 1000 / calls, 2),
+    }
+
+
+def client_yardstick(sweep: dict) -> dict:
+    """The boto3 clients' own CPU per lifecycle at the level with the most lifecycles completed
+    (the steadiest figure), and the rate it allows: the clients alone, on all of the machine's
+    cores, with no server running, could drive no more lifecycles/s than that."""
+    measured = [(f["cpu"]["lifecycles completed"], f["cpu"]) for f in sweep.values() if f["cpu"]]
+    if not measured:
+        return {}
+    _, cpu = max(measured, key=lambda pair: pair[0])
+    cores = os.cpu_count() or 1
+    ceiling = cpu[f"clients alone at most, lifecycles/s on {cores} cores"]
+    return {
+        "client CPU ms per lifecycle": cpu["client CPU ms per lifecycle"],
+        "API calls per lifecycle": cpu["API calls per lifecycle"],
+        "clients alone at most, lifecycles/s": ceiling,
+        "cores": cores,
+        "says": f"boto3 client CPU per lifecycle: {cpu['client CPU ms per lifecycle']} ms "
+        f"({cpu['API calls per lifecycle']} API calls) -> at most {ceiling} lifecycles/s on "
+        f"this machine's {cores} cores for the clients alone",
+    }
+
+
+def measure_api(pool: ClientPool, sizes: dict, results: dict, pid: int) -> None:
     say("warm-up: 2 lifecycles, 1 client")
     pool.run(1, "warm", duration=60, max_count=2)
     results["first order at"] = time.time()
@@ -171,9 +220,12 @@ def measure_api(pool: ClientPool, sizes: dict, results: dict) -> None:
         # clients / rate seconds; the window is that ramp plus the base time (capped).
         ramp = clients / rate if rate else sizes["seconds"] / 4
         duration = min(max(sizes["seconds"], ramp + sizes["seconds"]), sizes["level_cap"])
+        cpu_before = system.children_cpu(pid)
         run = pool.run(clients, f"c{clients}", duration=duration)
+        spent = system.cpu_spent(cpu_before, system.children_cpu(pid))
         run["ramp"] = min(ramp, duration / 2)
         figures = level_figures(run)
+        figures["cpu"] = cpu_figures(run, spent)
         figures["lifecycles/s"] = stage_rate(
             f"c{clients}", run["go"] + run["ramp"], run["go"] + duration
         )
@@ -186,7 +238,16 @@ def measure_api(pool: ClientPool, sizes: dict, results: dict) -> None:
             f"lifecycle p99 {figures['client lifecycle']['p99_ms']} ms, callback-to-next-wait p99 "
             f"{figures['server']['p99_ms']} ms, errors {figures['errors']}, "
             f"throttled {figures['throttled']} | load {load_average()}")  # fmt: skip
+        cpu = figures["cpu"]
+        if cpu:
+            say(f"     {cpu['API calls per lifecycle']} API calls per lifecycle; CPU per lifecycle: "
+                f"boto3 clients {cpu['client CPU ms per lifecycle']} ms, "
+                + ", ".join(f"{k} {v} ms" for k, v in cpu["server CPU ms per lifecycle"].items())
+                + f"; web {cpu['web CPU ms per API call']} ms per API call")  # fmt: skip
     results["sweep"] = sweep
+    results["client yardstick"] = client_yardstick(sweep)
+    if results["client yardstick"]:
+        say(results["client yardstick"]["says"])
     peak_clients, peak = stats.sweep_peak({c: f["lifecycles/s"] for c, f in sweep.items()})
     results["peak"] = {"clients": peak_clients, "lifecycles/s": peak}
     results["at 32 / peak"] = stats.ratio(sweep.get(32, {}).get("lifecycles/s"), peak)
@@ -396,7 +457,7 @@ def run_all(options, sizes: dict) -> dict:
 
             pool.run = keep
             try:
-                measure_api(pool, sizes, results)
+                measure_api(pool, sizes, results, running.process.pid)
             finally:
                 pool.close()
                 sampler.stop()
@@ -406,9 +467,12 @@ def run_all(options, sizes: dict) -> dict:
             say("timeouts:", json.dumps(results["timeouts"]))
         results["sweep tick"] = measure_sweep_tick(sizes)
     finally:
-        from django.db import connections
+        from django.conf import settings
 
-        connections.close_all()
+        if settings.configured:  # not when runsystem never came up
+            from django.db import connections
+
+            connections.close_all()
         system.database_drop(options.database)
         system.redis_flush()
         say(f"database {options.database} dropped")
@@ -467,6 +531,14 @@ def markdown(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _cpu_cell(cpu: dict | None) -> str:
+    if not cpu:
+        return ""
+    return (f" (CPU: web {cpu['web CPU ms per API call']} ms per API call, boto3 clients "
+            f"{cpu['client CPU ms per lifecycle']} ms per lifecycle of "
+            f"{cpu['API calls per lifecycle']} calls)")  # fmt: skip
+
+
 def table_rows(results: dict) -> list[tuple[str, str]]:
     def get(*path):
         value = results
@@ -484,9 +556,11 @@ def table_rows(results: dict) -> list[tuple[str, str]]:
         rows.append((f"  {clients} clients", f"{figures['lifecycles/s']} lifecycles/s "
                      f"({figures['whole lifecycles completed/s']} whole/s) "
                      f"(callback-to-next-wait p99 {figures['server']['p99_ms']} ms, "
-                     f"errors {figures['errors']}, throttled {figures['throttled']})"))  # fmt: skip
+                     f"errors {figures['errors']}, throttled {figures['throttled']})"
+                     + _cpu_cell(figures.get("cpu"))))  # fmt: skip
     rows += [
         ("peak", f"{get('peak', 'lifecycles/s')} lifecycles/s at {get('peak', 'clients')} clients"),
+        ("boto3 clients' own CPU (the clients' ceiling)", f"{get('client yardstick', 'says')}"),
         ("32 / 64 clients vs peak", f"{get('at 32 / peak')} / {get('at 64 / peak')}"),
         ("callback to next wait, half peak: p50 / p99",
          f"{get('half peak', 'callback to next wait or end', 'p50_ms')} / "
