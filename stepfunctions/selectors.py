@@ -11,21 +11,32 @@ from stepfunctions.errors import ExecutionDoesNotExist
 from stepfunctions.models import CallbackToken, Execution, HistoryEvent, StateMachine
 
 
-def execution_get(*, arn: str) -> Execution:
+def _named(arn: str) -> QuerySet:
     match = arn_parse(arn, pattern=EXECUTION_ARN_RE, missing=ExecutionDoesNotExist)
-    execution = (
-        Execution.objects.select_related("state_machine", "version")
-        .filter(state_machine__name=match["machine"], name=match["name"])
-        .first()
-    )
+    return Execution.objects.filter(state_machine__name=match["machine"], name=match["name"])
+
+
+def execution_get(*, arn: str, with_version: bool = True) -> Execution:
+    """The execution with its state machine, and its version (the definition) unless a reader
+    of the execution's own fields (DescribeExecution) says it needs none."""
+    related = ("state_machine", "version") if with_version else ("state_machine",)
+    execution = _named(arn).select_related(*related).first()
     if execution is None:
         raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
     return execution
 
 
-def history_events(*, execution: Execution, reverse: bool = False) -> QuerySet:
+def execution_id_get(*, arn: str) -> Any:
+    """Only the execution's id (GetExecutionHistory reads nothing else of it)."""
+    execution_id = _named(arn).values_list("pk", flat=True).first()
+    if execution_id is None:
+        raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
+    return execution_id
+
+
+def history_events(*, execution_id: Any, reverse: bool = False) -> QuerySet:
     """The execution's history, oldest first (or newest first)."""
-    return HistoryEvent.objects.filter(execution=execution).order_by(
+    return HistoryEvent.objects.filter(execution_id=execution_id).order_by(
         "-event_id" if reverse else "event_id"
     )
 

@@ -61,7 +61,9 @@ def start_execution(members: Members) -> Members:
 
 
 def describe_execution(members: Members) -> Members:
-    return shapes.execution_describe(selectors.execution_get(arn=members["executionArn"]))
+    return shapes.execution_describe(
+        selectors.execution_get(arn=members["executionArn"], with_version=False)
+    )
 
 
 def stop_execution(members: Members) -> Members:
@@ -107,10 +109,10 @@ def list_executions(members: Members) -> Members:
 
 
 def get_execution_history(members: Members) -> Members:
-    execution = selectors.execution_get(arn=members["executionArn"])
+    execution_id = selectors.execution_id_get(arn=members["executionArn"])
     reverse = members.get("reverseOrder", False)
     events, next_token = page(
-        selectors.history_events(execution=execution, reverse=reverse),
+        selectors.history_events(execution_id=execution_id, reverse=reverse),
         kind="history",
         max_results=members.get("maxResults"),
         next_token=members.get("nextToken"),

@@ -4,10 +4,11 @@ import secrets
 import string
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Permission
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
 
 from stepfunctions.models import AccessKey
@@ -59,18 +60,56 @@ def access_key_create(
         )
 
 
-def access_key_find(*, access_key_id: str) -> AccessKey | None:
-    """The active key with this id whose user is active, or None."""
-    return (
-        AccessKey.objects.select_related("user")
-        .filter(access_key_id=access_key_id, is_active=True, user__is_active=True)
-        .first()
+_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def access_key_find(*, access_key_id: str, permission: str | None = None) -> AccessKey | None:
+    """The active key with this id whose user is active, or None.
+
+    With `permission` (a codename of the stepfunctions app), the key also answers
+    `access_key_permitted` from the same query: one round trip per request instead of three.
+    """
+    keys = AccessKey.objects.select_related("user").filter(
+        access_key_id=access_key_id, is_active=True, user__is_active=True
     )
+    if permission is not None and _model_backend_only():
+        # What ModelBackend's user.has_perm answers for an active user: a superuser holds every
+        # permission; anyone else one granted to them or to one of their groups.
+        granted = Permission.objects.filter(
+            content_type__app_label="stepfunctions", codename=permission
+        )
+        holds = (
+            Q(user__is_superuser=True)
+            | Exists(granted.filter(user=OuterRef("user_id")))
+            | Exists(granted.filter(group__user=OuterRef("user_id")))
+        )
+        key = keys.annotate(
+            holds_permission=ExpressionWrapper(holds, output_field=BooleanField())
+        ).first()
+        if key is not None:
+            key.permission_asked = permission
+        return key
+    return keys.first()
+
+
+def access_key_permitted(*, access_key: AccessKey, permission: str) -> bool:
+    """Whether the key's user holds the stepfunctions permission `permission`: read with the key
+    when access_key_find was asked for it, else user.has_perm (every authentication backend)."""
+    if getattr(access_key, "permission_asked", None) == permission:
+        return bool(access_key.holds_permission)
+    return access_key.user.has_perm(f"stepfunctions.{permission}")
+
+
+def _model_backend_only() -> bool:
+    return list(settings.AUTHENTICATION_BACKENDS) == [_MODEL_BACKEND]
 
 
 def access_key_touch(*, access_key: AccessKey, now: datetime | None = None) -> None:
-    """Records that the key was used, at most once a minute (a conditional UPDATE)."""
+    """Records that the key was used, at most once a minute (a conditional UPDATE, so two
+    requests at once write once). A key just read with a recent last_used_at costs no write."""
     now = now or timezone.now()
+    if access_key.last_used_at is not None and access_key.last_used_at >= now - _TOUCH_EVERY:
+        return
     AccessKey.objects.filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - _TOUCH_EVERY), pk=access_key.pk
     ).update(last_used_at=now)
