@@ -235,7 +235,7 @@ def py_spy(target: Target, pid: int, seconds: int, out: Path) -> list[Path]:
         files.append(path)
         recorders.append(subprocess.Popen(
             [binary, "record", "-p", str(web_pid), "-d", str(seconds), "-r", "200", "-f", "raw",
-             "-o", str(path), "--nonblocking", "--gil"],
+             "-o", str(path), "--gil"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ))  # fmt: skip
     for recorder in recorders:

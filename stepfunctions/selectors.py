@@ -34,11 +34,15 @@ def execution_id_get(*, arn: str) -> Any:
     return execution_id
 
 
-def history_events(*, execution_id: Any, reverse: bool = False) -> QuerySet:
-    """The execution's history, oldest first (or newest first)."""
-    return HistoryEvent.objects.filter(execution_id=execution_id).order_by(
-        "-event_id" if reverse else "event_id"
-    )
+def history_events(*, arn: str, reverse: bool = False) -> QuerySet:
+    """The history of the execution named by `arn`, oldest first (or newest first), read in one
+    query with the execution's lookup. Empty for an unknown execution too: every execution's
+    history starts with ExecutionStarted, so a caller that finds no rows where it expected some
+    asks execution_id_get which it is."""
+    match = arn_parse(arn, pattern=EXECUTION_ARN_RE, missing=ExecutionDoesNotExist)
+    return HistoryEvent.objects.filter(
+        execution__state_machine__name=match["machine"], execution__name=match["name"]
+    ).order_by("-event_id" if reverse else "event_id")
 
 
 def executions_of(*, state_machine: StateMachine, status: str | None = None) -> QuerySet:

@@ -109,16 +109,20 @@ def list_executions(members: Members) -> Members:
 
 
 def get_execution_history(members: Members) -> Members:
-    execution_id = selectors.execution_id_get(arn=members["executionArn"])
+    arn = members["executionArn"]
     reverse = members.get("reverseOrder", False)
     events, next_token = page(
-        selectors.history_events(execution_id=execution_id, reverse=reverse),
+        selectors.history_events(arn=arn, reverse=reverse),
         kind="history",
         max_results=members.get("maxResults"),
         next_token=members.get("nextToken"),
         after=lambda v: Q(event_id__lt=int(v)) if reverse else Q(event_id__gt=int(v)),
         key=lambda e: str(e.event_id),
     )
+    if not events:
+        # An unknown execution answers ExecutionDoesNotExist; a known one's page past its last
+        # event is empty.
+        selectors.execution_id_get(arn=arn)
     include = members.get("includeExecutionData", True)
     items = [shapes.history_event(e, include_data=include) for e in events]
     return _paged("events", items, next_token)

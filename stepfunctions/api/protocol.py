@@ -130,7 +130,6 @@ def endpoint(request: HttpRequest) -> HttpResponse:
         key = _authenticate(request, body, operation.permission if operation else None)
     except AuthError as error:
         return _refuse(error.code, error.message)
-    user = key.user if key is not None else None
 
     if operation is None:
         shown = f"'{target}'" if target else "no X-Amz-Target header"
@@ -144,7 +143,7 @@ def endpoint(request: HttpRequest) -> HttpResponse:
     ):
         return _refuse(
             "AccessDeniedException",
-            f"User: {user.get_username()} is not authorized to perform: states:{name} "
+            f"User: {key.user.get_username()} is not authorized to perform: states:{name} "
             f"(needs the stepfunctions.{operation.permission} permission)",
         )
     throttled = _throttled(name, request, key)

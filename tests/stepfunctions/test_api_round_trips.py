@@ -55,7 +55,7 @@ def test_a_read_is_one_query_for_the_key_and_one_per_row_kind(client, sfn_key, e
     assert "definition" not in describe[1]  # the version (the definition) is not read
     response, history = _queries(client, sfn_key, "GetExecutionHistory", arn)
     assert json.loads(response.content)["events"][0]["type"] == "ExecutionStarted"
-    assert len(history) == 3, history  # the key; the execution's id; the events
+    assert len(history) == 2, history  # the key; the events, with the execution's lookup
     AccessKey.objects.filter(pk=sfn_key.pk).update(last_used_at=None)
     _, again = _queries(client, sfn_key, "DescribeExecution", arn)
     assert sum(sql.startswith("UPDATE") for sql in again) == 1
@@ -102,3 +102,18 @@ def test_another_authentication_backend_is_asked_through_has_perm(
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
     response = signed_post(client, ungranted, "DescribeExecution", body)
     assert error_code(response) == "AccessDeniedException"
+
+
+def test_the_history_of_an_unknown_execution_does_not_exist(client, sfn_key, execution):
+    missing = execution.arn.replace(":counted", ":nope")
+    for arn, code in ((missing, "ExecutionDoesNotExist"), ("nope", "InvalidArn")):
+        body = json.dumps({"executionArn": arn})
+        response = signed_post(client, sfn_key, "GetExecutionHistory", body)
+        assert error_code(response) == code
+    # A known execution's reverse page of one event: the newest only, and a token for more.
+    body = json.dumps({"executionArn": execution.arn, "reverseOrder": True, "maxResults": 1})
+    response = signed_post(client, sfn_key, "GetExecutionHistory", body)
+    answer = json.loads(response.content)
+    execution.refresh_from_db()
+    assert [e["id"] for e in answer["events"]] == [execution.event_count]
+    assert answer["nextToken"]
