@@ -216,6 +216,20 @@ def children_rss(pid: int) -> dict[str, float]:
     return totals
 
 
+def children_threads(pid: int) -> dict[str, int]:
+    """Threads of runsystem's children, each with its own children, by label (a web process's
+    request pool grows with concurrency, and each thread holds a database connection)."""
+    totals: dict[str, int] = {}
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process(pid).children():
+            count = 0
+            for process in [child, *child.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    count += process.num_threads()
+            totals[_label(child)] = totals.get(_label(child), 0) + count
+    return totals
+
+
 def children_cpu(pid: int) -> dict[str, float]:
     """CPU seconds (user + system) used so far by runsystem's children, each with its own
     children, by label. Two readings around a run give what the run cost each kind of process,

@@ -421,6 +421,72 @@ def measure_sweep_tick(sizes: dict) -> dict:
     return figures
 
 
+SOAK_CHUNK_SECONDS = 30
+
+
+def run_soak(options) -> dict:
+    """Lifecycles back to back from `--soak-clients` clients for `--soak` seconds, with the RSS of
+    web, worker and beat against orders completed. The first chunk (SOAK_CHUNK_SECONDS) is the
+    warm-up: thread pools, connections and caches fill as concurrency first rises, which is
+    growth that stops; the slope after it is what a million orders would add."""
+    results: dict = {
+        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "commit": commit(),
+        "mode": f"soak {options.soak} s, {options.soak_clients} clients",
+        "load average at start": load_average(),
+    }
+    system.redis_flush()
+    system.database_create(options.database)
+    try:
+        with system.running_system(options.database) as running:
+            django_setup(running.env)
+            shop_make_room()
+            target = Target(running.endpoint, running.access_key_id, running.secret_access_key,
+                            STATE_MACHINE_ARN)  # fmt: skip
+            sampler = system.MemorySampler(running.process.pid)
+            sampler.start()
+            pool = ClientPool(target, CLIENT_PROCESSES)
+            runs: list = []
+            try:
+                pool.run(1, "warm", duration=60, max_count=2)
+                first = time.time()
+                chunk, ends = 0, time.time() + options.soak
+                while time.time() < ends:
+                    run = pool.run(options.soak_clients, f"soak{chunk}",
+                                   duration=min(SOAK_CHUNK_SECONDS, ends - time.time()))  # fmt: skip
+                    runs.append(run["records"])
+                    chunk += 1
+                    done = sum(1 for records in runs for r in records if not r[3])
+                    latest = sampler.samples[-1][1] if sampler.samples else {}
+                    threads = system.children_threads(running.process.pid)
+                    say(f"soak: {done} orders; RSS MiB " + ", ".join(
+                        f"{k} {v:.1f}" for k, v in sorted(latest.items()))
+                        + f"; threads {threads}")  # fmt: skip
+            finally:
+                pool.close()
+                sampler.stop()
+            results["memory"] = measure_memory(sampler, runs, first)
+            warmed = time.time() if len(runs) < 2 else max(r[2] for r in runs[0])
+            results["memory after the first chunk"] = measure_memory(sampler, runs[1:], warmed)
+    finally:
+        from django.conf import settings
+
+        if settings.configured:
+            from django.db import connections
+
+            connections.close_all()
+        system.database_drop(options.database)
+        system.redis_flush()
+    results["load average at end"] = load_average()
+    for name in ("memory", "memory after the first chunk"):
+        say(f"{name}: {results[name]['orders']} orders")
+        for label, figure in results[name]["by child"].items():
+            say(f"  {label}: {figure['MiB at first order']} -> {figure['MiB at last']} MiB "
+                f"(max {figure['MiB max']}), {figure['MiB per 1,000 orders (slope)']} MiB per "
+                f"1,000 orders, change {figure['change']}")  # fmt: skip
+    return results
+
+
 def run_all(options, sizes: dict) -> dict:
     results: dict = {
         "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
@@ -651,6 +717,13 @@ def main() -> None:
                         help="no run: print --compare's JSONs as one Markdown table")  # fmt: skip
     parser.add_argument("--database", default=DATABASE, help="the throwaway database's name")
     parser.add_argument("--skip-yardsticks", action="store_true")
+    parser.add_argument(
+        "--soak",
+        type=int,
+        metavar="SECONDS",
+        help="no sweep: lifecycles for this long, memory against orders done",
+    )
+    parser.add_argument("--soak-clients", type=int, default=8)  # fmt: skip
     options = parser.parse_args()
     others = [json.loads(p.read_text()) for p in options.compare]
     if options.markdown:
@@ -662,6 +735,16 @@ def main() -> None:
         if not options.plot or not others:
             parser.error("--plot-only needs --plot and at least one --compare")
         plot(others, options.plot)
+        return
+    if options.soak:
+        results = run_soak(options)
+        out = (
+            options.out
+            or system.REPO / "var" / "bench" / f"soak-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2, default=str))
+        say(f"results: {out}")
         return
     sizes = SIZES["quick" if options.quick else "full"]
     started = time.perf_counter()
