@@ -2,6 +2,7 @@
 query; last_used_at written at most once a minute; the reads without the definition. And the
 permission answered from that query is what user.has_perm would answer."""
 
+import base64
 import json
 
 import pytest
@@ -117,3 +118,35 @@ def test_the_history_of_an_unknown_execution_does_not_exist(client, sfn_key, exe
     execution.refresh_from_db()
     assert [e["id"] for e in answer["events"]] == [execution.event_count]
     assert answer["nextToken"]
+
+
+@pytest.mark.parametrize("value", ["abc", str(2**40), "-1", ""])
+def test_a_forged_history_token_is_an_invalid_token(client, sfn_key, execution, value):
+    token = base64.urlsafe_b64encode(f"history:{value}".encode()).decode()
+    body = {"executionArn": execution.arn, "nextToken": token}
+    response = signed_post(client, sfn_key, "GetExecutionHistory", json.dumps(body))
+    assert error_code(response) == "InvalidToken"
+    # An unknown execution is named before its token, as when it was looked up first.
+    body["executionArn"] = execution.arn.replace(":counted", ":nope")
+    response = signed_post(client, sfn_key, "GetExecutionHistory", json.dumps(body))
+    assert error_code(response) == "ExecutionDoesNotExist"
+
+
+def test_history_pages_by_token_both_ways(client, sfn_key, execution):
+    def pages(reverse: bool) -> list[int]:
+        ids, token = [], None
+        while True:
+            body = {"executionArn": execution.arn, "maxResults": 2, "reverseOrder": reverse}
+            if token:
+                body["nextToken"] = token
+            answer = json.loads(
+                signed_post(client, sfn_key, "GetExecutionHistory", json.dumps(body)).content
+            )
+            ids += [e["id"] for e in answer["events"]]
+            token = answer.get("nextToken")
+            if not token:
+                return ids
+
+    execution.refresh_from_db()
+    assert pages(False) == list(range(1, execution.event_count + 1))
+    assert pages(True) == list(range(execution.event_count, 0, -1))
