@@ -255,9 +255,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="the JSON (default: printed only)")
     options = parser.parse_args()
     results: dict = {"load average at start": [round(x, 2) for x in os.getloadavg()]}
-    system.redis_flush()
-    system.database_create(options.database)
-    try:
+    with system.throwaway_database(options.database):
         with system.running_system(options.database) as running:
             django_setup(running.env)
             shop_make_room()
@@ -280,15 +278,6 @@ def main() -> None:
         say("the client's floor: the same calls against canned answers")
         results["client floor"] = client_floor(bodies, options.calls)
         say(json.dumps(results["client floor"], indent=1))
-    finally:
-        from django.conf import settings
-
-        if settings.configured:
-            from django.db import connections
-
-            connections.close_all()
-        system.database_drop(options.database)
-        system.redis_flush()
     per_lifecycle = results["lifecycles"]["by operation"]
     method = {"StartExecution": "start_execution", "GetExecutionHistory": "get_execution_history",
               "SendTaskSuccess": "send_task_success", "DescribeExecution": "describe_execution"}  # fmt: skip

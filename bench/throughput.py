@@ -424,6 +424,18 @@ def measure_sweep_tick(sizes: dict) -> dict:
 SOAK_CHUNK_SECONDS = 30
 
 
+def drive(running: system.System) -> tuple[Target, system.MemorySampler, ClientPool]:
+    """Django in this process on the system's database, the shop open, the memory sampled from
+    now on, and the client processes started."""
+    django_setup(running.env)
+    shop_make_room()
+    target = Target(running.endpoint, running.access_key_id, running.secret_access_key,
+                    STATE_MACHINE_ARN)  # fmt: skip
+    sampler = system.MemorySampler(running.process.pid)
+    sampler.start()
+    return target, sampler, ClientPool(target, CLIENT_PROCESSES)
+
+
 def run_soak(options) -> dict:
     """Lifecycles back to back from `--soak-clients` clients for `--soak` seconds, with the RSS of
     web, worker and beat against orders completed. The first chunk (SOAK_CHUNK_SECONDS) is the
@@ -435,48 +447,33 @@ def run_soak(options) -> dict:
         "mode": f"soak {options.soak} s, {options.soak_clients} clients",
         "load average at start": load_average(),
     }
-    system.redis_flush()
-    system.database_create(options.database)
-    try:
-        with system.running_system(options.database) as running:
-            django_setup(running.env)
-            shop_make_room()
-            target = Target(running.endpoint, running.access_key_id, running.secret_access_key,
-                            STATE_MACHINE_ARN)  # fmt: skip
-            sampler = system.MemorySampler(running.process.pid)
-            sampler.start()
-            pool = ClientPool(target, CLIENT_PROCESSES)
-            runs: list = []
-            try:
-                pool.run(1, "warm", duration=60, max_count=2)
-                first = time.time()
-                chunk, ends = 0, time.time() + options.soak
-                while time.time() < ends:
-                    run = pool.run(options.soak_clients, f"soak{chunk}",
-                                   duration=min(SOAK_CHUNK_SECONDS, ends - time.time()))  # fmt: skip
-                    runs.append(run["records"])
-                    chunk += 1
-                    done = sum(1 for records in runs for r in records if not r[3])
-                    latest = sampler.samples[-1][1] if sampler.samples else {}
-                    threads = system.children_threads(running.process.pid)
-                    say(f"soak: {done} orders; RSS MiB " + ", ".join(
-                        f"{k} {v:.1f}" for k, v in sorted(latest.items()))
-                        + f"; threads {threads}")  # fmt: skip
-            finally:
-                pool.close()
-                sampler.stop()
-            results["memory"] = measure_memory(sampler, runs, first)
-            warmed = time.time() if len(runs) < 2 else max(r[2] for r in runs[0])
-            results["memory after the first chunk"] = measure_memory(sampler, runs[1:], warmed)
-    finally:
-        from django.conf import settings
-
-        if settings.configured:
-            from django.db import connections
-
-            connections.close_all()
-        system.database_drop(options.database)
-        system.redis_flush()
+    with (
+        system.throwaway_database(options.database),
+        system.running_system(options.database) as running,
+    ):
+        target, sampler, pool = drive(running)
+        runs: list = []
+        try:
+            pool.run(1, "warm", duration=60, max_count=2)
+            first = time.time()
+            chunk, ends = 0, time.time() + options.soak
+            while time.time() < ends:
+                run = pool.run(options.soak_clients, f"soak{chunk}",
+                               duration=min(SOAK_CHUNK_SECONDS, ends - time.time()))  # fmt: skip
+                runs.append(run["records"])
+                chunk += 1
+                done = sum(1 for records in runs for r in records if not r[3])
+                latest = sampler.samples[-1][1] if sampler.samples else {}
+                threads = system.children_threads(running.process.pid)
+                say(f"soak: {done} orders; RSS MiB " + ", ".join(
+                    f"{k} {v:.1f}" for k, v in sorted(latest.items()))
+                    + f"; threads {threads}")  # fmt: skip
+        finally:
+            pool.close()
+            sampler.stop()
+        results["memory"] = measure_memory(sampler, runs, first)
+        warmed = time.time() if len(runs) < 2 else max(r[2] for r in runs[0])
+        results["memory after the first chunk"] = measure_memory(sampler, runs[1:], warmed)
     results["load average at end"] = load_average()
     for name in ("memory", "memory after the first chunk"):
         say(f"{name}: {results[name]['orders']} orders")
@@ -498,21 +495,13 @@ def run_all(options, sizes: dict) -> dict:
     }
     say("load average (1, 5, 15 min):", results["load average at start"], "| commit",
         results["commit"])  # fmt: skip
-    system.redis_flush()
-    system.database_create(options.database)
-    say(f"database {options.database} created; starting runsystem")
-    try:
+    with system.throwaway_database(options.database):
+        say(f"database {options.database} created; starting runsystem")
         started = time.perf_counter()
         with system.running_system(options.database) as running:
             results["runsystem up s"] = round(time.perf_counter() - started, 1)
             say(f"runsystem up in {results['runsystem up s']} s on port {running.port}")
-            django_setup(running.env)
-            shop_make_room()
-            target = Target(running.endpoint, running.access_key_id, running.secret_access_key,
-                            STATE_MACHINE_ARN)  # fmt: skip
-            sampler = system.MemorySampler(running.process.pid)
-            sampler.start()
-            pool = ClientPool(target, CLIENT_PROCESSES)
+            target, sampler, pool = drive(running)
             runs: list = []
             original = pool.run
 
@@ -532,16 +521,7 @@ def run_all(options, sizes: dict) -> dict:
             results["timeouts"] = measure_timeouts(target, sizes)
             say("timeouts:", json.dumps(results["timeouts"]))
         results["sweep tick"] = measure_sweep_tick(sizes)
-    finally:
-        from django.conf import settings
-
-        if settings.configured:  # not when runsystem never came up
-            from django.db import connections
-
-            connections.close_all()
-        system.database_drop(options.database)
-        system.redis_flush()
-        say(f"database {options.database} dropped")
+    say(f"database {options.database} dropped")
     if not options.skip_yardsticks:
         say("yardstick: pgbench")
         results["pgbench"] = yardsticks.pgbench(sizes["pgbench_seconds"], sizes["pgbench_scale"])
