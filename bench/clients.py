@@ -11,6 +11,7 @@ import json
 import multiprocessing
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 CUSTOMER_WAIT = "Emit - Workflow Started TT"
@@ -74,12 +75,15 @@ class Lifecycles:
         self.target = target
         self.sfn = sfn_client(target)
         self.throttled = 0
+        # API calls made, by botocore method name (throttled attempts included).
+        self.calls: Counter[str] = Counter()
         self.give_up_at = float("inf")
 
     def _call(self, method: str, **kwargs):
         from botocore.exceptions import ClientError
 
         while True:
+            self.calls[method] += 1
             try:
                 return getattr(self.sfn, method)(**kwargs)
             except ClientError as error:
@@ -166,6 +170,9 @@ def _process_main(number: int, target: Target, commands, results) -> None:
         end = go + duration
         records: list = []
         throttled_before = sum(c.throttled for c in clients[:threads])
+        calls_before = sum((c.calls for c in clients[:threads]), Counter())
+        # The whole process's CPU (every client thread: signing, sending, parsing, polling).
+        cpu_before = time.process_time()
         workers = []
         for slot in range(threads):
             per_thread = rate / threads if rate else None
@@ -178,8 +185,10 @@ def _process_main(number: int, target: Target, commands, results) -> None:
             worker.start()
         for worker in workers:
             worker.join()
+        cpu = time.process_time() - cpu_before
         throttled = sum(c.throttled for c in clients[:threads]) - throttled_before
-        results.put(("done", number, records, throttled))
+        calls = sum((c.calls for c in clients[:threads]), Counter()) - calls_before
+        results.put(("done", number, records, throttled, dict(calls), cpu))
 
 
 class ClientPool:
@@ -203,7 +212,8 @@ class ClientPool:
             max_count: int | None = None) -> dict:  # fmt: skip
         """`clients` threads spread over the processes, each running lifecycles named
         `tag-...` for `duration` seconds (paced to `rate` lifecycles/s in all when given; at most
-        `max_count` each). Returns the records, the throttle count and the start time."""
+        `max_count` each). Returns the records, the throttle count, the start time, the API calls
+        made by method and the client processes' CPU seconds."""
         used = min(clients, len(self.processes))
         shares = [clients // used + (1 if n < clients % used else 0) for n in range(used)]
         for n in range(used):
@@ -214,12 +224,15 @@ class ClientPool:
         go = time.time() + 0.2
         for n in range(used):
             self.commands[n].put(go)
-        records, throttled = [], 0
+        records, throttled, calls, cpu = [], 0, Counter(), 0.0
         for _ in range(used):
-            _, _, process_records, process_throttled = self._get("done")
+            _, _, process_records, process_throttled, process_calls, process_cpu = self._get("done")
             records.extend(process_records)
             throttled += process_throttled
-        return {"go": go, "duration": duration, "records": records, "throttled": throttled}
+            calls.update(process_calls)
+            cpu += process_cpu
+        return {"go": go, "duration": duration, "records": records, "throttled": throttled,
+                "calls": dict(calls), "client cpu s": cpu}  # fmt: skip
 
     def _get(self, kind: str):
         message = self.results.get(timeout=RESULT_TIMEOUT)

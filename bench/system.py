@@ -17,7 +17,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +63,25 @@ def database_exists(name: str) -> bool:
     with psycopg.connect(database_url("postgres"), autocommit=True) as connection:
         row = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
     return row is not None
+
+
+@contextlib.contextmanager
+def throwaway_database(name: str) -> Iterator[str]:
+    """A new empty database `name` and an empty benchmark Redis database for the block; both
+    emptied again after it (this process's Django connections closed first, if it has any)."""
+    redis_flush()
+    url = database_create(name)
+    try:
+        yield url
+    finally:
+        from django.conf import settings
+
+        if settings.configured:  # not when runsystem never came up
+            from django.db import connections
+
+            connections.close_all()
+        database_drop(name)
+        redis_flush()
 
 
 def redis_flush(url: str = REDIS_URL) -> None:
@@ -165,13 +184,16 @@ def running_system(database: str, *, timeout: float = 120) -> Iterator[System]:
         system_stop(process)
 
 
-def system_stop(process: subprocess.Popen) -> None:
+def system_stop(process: subprocess.Popen, *, timeout: float = 40) -> None:
+    """Stops runsystem (or any supervisor) and its whole tree: SIGTERM, `timeout` seconds for it
+    to stop its children, then a kill of whatever is left. A SIGKILL alone would orphan the
+    children, each in its own process group."""
     if process.poll() is not None:
         return
     leftovers = psutil.Process(process.pid).children(recursive=True)
     process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=40)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
@@ -195,8 +217,8 @@ def _label(process: psutil.Process) -> str:
     return process.name()
 
 
-def children_rss(pid: int) -> dict[str, float]:
-    """MiB of resident memory of runsystem's children, each with its own children, by label."""
+def _by_child(pid: int, measure: Callable[[psutil.Process], float]) -> dict[str, float]:
+    """`measure` summed over each of runsystem's children with its own children, by label."""
     totals: dict[str, float] = {}
     try:
         children = psutil.Process(pid).children()
@@ -204,13 +226,41 @@ def children_rss(pid: int) -> dict[str, float]:
         return totals
     for child in children:
         label = _label(child)
-        rss = 0
+        total = 0.0
         with contextlib.suppress(psutil.Error):
             for process in [child, *child.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
-                    rss += process.memory_info().rss
-        totals[label] = totals.get(label, 0.0) + rss / 2**20
+                    total += measure(process)
+        totals[label] = totals.get(label, 0.0) + total
     return totals
+
+
+def children_rss(pid: int) -> dict[str, float]:
+    """MiB of resident memory of runsystem's children, each with its own children, by label."""
+    return _by_child(pid, lambda process: process.memory_info().rss / 2**20)
+
+
+def children_threads(pid: int) -> dict[str, int]:
+    """Threads of runsystem's children, by label (a web process's request pool grows with
+    concurrency, and each thread holds a database connection)."""
+    return {k: int(v) for k, v in _by_child(pid, lambda p: p.num_threads()).items()}
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def children_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by runsystem's children, each with its own
+    children, by label. Two readings around a run give what the run cost each kind of process,
+    a figure the machine's other load distorts far less than wall-clock time."""
+    return _by_child(pid, _cpu_seconds)
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds by label between two children_cpu readings."""
+    return {label: after[label] - before.get(label, 0.0) for label in after}
 
 
 @dataclass

@@ -160,7 +160,56 @@ def level_figures(run: dict) -> dict:
     }
 
 
-def measure_api(pool: ClientPool, sizes: dict, results: dict) -> None:
+def cpu_figures(run: dict, spent: dict[str, float]) -> dict:
+    """What a level cost in CPU: the client processes' own (boto3 signing, sending, parsing and
+    polling) and each of runsystem's children's, per lifecycle the clients completed and per API
+    call. CPU time, unlike wall-clock time, is little changed by the machine's other load; the
+    clients' figure says how many lifecycles/s this machine's cores could drive with nothing
+    else running, the ceiling of any figure over HTTP with the clients on the same cores."""
+    completed = sum(1 for r in run["records"] if not r[3])
+    calls = sum(run.get("calls", {}).values())
+    if not completed or not calls:
+        return {}
+    client_ms = run["client cpu s"] * 1000 / completed
+    cores = os.cpu_count() or 1
+    return {
+        "lifecycles completed": completed,
+        "API calls per lifecycle": round(calls / completed, 2),
+        "API calls per lifecycle, by operation": {
+            method: round(count / completed, 2) for method, count in sorted(run["calls"].items())
+        },
+        "client CPU ms per lifecycle": round(client_ms, 1),
+        "client CPU ms per API call": round(run["client cpu s"] * 1000 / calls, 2),
+        f"clients alone at most, lifecycles/s on {cores} cores": round(cores * 1000 / client_ms, 1),
+        "server CPU ms per lifecycle": {
+            label: round(seconds * 1000 / completed, 1) for label, seconds in spent.items()
+        },
+        "web CPU ms per API call": round(spent.get("web", 0.0) * 1000 / calls, 2),
+    }
+
+
+def client_yardstick(sweep: dict) -> dict:
+    """The boto3 clients' own CPU per lifecycle at the level with the most lifecycles completed
+    (the steadiest figure), and the rate it allows: the clients alone, on all of the machine's
+    cores, with no server running, could drive no more lifecycles/s than that."""
+    measured = [(f["cpu"]["lifecycles completed"], f["cpu"]) for f in sweep.values() if f["cpu"]]
+    if not measured:
+        return {}
+    _, cpu = max(measured, key=lambda pair: pair[0])
+    cores = os.cpu_count() or 1
+    ceiling = cpu[f"clients alone at most, lifecycles/s on {cores} cores"]
+    return {
+        "client CPU ms per lifecycle": cpu["client CPU ms per lifecycle"],
+        "API calls per lifecycle": cpu["API calls per lifecycle"],
+        "clients alone at most, lifecycles/s": ceiling,
+        "cores": cores,
+        "says": f"boto3 client CPU per lifecycle: {cpu['client CPU ms per lifecycle']} ms "
+        f"({cpu['API calls per lifecycle']} API calls) -> at most {ceiling} lifecycles/s on "
+        f"this machine's {cores} cores for the clients alone",
+    }
+
+
+def measure_api(pool: ClientPool, sizes: dict, results: dict, pid: int) -> None:
     say("warm-up: 2 lifecycles, 1 client")
     pool.run(1, "warm", duration=60, max_count=2)
     results["first order at"] = time.time()
@@ -171,9 +220,12 @@ def measure_api(pool: ClientPool, sizes: dict, results: dict) -> None:
         # clients / rate seconds; the window is that ramp plus the base time (capped).
         ramp = clients / rate if rate else sizes["seconds"] / 4
         duration = min(max(sizes["seconds"], ramp + sizes["seconds"]), sizes["level_cap"])
+        cpu_before = system.children_cpu(pid)
         run = pool.run(clients, f"c{clients}", duration=duration)
+        spent = system.cpu_spent(cpu_before, system.children_cpu(pid))
         run["ramp"] = min(ramp, duration / 2)
         figures = level_figures(run)
+        figures["cpu"] = cpu_figures(run, spent)
         figures["lifecycles/s"] = stage_rate(
             f"c{clients}", run["go"] + run["ramp"], run["go"] + duration
         )
@@ -186,7 +238,16 @@ def measure_api(pool: ClientPool, sizes: dict, results: dict) -> None:
             f"lifecycle p99 {figures['client lifecycle']['p99_ms']} ms, callback-to-next-wait p99 "
             f"{figures['server']['p99_ms']} ms, errors {figures['errors']}, "
             f"throttled {figures['throttled']} | load {load_average()}")  # fmt: skip
+        cpu = figures["cpu"]
+        if cpu:
+            say(f"     {cpu['API calls per lifecycle']} API calls per lifecycle; CPU per lifecycle: "
+                f"boto3 clients {cpu['client CPU ms per lifecycle']} ms, "
+                + ", ".join(f"{k} {v} ms" for k, v in cpu["server CPU ms per lifecycle"].items())
+                + f"; web {cpu['web CPU ms per API call']} ms per API call")  # fmt: skip
     results["sweep"] = sweep
+    results["client yardstick"] = client_yardstick(sweep)
+    if results["client yardstick"]:
+        say(results["client yardstick"]["says"])
     peak_clients, peak = stats.sweep_peak({c: f["lifecycles/s"] for c, f in sweep.items()})
     results["peak"] = {"clients": peak_clients, "lifecycles/s": peak}
     results["at 32 / peak"] = stats.ratio(sweep.get(32, {}).get("lifecycles/s"), peak)
@@ -360,6 +421,69 @@ def measure_sweep_tick(sizes: dict) -> dict:
     return figures
 
 
+SOAK_CHUNK_SECONDS = 30
+
+
+def drive(running: system.System) -> tuple[Target, system.MemorySampler, ClientPool]:
+    """Django in this process on the system's database, the shop open, the memory sampled from
+    now on, and the client processes started."""
+    django_setup(running.env)
+    shop_make_room()
+    target = Target(running.endpoint, running.access_key_id, running.secret_access_key,
+                    STATE_MACHINE_ARN)  # fmt: skip
+    sampler = system.MemorySampler(running.process.pid)
+    sampler.start()
+    return target, sampler, ClientPool(target, CLIENT_PROCESSES)
+
+
+def run_soak(options) -> dict:
+    """Lifecycles back to back from `--soak-clients` clients for `--soak` seconds, with the RSS of
+    web, worker and beat against orders completed. The first chunk (SOAK_CHUNK_SECONDS) is the
+    warm-up: thread pools, connections and caches fill as concurrency first rises, which is
+    growth that stops; the slope after it is what a million orders would add."""
+    results: dict = {
+        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "commit": commit(),
+        "mode": f"soak {options.soak} s, {options.soak_clients} clients",
+        "load average at start": load_average(),
+    }
+    with (
+        system.throwaway_database(options.database),
+        system.running_system(options.database) as running,
+    ):
+        target, sampler, pool = drive(running)
+        runs: list = []
+        try:
+            pool.run(1, "warm", duration=60, max_count=2)
+            first = time.time()
+            chunk, ends = 0, time.time() + options.soak
+            while time.time() < ends:
+                run = pool.run(options.soak_clients, f"soak{chunk}",
+                               duration=min(SOAK_CHUNK_SECONDS, ends - time.time()))  # fmt: skip
+                runs.append(run["records"])
+                chunk += 1
+                done = sum(1 for records in runs for r in records if not r[3])
+                latest = sampler.samples[-1][1] if sampler.samples else {}
+                threads = system.children_threads(running.process.pid)
+                say(f"soak: {done} orders; RSS MiB " + ", ".join(
+                    f"{k} {v:.1f}" for k, v in sorted(latest.items()))
+                    + f"; threads {threads}")  # fmt: skip
+        finally:
+            pool.close()
+            sampler.stop()
+        results["memory"] = measure_memory(sampler, runs, first)
+        warmed = time.time() if len(runs) < 2 else max(r[2] for r in runs[0])
+        results["memory after the first chunk"] = measure_memory(sampler, runs[1:], warmed)
+    results["load average at end"] = load_average()
+    for name in ("memory", "memory after the first chunk"):
+        say(f"{name}: {results[name]['orders']} orders")
+        for label, figure in results[name]["by child"].items():
+            say(f"  {label}: {figure['MiB at first order']} -> {figure['MiB at last']} MiB "
+                f"(max {figure['MiB max']}), {figure['MiB per 1,000 orders (slope)']} MiB per "
+                f"1,000 orders, change {figure['change']}")  # fmt: skip
+    return results
+
+
 def run_all(options, sizes: dict) -> dict:
     results: dict = {
         "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
@@ -371,21 +495,13 @@ def run_all(options, sizes: dict) -> dict:
     }
     say("load average (1, 5, 15 min):", results["load average at start"], "| commit",
         results["commit"])  # fmt: skip
-    system.redis_flush()
-    system.database_create(options.database)
-    say(f"database {options.database} created; starting runsystem")
-    try:
+    with system.throwaway_database(options.database):
+        say(f"database {options.database} created; starting runsystem")
         started = time.perf_counter()
         with system.running_system(options.database) as running:
             results["runsystem up s"] = round(time.perf_counter() - started, 1)
             say(f"runsystem up in {results['runsystem up s']} s on port {running.port}")
-            django_setup(running.env)
-            shop_make_room()
-            target = Target(running.endpoint, running.access_key_id, running.secret_access_key,
-                            STATE_MACHINE_ARN)  # fmt: skip
-            sampler = system.MemorySampler(running.process.pid)
-            sampler.start()
-            pool = ClientPool(target, CLIENT_PROCESSES)
+            target, sampler, pool = drive(running)
             runs: list = []
             original = pool.run
 
@@ -396,7 +512,7 @@ def run_all(options, sizes: dict) -> dict:
 
             pool.run = keep
             try:
-                measure_api(pool, sizes, results)
+                measure_api(pool, sizes, results, running.process.pid)
             finally:
                 pool.close()
                 sampler.stop()
@@ -405,13 +521,7 @@ def run_all(options, sizes: dict) -> dict:
             results["timeouts"] = measure_timeouts(target, sizes)
             say("timeouts:", json.dumps(results["timeouts"]))
         results["sweep tick"] = measure_sweep_tick(sizes)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        system.database_drop(options.database)
-        system.redis_flush()
-        say(f"database {options.database} dropped")
+    say(f"database {options.database} dropped")
     if not options.skip_yardsticks:
         say("yardstick: pgbench")
         results["pgbench"] = yardsticks.pgbench(sizes["pgbench_seconds"], sizes["pgbench_scale"])
@@ -467,6 +577,14 @@ def markdown(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _cpu_cell(cpu: dict | None) -> str:
+    if not cpu:
+        return ""
+    return (f" (CPU: web {cpu['web CPU ms per API call']} ms per API call, boto3 clients "
+            f"{cpu['client CPU ms per lifecycle']} ms per lifecycle of "
+            f"{cpu['API calls per lifecycle']} calls)")  # fmt: skip
+
+
 def table_rows(results: dict) -> list[tuple[str, str]]:
     def get(*path):
         value = results
@@ -484,9 +602,11 @@ def table_rows(results: dict) -> list[tuple[str, str]]:
         rows.append((f"  {clients} clients", f"{figures['lifecycles/s']} lifecycles/s "
                      f"({figures['whole lifecycles completed/s']} whole/s) "
                      f"(callback-to-next-wait p99 {figures['server']['p99_ms']} ms, "
-                     f"errors {figures['errors']}, throttled {figures['throttled']})"))  # fmt: skip
+                     f"errors {figures['errors']}, throttled {figures['throttled']})"
+                     + _cpu_cell(figures.get("cpu"))))  # fmt: skip
     rows += [
         ("peak", f"{get('peak', 'lifecycles/s')} lifecycles/s at {get('peak', 'clients')} clients"),
+        ("boto3 clients' own CPU (the clients' ceiling)", f"{get('client yardstick', 'says')}"),
         ("32 / 64 clients vs peak", f"{get('at 32 / peak')} / {get('at 64 / peak')}"),
         ("callback to next wait, half peak: p50 / p99",
          f"{get('half peak', 'callback to next wait or end', 'p50_ms')} / "
@@ -577,6 +697,13 @@ def main() -> None:
                         help="no run: print --compare's JSONs as one Markdown table")  # fmt: skip
     parser.add_argument("--database", default=DATABASE, help="the throwaway database's name")
     parser.add_argument("--skip-yardsticks", action="store_true")
+    parser.add_argument(
+        "--soak",
+        type=int,
+        metavar="SECONDS",
+        help="no sweep: lifecycles for this long, memory against orders done",
+    )
+    parser.add_argument("--soak-clients", type=int, default=8)  # fmt: skip
     options = parser.parse_args()
     others = [json.loads(p.read_text()) for p in options.compare]
     if options.markdown:
@@ -588,6 +715,16 @@ def main() -> None:
         if not options.plot or not others:
             parser.error("--plot-only needs --plot and at least one --compare")
         plot(others, options.plot)
+        return
+    if options.soak:
+        results = run_soak(options)
+        out = (
+            options.out
+            or system.REPO / "var" / "bench" / f"soak-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2, default=str))
+        say(f"results: {out}")
         return
     sizes = SIZES["quick" if options.quick else "full"]
     started = time.perf_counter()

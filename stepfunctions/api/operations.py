@@ -13,8 +13,13 @@ from django.utils import timezone
 
 from stepfunctions import selectors, services
 from stepfunctions.api import shapes
-from stepfunctions.api.paging import page
-from stepfunctions.errors import InvalidArn, StateMachineDoesNotExist, ValidationException
+from stepfunctions.api.paging import page, page_fetched
+from stepfunctions.errors import (
+    InvalidArn,
+    InvalidToken,
+    StateMachineDoesNotExist,
+    ValidationException,
+)
 from stepfunctions.models import Execution, StateMachine
 
 Members = dict[str, Any]
@@ -61,7 +66,9 @@ def start_execution(members: Members) -> Members:
 
 
 def describe_execution(members: Members) -> Members:
-    return shapes.execution_describe(selectors.execution_get(arn=members["executionArn"]))
+    return shapes.execution_describe(
+        selectors.execution_get(arn=members["executionArn"], with_version=False)
+    )
 
 
 def stop_execution(members: Members) -> Members:
@@ -107,16 +114,33 @@ def list_executions(members: Members) -> Members:
 
 
 def get_execution_history(members: Members) -> Members:
-    execution = selectors.execution_get(arn=members["executionArn"])
+    arn = members["executionArn"]
     reverse = members.get("reverseOrder", False)
-    events, next_token = page(
-        selectors.history_events(execution=execution, reverse=reverse),
-        kind="history",
-        max_results=members.get("maxResults"),
-        next_token=members.get("nextToken"),
-        after=lambda v: Q(event_id__lt=int(v)) if reverse else Q(event_id__gt=int(v)),
-        key=lambda e: str(e.event_id),
-    )
+
+    def fetch(after: str | None, count: int) -> list:
+        return selectors.history_page(
+            arn=arn,
+            reverse=reverse,
+            after_event_id=None if after is None else int(after),
+            limit=count,
+        )
+
+    try:
+        events, next_token = page_fetched(
+            fetch,
+            kind="history",
+            max_results=members.get("maxResults"),
+            next_token=members.get("nextToken"),
+            key=lambda e: str(e.event_id),
+        )
+    except InvalidToken:
+        # An unknown execution is named first, as when it was looked up before the page.
+        selectors.execution_id_get(arn=arn)
+        raise
+    if not events:
+        # An unknown execution answers ExecutionDoesNotExist; a known one's page past its last
+        # event is empty.
+        selectors.execution_id_get(arn=arn)
     include = members.get("includeExecutionData", True)
     items = [shapes.history_event(e, include_data=include) for e in events]
     return _paged("events", items, next_token)

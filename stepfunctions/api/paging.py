@@ -38,16 +38,39 @@ def page(
 
     `key(row)` is what a token remembers of the last row; `after(key)` filters the rows past it.
     """
+
+    def fetch(value: str | None, count: int) -> list:
+        return list((rows if value is None else rows.filter(after(value)))[:count])
+
+    return page_fetched(fetch, kind=kind, max_results=max_results, next_token=next_token, key=key)
+
+
+def page_fetched(
+    fetch: Callable[[str | None, int], list],
+    *,
+    kind: str,
+    max_results: int | None,
+    next_token: str | None,
+    key: Callable[[Any], str],
+) -> tuple[list, str | None]:
+    """page() for rows read another way than a QuerySet: `fetch(value, count)` returns at most
+    `count` rows past the row whose key is `value` (from the start when None); a ValueError it
+    raises on a value it cannot read is an InvalidToken."""
     limit = max_results_check(max_results)
+    value = None
     if next_token:
         try:
             found, _, value = base64.urlsafe_b64decode(next_token.encode()).decode().partition(":")
             if found != kind:
                 raise ValueError(found)
-            rows = rows.filter(after(value))
         except ValueError:
             raise InvalidToken(f"Invalid Token: '{next_token}'") from None
-    items = list(rows[: limit + 1])
+    try:
+        items = fetch(value, limit + 1)
+    except ValueError:
+        if value is None:
+            raise
+        raise InvalidToken(f"Invalid Token: '{next_token}'") from None
     if len(items) <= limit:
         return items, None
     last = key(items[limit - 1])

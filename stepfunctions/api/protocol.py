@@ -18,7 +18,7 @@ from stepfunctions.api import operations
 from stepfunctions.api.encoding import SerializationException, answer_encode, members_validate
 from stepfunctions.api.sigv4 import AuthError, signature_verify
 from stepfunctions.errors import ServiceError
-from stepfunctions.services.access_keys import access_key_touch
+from stepfunctions.services.access_keys import access_key_permitted, access_key_touch
 from stepfunctions.services.rate_limits import RateLimited, rate_limit_hit
 from stepfunctions.workflow import JsonRefused, json_read
 
@@ -74,8 +74,9 @@ def _refuse(code: str, message: str, *, prefix: str = _FRONT_END_ERROR, status: 
     return _answer(answer_encode({"__type": prefix + code, "message": message}), status)
 
 
-def _authenticate(request: HttpRequest, body: bytes) -> Any:
-    """The access key; None for an unsigned request when SFN_ALLOW_ANONYMOUS lets it in."""
+def _authenticate(request: HttpRequest, body: bytes, permission: str | None) -> Any:
+    """The access key; None for an unsigned request when SFN_ALLOW_ANONYMOUS lets it in. The
+    operation's `permission` is read with the key (one query), not checked here."""
     if settings.SFN_ALLOW_ANONYMOUS and "Authorization" not in request.headers:
         return None
     key = signature_verify(
@@ -84,6 +85,7 @@ def _authenticate(request: HttpRequest, body: bytes) -> Any:
         query_string=request.META.get("QUERY_STRING", ""),
         headers=request.headers,
         body=body,
+        permission=permission,
     )
     access_key_touch(access_key=key)
     return key
@@ -121,15 +123,14 @@ def endpoint(request: HttpRequest) -> HttpResponse:
             prefix=_SERVICE_ERROR,
         )
     body = request.body
-    try:
-        key = _authenticate(request, body)
-    except AuthError as error:
-        return _refuse(error.code, error.message)
-    user = key.user if key is not None else None
-
     target = request.headers.get("X-Amz-Target", "")
     name = target.removeprefix(TARGET_PREFIX)
     operation = OPERATIONS.get(name) if target.startswith(TARGET_PREFIX) else None
+    try:
+        key = _authenticate(request, body, operation.permission if operation else None)
+    except AuthError as error:
+        return _refuse(error.code, error.message)
+
     if operation is None:
         shown = f"'{target}'" if target else "no X-Amz-Target header"
         return _refuse(
@@ -137,10 +138,12 @@ def endpoint(request: HttpRequest) -> HttpResponse:
             f"Unknown operation: {shown}; this endpoint serves "
             f"{', '.join(TARGET_PREFIX + n for n in OPERATIONS)}",
         )
-    if user is not None and not user.has_perm(f"stepfunctions.{operation.permission}"):
+    if key is not None and not access_key_permitted(
+        access_key=key, permission=operation.permission
+    ):
         return _refuse(
             "AccessDeniedException",
-            f"User: {user.get_username()} is not authorized to perform: states:{name} "
+            f"User: {key.user.get_username()} is not authorized to perform: states:{name} "
             f"(needs the stepfunctions.{operation.permission} permission)",
         )
     throttled = _throttled(name, request, key)

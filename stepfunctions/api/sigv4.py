@@ -52,12 +52,14 @@ def signature_verify(
     headers: Mapping[str, str],
     body: bytes,
     now: datetime | None = None,
+    permission: str | None = None,
 ) -> AccessKey:
     """The access key that signed this request; AuthError when the signature does not hold.
 
     The date must lie within SFN_MAX_CLOCK_SKEW_SECONDS of the server's clock either way, so a
     captured request cannot be replayed later; `host` and `x-amz-date` must be among the signed
-    headers, and a signed payload hash must be the body's.
+    headers, and a signed payload hash must be the body's. `permission`, when given, is read
+    with the key (stepfunctions.services.access_keys.access_key_permitted answers it).
     """
     authorization = headers.get("Authorization")
     if not authorization:
@@ -100,7 +102,7 @@ def signature_verify(
             f"Credential should be scoped to a valid region: this endpoint serves "
             f"'{settings.AWS_REGION}', not '{match['region']}'.",
         )
-    key = access_key_find(access_key_id=match["key"])
+    key = access_key_find(access_key_id=match["key"], permission=permission)
     if key is None:
         raise AuthError(
             "UnrecognizedClientException", "The security token included in the request is invalid."

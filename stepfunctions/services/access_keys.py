@@ -3,10 +3,13 @@
 import secrets
 import string
 from datetime import datetime, timedelta
+from functools import cache
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Permission
-from django.db import transaction
+from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -59,8 +62,27 @@ def access_key_create(
         )
 
 
-def access_key_find(*, access_key_id: str) -> AccessKey | None:
-    """The active key with this id whose user is active, or None."""
+_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def access_key_find(*, access_key_id: str, permission: str | None = None) -> AccessKey | None:
+    """The active key with this id whose user is active, or None.
+
+    With `permission` (a codename of the stepfunctions app), the key also answers
+    `access_key_permitted` from the same query, in SQL written once per process: every API
+    request asks this, and the ORM's compiling of the query cost more CPU than the rest of the
+    request's own work. The key's user is then loaded only when read (a refusal's message).
+    """
+    if permission is not None and _model_backend_only():
+        key = next(
+            iter(
+                AccessKey.objects.raw(_find_sql(), {"codename": permission, "key": access_key_id})
+            ),
+            None,
+        )
+        if key is not None:
+            key.permission_asked = permission
+        return key
     return (
         AccessKey.objects.select_related("user")
         .filter(access_key_id=access_key_id, is_active=True, user__is_active=True)
@@ -68,9 +90,79 @@ def access_key_find(*, access_key_id: str) -> AccessKey | None:
     )
 
 
+@cache
+def _find_sql() -> str:
+    """The active key of an active user, with whether the user holds one stepfunctions
+    permission as ModelBackend's has_perm answers it: a superuser holds every permission, anyone
+    else one granted to them or to one of their groups. Parameters: the codename, the key id."""
+    user_model = get_user_model()
+
+    def table(model) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    def column(model, name: str) -> str:
+        return connection.ops.quote_name(model._meta.get_field(name).column)
+
+    user_permissions = user_model._meta.get_field("user_permissions").remote_field.through
+    user_groups = user_model._meta.get_field("groups").remote_field.through
+    group_permissions = Group._meta.get_field("permissions").remote_field.through
+    keys = ", ".join(
+        f"k.{connection.ops.quote_name(f.column)}" for f in AccessKey._meta.concrete_fields
+    )
+    codename = (
+        f"JOIN {table(Permission)} p ON p.{column(Permission, 'id')} = {{link}}"
+        f" JOIN {table(ContentType)} ct ON ct.{column(ContentType, 'id')}"
+        f" = p.{column(Permission, 'content_type')}"
+        f" AND ct.{column(ContentType, 'app_label')} = 'stepfunctions'"
+        f" AND p.{column(Permission, 'codename')} = %(codename)s"
+    )
+    direct = codename.format(link=f"up.{column(user_permissions, 'permission')}")
+    grouped = codename.format(link=f"gp.{column(group_permissions, 'permission')}")
+    return (
+        f"SELECT {keys}, (u.{column(user_model, 'is_superuser')}"  # noqa: S608 (names from _meta)
+        f" OR EXISTS (SELECT 1 FROM {table(user_permissions)} up {direct}"
+        f" WHERE up.{column(user_permissions, 'user')} = u.{column(user_model, 'id')})"
+        f" OR EXISTS (SELECT 1 FROM {table(user_groups)} ug"
+        f" JOIN {table(group_permissions)} gp"
+        f" ON gp.{column(group_permissions, 'group')} = ug.{column(user_groups, 'group')} {grouped}"
+        f" WHERE ug.{column(user_groups, 'user')} = u.{column(user_model, 'id')}))"
+        " AS holds_permission"
+        f" FROM {table(AccessKey)} k JOIN {table(user_model)} u"
+        f" ON u.{column(user_model, 'id')} = k.{column(AccessKey, 'user')}"
+        f" WHERE k.{column(AccessKey, 'access_key_id')} = %(key)s"
+        f" AND k.{column(AccessKey, 'is_active')} AND u.{column(user_model, 'is_active')}"
+    )
+
+
+def access_key_permitted(*, access_key: AccessKey, permission: str) -> bool:
+    """Whether the key's user holds the stepfunctions permission `permission`: read with the key
+    when access_key_find was asked for it, else user.has_perm (every authentication backend)."""
+    if getattr(access_key, "permission_asked", None) == permission:
+        return bool(access_key.holds_permission)
+    return access_key.user.has_perm(f"stepfunctions.{permission}")
+
+
+def _model_backend_only() -> bool:
+    """Whether user.has_perm is ModelBackend's answer alone, on a user model with Django's
+    permissions and groups (what _find_sql reads)."""
+    fields = {f.name for f in get_user_model()._meta.get_fields()}
+    return (
+        list(settings.AUTHENTICATION_BACKENDS) == [_MODEL_BACKEND]
+        and {
+            "user_permissions",
+            "groups",
+            "is_superuser",
+        }
+        <= fields
+    )
+
+
 def access_key_touch(*, access_key: AccessKey, now: datetime | None = None) -> None:
-    """Records that the key was used, at most once a minute (a conditional UPDATE)."""
+    """Records that the key was used, at most once a minute (a conditional UPDATE, so two
+    requests at once write once). A key just read with a recent last_used_at costs no write."""
     now = now or timezone.now()
+    if access_key.last_used_at is not None and access_key.last_used_at >= now - _TOUCH_EVERY:
+        return
     AccessKey.objects.filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - _TOUCH_EVERY), pk=access_key.pk
     ).update(last_used_at=now)
