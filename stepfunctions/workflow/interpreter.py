@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from .choice import choose
 from .definition import MAX_DELAY_SECONDS, MAX_SECONDS, Definition, State, timestamp_parse
 from .errors import (
     DATA_LIMIT_EXCEEDED,
+    EXCEED_TOLERATED_FAILURE_THRESHOLD,
     NO_CHOICE_MATCHED,
     RUNTIME,
     TASK_FAILED,
@@ -28,6 +30,8 @@ from .errors import (
 from .jsonata_query import QUERY_EVALUATION_ERROR
 from .jsonata_query import evaluate as jsonata_evaluate
 from .outcomes import (
+    Branching,
+    BranchResult,
     Continue,
     Delayed,
     Finished,
@@ -154,6 +158,8 @@ class _Run:
         )
         if state.type == "Task":
             return self.run_task(state, raw_input, [0] * len(state.retry))
+        if state.type in ("Parallel", "Map"):
+            return self.run_branches(state, raw_input, [0] * len(state.retry))
         ctx = self.state_context(state, [])
         if state.jsonata:
             return self.enter_jsonata(state, raw_input, ctx)
@@ -528,6 +534,115 @@ class _Run:
                 return _Next(catcher.next, output)
         return self.fail_execution(err)
 
+    # --- Parallel and Map ----------------------------------------------------------------------
+    def run_branches(self, state: State, raw_input: Any, attempts: list[int]) -> _Next | Outcome:
+        """Starts a Parallel state's branches (each gets the effective input) or a Map state's
+        iterations (one per item of ItemsPath, through ItemSelector): the caller runs them as
+        child runs and resumes with resume_branches. A Retry starts them all again."""
+        ctx = self.state_context(state, attempts)
+        try:
+            effective = apply_input_path(state.input_path, raw_input, ctx)
+            if state.type == "Parallel":
+                if "Parameters" in state.raw:
+                    effective = self.template(state, "Parameters", effective, ctx)
+                inputs = [copy.deepcopy(effective) for _ in state.branches]
+                tolerated = 0
+            else:
+                inputs = self.map_inputs(state, effective, ctx)
+                tolerated = map_tolerated_failures(state, len(inputs))
+        except StatesError as err:
+            return self.task_error(state, raw_input, attempts, err)
+        if state.type == "Parallel":
+            self.record("ParallelStateStarted", {})
+        else:
+            self.record("MapStateStarted", {"length": len(inputs)})
+            if not inputs:  # nothing to iterate: the Map succeeds at once with []
+                return self.branches_ended(state, raw_input, attempts, [], None)
+        return Branching(
+            state.name,
+            raw_input,
+            inputs,
+            list(attempts),
+            state.max_concurrency,
+            tolerated,
+            self.entered_event_id,
+            copy.deepcopy(self.variables),
+        )
+
+    def map_inputs(self, state: State, effective: Any, ctx: dict) -> list[Any]:
+        """Each iteration's input: the item, or ItemSelector (the older Parameters) built with
+        `$$.Map.Item.Index` and `$$.Map.Item.Value` in the context object."""
+        assert state.items_path is not None
+        items = resolve(
+            state.items_path, effective, ctx, field="ItemsPath", variables=self.variables
+        )
+        if not isinstance(items, list):
+            raise StatesError(
+                RUNTIME,
+                f"Invalid path '{state.items_path.text}': the value of ItemsPath must be a JSON "
+                f"array, not '{to_json(items)}'",
+            )
+        key = "ItemSelector" if "ItemSelector" in state.raw else "Parameters"
+        if key not in state.raw:
+            return copy.deepcopy(items)
+        return [
+            resolve_template(
+                state.raw[key],
+                effective,
+                {**ctx, "Map": {"Item": {"Index": index, "Value": item}}},
+                field=key,
+                variables=self.variables,
+            )
+            for index, item in enumerate(items)
+        ]
+
+    def branches_ended(
+        self,
+        state: State,
+        raw_input: Any,
+        attempts: list[int],
+        results: list[BranchResult],
+        failure: BranchResult | None,
+    ) -> _Next | Outcome:
+        """The child runs ended (or enough of them failed): the state fails with the first
+        failure's error (a Map past its tolerated failures: States.ExceedToleratedFailureThreshold),
+        through its Retry and Catch; else its result is the outputs in branch (item) order."""
+        kind = state.type
+        failed = sum(result.status != "SUCCEEDED" for result in results)
+        tolerance = kind == "Map" and (
+            state.tolerated_failure_count is not None
+            or state.tolerated_failure_percentage is not None
+        )
+        if tolerance and failed > map_tolerated_failures(state, len(results)):
+            self.record(f"{kind}StateFailed", {})
+            err = StatesError(
+                EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                "The specified tolerated failure threshold was exceeded",
+            )
+            return self.task_error(state, raw_input, attempts, err)
+        if failure is not None and not tolerance:
+            self.record(f"{kind}StateFailed", {})
+            err = StatesError(failure.error or TASK_FAILED, failure.cause or "")
+            return self.task_error(state, raw_input, attempts, err)
+        self.record(f"{kind}StateSucceeded", {})
+        result: Any = [
+            r.output if r.status == "SUCCEEDED" else {"Error": r.error, "Cause": r.cause}
+            for r in results
+        ]
+        ctx = self.state_context(state, attempts)
+        try:
+            _check_size(state, result)
+            if "ResultSelector" in state.raw:
+                result = self.template(state, "ResultSelector", result, ctx)
+            assigned = self.assigned(state, state.raw.get("Assign"), result, ctx)
+            output = apply_result_path(state.result_path, raw_input, result)
+            output = apply_output_path(state.output_path, output, ctx)
+            text = _check_size(state, output)
+        except StatesError as err:
+            return self.task_error(state, raw_input, attempts, err)
+        self.variables.update(assigned)
+        return self.exit(state, output, text)
+
     def fail_execution(self, err: StatesError) -> Finished:
         cause = err.cause
         if err.error == RUNTIME and self.state_name is not None:
@@ -555,6 +670,17 @@ class _Run:
         return Finished(status, output, error, cause)
 
 
+def map_tolerated_failures(state: State, length: int) -> int:
+    """How many of a Map's `length` iterations may fail before it fails: the fewer of
+    ToleratedFailureCount and ToleratedFailurePercentage's share (0 when neither is set)."""
+    bounds = []
+    if state.tolerated_failure_count is not None:
+        bounds.append(state.tolerated_failure_count)
+    if state.tolerated_failure_percentage is not None:
+        bounds.append(math.floor(length * state.tolerated_failure_percentage / 100))
+    return min(bounds) if bounds else 0
+
+
 def _resumed(
     defn: Definition,
     state_name: str,
@@ -564,10 +690,10 @@ def _resumed(
     entered_event_id: int | None,
     variables: dict | None,
 ) -> tuple[State, _Run]:
-    """The Task state a resumed run goes on in, and that run (which entered the state at the
-    event `entered_event_id`, in an earlier stage)."""
+    """The Task (or Parallel, Map) state a resumed run goes on in, and that run (which entered
+    the state at the event `entered_event_id`, in an earlier stage)."""
     state = defn.state(state_name)
-    if state.type != "Task":
+    if state.type not in ("Task", "Parallel", "Map"):
         raise ValueError(f'state "{state_name}" is a {state.type} state, not a Task')
     run = _Run(defn, context, host, max_transitions)
     run.state_name, run.entered_event_id = state_name, entered_event_id
@@ -638,7 +764,35 @@ def resume_retry(
     state, run = _resumed(
         defn, state_name, context, host, max_transitions, entered_event_id, variables
     )
-    step = run.run_task(state, copy.deepcopy(raw_input), _attempts(state, attempts))
+    again = run.run_task if state.type == "Task" else run.run_branches
+    step = again(state, copy.deepcopy(raw_input), _attempts(state, attempts))
+    return run.drive(step)
+
+
+def resume_branches(
+    defn: Definition,
+    *,
+    state_name: str,
+    raw_input: Any,
+    attempts: list[int],
+    results: list[BranchResult],
+    failure: BranchResult | None = None,
+    context: dict,
+    host: Host,
+    max_transitions: int = 250,
+    entered_event_id: int | None = None,
+    variables: dict | None = None,
+) -> Outcome:
+    """Go on in a Parallel or Map state once its child runs have ended: `results` in branch
+    (item) order, `failure` the first to fail, if one did (the Branching outcome's other
+    fields are passed back as they were)."""
+    state, run = _resumed(
+        defn, state_name, context, host, max_transitions, entered_event_id, variables
+    )
+    if state.type not in ("Parallel", "Map"):
+        raise ValueError(f'state "{state_name}" is a {state.type} state, not a Parallel or Map')
+    data, counts = copy.deepcopy(raw_input), _attempts(state, attempts)
+    step = run.branches_ended(state, data, counts, copy.deepcopy(results), failure)
     return run.drive(step)
 
 
