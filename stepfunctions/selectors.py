@@ -15,7 +15,8 @@ def execution_get(*, arn: str) -> Execution:
     match = arn_parse(arn, pattern=EXECUTION_ARN_RE, missing=ExecutionDoesNotExist)
     execution = (
         Execution.objects.select_related("state_machine", "version")
-        .filter(state_machine__name=match["machine"], name=match["name"])
+        # A Parallel branch or Map iteration (a child run) is no execution of the API's.
+        .filter(state_machine__name=match["machine"], name=match["name"], group__isnull=True)
         .first()
     )
     if execution is None:
@@ -32,7 +33,7 @@ def history_events(*, execution: Execution, reverse: bool = False) -> QuerySet:
 
 def executions_of(*, state_machine: StateMachine, status: str | None = None) -> QuerySet:
     """The machine's executions, newest first, by (start_date, id) so pages never overlap."""
-    executions = Execution.objects.filter(state_machine=state_machine)
+    executions = Execution.objects.filter(state_machine=state_machine, group__isnull=True)
     if status:
         executions = executions.filter(status=status)
     return executions.order_by("-start_date", "-pk")

@@ -77,7 +77,7 @@ class ExecutionQuerySet(models.QuerySet):
         it)."""
         return (
             self.select_for_update(of=("self",), skip_locked=skip_locked)
-            .select_related("state_machine", "version")
+            .select_related("state_machine", "version", "group")
             # The parsed definition is cached per version; its JSON is read only on a cache miss.
             .defer("version__definition")
             .filter(pk=pk, stage=Execution.Stage.READY, due_at__lte=now)
@@ -98,7 +98,7 @@ class ExecutionQuerySet(models.QuerySet):
         """
         claim = (
             self.select_for_update(of=("self",), skip_locked=skip_locked)
-            .select_related("state_machine", "version")
+            .select_related("state_machine", "version", "group")
             .defer("version__definition")
             .filter(stage=Execution.Stage.READY, due_at__lte=now)
             # One order for every claim (ties broken by id), so two waiting claims never
@@ -219,6 +219,16 @@ class Execution(models.Model):
     stop_date = models.DateTimeField(null=True, blank=True)
     # start_date + the definition's top-level TimeoutSeconds: past it the execution is TIMED_OUT.
     timeout_at = models.DateTimeField(null=True, blank=True)
+    # A branch of a Parallel state or an iteration of a Map (stepfunctions.models.children):
+    # its group, and its place in the state's result. None for an execution started by a client.
+    group = models.ForeignKey(
+        "stepfunctions.ChildGroup",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    branch_index = models.PositiveIntegerField(null=True, blank=True)
 
     objects = ExecutionQuerySet.as_manager()
 

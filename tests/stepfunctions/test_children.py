@@ -1,0 +1,290 @@
+"""Parallel and Map through the engine: each branch or iteration is a child execution run by the
+batched stages (here inline, eager Celery), waking its parent from the database; the children's
+events appear in the parent's history as AWS shows them. The real worker on PostgreSQL, and the
+races, are in test_children_worker.py."""
+
+import json
+
+import pytest
+
+from stepfunctions import selectors, services
+from stepfunctions.models import CallbackToken, ChildGroup, Execution
+from stepfunctions.services.children import children_abort
+
+CALLBACK = "arn:aws:states:::events:putEvents.waitForTaskToken"
+
+
+def callback_state(name, **fields):
+    """A callback task: puts an event with the token, then waits for SendTaskSuccess."""
+    return {
+        "Type": "Task",
+        "Resource": CALLBACK,
+        "Parameters": {
+            "Entries": [
+                {
+                    "Source": "test",
+                    "DetailType": name,
+                    "Detail": {"TaskToken.$": "$$.Task.Token", "input.$": "$"},
+                }
+            ]
+        },
+        "End": True,
+    } | fields
+
+
+def branch(states, start_at=None):
+    return {"StartAt": start_at or next(iter(states)), "States": states}
+
+
+PASS_A = branch({"A": {"Type": "Pass", "Result": "a", "End": True}})
+PASS_B = branch({"B": {"Type": "Pass", "Parameters": {"b.$": "$.x"}, "End": True}})
+
+
+def start(name, states, data, start_at=None):
+    machine = services.state_machine_create(
+        name=name, definition={"StartAt": start_at or next(iter(states)), "States": states}
+    )
+    execution, _ = services.execution_start(state_machine=machine, input=data)
+    execution.refresh_from_db()
+    return execution
+
+
+def types(execution):
+    return list(execution.history.order_by("event_id").values_list("type", flat=True))
+
+
+def children_of(execution):
+    return Execution.objects.filter(group__parent=execution).order_by("branch_index")
+
+
+def tokens_of(execution, state_name):
+    return list(
+        CallbackToken.objects.filter(
+            execution__group__parent=execution,
+            state_name=state_name,
+            status=CallbackToken.Status.OPEN,
+        )
+        .order_by("execution__branch_index")
+        .values_list("token", flat=True)
+    )
+
+
+def test_parallel_output_is_the_branch_outputs_in_order_with_its_history(inline_stages):
+    execution = start(
+        "Par", {"P": {"Type": "Parallel", "Branches": [PASS_A, PASS_B], "End": True}}, {"x": 1}
+    )
+    assert execution.status == "SUCCEEDED"
+    assert execution.output == ["a", {"b": 1}]
+    history = types(execution)
+    assert history[:3] == ["ExecutionStarted", "ParallelStateEntered", "ParallelStateStarted"]
+    assert history[-3:] == ["ParallelStateSucceeded", "ParallelStateExited", "ExecutionSucceeded"]
+    # The branches' states, each entered and exited, between; no branch's ExecutionStarted.
+    assert sorted(history[3:-3]) == sorted(
+        ["PassStateEntered", "PassStateExited", "PassStateEntered", "PassStateExited"]
+    )
+    ids = list(execution.history.order_by("event_id").values_list("event_id", flat=True))
+    assert ids == list(range(1, len(ids) + 1))
+
+
+def test_children_are_hidden_from_the_apis_lists_and_lookups(inline_stages):
+    execution = start(
+        "ParHidden", {"P": {"Type": "Parallel", "Branches": [PASS_A, PASS_B], "End": True}}, {}
+    )
+    assert list(selectors.executions_of(state_machine=execution.state_machine)) == [execution]
+    child = children_of(execution).first()
+    with pytest.raises(Exception, match="Does Not Exist"):
+        selectors.execution_get(arn=child.arn)
+
+
+def test_a_branch_waits_on_a_callback_and_the_parent_resumes_when_the_last_one_ends(
+    inline_stages,
+):
+    states = {
+        "P": {
+            "Type": "Parallel",
+            "Branches": [
+                branch({"W1": callback_state("w1")}),
+                branch({"W2": callback_state("w2")}),
+            ],
+            "ResultPath": "$.results",
+            "Next": "Done",
+        },
+        "Done": {"Type": "Pass", "End": True},
+    }
+    execution = start("ParWait", states, {"order": 7})
+    assert (execution.status, execution.stage) == ("RUNNING", "WAITING")
+    assert execution.cursor["kind"] == "children"
+    [first] = tokens_of(execution, "W1")
+    [second] = tokens_of(execution, "W2")
+    services.task_success(task_token=second, output=json.dumps({"two": 2}))
+    execution.refresh_from_db()
+    assert execution.stage == "WAITING"  # one branch is still open
+    services.task_success(task_token=first, output=json.dumps({"one": 1}))
+    execution.refresh_from_db()
+    assert execution.status == "SUCCEEDED"
+    assert execution.output == {"order": 7, "results": [{"one": 1}, {"two": 2}]}
+    history = types(execution)
+    assert history.count("TaskSubmitted") == 2 and history.count("TaskSucceeded") == 2
+    assert history[-4:] == [
+        "ParallelStateSucceeded",
+        "ParallelStateExited",
+        "PassStateEntered",
+        "PassStateExited",
+    ] or history[-5:-1] == [
+        "ParallelStateSucceeded",
+        "ParallelStateExited",
+        "PassStateEntered",
+        "PassStateExited",
+    ]
+
+
+def test_a_failing_branch_fails_the_state_and_the_other_branches_are_aborted(inline_stages):
+    failing = branch({"F": {"Type": "Fail", "Error": "Boom", "Cause": "broke"}})
+    states = {
+        "P": {
+            "Type": "Parallel",
+            "Branches": [branch({"W": callback_state("w")}), failing],
+            "End": True,
+        }
+    }
+    execution = start("ParFail", states, {})
+    assert execution.status == "FAILED"
+    assert (execution.error, execution.cause) == ("Boom", "broke")
+    assert types(execution)[-2:] == ["ParallelStateFailed", "ExecutionFailed"]
+    waiting, failed = children_of(execution)
+    assert (waiting.status, failed.status) == ("ABORTED", "FAILED")
+    # The aborted branch's token is spent: a late callback answers TaskTimedOut.
+    token = CallbackToken.objects.get(execution=waiting)
+    assert token.status == CallbackToken.Status.CLOSED
+
+
+def test_a_failing_branch_is_caught_on_the_parallel_state(inline_stages):
+    failing = branch({"F": {"Type": "Fail", "Error": "Boom", "Cause": "broke"}})
+    states = {
+        "P": {
+            "Type": "Parallel",
+            "Branches": [PASS_A, failing],
+            "Catch": [{"ErrorEquals": ["Boom"], "ResultPath": "$.error", "Next": "Handled"}],
+            "Next": "Done",
+        },
+        "Handled": {"Type": "Pass", "End": True},
+        "Done": {"Type": "Pass", "End": True},
+    }
+    execution = start("ParCatch", states, {"k": 1})
+    assert execution.status == "SUCCEEDED"
+    assert execution.output == {"k": 1, "error": {"Error": "Boom", "Cause": "broke"}}
+
+
+def test_stopping_the_parent_aborts_its_waiting_branches_and_closes_their_tokens(inline_stages):
+    states = {
+        "P": {
+            "Type": "Parallel",
+            "Branches": [
+                branch({"W1": callback_state("w1")}),
+                branch({"W2": callback_state("w2")}),
+            ],
+            "End": True,
+        }
+    }
+    execution = start("ParStop", states, {})
+    tokens = tokens_of(execution, "W1") + tokens_of(execution, "W2")
+    services.execution_stop(execution=execution)
+    execution.refresh_from_db()
+    assert execution.status == "ABORTED"
+    assert set(children_of(execution).values_list("status", flat=True)) == {"ABORTED"}
+    assert set(CallbackToken.objects.filter(token__in=tokens).values_list("status", flat=True)) == {
+        "CLOSED"
+    }
+    assert children_abort(parent_id=execution.pk) == 0  # a second abort changes nothing
+
+
+def test_nested_parallel_writes_every_event_into_the_top_level_history(inline_stages):
+    inner = {"Type": "Parallel", "Branches": [PASS_A, PASS_B], "End": True}
+    states = {"P": {"Type": "Parallel", "Branches": [branch({"I": inner}), PASS_A], "End": True}}
+    execution = start("ParNested", states, {"x": 2})
+    assert execution.status == "SUCCEEDED"
+    assert execution.output == [["a", {"b": 2}], "a"]
+    history = types(execution)
+    assert history.count("ParallelStateEntered") == 2
+    assert history.count("PassStateEntered") == 3
+    assert ChildGroup.objects.filter(root=execution).count() == 2
+
+
+def test_map_runs_an_iteration_per_item_with_its_history(inline_stages):
+    states = {
+        "M": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemSelector": {"n.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"},
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "Double",
+                "States": {
+                    "Double": {
+                        "Type": "Pass",
+                        "Parameters": {"v.$": "States.MathAdd($.n, $.n)", "i.$": "$.i"},
+                        "End": True,
+                    }
+                },
+            },
+            "End": True,
+        }
+    }
+    execution = start("MapRun", states, {"items": [1, 2, 3]})
+    assert execution.status == "SUCCEEDED"
+    assert execution.output == [{"v": 2, "i": 0}, {"v": 4, "i": 1}, {"v": 6, "i": 2}]
+    history = types(execution)
+    assert history[:3] == ["ExecutionStarted", "MapStateEntered", "MapStateStarted"]
+    assert history.count("MapIterationStarted") == 3
+    assert history.count("MapIterationSucceeded") == 3
+    assert history[-3:] == ["MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"]
+    started = execution.history.filter(type="MapIterationStarted")
+    assert sorted(event.details["index"] for event in started) == [0, 1, 2]
+    assert {event.details["name"] for event in started} == {"M"}
+
+
+def test_map_with_max_concurrency_starts_the_next_iteration_as_one_ends(inline_stages):
+    states = {
+        "M": {
+            "Type": "Map",
+            "MaxConcurrency": 1,
+            "ItemProcessor": branch({"W": callback_state("w")}),
+            "End": True,
+        }
+    }
+    execution = start("MapConcurrency", states, ["a", "b", "c"])
+    for expected in ("a", "b", "c"):
+        # One iteration at a time: exactly one open token, for the item next in order.
+        [token] = tokens_of(execution, "W")
+        detail = CallbackToken.objects.get(token=token).execution.input
+        assert detail == expected
+        services.task_success(task_token=token, output=json.dumps(expected.upper()))
+    execution.refresh_from_db()
+    assert execution.status == "SUCCEEDED"
+    assert execution.output == ["A", "B", "C"]
+
+
+def test_map_past_its_tolerated_failures_fails_with_exceed_tolerated_failure_threshold(
+    inline_stages,
+):
+    processor = branch(
+        {
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$", "NumericGreaterThan": 1, "Next": "Bad"}],
+                "Default": "Good",
+            },
+            "Bad": {"Type": "Fail", "Error": "TooBig"},
+            "Good": {"Type": "Pass", "End": True},
+        },
+        start_at="Check",
+    )
+    tolerant = {"Type": "Map", "ItemProcessor": processor, "End": True}
+    ok = start("MapTolerant", {"M": tolerant | {"ToleratedFailureCount": 1}}, [1, 2])
+    assert ok.status == "SUCCEEDED"
+    assert ok.output == [1, {"Error": "TooBig", "Cause": ""}]
+    failed = start("MapIntolerant", {"M": tolerant | {"ToleratedFailureCount": 1}}, [2, 3, 1])
+    assert (failed.status, failed.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+    plain = start("MapPlain", {"M": tolerant}, [1, 5])
+    assert (plain.status, plain.error) == ("FAILED", "TooBig")
+    assert "MapIterationFailed" in types(plain)
