@@ -117,6 +117,25 @@ class _Run:
         self.variables: dict = {}  # the workflow's variables, set by Assign
         self.last_event_id = 0
 
+    @classmethod
+    def resumed(
+        cls,
+        defn: Definition,
+        context: dict,
+        host: Host,
+        max_transitions: int,
+        *,
+        state_name: str | None,
+        variables: dict | None,
+        entered_event_id: int | None = None,
+    ) -> _Run:
+        """A run going on from an earlier stage: in `state_name` (entered at the event
+        `entered_event_id`), with the workflow's variables as that stage left them."""
+        run = cls(defn, context, host, max_transitions)
+        run.state_name, run.entered_event_id = state_name, entered_event_id
+        run.variables = copy.deepcopy(variables or {})
+        return run
+
     def record(self, event_type: str, details: dict) -> int | None:
         event_id = self.host.record(event_type, details)
         self.last_event_id = max(self.last_event_id, event_id or 0)
@@ -695,9 +714,15 @@ def _resumed(
     state = defn.state(state_name)
     if state.type not in ("Task", "Parallel", "Map"):
         raise ValueError(f'state "{state_name}" is a {state.type} state, not a Task')
-    run = _Run(defn, context, host, max_transitions)
-    run.state_name, run.entered_event_id = state_name, entered_event_id
-    run.variables = copy.deepcopy(variables or {})
+    run = _Run.resumed(
+        defn,
+        context,
+        host,
+        max_transitions,
+        state_name=state_name,
+        variables=variables,
+        entered_event_id=entered_event_id,
+    )
     return state, run
 
 
@@ -811,9 +836,9 @@ def resume_wait(
     state = defn.state(state_name)
     if state.type != "Wait":
         raise ValueError(f'state "{state_name}" is a {state.type} state, not a Wait')
-    run = _Run(defn, context, host, max_transitions)
-    run.state_name = state_name
-    run.variables = copy.deepcopy(variables or {})
+    run = _Run.resumed(
+        defn, context, host, max_transitions, state_name=state_name, variables=variables
+    )
     data = copy.deepcopy(output)
     return run.drive(run.exit(state, data, to_json(data)))
 
@@ -830,6 +855,5 @@ def resume_continue(
 ) -> Outcome:
     """Go on after a Continue outcome by entering `state_name` with `state_input` (and the
     workflow's `variables`, as the Continue outcome gave them)."""
-    run = _Run(defn, context, host, max_transitions)
-    run.variables = copy.deepcopy(variables or {})
+    run = _Run.resumed(defn, context, host, max_transitions, state_name=None, variables=variables)
     return run.drive(_Next(state_name, copy.deepcopy(state_input)))
