@@ -291,8 +291,9 @@ def execution_ending(execution: Execution, status: str, *, now: datetime) -> Non
     if execution.group_id is not None:
         execution.status = status
         child_ended(execution, now=now)
-    cursor = execution.position
-    if cursor is not None and cursor.kind == Cursor.CHILDREN:
+    # The raw cursor: a poisoned stage's may not even read as a Cursor.
+    cursor = execution.cursor if isinstance(execution.cursor, dict) else {}
+    if cursor.get("kind") == Cursor.CHILDREN:
         parent_id = execution.pk
         transaction.on_commit(lambda: children_abort(parent_id=parent_id), robust=True)
 
