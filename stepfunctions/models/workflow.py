@@ -229,6 +229,9 @@ class Execution(models.Model):
         related_name="children",
     )
     branch_index = models.PositiveIntegerField(null=True, blank=True)
+    # The task token of the parent's `states:startExecution.sync` task that waits for this
+    # execution to end (stepfunctions.services.nested); empty for any other execution.
+    parent_token = models.CharField(max_length=2048, blank=True, default="")
 
     objects = ExecutionQuerySet.as_manager()
 

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from stepfunctions.models import CallbackToken, ChildGroup, Cursor, Execution, HistoryEvent
 from stepfunctions.models.children import group_child_ended
+from stepfunctions.services import nested
 from stepfunctions.services.nudges import stages_nudge_send
 from stepfunctions.services.state_machines import definition_for
 from stepfunctions.workflow import Branching, BranchResult, Definition, resume_branches
@@ -190,8 +191,12 @@ def writes_after_executions(stages: list["Stage"], *, now: datetime) -> None:
     starting a Map's next child), after their own rows are written."""
     for stage in stages:
         execution = stage.execution
-        if execution.group_id is not None and execution.status != Execution.Status.RUNNING:
+        if execution.status == Execution.Status.RUNNING:
+            continue
+        if execution.group_id is not None:
             child_ended(execution, now=now)
+        elif execution.parent_token:
+            nested.child_ended(execution, now=now)
 
 
 def child_ended(execution: Execution, *, now: datetime) -> None:
@@ -284,13 +289,24 @@ def _event_ids_reserve(root_id: Any, count: int) -> int | None:
 
 
 # --- stopping ------------------------------------------------------------------------------------
-def execution_ending(execution: Execution, status: str, *, now: datetime) -> None:
+def execution_ending(
+    execution: Execution,
+    status: str,
+    *,
+    error: str | None = None,
+    cause: str | None = None,
+    now: datetime,
+) -> None:
     """An execution ends from outside its definition (stop, timeout, a poisoned stage), under its
-    row lock: a child is counted on its group; an execution in a Parallel or Map state has its
-    children aborted after commit."""
+    row lock: a child is counted on its group, a `.sync` task waiting for it fails; an execution
+    in a Parallel or Map state has its children aborted after commit."""
     if execution.group_id is not None:
         execution.status = status
         child_ended(execution, now=now)
+    elif execution.parent_token:
+        execution.status, execution.stop_date = status, now
+        execution.error, execution.cause = error or "", cause or ""
+        nested.child_ended(execution, now=now)
     # The raw cursor: a poisoned stage's may not even read as a Cursor.
     cursor = execution.cursor if isinstance(execution.cursor, dict) else {}
     if cursor.get("kind") == Cursor.CHILDREN:

@@ -404,7 +404,7 @@ def _end(
     """Ends a RUNNING execution from outside its definition (a stop, its TimeoutSeconds), under
     its row lock: its open tokens close (a late callback answers TaskTimedOut), the history says
     why, and the apps hear of it in this transaction."""
-    children.execution_ending(locked, status, now=now)
+    children.execution_ending(locked, status, error=error, cause=cause, now=now)
     CallbackToken.objects.close_open(execution=locked, now=now)
     details = {k: v for k, v in {"error": error, "cause": cause}.items() if v is not None}
     locked.history_event(event_type, details, now=now).save()

@@ -131,6 +131,12 @@ class State:
     def is_callback(self) -> bool:
         return bool(self.resource and self.resource.endswith(".waitForTaskToken"))
 
+    @property
+    def waits_for_job(self) -> bool:
+        """A `.sync` integration (`.sync:2` too): the task waits for the job it starts to end,
+        on a token the host closes (never shown to the workflow as $$.Task.Token)."""
+        return bool(self.resource and self.resource.endswith((".sync", ".sync:2")))
+
 
 @dataclass(frozen=True)
 class Definition:

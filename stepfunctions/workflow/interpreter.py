@@ -403,8 +403,8 @@ class _Run:
 
     def run_task(self, state: State, raw_input: Any, attempts: list[int]) -> _Next | Outcome:
         assert state.resource is not None
-        token = self.host.new_token() if state.is_callback else None
-        ctx = self.state_context(state, attempts, token)
+        token = self.host.new_token() if state.is_callback or state.waits_for_job else None
+        ctx = self.state_context(state, attempts, token if state.is_callback else None)
         try:
             if state.jsonata:
                 parameters = raw_input
