@@ -46,22 +46,25 @@ class ChildGroup(models.Model):
         return f"{self.kind} {self.state_name} ({self.open_children} open)"
 
 
-def group_child_ended(group_id: uuid.UUID, *, failed: bool, using: str = "default") -> dict | None:
-    """One child of the group ended: its counters move in one conditional UPDATE ... RETURNING,
-    which holds the group's row until commit, so two children ending at once are counted one
-    after the other and exactly one of them sees the count that wakes the parent. Returns the
+def group_child_ended(
+    group_id: uuid.UUID, *, ended: int = 1, failed: int = 0, using: str = "default"
+) -> dict | None:
+    """`ended` children of the group ended (`failed` of them not SUCCEEDED): its counters move
+    in one conditional UPDATE ... RETURNING, which holds the group's row until commit, so two
+    transactions ending children at once are counted one after the other and exactly one of
+    them sees the count that wakes the parent. Returns the
     group's {"open", "failed", "tolerated", "parent_id", "max_concurrency"} after the change, or
     None once the group has woken its parent (a late child changes nothing)."""
     connection = connections[using]
     table = connection.ops.quote_name(ChildGroup._meta.db_table)
     sql = (
-        f"UPDATE {table} SET open_children = open_children - 1, "  # noqa: S608 - constant
+        f"UPDATE {table} SET open_children = open_children - %s, "  # noqa: S608 - constant
         "failed_children = failed_children + %s WHERE id = %s AND NOT woken "
         "RETURNING open_children, failed_children, tolerated, parent_id, max_concurrency"
     )
     key = ChildGroup._meta.pk.get_db_prep_value(group_id, connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [1 if failed else 0, key])
+        cursor.execute(sql, [ended, failed, key])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -174,55 +174,89 @@ def branches_resume(
 # --- a batch's writes ----------------------------------------------------------------------------
 def writes_before_history(stages: list["Stage"]) -> None:
     """Inserts the groups and children the batch's stages started, and moves the children's
-    history events into their top-level executions' histories (numbered there)."""
+    history events into their top-level executions' histories, numbered there: one statement
+    per top-level execution for the whole batch."""
     started = [stage.branching for stage in stages if stage.branching is not None]
     if started:
         ChildGroup.objects.bulk_create([group for group, _ in started])
         Execution.objects.bulk_create([child for _, children in started for child in children])
         transaction.on_commit(stages_nudge_send, robust=True)
-    in_batch = {stage.execution.pk: stage.execution for stage in stages}
+    routed: dict[Any, list[tuple[Stage, list[HistoryEvent]]]] = {}
     for stage in stages:
         if stage.execution.group_id is not None and stage.history:
-            stage.history = _history_route(stage, in_batch)
+            events = _history_translate(stage)
+            stage.history = []
+            if events:
+                routed.setdefault(stage.execution.group.root_id, []).append((stage, events))
+    in_batch = {stage.execution.pk: stage.execution for stage in stages}
+    for root_id, entries in routed.items():
+        count = sum(len(events) for _, events in entries)
+        root = in_batch.get(root_id)
+        if root is not None:  # locked by this batch: numbered from its row here
+            if root.status != Execution.Status.RUNNING:
+                continue
+            root.event_count += count
+            last = root.event_count
+        else:
+            last = _event_ids_reserve(root_id, count)
+            if last is None:
+                continue  # the top-level execution has ended: its history is closed
+        event_id = last - count
+        for stage, events in entries:
+            for event in events:
+                event_id += 1
+                event.execution_id = root_id
+                event.event_id, event.previous_event_id = event_id, event_id - 1
+            stage.history = events
 
 
 def writes_after_executions(stages: list["Stage"], *, now: datetime) -> None:
-    """Counts the children that ended in this batch on their groups (waking a parent, or
-    starting a Map's next child), after their own rows are written."""
+    """Counts the children that ended in this batch on their groups (one statement per group),
+    waking a parent or starting a Map's next children, after their own rows are written; and
+    closes the `.sync` tasks waiting for executions that ended."""
+    ended: dict[Any, list[Execution]] = {}
     for stage in stages:
         execution = stage.execution
         if execution.status == Execution.Status.RUNNING:
             continue
         if execution.group_id is not None:
-            child_ended(execution, now=now)
+            ended.setdefault(execution.group_id, []).append(execution)
         elif execution.parent_token:
             nested.child_ended(execution, now=now)
+    for group_id, executions in ended.items():
+        _children_ended(group_id, executions, now=now)
 
 
 def child_ended(execution: Execution, *, now: datetime) -> None:
-    """A child ended (in the caller's transaction, its row locked): counted on its group; the
-    end that decides wakes the parent."""
-    failed = execution.status != Execution.Status.SUCCEEDED
-    counts = group_child_ended(execution.group_id, failed=failed)
+    """A child ended (in the caller's transaction, its row locked): counted on its group."""
+    _children_ended(execution.group_id, [execution], now=now)
+
+
+def _children_ended(group_id: Any, executions: list[Execution], *, now: datetime) -> None:
+    """Children of one group ended in the caller's transaction: counted in one conditional
+    UPDATE; the transaction whose count decides wakes the parent (exactly one: the group's row
+    serializes them, and a woken group counts nothing more)."""
+    failed = sum(e.status != Execution.Status.SUCCEEDED for e in executions)
+    counts = group_child_ended(group_id, ended=len(executions), failed=failed)
     if counts is None:
         return  # the parent has moved on already
     if counts["open"] == 0 or counts["failed"] > counts["tolerated"]:
-        ChildGroup.objects.filter(pk=execution.group_id).update(woken=True)
+        ChildGroup.objects.filter(pk=group_id).update(woken=True)
         Execution.objects.wake([counts["parent_id"]], at=now)
         transaction.on_commit(stages_nudge_send, robust=True)
     elif counts["max_concurrency"]:
-        _start_next(execution.group_id, now=now)
+        _start_next(group_id, len(executions), now=now)
 
 
-def _start_next(group_id: Any, *, now: datetime) -> None:
-    """A Map at its MaxConcurrency: the unstarted child with the lowest index starts (the
-    group's row, locked by the caller, serializes the children ending at once)."""
+def _start_next(group_id: Any, count: int, *, now: datetime) -> None:
+    """A Map at its MaxConcurrency: as many unstarted children as ended start, lowest index
+    first (the group's row, locked by the caller, serializes the children ending at once)."""
     unstarted = (
         Execution.objects.filter(
             group_id=group_id, stage=Execution.Stage.WAITING, cursor__kind=Cursor.START
         )
         .order_by("branch_index")
-        .values("pk")[:1]
+        .values("pk")[:count]
     )
     started = Execution.objects.filter(
         pk__in=Subquery(unstarted), stage=Execution.Stage.WAITING
@@ -238,10 +272,9 @@ _CHILD_EVENTS = {
 }
 
 
-def _history_route(stage: "Stage", in_batch: dict) -> list[HistoryEvent]:
-    """A child stage's events as the top-level execution's: a Parallel branch's start and end
-    dropped, a Map iteration's renamed; numbered after the top-level execution's last event. None
-    once the top-level execution has ended."""
+def _history_translate(stage: "Stage") -> list[HistoryEvent]:
+    """A child stage's events as the top-level history shows them: a Parallel branch's start
+    and end dropped, a Map iteration's renamed (with its index and the Map state's name)."""
     execution = stage.execution
     group = execution.group
     events = []
@@ -252,23 +285,6 @@ def _history_route(stage: "Stage", in_batch: dict) -> list[HistoryEvent]:
             event.type = _CHILD_EVENTS[event.type]
             event.details = {"index": execution.branch_index, "name": group.state_name}
         events.append(event)
-    if not events:
-        return []
-    root = in_batch.get(group.root_id)
-    if root is not None:
-        if root.status != Execution.Status.RUNNING:
-            return []
-        root.event_count += len(events)
-        last = root.event_count
-    else:
-        last = _event_ids_reserve(group.root_id, len(events))
-        if last is None:
-            return []
-    first = last - len(events) + 1
-    for offset, event in enumerate(events):
-        event.execution_id = group.root_id
-        event.event_id = first + offset
-        event.previous_event_id = event.event_id - 1
     return events
 
 
