@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from stepfunctions import selectors, services
 from stepfunctions.errors import ExecutionDoesNotExist
 from stepfunctions.models import CallbackToken, ChildGroup, Execution
 from stepfunctions.services.children import children_abort
+from stepfunctions.services.retention import executions_purge
 
 CALLBACK = "arn:aws:states:::events:putEvents.waitForTaskToken"
 STATELINT = Path(sys.executable).with_name("statelint")
@@ -357,3 +359,18 @@ def test_a_retry_on_the_parallel_state_runs_every_branch_again_after_its_interva
     assert (execution.status, execution.error) == ("FAILED", "Boom")
     assert types(execution).count("ParallelStateStarted") == 2
     assert ChildGroup.objects.filter(parent=execution).count() == 2
+
+
+def test_retention_keeps_a_running_parents_ended_branches_and_purges_them_with_it(
+    inline_stages,
+):
+    execution = start("ParRetention", PARALLEL_FAILING, {})
+    assert execution.status == "FAILED"
+    waiting = start("ParRetentionWaiting", PARALLEL_WAITS, {})
+    [token] = tokens_of(waiting, "W1")
+    services.task_success(task_token=token, output="{}")  # one branch DONE, the parent waits
+    later = timezone.now() + dt.timedelta(days=1)
+    # The ended execution and its two branches; nothing of the waiting one.
+    assert executions_purge(now=later, older_than=dt.timedelta(0)) == 3
+    assert not Execution.objects.filter(group__parent_id=execution.pk).exists()
+    assert children_of(waiting).filter(status="SUCCEEDED").count() == 1
