@@ -484,6 +484,13 @@ class _Run:
                 return self.task_error(state, raw_input, attempts, err)
             self.variables.update(assigned)
             return self.exit(state, output, text)
+        return self.result_exit(state, raw_input, attempts, result, ctx)
+
+    def result_exit(
+        self, state: State, raw_input: Any, attempts: list[int], result: Any, ctx: dict
+    ) -> _Next | Outcome:
+        """A JSONPath Task's (Parallel's, Map's) result through ResultSelector, Assign,
+        ResultPath and OutputPath, then the exit; an error there goes to Retry and Catch."""
         try:
             if "ResultSelector" in state.raw:
                 result = self.template(state, "ResultSelector", result, ctx)
@@ -648,19 +655,13 @@ class _Run:
             r.output if r.status == "SUCCEEDED" else {"Error": r.error, "Cause": r.cause}
             for r in results
         ]
-        ctx = self.state_context(state, attempts)
         try:
             _check_size(state, result)
-            if "ResultSelector" in state.raw:
-                result = self.template(state, "ResultSelector", result, ctx)
-            assigned = self.assigned(state, state.raw.get("Assign"), result, ctx)
-            output = apply_result_path(state.result_path, raw_input, result)
-            output = apply_output_path(state.output_path, output, ctx)
-            text = _check_size(state, output)
         except StatesError as err:
             return self.task_error(state, raw_input, attempts, err)
-        self.variables.update(assigned)
-        return self.exit(state, output, text)
+        return self.result_exit(
+            state, raw_input, attempts, result, self.state_context(state, attempts)
+        )
 
     def fail_execution(self, err: StatesError) -> Finished:
         cause = err.cause
