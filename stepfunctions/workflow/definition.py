@@ -651,6 +651,8 @@ def _read_map(
     if "ItemSelector" in raw and "Parameters" in raw:
         raise reader.fail("ItemSelector", "cannot be used together with Parameters")
     reader.template("ItemSelector")
+    if "ItemsPath" in raw and raw["ItemsPath"] is None:
+        raise reader.fail("ItemsPath", "must be a JSONPath string")
     key = "ItemProcessor" if "ItemProcessor" in raw else "Iterator"
     processor = raw[key]
     config = processor.get("ProcessorConfig", {}) if isinstance(processor, dict) else {}

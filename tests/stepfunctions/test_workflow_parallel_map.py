@@ -211,6 +211,8 @@ def test_map_within_its_tolerated_failures_succeeds_with_the_failures_error_outp
         (map_state(MaxConcurrency=-1), "MaxConcurrency", "integer"),
         (map_state(ToleratedFailurePercentage=101), "ToleratedFailurePercentage", "between"),
         (map_state(Iterator=BRANCH), "ItemProcessor", "exactly one"),
+        (map_state(ItemsPath=None), "ItemsPath", "JSONPath string"),
+        (map_state(ItemSelector={"a": 1}, Parameters={"a": 1}), "ItemSelector", "together"),
     ],
 )
 def test_refused_parallel_and_map_definitions(state, field, fragment):
