@@ -66,6 +66,12 @@ _JSONATA_FIELDS: dict[str, set[str]] = {
     "Wait": _COMMON | {"Next", "End", "Seconds", "Timestamp", "Output", "Assign"},
     "Succeed": _COMMON | {"Output"},
     "Fail": _COMMON | {"Error", "Cause"},
+    "Parallel": _COMMON
+    | {"Next", "End", "Branches", "Arguments", "Output", "Assign", "Retry", "Catch"},
+    "Map": _COMMON
+    | {"Next", "End", "ItemProcessor", "Iterator", "Items", "ItemSelector", "MaxConcurrency"}
+    | {"ToleratedFailureCount", "ToleratedFailurePercentage", "Label", "Output", "Assign"}
+    | {"Retry", "Catch", "ItemReader", "ItemBatcher", "ResultWriter"},
 }
 _JSONATA_CATCHER_FIELDS = {"ErrorEquals", "Next", "Output", "Comment", "Assign"}
 _JSONATA_RULE_FIELDS = {"Condition", "Next", "Comment"}
@@ -435,7 +441,7 @@ def _read_state(
     if language == "JSONata" and own != "JSONata":
         raise reader.fail("QueryLanguage", "a JSONata state machine's states are all JSONata")
     if own == "JSONata":
-        return _read_jsonata_state(name, raw, names, resource_known)
+        return _read_jsonata_state(name, raw, names, resource_known, language)
     for key in raw:
         if key not in FIELDS[kind]:
             raise reader.fail(key, f"unknown field for a {kind} state")
@@ -489,14 +495,17 @@ def _read_state(
 
 
 def _read_jsonata_state(
-    name: str, raw: dict, names: Mapping[str, Any], resource_known: Callable[[str], bool]
+    name: str,
+    raw: dict,
+    names: Mapping[str, Any],
+    resource_known: Callable[[str], bool],
+    language: str = "JSONata",
 ) -> State:
     """A state with QueryLanguage JSONata: its expressions are checked here, run by the
-    interpreter with `$states` and the variables."""
+    interpreter with `$states` and the variables. A Parallel's branches and a Map's
+    ItemProcessor are read in the machine's `language` (their states may name their own)."""
     reader = _StateReader(name, raw, jsonata=True)
     kind = raw["Type"]
-    if kind not in _JSONATA_FIELDS:
-        raise reader.fail("Type", f"{kind} states with QueryLanguage JSONata are not supported")
     for key in raw:
         if key not in _JSONATA_FIELDS[kind]:
             message = f"is not a field of a {kind} state with QueryLanguage JSONata"
@@ -506,8 +515,15 @@ def _read_jsonata_state(
         reader.assign("Assign", raw["Assign"])
     for key in ("Arguments", "Output"):
         reader.expressions(key)
-    if kind in ("Task", "Pass", "Wait"):
+    if kind in ("Task", "Pass", "Wait", "Parallel", "Map"):
         attrs["next"], attrs["end"] = reader.transition(names)
+    if kind in ("Parallel", "Map"):
+        attrs["retry"] = reader.retriers()
+        attrs["catch"] = reader.catchers(names)
+        if kind == "Parallel":
+            attrs["branches"] = _read_branches(reader, resource_known, language)
+        else:
+            attrs.update(_read_map(reader, resource_known, language))
     if kind == "Wait":
         attrs.update(reader.wait())
     if kind == "Task":
@@ -646,11 +662,15 @@ def _read_map(
     for key in _DISTRIBUTED_FIELDS:
         if key in raw:
             raise reader.fail(key, "Distributed Map states are not supported (INLINE only)")
+    if reader.jsonata:
+        reader.expressions("Items")
+        reader.expressions("ItemSelector")
     if ("ItemProcessor" in raw) == ("Iterator" in raw):
         raise reader.fail("ItemProcessor", "exactly one of ItemProcessor and Iterator is required")
     if "ItemSelector" in raw and "Parameters" in raw:
         raise reader.fail("ItemSelector", "cannot be used together with Parameters")
-    reader.template("ItemSelector")
+    if not reader.jsonata:
+        reader.template("ItemSelector")
     if "ItemsPath" in raw and raw["ItemsPath"] is None:
         raise reader.fail("ItemsPath", "must be a JSONPath string")
     key = "ItemProcessor" if "ItemProcessor" in raw else "Iterator"

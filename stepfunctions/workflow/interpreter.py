@@ -473,25 +473,24 @@ class _Run:
         self.record(
             "TaskSucceeded", {"resourceType": kind, "resource": name, "output": result_text}
         )
-        ctx = self.state_context(state, attempts)
-        if state.jsonata:
-            states = {"input": raw_input, "result": result, "context": ctx}
-            try:
-                assigned = self.assigned(state, state.raw.get("Assign"), states, ctx)
-                output = self.jsonata_output(state.raw, states, default=result)
-                text = _check_size(state, output)
-            except StatesError as err:
-                return self.task_error(state, raw_input, attempts, err)
-            self.variables.update(assigned)
-            return self.exit(state, output, text)
-        return self.result_exit(state, raw_input, attempts, result, ctx)
+        return self.result_exit(
+            state, raw_input, attempts, result, self.state_context(state, attempts)
+        )
 
     def result_exit(
         self, state: State, raw_input: Any, attempts: list[int], result: Any, ctx: dict
     ) -> _Next | Outcome:
-        """A JSONPath Task's (Parallel's, Map's) result through ResultSelector, Assign,
-        ResultPath and OutputPath, then the exit; an error there goes to Retry and Catch."""
+        """A Task's (Parallel's, Map's) result through ResultSelector, Assign, ResultPath and
+        OutputPath (JSONata: Assign and Output, with `$states.result`), then the exit; an error
+        there goes to Retry and Catch."""
         try:
+            if state.jsonata:
+                states = {"input": raw_input, "result": result, "context": ctx}
+                assigned = self.assigned(state, state.raw.get("Assign"), states, ctx)
+                output = self.jsonata_output(state.raw, states, default=result)
+                text = _check_size(state, output)
+                self.variables.update(assigned)
+                return self.exit(state, output, text)
             if "ResultSelector" in state.raw:
                 result = self.template(state, "ResultSelector", result, ctx)
             assigned = self.assigned(state, state.raw.get("Assign"), result, ctx)
@@ -567,10 +566,17 @@ class _Run:
         child runs and resumes with resume_branches. A Retry starts them all again."""
         ctx = self.state_context(state, attempts)
         try:
-            effective = apply_input_path(state.input_path, raw_input, ctx)
-            if state.type == "Parallel":
-                if "Parameters" in state.raw:
+            if state.jsonata:
+                effective = {"input": raw_input, "context": ctx}  # $states
+                if state.type == "Parallel" and "Arguments" in state.raw:
+                    effective = self.jsonata(state.raw["Arguments"], effective, "Arguments")
+                elif state.type == "Parallel":
+                    effective = raw_input
+            else:
+                effective = apply_input_path(state.input_path, raw_input, ctx)
+                if state.type == "Parallel" and "Parameters" in state.raw:
                     effective = self.template(state, "Parameters", effective, ctx)
+            if state.type == "Parallel":
                 inputs = [copy.deepcopy(effective) for _ in state.branches]
                 tolerated = 0
             else:
@@ -597,7 +603,10 @@ class _Run:
 
     def map_inputs(self, state: State, effective: Any, ctx: dict) -> list[Any]:
         """Each iteration's input: the item, or ItemSelector (the older Parameters) built with
-        `$$.Map.Item.Index` and `$$.Map.Item.Value` in the context object."""
+        `$$.Map.Item.Index` and `$$.Map.Item.Value` in the context object. JSONata: Items (the
+        input when absent) and ItemSelector, with `$states` as `effective`."""
+        if state.jsonata:
+            return self.jsonata_map_inputs(state, effective)
         assert state.items_path is not None
         items = resolve(
             state.items_path, effective, ctx, field="ItemsPath", variables=self.variables
@@ -620,6 +629,27 @@ class _Run:
                 variables=self.variables,
             )
             for index, item in enumerate(items)
+        ]
+
+    def jsonata_map_inputs(self, state: State, states: dict) -> list[Any]:
+        items = states["input"]
+        if "Items" in state.raw:
+            items = self.jsonata(state.raw["Items"], states, "Items")
+        if not isinstance(items, list):
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                f"The field 'Items' must give a JSON array, not '{to_json(items)}'",
+            )
+        if "ItemSelector" not in state.raw:
+            return copy.deepcopy(items)
+        context = states["context"]
+        return [
+            self.jsonata(
+                state.raw["ItemSelector"],
+                {**states, "context": {**context, "Map": {"Item": {"Index": i, "Value": item}}}},
+                "ItemSelector",
+            )
+            for i, item in enumerate(items)
         ]
 
     def branches_ended(

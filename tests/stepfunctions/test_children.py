@@ -168,6 +168,26 @@ MAP_ITERATOR = {
         "End": True,
     }
 }
+JSONATA_MAP = {
+    "M": {
+        "Type": "Map",
+        "QueryLanguage": "JSONata",
+        "Items": "{% $states.input.items %}",
+        "ItemSelector": {"n": "{% $states.context.Map.Item.Value %}"},
+        "ItemProcessor": branch(
+            {
+                "Square": {
+                    "Type": "Pass",
+                    "QueryLanguage": "JSONata",
+                    "Output": "{% $states.input.n * $states.input.n %}",
+                    "End": True,
+                }
+            }
+        ),
+        "Output": {"squares": "{% $states.result %}"},
+        "End": True,
+    }
+}
 # Every definition tested here, for AWS's own linter (test_statelint_accepts_...).
 DEFINITIONS = {
     "PARALLEL": PARALLEL,
@@ -180,6 +200,7 @@ DEFINITIONS = {
     "MAP_CHECKED": MAP_CHECKED,
     "MAP_TOLERANT": MAP_TOLERANT,
     "MAP_ITERATOR": MAP_ITERATOR,
+    "JSONATA_MAP": JSONATA_MAP,
 }
 
 
@@ -374,3 +395,8 @@ def test_retention_keeps_a_running_parents_ended_branches_and_purges_them_with_i
     assert executions_purge(now=later, older_than=dt.timedelta(0)) == 3
     assert not Execution.objects.filter(group__parent_id=execution.pk).exists()
     assert children_of(waiting).filter(status="SUCCEEDED").count() == 1
+
+
+def test_a_jsonata_map_runs_on_the_engine(inline_stages):
+    execution = start("MapJsonata", JSONATA_MAP, {"items": [2, 3]})
+    assert (execution.status, execution.output) == ("SUCCEEDED", {"squares": [4, 9]})

@@ -227,3 +227,73 @@ def test_a_state_inside_a_branch_is_checked_and_named():
     with pytest.raises(DefinitionError) as refused:
         load_definition({"StartAt": "S", "States": {"S": parallel(Branches=[inner])}})
     assert refused.value.state == "B" and refused.value.field == "Next"
+
+
+JSONATA_BRANCH = {
+    "StartAt": "B",
+    "States": {"B": {"Type": "Pass", "QueryLanguage": "JSONata", "End": True}},
+}
+
+
+def jsonata_machine(state):
+    return {"S": {"QueryLanguage": "JSONata"} | state}
+
+
+def test_jsonata_parallel_gives_its_branches_the_arguments_and_outputs_through_output():
+    states = jsonata_machine(
+        {
+            "Type": "Parallel",
+            "Branches": [JSONATA_BRANCH, JSONATA_BRANCH],
+            "Arguments": {"v": "{% $states.input.x + 1 %}"},
+            "Output": {"sum": "{% $states.result[0].v + $states.result[1].v %}"},
+            "End": True,
+        }
+    )
+    outcome, _ = run(states, {"x": 1})
+    assert outcome.inputs == [{"v": 2}, {"v": 2}]
+    end, _ = resumed(states, outcome, ok({"v": 2}, {"v": 3}))
+    assert end == Finished("SUCCEEDED", {"sum": 5}, None, None)
+
+
+def test_jsonata_map_iterates_over_items_with_item_selector_and_the_map_context():
+    states = jsonata_machine(
+        {
+            "Type": "Map",
+            "ItemProcessor": JSONATA_BRANCH,
+            "Items": "{% $states.input.list %}",
+            "ItemSelector": {
+                "i": "{% $states.context.Map.Item.Index %}",
+                "v": "{% $states.context.Map.Item.Value * 10 %}",
+            },
+            "End": True,
+        }
+    )
+    outcome, _ = run(states, {"list": [1, 2]})
+    assert outcome.inputs == [{"i": 0, "v": 10}, {"i": 1, "v": 20}]
+
+
+def test_jsonata_map_items_that_are_not_an_array_is_a_query_evaluation_error():
+    states = jsonata_machine(
+        {"Type": "Map", "ItemProcessor": JSONATA_BRANCH, "Items": "{% 5 %}", "End": True}
+    )
+    outcome, _ = run(states, {})
+    assert outcome.error == "States.QueryEvaluationError"
+
+
+@pytest.mark.parametrize(
+    ("state", "field"),
+    [
+        (
+            {"Type": "Map", "ItemProcessor": JSONATA_BRANCH, "ItemsPath": "$", "End": True},
+            "ItemsPath",
+        ),
+        (
+            {"Type": "Parallel", "Branches": [JSONATA_BRANCH], "Parameters": {}, "End": True},
+            "Parameters",
+        ),
+    ],
+)
+def test_jsonata_parallel_and_map_refuse_jsonpath_fields(state, field):
+    with pytest.raises(DefinitionError) as refused:
+        load_definition({"StartAt": "S", "States": jsonata_machine(state)})
+    assert refused.value.field == field
