@@ -12,9 +12,19 @@ from stepfunctions import services
 from stepfunctions.models import CallbackToken, ChildGroup, Execution
 from tests.conftest import wait_for
 
-from .test_children import branch, callback_state, children_of, start, tokens_of, types
+from .test_children import (
+    MAP_DOUBLE,
+    branch,
+    callback_state,
+    children_of,
+    document,
+    start,
+    tokens_of,
+    types,
+)
 from .test_races import _run_together
 
+ROLE = "arn:aws:iam::123456789012:role/unused"
 TWO_WAITS = {
     "P": {
         "Type": "Parallel",
@@ -159,3 +169,28 @@ def test_stop_execution_aborts_the_branches_through_the_real_worker():
     assert not CallbackToken.objects.filter(
         execution__group__parent=execution, status=CallbackToken.Status.OPEN
     ).exists()
+
+
+def test_the_api_shows_a_map_as_one_execution_with_its_iterations_in_its_history(live_stages, sfn):
+    arn = sfn.create_state_machine(
+        name="MapApi", definition=json.dumps(document(MAP_DOUBLE)), roleArn=ROLE
+    )["stateMachineArn"]
+    execution_arn = sfn.start_execution(stateMachineArn=arn, input='{"items": [1, 2]}')[
+        "executionArn"
+    ]
+    wait_for(
+        lambda: sfn.describe_execution(executionArn=execution_arn)["status"] != "RUNNING",
+        message="the execution to end",
+    )
+    described = sfn.describe_execution(executionArn=execution_arn)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == [{"v": 2, "i": 0}, {"v": 4, "i": 1}]
+    assert [e["executionArn"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]] == [
+        execution_arn
+    ]
+    events = sfn.get_execution_history(executionArn=execution_arn)["events"]
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    iterations = [e for e in events if e["type"] == "MapIterationStarted"]
+    assert sorted(e["mapIterationStartedEventDetails"]["index"] for e in iterations) == [0, 1]
+    started = next(e for e in events if e["type"] == "MapStateStarted")
+    assert started["mapStateStartedEventDetails"] == {"length": 2}
