@@ -400,3 +400,34 @@ def test_retention_keeps_a_running_parents_ended_branches_and_purges_them_with_i
 def test_a_jsonata_map_runs_on_the_engine(inline_stages):
     execution = start("MapJsonata", JSONATA_MAP, {"items": [2, 3]})
     assert (execution.status, execution.output) == ("SUCCEEDED", {"squares": [4, 9]})
+
+
+def test_the_parents_timeout_aborts_its_branches(inline_stages):
+    definition = document(PARALLEL_WAITS) | {"TimeoutSeconds": 5}
+    machine = services.state_machine_create(name="ParTimeout", definition=definition)
+    execution, _ = services.execution_start(state_machine=machine, input={})
+    assert services.executions_time_out(now=timezone.now() + dt.timedelta(seconds=6)) == 1
+    execution.refresh_from_db()
+    assert (execution.status, execution.error) == ("TIMED_OUT", "States.Timeout")
+    assert set(children_of(execution).values_list("status", flat=True)) == {"ABORTED"}
+
+
+def test_a_branchs_token_expires_like_any_other_and_its_catch_runs(inline_stages):
+    expiring = callback_state("w", TimeoutSeconds=5)
+    expiring.pop("End")
+    expiring |= {
+        "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.late", "Next": "Late"}],
+        "Next": "Late",
+    }
+    states = {
+        "P": {
+            "Type": "Parallel",
+            "Branches": [PASS_A, branch({"W": expiring, "Late": {"Type": "Pass", "End": True}})],
+            "End": True,
+        }
+    }
+    execution = start("ParExpiry", states, {"k": 1})
+    assert services.tokens_expire(now=timezone.now() + dt.timedelta(seconds=6)) == 1
+    execution.refresh_from_db()
+    assert execution.status == "SUCCEEDED"
+    assert execution.output == ["a", {"k": 1, "late": {"Error": "States.Timeout", "Cause": ""}}]
