@@ -155,7 +155,11 @@ def branches_resume(
         if row["status"] not in (Execution.Status.RUNNING, Execution.Status.SUCCEEDED)
     ]
     failure = results[min(failed)[1]] if failed else None
-    if any(row["status"] == Execution.Status.RUNNING for row in rows):
+    running = [i for i, row in enumerate(rows) if row["status"] == Execution.Status.RUNNING]
+    if running:
+        if definition.state(cursor.state).type == ChildGroup.Kind.MAP:
+            for index in running:  # as AWS ends a Map's other iterations once one has failed
+                common["host"].record("MapIterationAborted", {"index": index, "name": cursor.state})
         group_id = uuid.UUID(cursor.group)
         transaction.on_commit(lambda: children_abort(group_id=group_id), robust=True)
     return resume_branches(
@@ -326,6 +330,11 @@ def execution_ending(
     # The raw cursor: a poisoned stage's may not even read as a Cursor.
     cursor = execution.cursor if isinstance(execution.cursor, dict) else {}
     if cursor.get("kind") == Cursor.CHILDREN:
+        if status == Execution.Status.ABORTED and execution.group_id is None:
+            # A stop ends the Parallel or Map state in flight first, as in AWS's history.
+            kind = ChildGroup.objects.filter(pk=cursor.get("group")).values_list("kind", flat=True)
+            for state_kind in kind:
+                execution.history_event(f"{state_kind}StateAborted", {}, now=now).save()
         parent_id = execution.pk
         transaction.on_commit(lambda: children_abort(parent_id=parent_id), robust=True)
 

@@ -431,3 +431,36 @@ def test_a_branchs_token_expires_like_any_other_and_its_catch_runs(inline_stages
     execution.refresh_from_db()
     assert execution.status == "SUCCEEDED"
     assert execution.output == ["a", {"k": 1, "late": {"Error": "States.Timeout", "Cause": ""}}]
+
+
+def test_a_failed_iteration_aborts_the_maps_other_iterations_in_its_history(inline_stages):
+    processor = branch(
+        {
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$", "NumericGreaterThan": 1, "Next": "Bad"}],
+                "Default": "W",
+            },
+            "Bad": {"Type": "Fail", "Error": "TooBig"},
+            "W": callback_state("w"),
+        },
+        start_at="Check",
+    )
+    states = {"M": {"Type": "Map", "ItemProcessor": processor, "End": True}}
+    execution = start("MapAbortOthers", states, [1, 5])
+    assert (execution.status, execution.error) == ("FAILED", "TooBig")
+    history = types(execution)
+    assert history[-4:] == [
+        "MapIterationFailed",
+        "MapIterationAborted",
+        "MapStateFailed",
+        "ExecutionFailed",
+    ]
+    aborted = execution.history.get(type="MapIterationAborted")
+    assert aborted.details == {"index": 0, "name": "M"}
+
+
+def test_stop_execution_ends_the_parallel_state_with_parallel_state_aborted(inline_stages):
+    execution = start("ParStopHistory", PARALLEL_WAITS, {})
+    services.execution_stop(execution=execution)
+    assert types(execution)[-2:] == ["ParallelStateAborted", "ExecutionAborted"]
