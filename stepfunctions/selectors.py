@@ -15,7 +15,10 @@ from stepfunctions.models import CallbackToken, Execution, HistoryEvent, StateMa
 
 def _named(arn: str) -> QuerySet:
     match = arn_parse(arn, pattern=EXECUTION_ARN_RE, missing=ExecutionDoesNotExist)
-    return Execution.objects.filter(state_machine__name=match["machine"], name=match["name"])
+    # A Parallel branch or Map iteration (a child run) is no execution of the API's.
+    return Execution.objects.filter(
+        state_machine__name=match["machine"], name=match["name"], group__isnull=True
+    )
 
 
 def execution_get(*, arn: str, with_version: bool = True) -> Execution:
@@ -76,14 +79,15 @@ def _history_sql(*, reverse: bool, after: bool) -> str:
         f" JOIN {quote(StateMachine._meta.db_table)} m"
         f" ON m.{column(StateMachine, 'id')} = e.{column(Execution, 'state_machine')}"
         f" WHERE m.{column(StateMachine, 'name')} = %(machine)s"
-        f" AND e.{column(Execution, 'name')} = %(name)s{past}"
+        f" AND e.{column(Execution, 'name')} = %(name)s"
+        f" AND e.{column(Execution, 'group')} IS NULL{past}"
         f" ORDER BY {event_id} {'DESC' if reverse else 'ASC'} LIMIT %(limit)s"
     )
 
 
 def executions_of(*, state_machine: StateMachine, status: str | None = None) -> QuerySet:
     """The machine's executions, newest first, by (start_date, id) so pages never overlap."""
-    executions = Execution.objects.filter(state_machine=state_machine)
+    executions = Execution.objects.filter(state_machine=state_machine, group__isnull=True)
     if status:
         executions = executions.filter(status=status)
     return executions.order_by("-start_date", "-pk")

@@ -1,6 +1,7 @@
 """The engine's records: definitions, executions, callback tokens, history, the event log, keys."""
 
 from stepfunctions.models.access_keys import AccessKey
+from stepfunctions.models.children import ChildGroup
 from stepfunctions.models.cursor import Cursor
 from stepfunctions.models.workflow import (
     CallbackToken,
@@ -14,6 +15,7 @@ from stepfunctions.models.workflow import (
 __all__ = [
     "AccessKey",
     "CallbackToken",
+    "ChildGroup",
     "Cursor",
     "Event",
     "Execution",

@@ -15,6 +15,8 @@ class Cursor:
     RETRY: ClassVar[str] = "retry"
     CONTINUE: ClassVar[str] = "continue"
     WAIT: ClassVar[str] = "wait"
+    # In a Parallel or Map state while its child runs (the group's) run.
+    CHILDREN: ClassVar[str] = "children"
     # The members each kind stores, besides its kind.
     _MEMBERS: ClassVar[dict[str, tuple[str, ...]]] = {
         START: (),
@@ -22,6 +24,7 @@ class Cursor:
         RETRY: ("state", "raw_input", "attempts", "entered_event_id", "variables"),
         CONTINUE: ("state", "input", "variables"),
         WAIT: ("state", "input", "variables"),
+        CHILDREN: ("state", "raw_input", "attempts", "entered_event_id", "variables", "group"),
     }
     # Members that may be missing from the JSON (written only when set).
     _OPTIONAL: ClassVar[frozenset[str]] = frozenset({"entered_event_id", "variables"})
@@ -41,6 +44,8 @@ class Cursor:
     # The workflow's variables (Assign) as the stage left them; None when it has none (and in
     # cursors stored before variables were kept).
     variables: dict[str, Any] | None = None
+    # The ChildGroup (its id as text) a children cursor waits on.
+    group: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in self._MEMBERS:

@@ -101,7 +101,7 @@ class ExecutionQuerySet(models.QuerySet):
         it)."""
         return (
             self.select_for_update(of=("self",), skip_locked=skip_locked)
-            .select_related("state_machine", "version")
+            .select_related("state_machine", "version", "group")
             # The parsed definition is cached per version; its JSON is read only on a cache miss.
             .defer("version__definition")
             .filter(pk=pk, stage=Execution.Stage.READY, due_at__lte=now)
@@ -128,6 +128,7 @@ class ExecutionQuerySet(models.QuerySet):
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         claimed = _claimed_executions(rows, connection)
+        _groups_attach(claimed)
         if not postgresql:
             return claimed, len(claimed)
         return claimed, rows[0][-1] if rows else self._due_total(now, limit)
@@ -248,6 +249,20 @@ class Execution(models.Model):
     stop_date = models.DateTimeField(null=True, blank=True)
     # start_date + the definition's top-level TimeoutSeconds: past it the execution is TIMED_OUT.
     timeout_at = models.DateTimeField(null=True, blank=True)
+    # A branch of a Parallel state or an iteration of a Map (stepfunctions.models.children):
+    # its group, and its place in the state's result. None for an execution started by a client.
+    group = models.ForeignKey(
+        "stepfunctions.ChildGroup",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    branch_index = models.PositiveIntegerField(null=True, blank=True)
+    # The task token of the parent's `states:startExecution.sync` task that waits for this
+    # execution to end (stepfunctions.services.nested); empty for any other execution. The
+    # database's default too, so a process still running the previous code inserts rows.
+    parent_token = models.CharField(max_length=2048, blank=True, default="", db_default="")
 
     objects = ExecutionQuerySet.as_manager()
 
@@ -507,6 +522,20 @@ def _claimed_executions(rows: list[tuple], connection) -> list["Execution"]:
         execution.version = version
         claimed.append(execution)
     return claimed
+
+
+def _groups_attach(claimed: list["Execution"]) -> None:
+    """The child runs' groups (Parallel branches, Map iterations), in one query for the batch
+    when it has any, so a child's stage does not load its group by itself."""
+    group_ids = {execution.group_id for execution in claimed if execution.group_id is not None}
+    if not group_ids:
+        return
+    from stepfunctions.models.children import ChildGroup
+
+    groups = ChildGroup.objects.in_bulk(group_ids)
+    for execution in claimed:
+        if execution.group_id is not None:
+            execution.group = groups[execution.group_id]
 
 
 def _field_converter(field: models.Field, connection):

@@ -23,6 +23,7 @@ from stepfunctions.errors import ExecutionAlreadyExists, InvalidExecutionInput
 from stepfunctions.models import CallbackToken, Cursor, Execution, StateMachine
 from stepfunctions.models.bulk import rows_insert
 from stepfunctions.observability import execution_log_ids
+from stepfunctions.services import children
 from stepfunctions.services.nudges import nudge_flag_clear, stages_nudge_send
 from stepfunctions.services.stage import Stage, StageWrites
 from stepfunctions.services.state_machines import definition_for, name_validate
@@ -136,10 +137,14 @@ _EXECUTION_FIELDS = tuple(
 
 def _resume(stage: Stage, execution: Execution) -> Any:
     """Runs the interpreter from the execution's cursor; None when nothing is due."""
-    definition = definition_for(version=execution.version)
+    if children.abandoned(execution, now=stage.now()):
+        return None
+    definition = children.definition_of(execution)
     cursor = execution.position
     kind = cursor.kind if cursor is not None else None
     common = {"context": stage.context(), "host": stage}
+    if kind == Cursor.CHILDREN:
+        return children.branches_resume(definition, execution, cursor, common)
     if kind == Cursor.START:
         return start(definition, execution.input, **common)
     if kind == Cursor.CONTINUE:
@@ -407,6 +412,7 @@ def _end(
     """Ends a RUNNING execution from outside its definition (a stop, its TimeoutSeconds), under
     its row lock: its open tokens close (a late callback answers TaskTimedOut), the history says
     why, and the apps hear of it in this transaction."""
+    children.execution_ending(locked, status, error=error, cause=cause, now=now)
     CallbackToken.objects.close_open(execution=locked, now=now)
     details = {k: v for k, v in {"error": error, "cause": cause}.items() if v is not None}
     locked.history_event(event_type, details, now=now).save()

@@ -34,7 +34,11 @@ def executions_purge(
     while True:
         with transaction.atomic():
             ids = list(
-                Execution.objects.filter(stage=Execution.Stage.DONE, stop_date__lt=cutoff)
+                # A Parallel branch or Map iteration goes with its parent (CASCADE through its
+                # group): the parent may still need its result.
+                Execution.objects.filter(
+                    stage=Execution.Stage.DONE, stop_date__lt=cutoff, group__isnull=True
+                )
                 .order_by("stop_date")
                 .values_list("pk", flat=True)[:batch_size]
             )

@@ -14,8 +14,17 @@ from stepfunctions import hooks, resources
 from stepfunctions.models import CallbackToken, Cursor, Event, Execution, HistoryEvent
 from stepfunctions.models.bulk import rows_insert, tuples_insert
 from stepfunctions.models.workflow import HISTORY_FIELDS
+from stepfunctions.services import children
 from stepfunctions.services.events import events_build, events_save
-from stepfunctions.workflow import Continue, Delayed, Finished, Outcome, Sleeping, Waiting
+from stepfunctions.workflow import (
+    Branching,
+    Continue,
+    Delayed,
+    Finished,
+    Outcome,
+    Sleeping,
+    Waiting,
+)
 
 TOKEN_BYTES = 48  # 384 random bits, 64 URL-safe characters
 
@@ -48,6 +57,8 @@ class Stage:
         self.history: list[tuple] = []
         self.events: list[Event] = []
         self.token: CallbackToken | None = None
+        # A Parallel or Map state's group and children, to insert (services.children).
+        self.branching: tuple | None = None
 
     # --- the interpreter's Host ---------------------------------------------------------------
     def now(self) -> datetime:
@@ -76,6 +87,8 @@ class Stage:
     # --- saving --------------------------------------------------------------------------------
     def context(self) -> dict:
         execution = self.execution
+        if (inherited := children.context_of(execution)) is not None:
+            return inherited  # a Parallel branch or Map iteration sees its top-level execution
         machine = execution.state_machine
         return {
             "Execution": {
@@ -141,6 +154,8 @@ class Stage:
                     variables=outcome.variables or None,
                 ),
             )
+        elif isinstance(outcome, Branching):
+            children.branching_save(self, outcome)
         elif isinstance(outcome, Finished):
             execution.finish(
                 status=outcome.status,
@@ -225,6 +240,7 @@ class StageWrites:
             for stage in waiting:
                 execution = stage.execution
                 execution.cursor = {**execution.cursor, "token_id": stage.token.pk}
+        children.writes_before_history(stages)
         tuples_insert(
             HistoryEvent, [row for stage in stages for row in stage.history], HISTORY_FIELDS
         )
@@ -232,8 +248,10 @@ class StageWrites:
         if events:
             events_save(events)
         Execution.objects.stages_save([stage.execution for stage in stages], _STAGE_FIELDS)
+        children.writes_after_executions(stages, now=stages[0].now())
         for execution in finished:
-            hooks.execution_closed(execution, execution.status)
+            if execution.group_id is None:  # a child run is no app's execution
+                hooks.execution_closed(execution, execution.status)
 
 
 def _token_build(execution: Execution, waiting: Waiting, now: datetime) -> CallbackToken:

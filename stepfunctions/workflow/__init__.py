@@ -1,4 +1,5 @@
-"""An Amazon States Language interpreter in pure Python (Task, Pass, Choice, Wait, Succeed, Fail).
+"""An Amazon States Language interpreter in pure Python (Task, Pass, Choice, Wait, Succeed, Fail,
+Parallel, Map).
 
 `load_definition` validates a definition; `start` and the `resume_*` functions run it one stretch
 at a time through a `Host`, returning an Outcome the caller persists and acts on.
@@ -8,6 +9,7 @@ from .definition import Catcher, Definition, Retrier, State, load_definition
 from .errors import DefinitionError, StatesError, error_matches
 from .interpreter import (
     resource_names,
+    resume_branches,
     resume_continue,
     resume_retry,
     resume_task,
@@ -16,6 +18,8 @@ from .interpreter import (
 )
 from .jsontext import MAX_DEPTH, JsonRefused, json_read, json_value_check
 from .outcomes import (
+    Branching,
+    BranchResult,
     Continue,
     Delayed,
     Finished,
@@ -31,6 +35,8 @@ from .outcomes import (
 from .paths import PathSyntaxError, parse_path
 
 __all__ = [
+    "Branching",
+    "BranchResult",
     "Catcher",
     "Continue",
     "Definition",
@@ -57,6 +63,7 @@ __all__ = [
     "load_definition",
     "parse_path",
     "resource_names",
+    "resume_branches",
     "resume_continue",
     "resume_retry",
     "resume_task",

@@ -38,9 +38,20 @@ FIELDS: dict[str, set[str]] = {
     "Succeed": _COMMON | {"InputPath", "OutputPath"},
     "Fail": _COMMON | {"Error", "Cause", "ErrorPath", "CausePath"},
     "Wait": _COMMON | _FLOW | {"Seconds", "Timestamp", "SecondsPath", "TimestampPath", "Assign"},
+    "Parallel": _COMMON
+    | _FLOW
+    | {"Branches", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Assign"},
+    "Map": _COMMON
+    | _FLOW
+    | {"ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Assign"}
+    | {"Iterator", "ItemProcessor", "ItemsPath", "ItemSelector", "MaxConcurrency"}
+    | {"ToleratedFailureCount", "ToleratedFailurePercentage", "Label"}
+    # Distributed Map's: refused by _read_map with a message that says so.
+    | {"ItemReader", "ItemBatcher", "ResultWriter"},
 }
 _WAIT_FIELDS = ("Seconds", "Timestamp", "SecondsPath", "TimestampPath")
-_REFUSED_TYPES = {"Parallel", "Map"}
+_DISTRIBUTED_FIELDS = ("ItemReader", "ItemBatcher", "ResultWriter")
+_BRANCH_FIELDS = {"StartAt", "States", "Comment", "ProcessorConfig"}
 _TOP_FIELDS = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
 _RETRIER_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "Comment"}
 _RETRIER_FIELDS |= {"MaxDelaySeconds", "JitterStrategy"}
@@ -55,6 +66,12 @@ _JSONATA_FIELDS: dict[str, set[str]] = {
     "Wait": _COMMON | {"Next", "End", "Seconds", "Timestamp", "Output", "Assign"},
     "Succeed": _COMMON | {"Output"},
     "Fail": _COMMON | {"Error", "Cause"},
+    "Parallel": _COMMON
+    | {"Next", "End", "Branches", "Arguments", "Output", "Assign", "Retry", "Catch"},
+    "Map": _COMMON
+    | {"Next", "End", "ItemProcessor", "Iterator", "Items", "ItemSelector", "MaxConcurrency"}
+    | {"ToleratedFailureCount", "ToleratedFailurePercentage", "Label", "Output", "Assign"}
+    | {"Retry", "Catch", "ItemReader", "ItemBatcher", "ResultWriter"},
 }
 _JSONATA_CATCHER_FIELDS = {"ErrorEquals", "Next", "Output", "Comment", "Assign"}
 _JSONATA_RULE_FIELDS = {"Condition", "Next", "Comment"}
@@ -108,10 +125,23 @@ class State:
     wait_timestamp_path: Path | None = None
     # QueryLanguage JSONata: Arguments, Output, Assign and Condition hold `{% %}` expressions.
     jsonata: bool = False
+    # A Parallel state's branches, a Map state's item processor (one Definition).
+    branches: tuple[Definition, ...] = ()
+    # A Map state's ItemsPath, MaxConcurrency (0: unbounded) and tolerated failures.
+    items_path: Path | None = None
+    max_concurrency: int = 0
+    tolerated_failure_count: int | None = None
+    tolerated_failure_percentage: float | None = None
 
     @property
     def is_callback(self) -> bool:
         return bool(self.resource and self.resource.endswith(".waitForTaskToken"))
+
+    @property
+    def waits_for_job(self) -> bool:
+        """A `.sync` integration (`.sync:2` too): the task waits for the job it starts to end,
+        on a token the host closes (never shown to the workflow as $$.Task.Token)."""
+        return bool(self.resource and self.resource.endswith((".sync", ".sync:2")))
 
 
 @dataclass(frozen=True)
@@ -407,8 +437,6 @@ def _read_state(
         raise DefinitionError(name, "", "must be an object")
     reader = _StateReader(name, raw)
     kind = raw.get("Type")
-    if kind in _REFUSED_TYPES:
-        raise reader.fail("Type", f"{kind} states are not supported (Task, Pass, Choice, ...)")
     if kind not in FIELDS:
         raise reader.fail("Type", f"unsupported state type {json.dumps(kind)}")
     own = raw.get("QueryLanguage", language)
@@ -417,7 +445,7 @@ def _read_state(
     if language == "JSONata" and own != "JSONata":
         raise reader.fail("QueryLanguage", "a JSONata state machine's states are all JSONata")
     if own == "JSONata":
-        return _read_jsonata_state(name, raw, names, resource_known)
+        return _read_jsonata_state(name, raw, names, resource_known, language)
     for key in raw:
         if key not in FIELDS[kind]:
             raise reader.fail(key, f"unknown field for a {kind} state")
@@ -445,6 +473,17 @@ def _read_state(
         attrs["choices"] = tuple(choices)
         if "Default" in raw:
             attrs["default"] = reader.target("Default", raw["Default"], names)
+    if kind in ("Parallel", "Map"):
+        attrs["next"], attrs["end"] = reader.transition(names)
+        attrs["result_path"] = reader.path("ResultPath", reference=True)
+        reader.template("Parameters")
+        reader.template("ResultSelector")
+        attrs["retry"] = reader.retriers()
+        attrs["catch"] = reader.catchers(names)
+        if kind == "Parallel":
+            attrs["branches"] = _read_branches(reader, resource_known, language)
+        else:
+            attrs.update(_read_map(reader, resource_known, language))
     if kind == "Fail":
         for key in ("Error", "Cause"):
             if key in raw and f"{key}Path" in raw:
@@ -460,10 +499,15 @@ def _read_state(
 
 
 def _read_jsonata_state(
-    name: str, raw: dict, names: Mapping[str, Any], resource_known: Callable[[str], bool]
+    name: str,
+    raw: dict,
+    names: Mapping[str, Any],
+    resource_known: Callable[[str], bool],
+    language: str = "JSONata",
 ) -> State:
     """A state with QueryLanguage JSONata: its expressions are checked here, run by the
-    interpreter with `$states` and the variables."""
+    interpreter with `$states` and the variables. A Parallel's branches and a Map's
+    ItemProcessor are read in the machine's `language` (their states may name their own)."""
     reader = _StateReader(name, raw, jsonata=True)
     kind = raw["Type"]
     for key in raw:
@@ -475,8 +519,15 @@ def _read_jsonata_state(
         reader.assign("Assign", raw["Assign"])
     for key in ("Arguments", "Output"):
         reader.expressions(key)
-    if kind in ("Task", "Pass", "Wait"):
+    if kind in ("Task", "Pass", "Wait", "Parallel", "Map"):
         attrs["next"], attrs["end"] = reader.transition(names)
+    if kind in ("Parallel", "Map"):
+        attrs["retry"] = reader.retriers()
+        attrs["catch"] = reader.catchers(names)
+        if kind == "Parallel":
+            attrs["branches"] = _read_branches(reader, resource_known, language)
+        else:
+            attrs.update(_read_map(reader, resource_known, language))
     if kind == "Wait":
         attrs.update(reader.wait())
     if kind == "Task":
@@ -543,13 +594,114 @@ def load_definition(
     if "TimeoutSeconds" in raw and not _positive_int(raw["TimeoutSeconds"]):
         message = f"must be an integer between 1 and {MAX_SECONDS}"
         raise DefinitionError(None, "TimeoutSeconds", message)
-    parsed = {
-        name: _read_state(name, state, states, resource_known, language)
-        for name, state in states.items()
-    }
+    parsed = _read_states(states, resource_known, language)
     return Definition(
         start_at=raw["StartAt"],
         states=MappingProxyType(parsed),
         raw=raw,
         timeout_seconds=raw.get("TimeoutSeconds"),
     )
+
+
+def _read_states(
+    states: dict, resource_known: Callable[[str], bool], language: str
+) -> Mapping[str, State]:
+    return MappingProxyType(
+        {
+            name: _read_state(name, state, states, resource_known, language)
+            for name, state in states.items()
+        }
+    )
+
+
+# --- Parallel and Map -------------------------------------------------------------------------
+
+
+def _read_branch(
+    reader: _StateReader,
+    where: str,
+    raw: Any,
+    resource_known: Callable[[str], bool],
+    language: str,
+) -> Definition:
+    """A Parallel branch or a Map's ItemProcessor: StartAt and States of its own, whose states
+    transition only among themselves (a DefinitionError inside names the inner state)."""
+    if not isinstance(raw, dict):
+        raise reader.fail(where, "must be an object with StartAt and States")
+    for key in raw:
+        if key not in _BRANCH_FIELDS:
+            raise reader.fail(f"{where}.{key}", "unknown field")
+    states = raw.get("States")
+    if not isinstance(states, dict) or not states:
+        raise reader.fail(f"{where}.States", "is required: a non-empty object of states")
+    start_at = raw.get("StartAt")
+    if not isinstance(start_at, str) or start_at not in states:
+        message = f"names a state that does not exist: {json.dumps(start_at)}"
+        raise reader.fail(f"{where}.StartAt", message)
+    return Definition(
+        start_at=start_at,
+        states=_read_states(states, resource_known, language),
+        raw=raw,
+    )
+
+
+def _read_branches(
+    reader: _StateReader, resource_known: Callable[[str], bool], language: str
+) -> tuple[Definition, ...]:
+    branches = reader.raw.get("Branches")
+    if not isinstance(branches, list) or not branches:
+        raise reader.fail("Branches", "must be a non-empty list of branches")
+    return tuple(
+        _read_branch(reader, f"Branches[{i}]", branch, resource_known, language)
+        for i, branch in enumerate(branches)
+    )
+
+
+def _read_map(
+    reader: _StateReader, resource_known: Callable[[str], bool], language: str
+) -> dict[str, Any]:
+    """An inline Map's ItemProcessor (or the older Iterator), ItemsPath, ItemSelector (or the
+    older Parameters), MaxConcurrency and tolerated failures; a distributed Map is refused."""
+    raw = reader.raw
+    for key in _DISTRIBUTED_FIELDS:
+        if key in raw:
+            raise reader.fail(key, "Distributed Map states are not supported (INLINE only)")
+    if reader.jsonata:
+        reader.expressions("Items")
+        reader.expressions("ItemSelector")
+    if ("ItemProcessor" in raw) == ("Iterator" in raw):
+        raise reader.fail("ItemProcessor", "exactly one of ItemProcessor and Iterator is required")
+    if "ItemSelector" in raw and "Parameters" in raw:
+        raise reader.fail("ItemSelector", "cannot be used together with Parameters")
+    if not reader.jsonata:
+        reader.template("ItemSelector")
+    if "ItemsPath" in raw and raw["ItemsPath"] is None:
+        raise reader.fail("ItemsPath", "must be a JSONPath string")
+    key = "ItemProcessor" if "ItemProcessor" in raw else "Iterator"
+    processor = raw[key]
+    config = processor.get("ProcessorConfig", {}) if isinstance(processor, dict) else {}
+    if not isinstance(config, dict) or set(config) - {"Mode", "ExecutionType"}:
+        raise reader.fail(f"{key}.ProcessorConfig", "must be an object with Mode")
+    if config.get("Mode", "INLINE") != "INLINE":
+        message = "Distributed Map states are not supported: Mode must be INLINE"
+        raise reader.fail(f"{key}.ProcessorConfig.Mode", message)
+    concurrency = raw.get("MaxConcurrency", 0)
+    if not (
+        _positive_int(concurrency, MAX_ATTEMPTS) or concurrency == 0 and type(concurrency) is int
+    ):
+        raise reader.fail("MaxConcurrency", f"must be an integer between 0 and {MAX_ATTEMPTS}")
+    count = raw.get("ToleratedFailureCount")
+    if count is not None and not (
+        _positive_int(count, MAX_ATTEMPTS) or count == 0 and type(count) is int
+    ):
+        raise reader.fail("ToleratedFailureCount", "must be a non-negative integer")
+    percentage = raw.get("ToleratedFailurePercentage")
+    if percentage is not None and not (_number(percentage) and 0 <= percentage <= 100):
+        raise reader.fail("ToleratedFailurePercentage", "must be a number between 0 and 100")
+    return {
+        "branches": (_read_branch(reader, key, processor, resource_known, language),),
+        "items_path": reader.path("ItemsPath"),
+        "max_concurrency": concurrency,
+        "tolerated_failure_count": count,
+        "tolerated_failure_percentage": percentage,
+    }

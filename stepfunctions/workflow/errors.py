@@ -13,6 +13,7 @@ DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 RESULT_PATH_MATCH_FAILURE = "States.ResultPathMatchFailure"
 NO_CHOICE_MATCHED = "States.NoChoiceMatched"
 INTRINSIC_FAILURE = "States.IntrinsicFailure"
+EXCEED_TOLERATED_FAILURE_THRESHOLD = "States.ExceedToleratedFailureThreshold"
 
 
 class DefinitionError(ValueError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from .choice import choose
 from .definition import MAX_DELAY_SECONDS, MAX_SECONDS, Definition, State, timestamp_parse
 from .errors import (
     DATA_LIMIT_EXCEEDED,
+    EXCEED_TOLERATED_FAILURE_THRESHOLD,
     NO_CHOICE_MATCHED,
     RUNTIME,
     TASK_FAILED,
@@ -29,6 +31,8 @@ from .jsonata_query import QUERY_EVALUATION_ERROR
 from .jsonata_query import evaluate as jsonata_evaluate
 from .jsonata_query import seconds as jsonata_seconds
 from .outcomes import (
+    Branching,
+    BranchResult,
     Continue,
     Delayed,
     Finished,
@@ -114,6 +118,25 @@ class _Run:
         self.variables: dict = {}  # the workflow's variables, set by Assign
         self.last_event_id = 0
 
+    @classmethod
+    def resumed(
+        cls,
+        defn: Definition,
+        context: dict,
+        host: Host,
+        max_transitions: int,
+        *,
+        state_name: str | None,
+        variables: dict | None,
+        entered_event_id: int | None = None,
+    ) -> _Run:
+        """A run going on from an earlier stage: in `state_name` (entered at the event
+        `entered_event_id`), with the workflow's variables as that stage left them."""
+        run = cls(defn, context, host, max_transitions)
+        run.state_name, run.entered_event_id = state_name, entered_event_id
+        run.variables = copy.deepcopy(variables or {})
+        return run
+
     def record(self, event_type: str, details: dict) -> int | None:
         event_id = self.host.record(event_type, details)
         self.last_event_id = max(self.last_event_id, event_id or 0)
@@ -155,6 +178,8 @@ class _Run:
         )
         if state.type == "Task":
             return self.run_task(state, raw_input, [0] * len(state.retry))
+        if state.type in ("Parallel", "Map"):
+            return self.run_branches(state, raw_input, [0] * len(state.retry))
         ctx = self.state_context(state, [])
         if state.jsonata:
             return self.enter_jsonata(state, raw_input, ctx)
@@ -379,8 +404,8 @@ class _Run:
 
     def run_task(self, state: State, raw_input: Any, attempts: list[int]) -> _Next | Outcome:
         assert state.resource is not None
-        token = self.host.new_token() if state.is_callback else None
-        ctx = self.state_context(state, attempts, token)
+        token = self.host.new_token() if state.is_callback or state.waits_for_job else None
+        ctx = self.state_context(state, attempts, token if state.is_callback else None)
         try:
             if state.jsonata:
                 parameters = raw_input
@@ -452,18 +477,24 @@ class _Run:
         self.record(
             "TaskSucceeded", {"resourceType": kind, "resource": name, "output": result_text}
         )
-        ctx = self.state_context(state, attempts)
-        if state.jsonata:
-            states = {"input": raw_input, "result": result, "context": ctx}
-            try:
+        return self.result_exit(
+            state, raw_input, attempts, result, self.state_context(state, attempts)
+        )
+
+    def result_exit(
+        self, state: State, raw_input: Any, attempts: list[int], result: Any, ctx: dict
+    ) -> _Next | Outcome:
+        """A Task's (Parallel's, Map's) result through ResultSelector, Assign, ResultPath and
+        OutputPath (JSONata: Assign and Output, with `$states.result`), then the exit; an error
+        there goes to Retry and Catch."""
+        try:
+            if state.jsonata:
+                states = {"input": raw_input, "result": result, "context": ctx}
                 assigned = self.assigned(state, state.raw.get("Assign"), states, ctx)
                 output = self.jsonata_output(state.raw, states, default=result)
                 text = _check_size(state, output)
-            except StatesError as err:
-                return self.task_error(state, raw_input, attempts, err)
-            self.variables.update(assigned)
-            return self.exit(state, output, text)
-        try:
+                self.variables.update(assigned)
+                return self.exit(state, output, text)
             if "ResultSelector" in state.raw:
                 result = self.template(state, "ResultSelector", result, ctx)
             assigned = self.assigned(state, state.raw.get("Assign"), result, ctx)
@@ -532,6 +563,140 @@ class _Run:
                 return _Next(catcher.next, output)
         return self.fail_execution(err)
 
+    # --- Parallel and Map ----------------------------------------------------------------------
+    def run_branches(self, state: State, raw_input: Any, attempts: list[int]) -> _Next | Outcome:
+        """Starts a Parallel state's branches (each gets the effective input) or a Map state's
+        iterations (one per item of ItemsPath, through ItemSelector): the caller runs them as
+        child runs and resumes with resume_branches. A Retry starts them all again."""
+        ctx = self.state_context(state, attempts)
+        try:
+            if state.jsonata:
+                effective = {"input": raw_input, "context": ctx}  # $states
+                if state.type == "Parallel" and "Arguments" in state.raw:
+                    effective = self.jsonata(state.raw["Arguments"], effective, "Arguments")
+                elif state.type == "Parallel":
+                    effective = raw_input
+            else:
+                effective = apply_input_path(state.input_path, raw_input, ctx)
+                if state.type == "Parallel" and "Parameters" in state.raw:
+                    effective = self.template(state, "Parameters", effective, ctx)
+            if state.type == "Parallel":
+                inputs = [copy.deepcopy(effective) for _ in state.branches]
+                tolerated = 0
+            else:
+                inputs = self.map_inputs(state, effective, ctx)
+                tolerated = map_tolerated_failures(state, len(inputs))
+        except StatesError as err:
+            return self.task_error(state, raw_input, attempts, err)
+        if state.type == "Parallel":
+            self.record("ParallelStateStarted", {})
+        else:
+            self.record("MapStateStarted", {"length": len(inputs)})
+            if not inputs:  # nothing to iterate: the Map succeeds at once with []
+                return self.branches_ended(state, raw_input, attempts, [], None)
+        return Branching(
+            state.name,
+            raw_input,
+            inputs,
+            list(attempts),
+            state.max_concurrency,
+            tolerated,
+            self.entered_event_id,
+            copy.deepcopy(self.variables),
+        )
+
+    def map_inputs(self, state: State, effective: Any, ctx: dict) -> list[Any]:
+        """Each iteration's input: the item, or ItemSelector (the older Parameters) built with
+        `$$.Map.Item.Index` and `$$.Map.Item.Value` in the context object. JSONata: Items (the
+        input when absent) and ItemSelector, with `$states` as `effective`."""
+        if state.jsonata:
+            return self.jsonata_map_inputs(state, effective)
+        assert state.items_path is not None
+        items = resolve(
+            state.items_path, effective, ctx, field="ItemsPath", variables=self.variables
+        )
+        if not isinstance(items, list):
+            raise StatesError(
+                RUNTIME,
+                f"Invalid path '{state.items_path.text}': the value of ItemsPath must be a JSON "
+                f"array, not '{to_json(items)}'",
+            )
+        key = "ItemSelector" if "ItemSelector" in state.raw else "Parameters"
+        if key not in state.raw:
+            return copy.deepcopy(items)
+        return [
+            resolve_template(
+                state.raw[key],
+                effective,
+                {**ctx, "Map": {"Item": {"Index": index, "Value": item}}},
+                field=key,
+                variables=self.variables,
+            )
+            for index, item in enumerate(items)
+        ]
+
+    def jsonata_map_inputs(self, state: State, states: dict) -> list[Any]:
+        items = states["input"]
+        if "Items" in state.raw:
+            items = self.jsonata(state.raw["Items"], states, "Items")
+        if not isinstance(items, list):
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                f"The field 'Items' must give a JSON array, not '{to_json(items)}'",
+            )
+        if "ItemSelector" not in state.raw:
+            return copy.deepcopy(items)
+        context = states["context"]
+        return [
+            self.jsonata(
+                state.raw["ItemSelector"],
+                {**states, "context": {**context, "Map": {"Item": {"Index": i, "Value": item}}}},
+                "ItemSelector",
+            )
+            for i, item in enumerate(items)
+        ]
+
+    def branches_ended(
+        self,
+        state: State,
+        raw_input: Any,
+        attempts: list[int],
+        results: list[BranchResult],
+        failure: BranchResult | None,
+    ) -> _Next | Outcome:
+        """The child runs ended (or enough of them failed): the state fails with the first
+        failure's error (a Map past its tolerated failures: States.ExceedToleratedFailureThreshold),
+        through its Retry and Catch; else its result is the outputs in branch (item) order."""
+        kind = state.type
+        failed = sum(result.status != "SUCCEEDED" for result in results)
+        tolerance = kind == "Map" and (
+            state.tolerated_failure_count is not None
+            or state.tolerated_failure_percentage is not None
+        )
+        if tolerance and failed > map_tolerated_failures(state, len(results)):
+            self.record(f"{kind}StateFailed", {})
+            err = StatesError(
+                EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                "The specified tolerated failure threshold was exceeded",
+            )
+            return self.task_error(state, raw_input, attempts, err)
+        if failure is not None and not tolerance:
+            self.record(f"{kind}StateFailed", {})
+            err = StatesError(failure.error or TASK_FAILED, failure.cause or "")
+            return self.task_error(state, raw_input, attempts, err)
+        self.record(f"{kind}StateSucceeded", {})
+        result: Any = [
+            r.output if r.status == "SUCCEEDED" else {"Error": r.error, "Cause": r.cause}
+            for r in results
+        ]
+        try:
+            _check_size(state, result)
+        except StatesError as err:
+            return self.task_error(state, raw_input, attempts, err)
+        return self.result_exit(
+            state, raw_input, attempts, result, self.state_context(state, attempts)
+        )
+
     def fail_execution(self, err: StatesError) -> Finished:
         cause = err.cause
         if err.error == RUNTIME and self.state_name is not None:
@@ -559,6 +724,17 @@ class _Run:
         return Finished(status, output, error, cause)
 
 
+def map_tolerated_failures(state: State, length: int) -> int:
+    """How many of a Map's `length` iterations may fail before it fails: the fewer of
+    ToleratedFailureCount and ToleratedFailurePercentage's share (0 when neither is set)."""
+    bounds = []
+    if state.tolerated_failure_count is not None:
+        bounds.append(state.tolerated_failure_count)
+    if state.tolerated_failure_percentage is not None:
+        bounds.append(math.floor(length * state.tolerated_failure_percentage / 100))
+    return min(bounds) if bounds else 0
+
+
 def _resumed(
     defn: Definition,
     state_name: str,
@@ -568,14 +744,20 @@ def _resumed(
     entered_event_id: int | None,
     variables: dict | None,
 ) -> tuple[State, _Run]:
-    """The Task state a resumed run goes on in, and that run (which entered the state at the
-    event `entered_event_id`, in an earlier stage)."""
+    """The Task (or Parallel, Map) state a resumed run goes on in, and that run (which entered
+    the state at the event `entered_event_id`, in an earlier stage)."""
     state = defn.state(state_name)
-    if state.type != "Task":
+    if state.type not in ("Task", "Parallel", "Map"):
         raise ValueError(f'state "{state_name}" is a {state.type} state, not a Task')
-    run = _Run(defn, context, host, max_transitions)
-    run.state_name, run.entered_event_id = state_name, entered_event_id
-    run.variables = copy.deepcopy(variables or {})
+    run = _Run.resumed(
+        defn,
+        context,
+        host,
+        max_transitions,
+        state_name=state_name,
+        variables=variables,
+        entered_event_id=entered_event_id,
+    )
     return state, run
 
 
@@ -642,7 +824,35 @@ def resume_retry(
     state, run = _resumed(
         defn, state_name, context, host, max_transitions, entered_event_id, variables
     )
-    step = run.run_task(state, copy.deepcopy(raw_input), _attempts(state, attempts))
+    again = run.run_task if state.type == "Task" else run.run_branches
+    step = again(state, copy.deepcopy(raw_input), _attempts(state, attempts))
+    return run.drive(step)
+
+
+def resume_branches(
+    defn: Definition,
+    *,
+    state_name: str,
+    raw_input: Any,
+    attempts: list[int],
+    results: list[BranchResult],
+    failure: BranchResult | None = None,
+    context: dict,
+    host: Host,
+    max_transitions: int = 250,
+    entered_event_id: int | None = None,
+    variables: dict | None = None,
+) -> Outcome:
+    """Go on in a Parallel or Map state once its child runs have ended: `results` in branch
+    (item) order, `failure` the first to fail, if one did (the Branching outcome's other
+    fields are passed back as they were)."""
+    state, run = _resumed(
+        defn, state_name, context, host, max_transitions, entered_event_id, variables
+    )
+    if state.type not in ("Parallel", "Map"):
+        raise ValueError(f'state "{state_name}" is a {state.type} state, not a Parallel or Map')
+    data, counts = copy.deepcopy(raw_input), _attempts(state, attempts)
+    step = run.branches_ended(state, data, counts, copy.deepcopy(results), failure)
     return run.drive(step)
 
 
@@ -661,9 +871,9 @@ def resume_wait(
     state = defn.state(state_name)
     if state.type != "Wait":
         raise ValueError(f'state "{state_name}" is a {state.type} state, not a Wait')
-    run = _Run(defn, context, host, max_transitions)
-    run.state_name = state_name
-    run.variables = copy.deepcopy(variables or {})
+    run = _Run.resumed(
+        defn, context, host, max_transitions, state_name=state_name, variables=variables
+    )
     data = copy.deepcopy(output)
     return run.drive(run.exit(state, data, to_json(data)))
 
@@ -680,6 +890,5 @@ def resume_continue(
 ) -> Outcome:
     """Go on after a Continue outcome by entering `state_name` with `state_input` (and the
     workflow's `variables`, as the Continue outcome gave them)."""
-    run = _Run(defn, context, host, max_transitions)
-    run.variables = copy.deepcopy(variables or {})
+    run = _Run.resumed(defn, context, host, max_transitions, state_name=None, variables=variables)
     return run.drive(_Next(state_name, copy.deepcopy(state_input)))

@@ -88,6 +88,33 @@ class Continue:
 
 
 @dataclass(frozen=True)
+class Branching:
+    """A Parallel or Map state runs its branches (or its items' iterations) as child runs, one
+    per entry of `inputs`, at most `max_concurrency` at a time (0: all at once); call
+    resume_branches with their results once all have ended, or more than `tolerated_failures`
+    of them have failed."""
+
+    state_name: str
+    raw_input: Any
+    inputs: list[Any]
+    attempts: list[int]
+    max_concurrency: int = 0
+    tolerated_failures: int = 0
+    entered_event_id: int | None = field(default=None, compare=False)
+    variables: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BranchResult:
+    """How one child run of a Parallel or Map state ended (status as an execution's)."""
+
+    status: str
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True)
 class Finished:
     status: Literal["SUCCEEDED", "FAILED"]
     output: Any
@@ -95,5 +122,5 @@ class Finished:
     cause: str | None
 
 
-Outcome = Waiting | Sleeping | Delayed | Continue | Finished
+Outcome = Waiting | Sleeping | Delayed | Continue | Branching | Finished
 TaskResult = TaskSuccess | TaskFailure | TaskTimeout

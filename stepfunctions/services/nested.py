@@ -1,0 +1,153 @@
+"""Nested executions: a Task state that starts an execution of a state machine on this engine.
+
+- `arn:aws:states:::states:startExecution`: fire and forget; the task's result is StartExecution's
+  response (`ExecutionArn`, `StartDate`).
+- `.waitForTaskToken`: the same start; the parent waits on its task token like any callback (the
+  child is given the token in its input by the definition, `"TaskToken.$": "$$.Task.Token"`).
+- `.sync` / `.sync:2`: the parent waits for the child to end. The interpreter opens a task token
+  for the wait as for a callback (never shown to anyone); the child keeps it (Execution.
+  parent_token), and the transaction that ends the child closes it, waking the parent, with one
+  conditional statement (CallbackToken.objects.close_and_wake: the parent's row, then the
+  token's, as every callback takes them). The result is DescribeExecution's shape: `Input` and
+  `Output` as JSON text for `.sync`, as JSON for `.sync:2`. A child that does not succeed fails
+  the task with States.TaskFailed, the same shape (with `Error` and `Cause`) as its cause.
+
+The child starts in the parent's stage transaction, so a stage that rolls back (and runs again)
+starts no orphan. The child is an ordinary execution: listed, described and stoppable through
+the API; stopping the parent leaves it running, as on AWS.
+"""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from stepfunctions import resources
+from stepfunctions.errors import (
+    ExecutionAlreadyExists,
+    InvalidExecutionInput,
+    InvalidName,
+    StateMachineDoesNotExist,
+)
+from stepfunctions.models import CallbackToken, Execution
+from stepfunctions.services.nudges import stages_nudge_send
+from stepfunctions.workflow import StatesError
+
+START_EXECUTION = "arn:aws:states:::states:startExecution"
+SYNC, SYNC_JSON = ".sync", ".sync:2"
+TASK_FAILED = "States.TaskFailed"
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _millis(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def _child_start(parameters: Any, *, parent_token: str = "") -> Execution:
+    """Starts the execution StartExecution's parameters name; refusals are the task's errors,
+    named as the integration names them on AWS (`StepFunctions.<Exception>`)."""
+    from stepfunctions.services.executions import execution_start
+    from stepfunctions.services.state_machines import state_machine_get
+
+    if not isinstance(parameters, dict) or not isinstance(parameters.get("StateMachineArn"), str):
+        raise StatesError("StepFunctions.InvalidArn", "StateMachineArn is required")
+    data = parameters.get("Input", {})
+    try:
+        machine = state_machine_get(arn_or_name=parameters["StateMachineArn"])
+        execution, created = execution_start(
+            state_machine=machine, input=data, name=parameters.get("Name")
+        )
+    except (
+        StateMachineDoesNotExist,
+        ExecutionAlreadyExists,
+        InvalidExecutionInput,
+        InvalidName,
+    ) as error:
+        raise StatesError(f"StepFunctions.{type(error).__name__}Exception", str(error)) from None
+    if parent_token:
+        if not created:  # a running twin already has its own waiter (or none)
+            message = f"Execution Already Exists: '{execution.name}'"
+            raise StatesError("StepFunctions.ExecutionAlreadyExistsException", message)
+        Execution.objects.filter(pk=execution.pk).update(parent_token=parent_token)
+    return execution
+
+
+def _started(execution: Execution) -> dict:
+    return {"ExecutionArn": execution.arn, "StartDate": _millis(execution.start_date)}
+
+
+@resources.resource(START_EXECUTION)
+def _start_execution(parameters: Any, invocation: resources.Invocation) -> dict:
+    """Fire and forget, or (with .waitForTaskToken) a callback the child answers."""
+    return _started(_child_start(parameters))
+
+
+@resources.resource(START_EXECUTION + SYNC)
+def _start_execution_sync(parameters: Any, invocation: resources.Invocation) -> dict:
+    return _started(_child_start(parameters, parent_token=invocation.token or ""))
+
+
+resources.resource(START_EXECUTION + SYNC_JSON)(_start_execution_sync)
+
+
+def described(execution: Execution, *, as_json: bool) -> dict:
+    """The child as DescribeExecution gives it, the shape a `.sync` task's result (or, for a
+    failure, its cause) takes: dates in epoch milliseconds; Input and Output as JSON text, or
+    (`.sync:2`) as JSON."""
+
+    def data(value: Any) -> Any:
+        return value if as_json else _compact(value)
+
+    shape = {
+        "ExecutionArn": execution.arn,
+        "Input": data(execution.input),
+        "InputDetails": {"Included": True},
+        "Name": execution.name,
+        "RedriveCount": 0,
+        "StartDate": _millis(execution.start_date),
+        "StateMachineArn": execution.state_machine.arn,
+        "Status": execution.status,
+        "StopDate": _millis(execution.stop_date),
+    }
+    if execution.status == Execution.Status.SUCCEEDED:
+        shape |= {"Output": data(execution.output), "OutputDetails": {"Included": True}}
+    else:
+        shape |= {
+            key: value
+            for key, value in (("Error", execution.error), ("Cause", execution.cause))
+            if value
+        }
+    return shape
+
+
+def child_ended(execution: Execution, *, now: datetime) -> None:
+    """An execution a `.sync` task waits for has ended (in the caller's transaction, its row
+    locked): the task's token closes with its result and the parent is due; once only (a parent
+    stopped or timed out meanwhile keeps its closed token)."""
+    if not execution.parent_token:
+        return
+    from stepfunctions.services.children import definition_of
+
+    waiting = (
+        CallbackToken.objects.select_related("execution__version", "execution__group")
+        .filter(token=execution.parent_token)
+        .first()
+    )
+    if waiting is None:
+        return
+    resource = definition_of(waiting.execution).state(waiting.state_name).resource or ""
+    shape = described(execution, as_json=resource.endswith(SYNC_JSON))
+    if execution.status == Execution.Status.SUCCEEDED:
+        status, outcome = CallbackToken.Status.SUCCEEDED, {"output": shape}
+    else:
+        status = CallbackToken.Status.FAILED
+        outcome = {"error": TASK_FAILED, "cause": _compact(shape)}
+    closed = CallbackToken.objects.close_and_wake(
+        execution.parent_token, status=status, outcome=outcome, now=now
+    )
+    if closed is not None:
+        transaction.on_commit(stages_nudge_send, robust=True)
