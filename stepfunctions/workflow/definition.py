@@ -74,7 +74,7 @@ _JSONATA_FIELDS: dict[str, set[str]] = {
     | {"Retry", "Catch", "ItemReader", "ItemBatcher", "ResultWriter"},
 }
 _JSONATA_CATCHER_FIELDS = {"ErrorEquals", "Next", "Output", "Comment", "Assign"}
-_JSONATA_RULE_FIELDS = {"Condition", "Next", "Comment"}
+_JSONATA_RULE_FIELDS = {"Condition", "Next", "Comment", "Assign"}
 LANGUAGES = ("JSONPath", "JSONata")
 
 
@@ -546,6 +546,8 @@ def _read_jsonata_state(
                 raise reader.fail(f"{where}.Condition", "must be a {% %} JSONata expression")
             for field_name, message in expression_errors(condition, f"{where}.Condition"):
                 raise reader.fail(field_name, message)
+            if "Assign" in rule:
+                reader.assign(f"{where}.Assign", rule["Assign"])
             reader.target(f"{where}.Next", rule.get("Next"), names)
         attrs["choices"] = tuple(choices)
         if "Default" in raw:

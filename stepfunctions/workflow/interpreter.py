@@ -266,11 +266,17 @@ class _Run:
             if state.type == "Fail":
                 error, cause = (self.jsonata_text(state, key, states) for key in ("Error", "Cause"))
                 return self.finish("FAILED", None, error, cause)
+            rule_assign = None
             if state.type == "Choice":
-                target = self.jsonata_choice(state, states)
+                target, rule_assign = self.jsonata_choice(state, states)
             elif state.type == "Wait":
                 delay = self.jsonata_wait_delay(state, states)
             assigned = self.assigned(state, state.raw.get("Assign"), states, ctx)
+            if rule_assign:
+                # The matched rule's Assign, besides the state's (AWS: the state's applies
+                # whichever rule matches); both see the variables as they were, and where both
+                # name a variable the rule's value is kept.
+                assigned.update(self.assigned(state, rule_assign, states, ctx))
             output = self.jsonata_output(state.raw, states, default=raw_input)
             text = _check_size(state, output)
         except StatesError as err:
@@ -295,7 +301,8 @@ class _Run:
             )
         return value
 
-    def jsonata_choice(self, state: State, states: dict) -> str:
+    def jsonata_choice(self, state: State, states: dict) -> tuple[str, Any]:
+        """The state to go to, and the Assign of the rule that matched (None for the Default)."""
         for i, rule in enumerate(state.choices):
             field = f"Choices[{i}].Condition"
             holds = self.jsonata(rule["Condition"], states, field)
@@ -305,9 +312,9 @@ class _Run:
                     f"The Condition of {field} must give true or false, not '{to_json(holds)}'",
                 )
             if holds:
-                return rule["Next"]
+                return rule["Next"], rule.get("Assign")
         if state.default is not None:
-            return state.default
+            return state.default, None
         raise StatesError(NO_CHOICE_MATCHED, "No Choice Rules matched and no Default is set")
 
     def jsonata_wait_delay(self, state: State, states: dict) -> float:

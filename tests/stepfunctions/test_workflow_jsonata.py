@@ -113,6 +113,61 @@ def test_choice_goes_to_the_first_rule_whose_condition_is_true(size, branch):
     assert done.output == (3 if branch == "Other" else {"size": size})
 
 
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        (1, {"path": "small", "seen": 1, "n": 0}),
+        (5, {"path": "large", "seen": 5, "n": 0}),
+        (3, {"path": "none", "seen": 3, "n": 1}),
+    ],
+)
+def test_the_matched_choice_rules_assign_applies_with_the_states(size, expected):
+    # AWS: each rule may have its own Assign, set when that rule matches; the state's Assign
+    # applies whichever rule matches (and on the Default). Both see the variables as they were
+    # ($n is 0 for both); where both name one (n), the matched rule's value is kept.
+    states = {
+        "Start": {"Type": "Pass", "Assign": {"path": "none", "n": 0}, "Next": "Pick"},
+        "Pick": {
+            "Type": "Choice",
+            "Assign": {"seen": "{% $states.input.size %}", "n": "{% $n + 1 %}"},
+            "Choices": [
+                {
+                    "Condition": "{% $states.input.size < 2 %}",
+                    "Assign": {"path": "small", "n": "{% $n %}"},
+                    "Next": "Done",
+                },
+                {
+                    "Condition": "{% $states.input.size > 4 %}",
+                    "Assign": {"path": "large", "n": "{% $n %}"},
+                    "Next": "Done",
+                },
+            ],
+            "Default": "Done",
+        },
+        "Done": {
+            "Type": "Pass",
+            "Output": {"path": "{% $path %}", "seen": "{% $seen %}", "n": "{% $n %}"},
+            "End": True,
+        },
+    }
+    done, _ = _run(states, {"size": size})
+    assert done.status == "SUCCEEDED"
+    assert done.output == expected
+
+
+def test_a_choice_rules_assign_is_checked_on_load():
+    states = {
+        "Pick": {
+            "Type": "Choice",
+            "Choices": [{"Condition": "{% true %}", "Assign": {"a-b": 1}, "Next": "S"}],
+        },
+        "S": {"Type": "Succeed"},
+    }
+    with pytest.raises(DefinitionError) as raised:
+        _machine(states)
+    assert "Choices[0].Assign.a-b" in str(raised.value)
+
+
 def test_catch_output_and_assign_read_the_error_output():
     states = {
         "Call": {
