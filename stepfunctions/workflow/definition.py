@@ -478,12 +478,7 @@ def _read_state(
         attrs["result_path"] = reader.path("ResultPath", reference=True)
         reader.template("Parameters")
         reader.template("ResultSelector")
-        attrs["retry"] = reader.retriers()
-        attrs["catch"] = reader.catchers(names)
-        if kind == "Parallel":
-            attrs["branches"] = _read_branches(reader, resource_known, language)
-        else:
-            attrs.update(_read_map(reader, resource_known, language))
+        attrs.update(_read_branching(reader, kind, names, resource_known, language))
     if kind == "Fail":
         for key in ("Error", "Cause"):
             if key in raw and f"{key}Path" in raw:
@@ -522,12 +517,7 @@ def _read_jsonata_state(
     if kind in ("Task", "Pass", "Wait", "Parallel", "Map"):
         attrs["next"], attrs["end"] = reader.transition(names)
     if kind in ("Parallel", "Map"):
-        attrs["retry"] = reader.retriers()
-        attrs["catch"] = reader.catchers(names)
-        if kind == "Parallel":
-            attrs["branches"] = _read_branches(reader, resource_known, language)
-        else:
-            attrs.update(_read_map(reader, resource_known, language))
+        attrs.update(_read_branching(reader, kind, names, resource_known, language))
     if kind == "Wait":
         attrs.update(reader.wait())
     if kind == "Task":
@@ -645,6 +635,23 @@ def _read_branch(
         states=_read_states(states, resource_known, language),
         raw=raw,
     )
+
+
+def _read_branching(
+    reader: _StateReader,
+    kind: str,
+    names: Mapping[str, Any],
+    resource_known: Callable[[str], bool],
+    language: str,
+) -> dict[str, Any]:
+    """A Parallel's or Map's retriers, catchers and branches (Map: its item processor), in
+    either query language."""
+    attrs = {"retry": reader.retriers(), "catch": reader.catchers(names)}
+    if kind == "Parallel":
+        attrs["branches"] = _read_branches(reader, resource_known, language)
+    else:
+        attrs.update(_read_map(reader, resource_known, language))
+    return attrs
 
 
 def _read_branches(
