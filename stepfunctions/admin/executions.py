@@ -35,6 +35,11 @@ class ExecutionAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        # A Parallel branch or Map iteration is no execution of its own: its events are in its
+        # top-level execution's history, shown there.
+        return super().get_queryset(request).filter(group__isnull=True)
+
     def has_add_permission(self, request) -> bool:
         return False
 

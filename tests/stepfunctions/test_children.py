@@ -229,6 +229,24 @@ def test_children_are_hidden_from_the_apis_lists_and_lookups(inline_stages):
     child = children_of(execution).first()
     with pytest.raises(ExecutionDoesNotExist):
         selectors.execution_get(arn=child.arn)
+    with pytest.raises(ExecutionDoesNotExist):
+        selectors.execution_id_get(arn=child.arn)
+    assert selectors.history_page(arn=child.arn, limit=10) == []
+
+
+def test_children_are_not_listed_in_the_admin(inline_stages, admin_client):
+    execution = start("ParAdmin", PARALLEL, {})
+    child = children_of(execution).first()
+    listed = admin_client.get("/admin/stepfunctions/execution/")
+    assert listed.status_code == 200
+    assert list(listed.context["cl"].result_list) == [execution]
+    assert admin_client.get(f"/admin/stepfunctions/execution/{child.pk}/change/").status_code in (
+        302,
+        404,
+    )
+    shown = admin_client.get(f"/admin/stepfunctions/execution/{execution.pk}/change/")
+    assert shown.status_code == 200
+    assert b"ParallelStateEntered" in shown.content
 
 
 def test_a_branch_waits_on_a_callback_and_the_parent_resumes_when_the_last_one_ends(
