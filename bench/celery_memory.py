@@ -45,14 +45,13 @@ def main() -> None:
 
     with system.throwaway_database(args.database), tempfile.TemporaryDirectory() as var_dir:
         env = system.system_env(args.database, Path(var_dir))
-        root = Path(__file__).resolve().parent.parent
         subprocess.run(
-            [sys.executable, "manage.py", "migrate", "-v0"], cwd=root, env=env, check=True
+            [sys.executable, "manage.py", "migrate", "-v0"], cwd=system.REPO, env=env, check=True
         )
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "serverlesspresso", "worker", "-l", "warning",
              "--concurrency", "2", "--without-gossip", "--without-mingle"],
-            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=system.REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         broker = redis.Redis.from_url(system.REDIS_URL)
         sender = Celery(broker=system.REDIS_URL)
@@ -76,6 +75,7 @@ def main() -> None:
                 main_rss, pool = _rss(process)
                 tasks = n * args.per_round
                 figures.append((tasks, main_rss))
+                # Over the round: sending, the queue draining, and the pause above.
                 rate = args.per_round / (time.perf_counter() - started)
                 say(f"{tasks:>8} tasks: main {main_rss} MiB, pool {pool} MiB ({rate:.0f} tasks/s)")
             half = figures[len(figures) // 2]
@@ -84,11 +84,7 @@ def main() -> None:
                 f"{half[1]} -> {figures[-1][1]} MiB over the last {figures[-1][0] - half[0]}"
             )
         finally:
-            worker.terminate()
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            system.system_stop(worker, timeout=30)
             sender.close()
             broker.close()
 
