@@ -166,6 +166,10 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # queue (a stage is idempotent and its transaction rolls back), rather than left unacked until
 # the visibility timeout.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Celery's Django fixup closes every database connection around each task unless this is set;
+# serverlesspresso.celery keeps them as Django's request cycle does (CONN_MAX_AGE, a broken one
+# dropped). The fixup still closes them all once every this many tasks.
+CELERY_DB_REUSE_MAX = 10_000
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 # Nobody reads task results: the database holds every outcome.
