@@ -367,8 +367,11 @@ class CallbackTokenQuerySet(models.QuerySet):
         input names, for the log line), or None when the token is unknown or no longer open.
 
         PostgreSQL: one statement. `target` locks the execution row (FOR UPDATE OF e) while it
-        waits on this open token; the token's UPDATE joins `target`, and a row is updated only once
-        the join has produced it, so the execution's lock is always taken first. Both UPDATEs are
+        waits on this open token; the token's UPDATE is conditioned on `target`'s row, evaluated
+        before the token's row is updated, so the execution's lock is always taken first. Each row
+        is found by its key (the token's unique index, the primary keys) through scalar subqueries,
+        so the plan does not hang on the tables' statistics: joined, a table not yet analyzed was
+        scanned whole for each callback (every waiting execution). Both UPDATEs are
         conditional (READ COMMITTED re-checks them on the row a concurrent stop, sweep or callback
         left), so exactly one closer wins. SQLite: its IMMEDIATE transaction holds the database,
         so two conditional UPDATEs in the caller's transaction are enough.
@@ -564,21 +567,23 @@ SELECT COUNT(*) FROM (
 
 # The SQL of CallbackTokenQuerySet.close_and_wake (the hot path of every callback).
 _CLOSE_AND_WAKE_POSTGRESQL = """
-WITH target AS (
+WITH open_token AS (
+    SELECT t.id, t.execution_id FROM orders_callbacktoken t
+    WHERE t.token = %(token)s AND t.status = 'OPEN'
+), target AS (
     SELECT e.id, e.input -> 'detail' ->> 'orderId' AS order_id
-    FROM orders_execution e JOIN orders_callbacktoken t ON t.execution_id = e.id
-    WHERE t.token = %(token)s AND t.status = 'OPEN' AND e.stage = 'WAITING'
+    FROM orders_execution e
+    WHERE e.id = (SELECT execution_id FROM open_token) AND e.stage = 'WAITING'
     FOR UPDATE OF e
 ), closed AS (
     UPDATE orders_callbacktoken t
     SET status = %(status)s, outcome = %(outcome)s::jsonb, closed_at = %(now)s
-    FROM target
-    WHERE t.execution_id = target.id AND t.token = %(token)s AND t.status = 'OPEN'
-        AND (t.deadline IS NULL OR t.deadline > %(now)s)
-    RETURNING t.id, t.execution_id, t.state_name, target.order_id
+    WHERE t.id = (SELECT id FROM open_token) AND t.execution_id = (SELECT id FROM target)
+        AND t.status = 'OPEN' AND (t.deadline IS NULL OR t.deadline > %(now)s)
+    RETURNING t.id, t.execution_id, t.state_name, (SELECT order_id FROM target)
 ), woken AS (
     UPDATE orders_execution e SET stage = 'READY', due_at = %(now)s
-    FROM closed WHERE e.id = closed.execution_id AND e.stage = 'WAITING'
+    WHERE e.id = (SELECT execution_id FROM closed) AND e.stage = 'WAITING'
     RETURNING e.id
 )
 SELECT id, execution_id, state_name, order_id FROM closed
