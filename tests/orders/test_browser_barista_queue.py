@@ -123,12 +123,15 @@ def test_an_order_stopped_meanwhile_is_explained(bar):
     order = _waiting_for_a_barista("alice")
     page = bar.barista("bob", size=TABLET_LANDSCAPE)
     live(page)
-    page.locator(f"[data-order='{order.order_id}'] button[name=make]").click()
-    page.wait_for_selector(f"[data-order='{order.order_id}'] button[name=complete]")
-    # The barista's screen has not caught up yet: its live refresh (which would drop the card)
-    # is held back, so the click below is the one a barista makes on a card just stopped.
+    # The barista's screen will not catch up: its live refreshes (which would drop the card) are
+    # held back, so the click on Complete below is the one a barista makes on a card just
+    # stopped. Held back before Make: the page Make opens refreshes itself once its stream
+    # connects, and that fetch, answered after the stop, raced the click.
     panel = page.get_attribute("[data-live-panel]", "data-live-panel")
     page.route(f"**{panel}*", lambda route: route.abort())
+    page.locator(f"[data-order='{order.order_id}'] button[name=make]").click()
+    page.wait_for_selector(f"[data-order='{order.order_id}'] button[name=complete]")
+    live(page)  # its catch-up refresh was tried, and held back
     execution_stop(execution=order.execution, cause="stopped from the command line")
     with page.expect_navigation():
         page.locator(f"[data-order='{order.order_id}'] button[name=complete]").click()
