@@ -54,7 +54,9 @@ def main() -> None:
             cwd=system.REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         broker = redis.Redis.from_url(system.REDIS_URL)
-        sender = Celery(broker=system.REDIS_URL)
+        sender = Celery()
+        # Named here: Celery() would take a CELERY_BROKER_URL from the environment instead.
+        connection = sender.connection_for_write(system.REDIS_URL)
         try:
             process = psutil.Process(worker.pid)
             while len(process.children()) < 2:  # the pool is up
@@ -68,7 +70,7 @@ def main() -> None:
             for n in range(1, args.rounds + 1):
                 started = time.perf_counter()
                 for _ in range(args.per_round):
-                    sender.send_task(NUDGE)
+                    sender.send_task(NUDGE, connection=connection)
                 while broker.llen(QUEUE) > 0:
                     time.sleep(0.2)
                 time.sleep(1)  # the last messages run
@@ -85,6 +87,7 @@ def main() -> None:
             )
         finally:
             system.system_stop(worker, timeout=30)
+            connection.release()
             sender.close()
             broker.close()
 
