@@ -6,8 +6,6 @@ worker on the test database and read its connections from pg_stat_activity; the 
 pg_terminate_backend of the worker's connections between tasks.
 """
 
-import time
-
 import pytest
 import redis
 from celery import Celery
@@ -101,7 +99,6 @@ def test_a_connection_the_server_dropped_between_tasks_is_replaced_before_the_ne
         for pid, _ in dropped:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
     wait_for(lambda: not (_worker_backends() & dropped), timeout=10, message="the backends gone")
-    time.sleep(0.2)
 
     # Each pool process meets its dead connection at its next task: the health check finds it
     # dead and opens a new one, so no nudge fails (a failed claim would leave stages to the relay).
