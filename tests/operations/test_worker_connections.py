@@ -25,7 +25,7 @@ pytestmark = [
 NUDGE = "stepfunctions.tasks.advance_execution"
 
 
-def _worker_backends() -> set[tuple[int, object]]:
+def _backends() -> set[tuple[int, object]]:
     """(pid, start) of every client connection to the test database but this test's own."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -39,7 +39,10 @@ class _Nudger:
     """Sends empty nudges to the worker (each claims nothing and returns) and waits until the
     worker logged every one of them as done."""
 
-    def __init__(self, url: str, processes) -> None:
+    def __init__(self, url: str, processes, others: set) -> None:
+        # Connections open before the worker started (the suite's own in-process worker, a live
+        # server's threads) are not the worker's: never counted, never terminated.
+        self.others = others
         self.sender = Celery()
         # Named here: Celery() would take CELERY_BROKER_URL's broker, the suite's own.
         self.connection = self.sender.connection_for_write(url)
@@ -57,6 +60,9 @@ class _Nudger:
             timeout=60, interval=0.1, message=f"the worker to run {self.sent} nudges",
         )  # fmt: skip
 
+    def backends(self) -> set[tuple[int, object]]:
+        return _backends() - self.others
+
     def close(self) -> None:
         self.connection.release()
         self.sender.close()
@@ -66,8 +72,9 @@ class _Nudger:
 @pytest.fixture
 def worker(transactional_db, tmp_path):
     with private_redis() as url, production_processes(url, tmp_path) as processes:
+        others = _backends()
         processes.worker()
-        nudger = _Nudger(url, processes)
+        nudger = _Nudger(url, processes, others)
         try:
             yield nudger
         finally:
@@ -82,27 +89,27 @@ def _assert_every_nudge_succeeded(worker) -> None:
 
 def test_the_pool_keeps_its_connections_from_task_to_task(worker):
     worker.run(20)
-    kept = _worker_backends()
+    kept = worker.backends()
     # One connection per pool process that ran a nudge (two processes), held while idle.
     assert 1 <= len(kept) <= 2, kept
 
     worker.run(200)
-    assert _worker_backends() == kept, "the same connections, not 200 new ones"
+    assert worker.backends() == kept, "the same connections, not 200 new ones"
     _assert_every_nudge_succeeded(worker)
 
 
 def test_a_connection_the_server_dropped_between_tasks_is_replaced_before_the_next_task(worker):
     worker.run(20)
-    dropped = _worker_backends()
+    dropped = worker.backends()
     assert dropped
     with connection.cursor() as cursor:
         for pid, _ in dropped:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-    wait_for(lambda: not (_worker_backends() & dropped), timeout=10, message="the backends gone")
+    wait_for(lambda: not (worker.backends() & dropped), timeout=10, message="the backends gone")
 
     # Each pool process meets its dead connection at its next task: the health check finds it
     # dead and opens a new one, so no nudge fails (a failed claim would leave stages to the relay).
     worker.run(20)
     _assert_every_nudge_succeeded(worker)
-    replaced = _worker_backends()
+    replaced = worker.backends()
     assert replaced and not (replaced & dropped)
