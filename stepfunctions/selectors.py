@@ -10,33 +10,53 @@ from django.db.models import QuerySet
 
 from stepfunctions.arns import EXECUTION_ARN_RE, arn_parse
 from stepfunctions.errors import ExecutionDoesNotExist
-from stepfunctions.models import CallbackToken, Execution, HistoryEvent, StateMachine
+from stepfunctions.models import (
+    CallbackToken,
+    Execution,
+    HistoryEvent,
+    StateMachine,
+    StateMachineVersion,
+)
+from stepfunctions.models.rows import Part, Rows, column, field_converter, table
+
+# The API's reads by an execution's ARN are written once per process, as SQL (every API call but
+# StartExecution names an execution, and the ORM's compiling of these queries cost more CPU than
+# the rest of the call's own work); stepfunctions.models.rows builds the instances.
+_EXECUTION = Rows(Part(Execution, "e"), Part(StateMachine, "m", attach="state_machine"))
+_EXECUTION_VERSIONED = Rows(
+    Part(Execution, "e"),
+    Part(StateMachine, "m", attach="state_machine"),
+    Part(StateMachineVersion, "v", attach="version"),
+)
+_HISTORY = Rows(Part(HistoryEvent, "h"))
 
 
-def _named(arn: str) -> QuerySet:
+def _by_arn(arn: str) -> dict[str, Any]:
+    # A Parallel branch or Map iteration (a child run) is no execution of the API's: the SQL
+    # reads only executions of no group.
     match = arn_parse(arn, pattern=EXECUTION_ARN_RE, missing=ExecutionDoesNotExist)
-    # A Parallel branch or Map iteration (a child run) is no execution of the API's.
-    return Execution.objects.filter(
-        state_machine__name=match["machine"], name=match["name"], group__isnull=True
-    )
+    return {"machine": match["machine"], "name": match["name"]}
 
 
 def execution_get(*, arn: str, with_version: bool = True) -> Execution:
     """The execution with its state machine, and its version (the definition) unless a reader
     of the execution's own fields (DescribeExecution) says it needs none."""
-    related = ("state_machine", "version") if with_version else ("state_machine",)
-    execution = _named(arn).select_related(*related).first()
-    if execution is None:
+    rows = _EXECUTION_VERSIONED if with_version else _EXECUTION
+    found = rows.fetch(_execution_sql(with_version=with_version), _by_arn(arn), connection)
+    if not found:
         raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
-    return execution
+    return found[0]
 
 
 def execution_id_get(*, arn: str) -> Any:
     """Only the execution's id (GetExecutionHistory reads nothing else of it)."""
-    execution_id = _named(arn).values_list("pk", flat=True).first()
-    if execution_id is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_execution_id_sql(), _by_arn(arn))
+        row = cursor.fetchone()
+    if row is None:
         raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
-    return execution_id
+    convert = field_converter(Execution._meta.pk, connection)  # SQLite's UUIDs are text
+    return convert(row[0]) if convert else row[0]
 
 
 # Event ids are PositiveIntegerField: a token naming one past this was never ours.
@@ -47,40 +67,71 @@ def history_page(
     *, arn: str, reverse: bool = False, after_event_id: int | None = None, limit: int
 ) -> list[HistoryEvent]:
     """At most `limit` events of the execution named by `arn`, oldest first (or newest first),
-    past `after_event_id` when given, in one query with the execution's lookup, in SQL written
-    once per process (GetExecutionHistory is the call clients poll; the ORM's compiling of this
-    query was a third of its CPU). Empty for an unknown execution too: every execution's history
-    starts with ExecutionStarted, so a caller that finds no rows asks execution_id_get."""
-    match = arn_parse(arn, pattern=EXECUTION_ARN_RE, missing=ExecutionDoesNotExist)
-    params: dict[str, Any] = {"machine": match["machine"], "name": match["name"], "limit": limit}
+    past `after_event_id` when given, in one query with the execution's lookup. Empty for an
+    unknown execution too: every execution's history starts with ExecutionStarted, so a caller
+    that finds no rows asks execution_id_get."""
+    params = {**_by_arn(arn), "limit": limit}
     if after_event_id is not None:
         if not 0 <= after_event_id <= _EVENT_ID_MAX:
             raise ValueError(after_event_id)
         params["after"] = after_event_id
     sql = _history_sql(reverse=reverse, after=after_event_id is not None)
-    return list(HistoryEvent.objects.raw(sql, params))
+    return _HISTORY.fetch(sql, params, connection)
+
+
+def _col(model, name: str) -> str:
+    return column(model, name, connection)
+
+
+def _machine_join() -> str:
+    return (
+        f" JOIN {table(StateMachine, connection)} m"
+        f" ON m.{_col(StateMachine, 'id')} = e.{_col(Execution, 'state_machine')}"
+    )
+
+
+# A top-level execution (e) named by its machine's name (m) and its own.
+_NAMED = " WHERE m.{machine} = %(machine)s AND e.{name} = %(name)s AND e.{group} IS NULL"
+
+
+def _named_where() -> str:
+    return _NAMED.format(
+        machine=_col(StateMachine, "name"),
+        name=_col(Execution, "name"),
+        group=_col(Execution, "group"),
+    )
+
+
+@cache
+def _execution_sql(*, with_version: bool) -> str:
+    rows = _EXECUTION_VERSIONED if with_version else _EXECUTION
+    version = (
+        f" JOIN {table(StateMachineVersion, connection)} v"
+        f" ON v.{_col(StateMachineVersion, 'id')} = e.{_col(Execution, 'version')}"
+    )
+    return (
+        f"SELECT {rows.columns(connection)} FROM {table(Execution, connection)} e"  # noqa: S608
+        f"{_machine_join()}{version if with_version else ''}{_named_where()}"
+    )
+
+
+@cache
+def _execution_id_sql() -> str:
+    return (
+        f"SELECT e.{_col(Execution, 'id')} FROM {table(Execution, connection)} e"  # noqa: S608
+        f"{_machine_join()}{_named_where()}"
+    )
 
 
 @cache
 def _history_sql(*, reverse: bool, after: bool) -> str:
-    quote = connection.ops.quote_name
-
-    def column(model, name: str) -> str:
-        return quote(model._meta.get_field(name).column)
-
-    event = HistoryEvent._meta
-    event_id = f"h.{column(HistoryEvent, 'event_id')}"
-    columns = ", ".join(f"h.{quote(f.column)}" for f in event.concrete_fields)
+    event_id = f"h.{_col(HistoryEvent, 'event_id')}"
     past = f" AND {event_id} {'<' if reverse else '>'} %(after)s" if after else ""
     return (
-        f"SELECT {columns} FROM {quote(event.db_table)} h"  # noqa: S608 (names from _meta)
-        f" JOIN {quote(Execution._meta.db_table)} e"
-        f" ON e.{column(Execution, 'id')} = h.{column(HistoryEvent, 'execution')}"
-        f" JOIN {quote(StateMachine._meta.db_table)} m"
-        f" ON m.{column(StateMachine, 'id')} = e.{column(Execution, 'state_machine')}"
-        f" WHERE m.{column(StateMachine, 'name')} = %(machine)s"
-        f" AND e.{column(Execution, 'name')} = %(name)s"
-        f" AND e.{column(Execution, 'group')} IS NULL{past}"
+        f"SELECT {_HISTORY.columns(connection)} FROM {table(HistoryEvent, connection)} h"  # noqa: S608
+        f" JOIN {table(Execution, connection)} e"
+        f" ON e.{_col(Execution, 'id')} = h.{_col(HistoryEvent, 'execution')}"
+        f"{_machine_join()}{_named_where()}{past}"
         f" ORDER BY {event_id} {'DESC' if reverse else 'ASC'} LIMIT %(limit)s"
     )
 
@@ -99,6 +150,23 @@ def open_token_deadline(*, execution_id: Any) -> datetime | None:
         CallbackToken.objects.filter(execution_id=execution_id, status=CallbackToken.Status.OPEN)
         .values_list("deadline", flat=True)
         .first()
+    )
+
+
+_MACHINE = Rows(Part(StateMachine, "m"))
+
+
+def state_machine_named(*, name: str) -> StateMachine | None:
+    """The machine of this name, or None (in SQL written once: every StartExecution asks)."""
+    found = _MACHINE.fetch(_machine_sql(), {"name": name}, connection)
+    return found[0] if found else None
+
+
+@cache
+def _machine_sql() -> str:
+    return (
+        f"SELECT {_MACHINE.columns(connection)} FROM {table(StateMachine, connection)} m"  # noqa: S608
+        f" WHERE m.{_col(StateMachine, 'name')} = %(name)s"
     )
 
 

@@ -19,6 +19,7 @@ from django.db.models import Q
 
 from stepfunctions.models.bulk import recordset, recordset_json
 from stepfunctions.models.cursor import Cursor
+from stepfunctions.models.rows import Part, Rows
 
 
 class StateMachine(models.Model):
@@ -122,12 +123,14 @@ class ExecutionQuerySet(models.QuerySet):
         """
         connection = connections[self.db]
         postgresql = connection.vendor == "postgresql"
-        sql = _claim_sql(postgresql=postgresql, skip_locked=skip_locked)
+        sql = _claim_sql(
+            postgresql=postgresql, skip_locked=skip_locked, columns=_CLAIMED.columns(connection)
+        )
         params = [now, limit + 1, now, limit] if postgresql else [now, limit]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        claimed = _claimed_executions(rows, connection)
+        claimed = _CLAIMED.objects(rows, connection)
         _groups_attach(claimed)
         if not postgresql:
             return claimed, len(claimed)
@@ -463,13 +466,10 @@ def _version_row(pk: int) -> tuple:
 
 
 @functools.cache
-def _claim_sql(*, postgresql: bool, skip_locked: bool) -> str:
+def _claim_sql(*, postgresql: bool, skip_locked: bool, columns: str) -> str:
     """ExecutionQuerySet.claim_due's statement: the due executions with their machines and
     versions (not the versions' definitions: parsed ones are cached per version), oldest first
     (ties broken by id), row-locked; on PostgreSQL with the count of due rows (up to a bound)."""
-    columns = ", ".join(
-        f"{alias}.{field.column}" for alias, model in _CLAIMED for field in _claimed_fields(model)
-    )
     due_total = f", ({_DUE_TOTAL_SQL})" if postgresql else ""
     lock = (" FOR UPDATE OF e" + (" SKIP LOCKED" if skip_locked else "")) if postgresql else ""
     return (
@@ -479,52 +479,6 @@ def _claim_sql(*, postgresql: bool, skip_locked: bool) -> str:
         "JOIN orders_statemachineversion v ON v.id = e.version_id "
         "WHERE e.stage = 'READY' AND e.due_at <= %s ORDER BY e.due_at, e.id LIMIT %s" + lock
     )
-
-
-def _claimed_fields(model: type[models.Model]) -> list[models.Field]:
-    return [
-        f
-        for f in model._meta.concrete_fields
-        if model is not StateMachineVersion or f.name != "definition"
-    ]
-
-
-def _claimed_executions(rows: list[tuple], connection) -> list["Execution"]:
-    """Execution instances of claimed rows, as Django would build them (values converted by the
-    fields, the machine and the version cached on each), one machine and one version instance
-    for all the executions that share them."""
-    fields = [(model, _claimed_fields(model)) for _, model in _CLAIMED]
-    converters = [
-        [_field_converter(field, connection) for field in model_fields]
-        for _, model_fields in fields
-    ]
-    shared: dict = {}
-    claimed = []
-    for row in rows:
-        values = iter(row)
-        instances = []
-        for (model, model_fields), model_converters in zip(fields, converters, strict=True):
-            raw = [next(values) for _ in model_fields]
-            converted = [
-                convert(value) if convert else value
-                for convert, value in zip(model_converters, raw, strict=True)
-            ]
-            if model is Execution:
-                instances.append(
-                    model.from_db(connection.alias, [f.attname for f in model_fields], converted)
-                )
-                continue
-            key = (model, converted[0])
-            if key not in shared:
-                shared[key] = model.from_db(
-                    connection.alias, [f.attname for f in model_fields], converted
-                )
-            instances.append(shared[key])
-        execution, machine, version = instances
-        execution.state_machine = machine
-        execution.version = version
-        claimed.append(execution)
-    return claimed
 
 
 def _groups_attach(claimed: list["Execution"]) -> None:
@@ -539,23 +493,6 @@ def _groups_attach(claimed: list["Execution"]) -> None:
     for execution in claimed:
         if execution.group_id is not None:
             execution.group = groups[execution.group_id]
-
-
-def _field_converter(field: models.Field, connection):
-    """What Django applies to a value read from the database for `field` (JSON decoding on
-    PostgreSQL and SQLite, SQLite's datetimes and UUIDs), or None."""
-    expression = field.get_col(field.model._meta.db_table)
-    converters = connection.ops.get_db_converters(expression)
-    converters += expression.get_db_converters(connection)
-    if not converters:
-        return None
-
-    def convert(value):
-        for converter in converters:
-            value = converter(value, expression, connection)
-        return value
-
-    return convert
 
 
 # Due stages, counted up to a bound through the partial index on READY executions' due_at.
@@ -687,5 +624,10 @@ class Event(models.Model):
         return f"{self.detail_type} @ {self.time:%H:%M:%S}"
 
 
-# The tables of a claim (ExecutionQuerySet.claim_due), by their aliases in its statement.
-_CLAIMED = (("e", Execution), ("m", StateMachine), ("v", StateMachineVersion))
+# The rows of a claim (ExecutionQuerySet.claim_due), by their aliases in its statement: one
+# machine and one version instance for all the executions of a batch that share them.
+_CLAIMED = Rows(
+    Part(Execution, "e"),
+    Part(StateMachine, "m", attach="state_machine"),
+    Part(StateMachineVersion, "v", attach="version", omit=("definition",)),
+)

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from stepfunctions.models import AccessKey
+from stepfunctions.models import AccessKey, rows
 
 # What `--grant` names, and the permission each gives the key's user.
 GRANTS = {
@@ -74,20 +74,20 @@ def access_key_find(*, access_key_id: str, permission: str | None = None) -> Acc
     request's own work. The key's user is then loaded only when read (a refusal's message).
     """
     if permission is not None and _model_backend_only():
-        key = next(
-            iter(
-                AccessKey.objects.raw(_find_sql(), {"codename": permission, "key": access_key_id})
-            ),
-            None,
-        )
-        if key is not None:
-            key.permission_asked = permission
-        return key
+        params = {"codename": permission, "key": access_key_id}
+        found = _KEY.fetch(_find_sql(), params, connection)
+        if not found:
+            return None
+        found[0].permission_asked = permission
+        return found[0]
     return (
         AccessKey.objects.select_related("user")
         .filter(access_key_id=access_key_id, is_active=True, user__is_active=True)
         .first()
     )
+
+
+_KEY = rows.Rows(rows.Part(AccessKey, "k"), extra=("holds_permission",))
 
 
 @cache
@@ -98,17 +98,15 @@ def _find_sql() -> str:
     user_model = get_user_model()
 
     def table(model) -> str:
-        return connection.ops.quote_name(model._meta.db_table)
+        return rows.table(model, connection)
 
     def column(model, name: str) -> str:
-        return connection.ops.quote_name(model._meta.get_field(name).column)
+        return rows.column(model, name, connection)
 
     user_permissions = user_model._meta.get_field("user_permissions").remote_field.through
     user_groups = user_model._meta.get_field("groups").remote_field.through
     group_permissions = Group._meta.get_field("permissions").remote_field.through
-    keys = ", ".join(
-        f"k.{connection.ops.quote_name(f.column)}" for f in AccessKey._meta.concrete_fields
-    )
+    keys = _KEY.columns(connection)
     codename = (
         f"JOIN {table(Permission)} p ON p.{column(Permission, 'id')} = {{link}}"
         f" JOIN {table(ContentType)} ct ON ct.{column(ContentType, 'id')}"

@@ -4,7 +4,7 @@ import re
 
 from django.db import IntegrityError, transaction
 
-from stepfunctions import hooks, resources
+from stepfunctions import hooks, resources, selectors
 from stepfunctions.arns import MACHINE_ARN_RE, arn_parse
 from stepfunctions.errors import (
     InvalidDefinition,
@@ -49,7 +49,7 @@ def state_machine_get(*, arn_or_name: str) -> StateMachine:
     if arn_or_name.startswith("arn:"):
         match = arn_parse(arn_or_name, pattern=MACHINE_ARN_RE, missing=StateMachineDoesNotExist)
         name = match["machine"]
-    machine = StateMachine.objects.filter(name=name).first()
+    machine = selectors.state_machine_named(name=name)
     if machine is None:
         raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn_or_name}'")
     return machine
