@@ -1,6 +1,7 @@
 """What one order lifecycle costs, and how many lifecycles per second this machine runs.
 
     python -m bench.lifecycle [--orders 200] [--workers 2] [--skip-workers] [--load 100]
+    python -m bench.lifecycle --soak 200 --orders 5000     # the worker's memory to a million
 
 Through the workers it also prints the CPU time (user + system) per lifecycle of each kind of
 process: the driver (this process: starts and callbacks), the Celery worker and its pool, and the
@@ -230,15 +231,11 @@ def _answer_all(state_name: str, expected: int, timeout: float, threads: int = 4
         worker.join()
 
 
-def measure_throughput(orders: int, workers: int, test_db: str) -> dict:
-    """Lifecycles per second through real Celery worker processes and the real broker."""
+@contextlib.contextmanager
+def _worker_process(workers: int, test_db: str):
+    """The Celery worker (`workers` pool processes) on the run's database, booted; the Popen."""
     from django.conf import settings
 
-    from orders.services.order_processor import ORDER_PROCESSOR
-    from stepfunctions import services
-    from stepfunctions.models import Execution
-
-    _make_room(orders)
     env = dict(os.environ)
     database = settings.DATABASES["default"]
     if database["ENGINE"].endswith("sqlite3"):
@@ -247,34 +244,53 @@ def measure_throughput(orders: int, workers: int, test_db: str) -> dict:
         env["DATABASE_URL"] = (
             f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{test_db}"
         )
-    messages_key = "bench:lifecycle:messages"
-    redis_client = _redis()
-    redis_client.delete(messages_key)
     worker = subprocess.Popen(
         [sys.executable, "-m", "bench.lifecycle", "--as-worker", str(workers)], env=env
     )
-    postgresql = None if database["ENGINE"].endswith("sqlite3") else test_db
     try:
         time.sleep(3)  # worker boot
-        machine = services.state_machine_get(arn_or_name=ORDER_PROCESSOR)
-        with CpuMeter(worker_pid=worker.pid, database=postgresql) as cpu:
-            started = time.perf_counter()
-            ids = []
-            for index in range(orders):
-                execution, _ = services.execution_start(
-                    state_machine=machine, input={"detail": {"orderId": str(index), "userId": "b"}}
-                )
-                ids.append(execution.pk)
-            _answer_all("Emit - Workflow Started TT", orders, timeout=300)
-            _answer_all("Emit - Awaiting Completion TT", orders, timeout=300)
-            while Execution.objects.filter(pk__in=ids, status="SUCCEEDED").count() < orders:
-                time.sleep(0.02)
-            elapsed = time.perf_counter() - started
-            time.sleep(0.5)  # the last nudges are counted as they are taken
-        messages = int(redis_client.get(messages_key) or 0)
+        yield worker
     finally:
         worker.terminate()
         worker.wait(30)
+
+
+def _run_orders(orders: int, first: int = 0) -> float:
+    """Starts `orders` executions (order ids from `first`), answers both callbacks of each, and
+    waits until all succeeded; the seconds it took."""
+    from orders.services.order_processor import ORDER_PROCESSOR
+    from stepfunctions import services
+    from stepfunctions.models import Execution
+
+    machine = services.state_machine_get(arn_or_name=ORDER_PROCESSOR)
+    started = time.perf_counter()
+    ids = []
+    for index in range(first, first + orders):
+        execution, _ = services.execution_start(
+            state_machine=machine, input={"detail": {"orderId": str(index), "userId": "b"}}
+        )
+        ids.append(execution.pk)
+    _answer_all("Emit - Workflow Started TT", orders, timeout=300)
+    _answer_all("Emit - Awaiting Completion TT", orders, timeout=300)
+    while Execution.objects.filter(pk__in=ids, status="SUCCEEDED").count() < orders:
+        time.sleep(0.02)
+    return time.perf_counter() - started
+
+
+def measure_throughput(orders: int, workers: int, test_db: str) -> dict:
+    """Lifecycles per second through real Celery worker processes and the real broker."""
+    from django.conf import settings
+
+    _make_room(orders)
+    messages_key = "bench:lifecycle:messages"
+    redis_client = _redis()
+    redis_client.delete(messages_key)
+    sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    with _worker_process(workers, test_db) as worker:
+        with CpuMeter(worker_pid=worker.pid, database=None if sqlite else test_db) as cpu:
+            elapsed = _run_orders(orders)
+            time.sleep(0.5)  # the last nudges are counted as they are taken
+        messages = int(redis_client.get(messages_key) or 0)
     cpu_ms = {kind: round(seconds * 1000 / orders, 2) for kind, seconds in cpu.seconds().items()}
     cpu_ms["total"] = round(sum(cpu_ms.values()), 2)
     return {
@@ -284,6 +300,58 @@ def measure_throughput(orders: int, workers: int, test_db: str) -> dict:
         "celery messages per lifecycle": round(messages / orders, 3),
         # The driver's share includes its polling for tokens and its own round trips' waits.
         "cpu ms per lifecycle": cpu_ms,
+    }
+
+
+def _mib(process) -> float:
+    return round(process.memory_info().rss / 2**20, 1)
+
+
+def measure_soak(rounds: int, orders: int, workers: int, test_db: str) -> dict:
+    """The worker's memory from the first order on: `rounds` rounds of `orders` lifecycles
+    through one worker, each followed by the retention purge of the finished executions (as
+    the daily sweep would, so the tables stay the size of one round), then the RSS of the
+    worker's main process, of each pool process, and of this driver. Progress on each round."""
+    from datetime import timedelta
+
+    import psutil
+
+    from stepfunctions.services.retention import executions_purge
+
+    _make_room(orders)
+    samples = []
+    with _worker_process(workers, test_db) as worker:
+        main = psutil.Process(worker.pid)
+        for number in range(1, rounds + 1):
+            elapsed = _run_orders(orders, first=(number - 1) * orders)
+            executions_purge(older_than=timedelta(0))
+            sample = {
+                "orders": number * orders,
+                "lifecycles/s": round(orders / elapsed),
+                "worker MiB": _mib(main),
+                "pool MiB": [_mib(child) for child in main.children()],
+                # A pool process replaced meanwhile would hide its growth: its pid says so.
+                "pool pids": [child.pid for child in main.children()],
+                "driver MiB": _mib(psutil.Process()),
+            }
+            samples.append(sample)
+            print(f"[{time.strftime('%H:%M:%S')}] round {number}/{rounds}:", json.dumps(sample))
+            sys.stdout.flush()
+    first, last = samples[0], samples[-1]
+
+    def growth(key: str) -> str:
+        def total(value) -> float:
+            return round(sum(value), 1) if isinstance(value, list) else value
+
+        before, after = total(first[key]), total(last[key])
+        return f"{before} -> {after} MiB ({100 * (after - before) / before:+.1f}%)"
+
+    return {
+        "orders": last["orders"],
+        "from the first round to the last": {
+            key: growth(key) for key in ("worker MiB", "pool MiB", "driver MiB")
+        },
+        "rounds": samples,
     }
 
 
@@ -408,6 +476,12 @@ def main() -> None:
         default="serverlesspresso_bench",
         help="the throwaway database's name (one per concurrent run)",
     )
+    parser.add_argument(
+        "--soak",
+        type=int,
+        metavar="ROUNDS",
+        help="instead: ROUNDS rounds of --orders lifecycles through one worker, its memory after each",
+    )
     parser.add_argument("--as-worker", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.as_worker:
@@ -419,6 +493,10 @@ def main() -> None:
     connection, old_name, test_name, redis_process = _setup(options.database)
     try:
         print("database:", connection.vendor, "| broker:", os.environ.get("REDIS_URL"))
+        if options.soak:
+            figures = measure_soak(options.soak, options.orders, options.workers, test_name)
+            print("soak:", json.dumps({k: v for k, v in figures.items() if k != "rounds"}))
+            return
         print("one lifecycle:", json.dumps(measure_cost(options.load), indent=2))
         if not options.skip_workers:
             figures = measure_throughput(options.orders, options.workers, test_name)
