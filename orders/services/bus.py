@@ -6,8 +6,11 @@ workflow's own events are (stepfunctions.services.events), so a screen never hea
 that rolled back.
 """
 
+import functools
 from typing import Any
 
+import redis
+from django.conf import settings
 from django.utils import timezone
 
 from stepfunctions.models import Event, Execution
@@ -19,19 +22,41 @@ SOURCE = "awsserverlessda.serverlesspresso"
 # Topics follow the original's realtime publisher: every event on the admin topic, an order's
 # events on its customer's topic, config events on the config topic.
 CHANNEL_PREFIX = "serverlesspresso"
-ADMIN_TOPIC = f"{CHANNEL_PREFIX}:admin"
-CONFIG_TOPIC = f"{CHANNEL_PREFIX}:config"
+
+
+def channel_prefix() -> str:
+    """What every live topic starts with: the project's name and settings.REDIS_URL's database.
+
+    Redis delivers a PUBLISH to the subscribers of every database on the server (pub/sub has no
+    relation to the keyspace), so two systems sharing a Redis server on different databases
+    (staging beside production, two coffee bars, a test run beside a benchmark) would otherwise
+    show each other's orders on their screens, and flood each other's streams."""
+    return _prefix(settings.REDIS_URL)
+
+
+@functools.lru_cache(maxsize=8)
+def _prefix(url: str) -> str:
+    database = redis.ConnectionPool.from_url(url).connection_kwargs.get("db", 0)
+    return f"{CHANNEL_PREFIX}:db{database}"
+
+
+def admin_topic() -> str:
+    return f"{channel_prefix()}:admin"
+
+
+def config_topic() -> str:
+    return f"{channel_prefix()}:config"
 
 
 def user_topic(user_id: str) -> str:
-    return f"{CHANNEL_PREFIX}:user:{user_id}"
+    return f"{channel_prefix()}:user:{user_id}"
 
 
 def event_topics(event: Event) -> list[str]:
     """The live topics of one event (registered with the engine by OrdersConfig.ready())."""
-    topics = [ADMIN_TOPIC]
+    topics = [admin_topic()]
     if event.detail_type.startswith("ConfigService."):
-        topics.append(CONFIG_TOPIC)
+        topics.append(config_topic())
     user_id = event.detail.get("userId") if isinstance(event.detail, dict) else None
     if user_id:
         topics.append(user_topic(str(user_id)))

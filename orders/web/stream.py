@@ -24,7 +24,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from orders.services.bus import ADMIN_TOPIC, CONFIG_TOPIC, user_topic
+from orders.services.bus import admin_topic, config_topic, user_topic
 from orders.services.stream_slots import (
     stream_slot_release,
     stream_slot_renew,
@@ -170,8 +170,8 @@ def stream_admin(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not (user.has_perm("orders.act_as_barista") or user.has_perm("orders.view_display_board")):
         return HttpResponse("Baristas and display boards only", status=403)
-    return _stream(request, [ADMIN_TOPIC])
+    return _stream(request, [admin_topic()])
 
 
 def stream_config(request: HttpRequest) -> HttpResponse:
-    return _stream(request, [CONFIG_TOPIC], anonymous=not request.user.is_authenticated)
+    return _stream(request, [config_topic()], anonymous=not request.user.is_authenticated)

@@ -27,9 +27,8 @@ from django.conf import settings
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from orders.services.bus import CHANNEL_PREFIX
+from orders.services.bus import channel_prefix
 
-PATTERN = f"{CHANNEL_PREFIX}:*"
 # Events a stream may be behind its browser before the hub ends it.
 LISTENER_BACKLOG = 256
 # How long a first stream waits for the subscription to be confirmed.
@@ -172,7 +171,7 @@ class Hub:
     async def _read(self, subscribed: asyncio.Future) -> None:
         pubsub = self.client.pubsub()
         try:
-            await pubsub.psubscribe(PATTERN)
+            await pubsub.psubscribe(f"{channel_prefix()}:*")
             while True:
                 message = await pubsub.get_message(timeout=HEALTH_CHECK_SECONDS)
                 if message is None:

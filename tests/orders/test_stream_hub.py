@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from orders.services.bus import ADMIN_TOPIC, CONFIG_TOPIC, user_topic
+from orders.services.bus import admin_topic, config_topic, user_topic
 from orders.web import stream_hub
 from tests.faults import RedisServer
 
@@ -61,17 +61,17 @@ def test_fifty_streams_share_one_subscription_and_hear_only_their_topics(own_red
         hub = stream_hub.hub()
         async with contextlib.AsyncExitStack() as stack:
             admins = [
-                await stack.enter_async_context(hub.listening([ADMIN_TOPIC])) for _ in range(48)
+                await stack.enter_async_context(hub.listening([admin_topic()])) for _ in range(48)
             ]
             ann = await stack.enter_async_context(hub.listening([user_topic("ann")]))
-            board = await stack.enter_async_context(hub.listening([CONFIG_TOPIC, ADMIN_TOPIC]))
+            board = await stack.enter_async_context(hub.listening([config_topic(), admin_topic()]))
             during = await asyncio.to_thread(_subscribers, own_redis)
             await asyncio.to_thread(
-                _publish, own_redis, ADMIN_TOPIC, {"orderId": "1", "TaskToken": "secret"}
+                _publish, own_redis, admin_topic(), {"orderId": "1", "TaskToken": "secret"}
             )
             await asyncio.to_thread(_publish, own_redis, user_topic("bob"), {"orderId": "2"})
             await asyncio.to_thread(_publish, own_redis, user_topic("ann"), {"orderId": "3"})
-            await asyncio.to_thread(_publish, own_redis, CONFIG_TOPIC, {"open": True})
+            await asyncio.to_thread(_publish, own_redis, config_topic(), {"open": True})
             heard_admin = [await _drain(listener, 1) for listener in admins]
             heard_ann = await _drain(ann, 1)
             heard_board = await _drain(board, 2)
@@ -93,13 +93,13 @@ def test_fifty_streams_share_one_subscription_and_hear_only_their_topics(own_red
 def test_a_stream_that_falls_behind_is_ended_and_the_others_keep_hearing(own_redis):
     async def scenario():
         hub = stream_hub.hub()
-        async with hub.listening([ADMIN_TOPIC]) as slow, hub.listening([ADMIN_TOPIC]) as quick:
+        async with hub.listening([admin_topic()]) as slow, hub.listening([admin_topic()]) as quick:
             for n in range(stream_hub.LISTENER_BACKLOG + 1):
-                await asyncio.to_thread(_publish, own_redis, ADMIN_TOPIC, {"n": n})
+                await asyncio.to_thread(_publish, own_redis, admin_topic(), {"n": n})
                 assert (await _drain(quick, 1))[0]["detail"] == {"n": n}
             with pytest.raises(stream_hub.StreamEnded):
                 await slow.next(timeout=5)
-            await asyncio.to_thread(_publish, own_redis, ADMIN_TOPIC, {"n": "after"})
+            await asyncio.to_thread(_publish, own_redis, admin_topic(), {"n": "after"})
             return (await _drain(quick, 1))[0]["detail"]
 
     assert _run(scenario) == {"n": "after"}
@@ -108,7 +108,7 @@ def test_a_stream_that_falls_behind_is_ended_and_the_others_keep_hearing(own_red
 def test_every_stream_ends_when_redis_dies_and_new_ones_subscribe_again(own_redis):
     async def scenario():
         hub = stream_hub.hub()
-        async with hub.listening([ADMIN_TOPIC]) as one, hub.listening([CONFIG_TOPIC]) as two:
+        async with hub.listening([admin_topic()]) as one, hub.listening([config_topic()]) as two:
             await asyncio.to_thread(own_redis.kill)
             ended = []
             for listener in (one, two):
@@ -117,14 +117,39 @@ def test_every_stream_ends_when_redis_dies_and_new_ones_subscribe_again(own_redi
                 ended.append(listener.ended)
             # While Redis is down a new stream fails at once (the view ends it), it does not hang.
             with pytest.raises(redis.RedisError):
-                async with hub.listening([ADMIN_TOPIC]):
+                async with hub.listening([admin_topic()]):
                     pass
             await asyncio.to_thread(own_redis.start)
-            async with hub.listening([ADMIN_TOPIC]) as fresh:
-                await asyncio.to_thread(_publish, own_redis, ADMIN_TOPIC, {"back": True})
+            async with hub.listening([admin_topic()]) as fresh:
+                await asyncio.to_thread(_publish, own_redis, admin_topic(), {"back": True})
                 heard = (await _drain(fresh, 1))[0]["detail"]
         return ended, heard
 
     ended, heard = _run(scenario)
     assert ended == [True, True]
     assert heard == {"back": True}
+
+
+def test_two_systems_on_one_redis_server_hear_only_their_own_events(own_redis, settings):
+    """Redis delivers a PUBLISH to subscribers on every database of the server: the topics carry
+    the database, so a system on database 1 never reaches the screens of one on database 2."""
+    base = f"redis://127.0.0.1:{own_redis.port}"
+
+    def publish_as(database: int, detail: dict) -> None:
+        settings.REDIS_URL = f"{base}/{database}"
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        try:
+            client.publish(admin_topic(), json.dumps({"detail-type": "T", "detail": detail}))
+        finally:
+            client.close()
+
+    async def scenario():
+        settings.REDIS_URL = f"{base}/2"
+        async with stream_hub.hub().listening([admin_topic()]) as board:
+            await asyncio.to_thread(publish_as, 1, {"orderId": "the other bar's"})
+            await asyncio.to_thread(publish_as, 2, {"orderId": "ours"})
+            return await _drain(board, 1), await board.next(timeout=0.3)
+
+    heard, more = _run(scenario)
+    assert [event["detail"] for event in heard] == [{"orderId": "ours"}]
+    assert more is None

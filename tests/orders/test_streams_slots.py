@@ -17,7 +17,7 @@ from django.contrib.auth.models import Permission, User
 from django.db import connections
 from django.test import AsyncClient, Client
 
-from orders.services.bus import ADMIN_TOPIC
+from orders.services.bus import admin_topic
 from orders.services.stream_slots import (
     stream_slot_release,
     stream_slot_renew,
@@ -171,7 +171,7 @@ def test_a_stream_carries_its_topics_events_and_frees_its_slot(
     def publish_soon():
         # After the stream has subscribed (its first chunk was read).
         time.sleep(0.3)
-        short_streams.publish(ADMIN_TOPIC, json.dumps(envelope))
+        short_streams.publish(admin_topic(), json.dumps(envelope))
 
     if handler == "asgi":
         client = AsyncClient(REMOTE_ADDR="192.0.2.6")

@@ -22,7 +22,7 @@ import pytest
 import redis
 from botocore.config import Config
 
-from orders.services.bus import CONFIG_TOPIC
+from orders.services.bus import config_topic
 from orders.web.stream_hub import CLIENT_NAME
 from tests.conftest import SEED_INPUT, wait_for
 from tests.system import answers_200, running_system
@@ -147,7 +147,7 @@ def test_the_api_and_the_login_page_answer_with_a_thousand_streams_open(system):
             subscriptions = sum(
                 client["name"] == CLIENT_NAME for client in publisher.client_list(_type="pubsub")
             )
-            publisher.publish(CONFIG_TOPIC, json.dumps({"detail-type": "T", "detail": marker}))
+            publisher.publish(config_topic(), json.dumps({"detail-type": "T", "detail": marker}))
             publisher.close()
             await asyncio.wait_for(
                 asyncio.gather(*(r.readuntil(marker.encode()) for _, r, _ in streams)),
