@@ -17,7 +17,7 @@ from stepfunctions.models import (
     StateMachine,
     StateMachineVersion,
 )
-from stepfunctions.models.rows import Part, Rows, column, field_converter, table
+from stepfunctions.models.rows import Part, Rows, column, table
 
 # The API's reads by an execution's ARN are written once per process, as SQL (every API call but
 # StartExecution names an execution, and the ORM's compiling of these queries cost more CPU than
@@ -29,6 +29,14 @@ _EXECUTION_VERSIONED = Rows(
     Part(StateMachineVersion, "v", attach="version"),
 )
 _HISTORY = Rows(Part(HistoryEvent, "h"))
+# The id alone (its converter, SQLite's UUIDs are text, built once with the others').
+_EXECUTION_ID = Rows(
+    Part(
+        Execution,
+        "e",
+        omit=tuple(f.name for f in Execution._meta.concrete_fields if not f.primary_key),
+    )
+)
 
 
 def _by_arn(arn: str) -> dict[str, Any]:
@@ -50,13 +58,10 @@ def execution_get(*, arn: str, with_version: bool = True) -> Execution:
 
 def execution_id_get(*, arn: str) -> Any:
     """Only the execution's id (GetExecutionHistory reads nothing else of it)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_execution_id_sql(), _by_arn(arn))
-        row = cursor.fetchone()
-    if row is None:
+    found = _EXECUTION_ID.fetch(_execution_id_sql(), _by_arn(arn), connection)
+    if not found:
         raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
-    convert = field_converter(Execution._meta.pk, connection)  # SQLite's UUIDs are text
-    return convert(row[0]) if convert else row[0]
+    return found[0].pk
 
 
 # Event ids are PositiveIntegerField: a token naming one past this was never ours.
@@ -118,7 +123,7 @@ def _execution_sql(*, with_version: bool) -> str:
 @cache
 def _execution_id_sql() -> str:
     return (
-        f"SELECT e.{_col(Execution, 'id')} FROM {table(Execution, connection)} e"  # noqa: S608
+        f"SELECT {_EXECUTION_ID.columns(connection)} FROM {table(Execution, connection)} e"  # noqa: S608
         f"{_machine_join()}{_named_where()}"
     )
 
