@@ -440,7 +440,8 @@ def run_soak(options) -> dict:
     """Lifecycles back to back from `--soak-clients` clients for `--soak` seconds, with the RSS of
     web, worker and beat against orders completed. The first chunk (SOAK_CHUNK_SECONDS) is the
     warm-up: thread pools, connections and caches fill as concurrency first rises, which is
-    growth that stops; the slope after it is what a million orders would add."""
+    growth that stops; the slope after it is what a million orders would add. Where the server's
+    autovacuum is off, the database is vacuumed after each chunk, as autovacuum would."""
     results: dict = {
         "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "commit": commit(),
@@ -453,6 +454,9 @@ def run_soak(options) -> dict:
     ):
         target, sampler, pool = drive(running)
         runs: list = []
+        vacuum = results["vacuum after each chunk"] = not system.autovacuum_on()
+        if vacuum:
+            say("autovacuum is off on this server: VACUUM (ANALYZE) after each chunk")
         try:
             pool.run(1, "warm", duration=60, max_count=2)
             first = time.time()
@@ -462,6 +466,8 @@ def run_soak(options) -> dict:
                                duration=min(SOAK_CHUNK_SECONDS, ends - time.time()))  # fmt: skip
                 runs.append(run["records"])
                 chunk += 1
+                if vacuum:
+                    system.database_vacuum(options.database)
                 done = sum(1 for records in runs for r in records if not r[3])
                 latest = sampler.samples[-1][1] if sampler.samples else {}
                 threads = system.children_threads(running.process.pid)
