@@ -82,12 +82,14 @@ def measure(checkpoints: list[int], clients: int, database: str) -> dict:
             Target(endpoint, running.access_key_id, running.secret_access_key, STATE_MACHINE_ARN),
             min(clients, 4),
         )
-        done, first = 0, None
+        done, first, chunk = 0, None, 0
         try:
             pool.run(1, "warm", duration=30, max_count=2)
             for number, target in enumerate(checkpoints, start=1):
                 while done < target:
-                    run = pool.run(clients, f"to{target}", duration=CHUNK_SECONDS)
+                    # A tag of its own each time: the executions' names derive from it.
+                    run = pool.run(clients, f"chunk{chunk}", duration=CHUNK_SECONDS)
+                    chunk += 1
                     done += sum(1 for record in run["records"] if not record[3])
                     if vacuum:  # as autovacuum would (see bench.throughput --soak)
                         system.database_vacuum(database)
