@@ -64,7 +64,6 @@ def _counts(directory: Path, pid: int, number: int) -> dict:
         if time.time() > deadline:
             raise RuntimeError(f"no counts from the web worker at checkpoint {number}")
         time.sleep(0.5)
-    time.sleep(0.5)  # written in one call, but let it finish
     return json.loads(path.read_text())
 
 

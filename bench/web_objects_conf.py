@@ -28,7 +28,9 @@ def _count(directory: Path) -> None:
                 "threads": threading.active_count(),
                 "by type": dict(by_type),
             }
-            (directory / f"objects-{os.getpid()}-{number}.json").write_text(json.dumps(figures))
+            path = directory / f"objects-{os.getpid()}-{number}.json"
+            path.with_suffix(".tmp").write_text(json.dumps(figures))
+            path.with_suffix(".tmp").replace(path)  # the benchmark never reads half a file
             number += 1
         time.sleep(0.5)
 
