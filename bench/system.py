@@ -129,7 +129,7 @@ def system_env(database: str, var_dir: Path, redis_url: str = REDIS_URL) -> dict
     return env
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
             return response.status < 500
@@ -178,7 +178,7 @@ def running_system(database: str, *, timeout: float = 120) -> Iterator[System]:
     system = System(process, port, env, log_path)
     try:
         deadline = time.monotonic() + timeout
-        while not _answers(f"http://127.0.0.1:{port}/admin/login/"):
+        while not answers(f"http://127.0.0.1:{port}/admin/login/"):
             if process.poll() is not None:
                 raise RuntimeError(f"runsystem exited:\n{log_path.read_text()[-5000:]}")
             if time.monotonic() > deadline:

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
@@ -45,14 +44,10 @@ def _web_start(running: system.System, directory: Path) -> tuple[subprocess.Pope
     web = subprocess.Popen(command, cwd=system.REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health/live", timeout=2):  # noqa: S310
-                break
-        except OSError:
-            if web.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"the web process did not come up; see {log.name}") from None
-            time.sleep(0.5)
+    while not system.answers(f"{url}/health/live"):
+        if web.poll() is not None or time.time() > deadline:
+            raise RuntimeError(f"the web process did not come up; see {log.name}")
+        time.sleep(0.5)
     return web, f"{url}/sfn/"
 
 

@@ -117,7 +117,7 @@ def moto(lifecycles: int, budget_seconds: float = 60) -> dict:
     result: dict = {"server": "moto_server (moto " + _moto_version() + ")"}
     try:
         deadline = time.monotonic() + 30
-        while not system._answers(f"{url}/moto-api/"):
+        while not system.answers(f"{url}/moto-api/"):
             if time.monotonic() > deadline:
                 return {"error": "moto_server did not answer"}
             time.sleep(0.2)
