@@ -2,8 +2,16 @@
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python
-# Touched after a successful install: pip runs again only when requirements.txt is newer.
+# Touched after a successful install: pip runs again only when a requirements file is newer.
+# requirements.txt is the running system alone (make run, the image, the Procfile);
+# requirements-dev.txt includes it and adds the tests, the tooling and the benchmarks' yardsticks.
 INSTALLED := $(VENV)/.requirements-installed
+DEV_INSTALLED := $(VENV)/.requirements-dev-installed
+# The image's set alone (requirements.txt), in a venv of its own for deploy-check: what the image
+# runs must need nothing that only the tests' venv has.
+RUNTIME_VENV := .venv-runtime
+RUNTIME_PYTHON := $(RUNTIME_VENV)/bin/python
+RUNTIME_INSTALLED := $(RUNTIME_VENV)/.requirements-installed
 
 PYTEST_ARGS ?=
 RUN_ARGS ?=
@@ -13,9 +21,12 @@ SERVICES_REDIS_URL ?= redis://127.0.0.1:6379/7
 # The browser tests drive Debian's chromium (Playwright never downloads a browser here).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test test-engine lint services-test deploy-check compose-config browser screenshots
+.PHONY: install install-dev run test test-engine lint services-test deploy-check compose-config \
+	browser screenshots
 
 install: $(INSTALLED)
+
+install-dev: $(DEV_INSTALLED)
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -23,6 +34,19 @@ $(PYTHON):
 # Order-only: the venv must exist, but its interpreter's timestamp must not force a reinstall.
 $(INSTALLED): requirements.txt | $(PYTHON)
 	$(PYTHON) -m pip install -r requirements.txt
+	touch $@
+
+# The whole set includes the runtime's, so the runtime's stamp is fresh too after it. A venv
+# first made by `make run` gets the rest here, at the first `make test`.
+$(DEV_INSTALLED): requirements-dev.txt requirements.txt | $(PYTHON)
+	$(PYTHON) -m pip install -r requirements-dev.txt
+	touch $@ $(INSTALLED)
+
+$(RUNTIME_PYTHON):
+	python3 -m venv $(RUNTIME_VENV)
+
+$(RUNTIME_INSTALLED): requirements.txt | $(RUNTIME_PYTHON)
+	$(RUNTIME_PYTHON) -m pip install -r requirements.txt
 	touch $@
 
 run: $(INSTALLED)
@@ -41,31 +65,35 @@ browser:
 	        exit 1; \
 	    fi; }
 
-test: $(INSTALLED) browser
+test: $(DEV_INSTALLED) browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The engine's tests with the coffee bar (orders) not installed: the engine stands alone.
-test-engine: $(INSTALLED)
+test-engine: $(DEV_INSTALLED)
 	DJANGO_SETTINGS_MODULE=serverlesspresso.settings.engine_only $(VENV)/bin/pytest tests/stepfunctions $(PYTEST_ARGS)
 
 # The README's screenshots, from the browser tests; a normal run never writes them.
-screenshots: $(INSTALLED) browser
+screenshots: $(DEV_INSTALLED) browser
 	SCREENSHOTS=1 $(VENV)/bin/pytest tests/orders/test_browser_*.py $(PYTEST_ARGS)
 
-lint: $(INSTALLED)
+lint: $(DEV_INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-services-test: $(INSTALLED) browser
+services-test: $(DEV_INSTALLED) browser
 	DATABASE_URL=$(SERVICES_DATABASE_URL) \
 	REDIS_URL=$(SERVICES_REDIS_URL) \
 	CELERY_BROKER_URL=$(SERVICES_REDIS_URL) \
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# The production settings with .env.example's values: check --deploy must have nothing to say.
-deploy-check: $(INSTALLED)
+# The production settings with .env.example's values, on the image's packages alone: check
+# --deploy must have nothing to say, and the web's application, its worker class and the Celery
+# tasks must import.
+deploy-check: $(RUNTIME_INSTALLED)
 	set -a && . ./.env.example && set +a && \
-	$(PYTHON) manage.py check --deploy --fail-level WARNING
+	$(RUNTIME_PYTHON) manage.py check --deploy --fail-level WARNING && \
+	$(RUNTIME_PYTHON) -c "import serverlesspresso.asgi, uvicorn_worker; \
+	    from serverlesspresso.celery import app; app.loader.import_default_modules()"
 
 # docker-compose.yml is valid with .env.example's values (no Docker engine needed).
 compose-config:
