@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Requirements first: the dependency layer stays cached while only the code changes.
+# Requirements first: the dependency layer stays cached while only the code changes. The running
+# system's set only: the tests' and benchmarks' packages (requirements-dev.txt) stay out.
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 
