@@ -16,15 +16,8 @@ from .choice import rule_errors
 from .errors import ALL, DefinitionError
 from .jsonata_query import expression_errors, is_expression
 from .jsontext import JsonRefused, json_read, json_value_check
-from .paths import (
-    VARIABLE_NAME,
-    Path,
-    PathSyntaxError,
-    expression_error,
-    parse_path,
-    parse_reference_path,
-    template_errors,
-)
+from .paths import VARIABLE_NAME, Path, PathSyntaxError, parse_path, parse_reference_path
+from .templates import expression_error, template_errors
 
 _COMMON = {"Type", "Comment", "QueryLanguage"}
 _FLOW = {"Next", "End", "InputPath", "OutputPath"}

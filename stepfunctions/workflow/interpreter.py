@@ -50,10 +50,9 @@ from .paths import (
     apply_result_path,
     find,
     resolve,
-    resolve_expression,
-    resolve_template,
     to_json,
 )
+from .templates import resolve_expression, resolve_template
 
 logger = logging.getLogger(__name__)
 REGION = "us-east-1"

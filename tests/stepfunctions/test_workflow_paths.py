@@ -13,9 +13,8 @@ from stepfunctions.workflow.paths import (
     parse_path,
     parse_reference_path,
     resolve,
-    resolve_template,
-    template_errors,
 )
+from stepfunctions.workflow.templates import resolve_template, template_errors
 
 INPUT = {"detail": {"orderId": "1", "userId": "testuser"}, "items": [10, 20, 30], "a b": 5}
 CONTEXT = {"Execution": {"Id": "exec-1"}, "Task": {"Token": "tok-1"}}
