@@ -5,7 +5,7 @@ Parallel, Map).
 at a time through a `Host`, returning an Outcome the caller persists and acts on.
 """
 
-from .definition import Catcher, Definition, Retrier, State, load_definition
+from .definition import Catcher, Definition, Retrier, State
 from .errors import DefinitionError, StatesError, error_matches
 from .interpreter import (
     resource_names,
@@ -17,6 +17,7 @@ from .interpreter import (
     start,
 )
 from .jsontext import MAX_DEPTH, JsonRefused, json_read, json_value_check
+from .loader import load_definition
 from .outcomes import (
     Branching,
     BranchResult,
