@@ -34,7 +34,17 @@ class IntrinsicSyntaxError(ValueError):
 
 
 @dataclass(frozen=True)
+class Call:
+    """`States.<name>(args...)`, its arguments possibly calls themselves."""
+
+    name: str
+    args: tuple[Literal | PathArgument | Call, ...]
+
+
+@dataclass(frozen=True)
 class Literal:
+    """A string, number, true, false or null written in the call."""
+
     value: Any
     # For a string literal: its text split at each unescaped `{}` (States.Format's placeholders).
     segments: tuple[str, ...] | None = None
@@ -42,13 +52,9 @@ class Literal:
 
 @dataclass(frozen=True)
 class PathArgument:
+    """A path into the data (`$.x`), the context object (`$$.x`) or a variable (`$v`)."""
+
     path: Path
-
-
-@dataclass(frozen=True)
-class Call:
-    name: str
-    args: tuple[Literal | PathArgument | Call, ...]
 
 
 Argument = Literal | PathArgument | Call

@@ -163,11 +163,8 @@ def _read_jsonata_state(name: str, raw: dict, scope: _Scope) -> State:
         choices = reader.choices()
         for i, rule in enumerate(choices):
             where = f"Choices[{i}]"
-            if not isinstance(rule, dict):
-                raise reader.fail(where, "must be an object")
-            for key in rule:
-                if key not in _JSONATA_RULE_FIELDS:
-                    raise reader.fail(f"{where}.{key}", "unknown field for a JSONata Choice rule")
+            unknown = "unknown field for a JSONata Choice rule"
+            reader.fields_check(where, rule, _JSONATA_RULE_FIELDS, unknown=unknown)
             condition = rule.get("Condition")
             if not is_expression(condition):
                 raise reader.fail(f"{where}.Condition", "must be a {% %} JSONata expression")
@@ -249,11 +246,8 @@ def _read_states(
 def _read_branch(reader: StateReader, where: str, raw: Any, scope: _Scope) -> Definition:
     """A Parallel branch or a Map's ItemProcessor: StartAt and States of its own, whose states
     transition only among themselves (a DefinitionError inside names the inner state)."""
-    if not isinstance(raw, dict):
-        raise reader.fail(where, "must be an object with StartAt and States")
-    for key in raw:
-        if key not in _BRANCH_FIELDS:
-            raise reader.fail(f"{where}.{key}", "unknown field")
+    not_object = "must be an object with StartAt and States"
+    reader.fields_check(where, raw, _BRANCH_FIELDS, not_object=not_object)
     states = raw.get("States")
     if not isinstance(states, dict) or not states:
         raise reader.fail(f"{where}.States", "is required: a non-empty object of states")

@@ -147,12 +147,26 @@ class StateReader:
         out = []
         for i, item in enumerate(items):
             where = f"{key}[{i}]"
-            if not isinstance(item, dict):
-                raise self.fail(where, "must be an object")
-            for unknown in set(item) - allowed:
-                raise self.fail(f"{where}.{unknown}", "unknown field")
+            self.fields_check(where, item, allowed)
             out.append((where, item, i == len(items) - 1))
         return out
+
+    def fields_check(
+        self,
+        where: str,
+        value: Any,
+        allowed: set[str],
+        *,
+        not_object: str = "must be an object",
+        unknown: str = "unknown field",
+    ) -> None:
+        """`value` (a retrier, a catcher, a Choice rule, a branch) is an object of only the
+        `allowed` fields; else the first field not allowed is named."""
+        if not isinstance(value, dict):
+            raise self.fail(where, not_object)
+        for key in value:
+            if key not in allowed:
+                raise self.fail(f"{where}.{key}", unknown)
 
     def retriers(self) -> tuple[Retrier, ...]:
         out = []

@@ -15,9 +15,9 @@ from stepfunctions.workflow import (
     TaskSuccess,
     TaskTimeout,
     Waiting,
+    cursor_of,
     load_definition,
-    resume_retry,
-    resume_task,
+    resume,
     start,
 )
 
@@ -143,15 +143,8 @@ def seed_host():
 
 
 def answer(defn, waiting, result, host, **kwargs):
-    return resume_task(
-        defn,
-        state_name=waiting.state_name,
-        raw_input=waiting.raw_input,
-        attempts=waiting.attempts,
-        result=result,
-        context=CONTEXT,
-        host=host,
-        **kwargs,
+    return resume(
+        defn, cursor_of(waiting), task_result=result, context=CONTEXT, host=host, **kwargs
     )
 
 
@@ -382,14 +375,7 @@ def retry_machine(retry, catch=(), resource=LAMBDA):
 
 
 def retry(defn, sleeping, host):
-    return resume_retry(
-        defn,
-        state_name=sleeping.state_name,
-        raw_input=sleeping.raw_input,
-        attempts=sleeping.attempts,
-        context=CONTEXT,
-        host=host,
-    )
+    return resume(defn, cursor_of(sleeping), context=CONTEXT, host=host)
 
 
 def test_retry_with_backoff_then_catch():

@@ -14,26 +14,25 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ..cursor import Cursor
 from ..definition import Definition, State
 from ..errors import TIMEOUT, StatesError
-from ..outcomes import BranchResult, Host, Outcome, TaskFailure, TaskResult, TaskSuccess
+from ..outcomes import (
+    BranchResult,
+    Host,
+    Outcome,
+    TaskFailure,
+    TaskResult,
+    TaskSuccess,
+    TaskTimeout,
+)
 from ..paths import to_json
 from .branches import BranchStates
 from .flow import FlowStates
 from .run import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, Next
 from .tasks import resource_names
 
-__all__ = [
-    "MAX_HISTORY_EVENTS",
-    "MAX_PAYLOAD_BYTES",
-    "resource_names",
-    "resume_branches",
-    "resume_continue",
-    "resume_retry",
-    "resume_task",
-    "resume_wait",
-    "start",
-]
+__all__ = ["MAX_HISTORY_EVENTS", "MAX_PAYLOAD_BYTES", "resource_names", "resume", "start"]
 
 
 class Interpreter(FlowStates, BranchStates):
@@ -51,38 +50,6 @@ class Interpreter(FlowStates, BranchStates):
         return self.enter_flow(state, raw_input)
 
 
-def _resumed(
-    defn: Definition,
-    state_name: str,
-    context: dict,
-    host: Host,
-    max_transitions: int,
-    entered_event_id: int | None,
-    variables: dict | None,
-) -> tuple[State, Interpreter]:
-    """The Task (or Parallel, Map) state a resumed run goes on in, and that run (which entered
-    the state at the event `entered_event_id`, in an earlier stage)."""
-    state = defn.state(state_name)
-    if state.type not in ("Task", "Parallel", "Map"):
-        raise ValueError(f'state "{state_name}" is a {state.type} state, not a Task')
-    run = Interpreter.resumed(
-        defn,
-        context,
-        host,
-        max_transitions,
-        state_name=state_name,
-        variables=variables,
-        entered_event_id=entered_event_id,
-    )
-    return state, run
-
-
-def _attempts(state: State, attempts: list[int]) -> list[int]:
-    # A persisted counter list may predate an edit of the Retry list; pad or trim it to fit.
-    counts = [int(n) for n in attempts][: len(state.retry)]
-    return counts + [0] * (len(state.retry) - len(counts))
-
-
 def start(
     defn: Definition, input: Any, *, context: dict, host: Host, max_transitions: int = 250
 ) -> Outcome:
@@ -92,121 +59,82 @@ def start(
     return Interpreter(defn, context, host, max_transitions).drive(Next(defn.start_at, data))
 
 
-def resume_task(
+def resume(
     defn: Definition,
+    cursor: Cursor,
     *,
-    state_name: str,
-    raw_input: Any,
-    attempts: list[int],
-    result: TaskResult,
     context: dict,
     host: Host,
+    input: Any = None,
+    task_result: TaskResult | None = None,
+    branch_results: list[BranchResult] | None = None,
+    branch_failure: BranchResult | None = None,
     max_transitions: int = 250,
-    entered_event_id: int | None = None,
-    variables: dict | None = None,
 ) -> Outcome:
-    """Record how a waiting Task ended (TaskSucceeded / TaskFailed / TaskTimedOut), then go on:
-    success through ResultSelector, ResultPath and OutputPath; failure through Retry, then Catch,
-    then execution failure. `entered_event_id` is the Waiting outcome's."""
-    state, run = _resumed(
-        defn, state_name, context, host, max_transitions, entered_event_id, variables
+    """Go on from `cursor` (a pausing Outcome's: cursor_of) until the run pauses again or ends.
+
+    By the cursor's kind: START runs from StartAt with `input` (as `start`); CONTINUE enters its
+    state; WAIT leaves its Wait state (WaitStateExited) for its Next or the end; TASK records how
+    the waiting task ended (`task_result`: TaskSucceeded, TaskFailed or TaskTimedOut), then a
+    success goes through ResultSelector, ResultPath and OutputPath, a failure through Retry,
+    Catch, then the execution's failure; RETRY runs its Task (Parallel, Map) again, as AWS
+    history shows a retry, without a second ...StateEntered (a callback task gets a fresh
+    token); CHILDREN goes on in a Parallel or Map state whose child runs have ended, with
+    `branch_results` in branch (item) order and `branch_failure` the first to fail, if one did.
+    Neither `input`, `context` nor the cursor's values are mutated.
+    """
+    if cursor.kind == Cursor.START:
+        return start(defn, input, context=context, host=host, max_transitions=max_transitions)
+    if cursor.kind == Cursor.CONTINUE:
+        run = Interpreter.resumed(
+            defn, context, host, max_transitions, state_name=None, variables=cursor.variables
+        )
+        return run.drive(Next(cursor.state, copy.deepcopy(cursor.input)))
+    state = defn.state(cursor.state)
+    types, named = _RESUMED_IN[cursor.kind]
+    if state.type not in types:
+        raise ValueError(f'state "{state.name}" is a {state.type} state, not a {named}')
+    run = Interpreter.resumed(
+        defn,
+        context,
+        host,
+        max_transitions,
+        state_name=state.name,
+        variables=cursor.variables,
+        entered_event_id=cursor.entered_event_id,
     )
-    data, counts = copy.deepcopy(raw_input), _attempts(state, attempts)
-    if isinstance(result, TaskSuccess):
-        step = run.task_succeeded(state, data, counts, copy.deepcopy(result.output))
-    elif isinstance(result, TaskFailure):
-        step = run.task_failed(state, data, counts, StatesError(result.error, result.cause))
+    if cursor.kind == Cursor.WAIT:
+        data = copy.deepcopy(cursor.input)
+        return run.drive(run.exit(state, data, to_json(data)))
+    raw_input, attempts = copy.deepcopy(cursor.raw_input), _attempts(state, cursor.attempts)
+    if cursor.kind == Cursor.RETRY:
+        again = run.run_task if state.type == "Task" else run.run_branches
+        return run.drive(again(state, raw_input, attempts))
+    if cursor.kind == Cursor.CHILDREN:
+        results = copy.deepcopy(branch_results or [])
+        return run.drive(run.branches_ended(state, raw_input, attempts, results, branch_failure))
+    if isinstance(task_result, TaskSuccess):
+        output = copy.deepcopy(task_result.output)
+        return run.drive(run.task_succeeded(state, raw_input, attempts, output))
+    if isinstance(task_result, TaskFailure):
+        err = StatesError(task_result.error, task_result.cause)
+    elif isinstance(task_result, TaskTimeout):
+        err = StatesError(TIMEOUT, "", heartbeat=task_result.heartbeat)
     else:
-        err = StatesError(TIMEOUT, "", heartbeat=result.heartbeat)
-        step = run.task_failed(state, data, counts, err)
-    return run.drive(step)
+        raise ValueError(f"a task cursor resumes with the task's result, not {task_result!r}")
+    return run.drive(run.task_failed(state, raw_input, attempts, err))
 
 
-def resume_retry(
-    defn: Definition,
-    *,
-    state_name: str,
-    raw_input: Any,
-    attempts: list[int],
-    context: dict,
-    host: Host,
-    max_transitions: int = 250,
-    entered_event_id: int | None = None,
-    variables: dict | None = None,
-) -> Outcome:
-    """Run a Task again after its Retry interval (a fresh token for a callback task). As in AWS
-    history, a retry schedules the task again without a second TaskStateEntered.
-    `entered_event_id` is the Sleeping outcome's."""
-    state, run = _resumed(
-        defn, state_name, context, host, max_transitions, entered_event_id, variables
-    )
-    again = run.run_task if state.type == "Task" else run.run_branches
-    step = again(state, copy.deepcopy(raw_input), _attempts(state, attempts))
-    return run.drive(step)
+# The types of state each kind of cursor goes on in, and how an error names them.
+_RESUMED_IN = {
+    Cursor.WAIT: (("Wait",), "Wait"),
+    Cursor.TASK: (("Task", "Parallel", "Map"), "Task"),
+    Cursor.RETRY: (("Task", "Parallel", "Map"), "Task"),
+    Cursor.CHILDREN: (("Parallel", "Map"), "Parallel or Map"),
+}
 
 
-def resume_branches(
-    defn: Definition,
-    *,
-    state_name: str,
-    raw_input: Any,
-    attempts: list[int],
-    results: list[BranchResult],
-    failure: BranchResult | None = None,
-    context: dict,
-    host: Host,
-    max_transitions: int = 250,
-    entered_event_id: int | None = None,
-    variables: dict | None = None,
-) -> Outcome:
-    """Go on in a Parallel or Map state once its child runs have ended: `results` in branch
-    (item) order, `failure` the first to fail, if one did (the Branching outcome's other
-    fields are passed back as they were)."""
-    state, run = _resumed(
-        defn, state_name, context, host, max_transitions, entered_event_id, variables
-    )
-    if state.type not in ("Parallel", "Map"):
-        raise ValueError(f'state "{state_name}" is a {state.type} state, not a Parallel or Map')
-    data, counts = copy.deepcopy(raw_input), _attempts(state, attempts)
-    step = run.branches_ended(state, data, counts, copy.deepcopy(results), failure)
-    return run.drive(step)
-
-
-def resume_wait(
-    defn: Definition,
-    *,
-    state_name: str,
-    output: Any,
-    context: dict,
-    host: Host,
-    max_transitions: int = 250,
-    variables: dict | None = None,
-) -> Outcome:
-    """Leave a Wait state once its time has come (WaitStateExited with `output`, the Delayed
-    outcome's), then go on to its Next or end the execution."""
-    state = defn.state(state_name)
-    if state.type != "Wait":
-        raise ValueError(f'state "{state_name}" is a {state.type} state, not a Wait')
-    run = Interpreter.resumed(
-        defn, context, host, max_transitions, state_name=state_name, variables=variables
-    )
-    data = copy.deepcopy(output)
-    return run.drive(run.exit(state, data, to_json(data)))
-
-
-def resume_continue(
-    defn: Definition,
-    *,
-    state_name: str,
-    state_input: Any,
-    context: dict,
-    host: Host,
-    max_transitions: int = 250,
-    variables: dict | None = None,
-) -> Outcome:
-    """Go on after a Continue outcome by entering `state_name` with `state_input` (and the
-    workflow's `variables`, as the Continue outcome gave them)."""
-    run = Interpreter.resumed(
-        defn, context, host, max_transitions, state_name=None, variables=variables
-    )
-    return run.drive(Next(state_name, copy.deepcopy(state_input)))
+def _attempts(state: State, attempts: tuple[int, ...]) -> list[int]:
+    # A stored counter list may predate an edit of the Retry list; pad or trim it to fit.
+    counts = [int(n) for n in attempts][: len(state.retry)]
+    return counts + [0] * (len(state.retry) - len(counts))
