@@ -21,7 +21,7 @@ class BranchStates(TaskStates):
     def run_branches(self, state: State, raw_input: Any, attempts: list[int]) -> Next | Outcome:
         """Starts a Parallel state's branches (each gets the effective input) or a Map state's
         iterations (one per item of ItemsPath, through ItemSelector): the caller runs them as
-        child runs and resumes with resume_branches. A Retry starts them all again."""
+        child runs and resumes with their results. A Retry starts them all again."""
         ctx = self.state_context(state, attempts)
         try:
             if state.jsonata:
