@@ -2,7 +2,6 @@
 
 from stepfunctions.models.access_keys import AccessKey
 from stepfunctions.models.children import ChildGroup
-from stepfunctions.models.cursor import Cursor
 from stepfunctions.models.workflow import (
     CallbackToken,
     Event,
@@ -11,6 +10,7 @@ from stepfunctions.models.workflow import (
     StateMachine,
     StateMachineVersion,
 )
+from stepfunctions.workflow import Cursor
 
 __all__ = [
     "AccessKey",

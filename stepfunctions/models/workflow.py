@@ -18,8 +18,8 @@ from django.db import connections, models
 from django.db.models import Q
 
 from stepfunctions.models.bulk import recordset, recordset_json
-from stepfunctions.models.cursor import Cursor
 from stepfunctions.models.rows import Part, Rows
+from stepfunctions.workflow import Cursor
 
 
 class StateMachine(models.Model):

@@ -18,7 +18,7 @@ the same at-least-once guarantees (its row lock and its READY stage decide who r
   ending later changes nothing. A Map with MaxConcurrency starts its next child in that same
   transaction.
 - The parent's stage resumes with the children's results in branch (item) order
-  (resume_branches). Children still running then (a branch failed first) are aborted after
+  (resume). Children still running then (a branch failed first) are aborted after
   commit, as are all of an execution's children when it is stopped or times out; a child whose
   group has woken its parent is aborted at its next stage if that was missed.
 
@@ -41,7 +41,7 @@ from stepfunctions.models.children import group_child_ended
 from stepfunctions.services import nested
 from stepfunctions.services.nudges import stages_nudge_send
 from stepfunctions.services.state_machines import definition_for
-from stepfunctions.workflow import Branching, BranchResult, Definition, resume_branches
+from stepfunctions.workflow import Branching, BranchResult, Definition, cursor_of, resume
 
 if TYPE_CHECKING:
     from stepfunctions.services.stage import Stage
@@ -125,15 +125,7 @@ def branching_save(stage: "Stage", outcome: Branching) -> None:
         for index, child_input in enumerate(outcome.inputs)
     ]
     execution.stage = Execution.Stage.WAITING
-    execution.position = Cursor(
-        Cursor.CHILDREN,
-        state=outcome.state_name,
-        raw_input=outcome.raw_input,
-        attempts=tuple(outcome.attempts),
-        entered_event_id=outcome.entered_event_id,
-        variables=outcome.variables or None,
-        group=str(group.id),
-    )
+    execution.position = cursor_of(outcome, group=str(group.id))
     stage.branching = (group, children)
 
 
@@ -162,17 +154,7 @@ def branches_resume(
                 common["host"].record("MapIterationAborted", {"index": index, "name": cursor.state})
         group_id = uuid.UUID(cursor.group)
         transaction.on_commit(lambda: children_abort(group_id=group_id), robust=True)
-    return resume_branches(
-        definition,
-        state_name=cursor.state,
-        raw_input=cursor.raw_input,
-        attempts=list(cursor.attempts),
-        results=results,
-        failure=failure,
-        entered_event_id=cursor.entered_event_id,
-        variables=cursor.variables,
-        **common,
-    )
+    return resume(definition, cursor, branch_results=results, branch_failure=failure, **common)
 
 
 # --- a batch's writes ----------------------------------------------------------------------------

@@ -33,11 +33,7 @@ from stepfunctions.workflow import (
     TaskSuccess,
     TaskTimeout,
     json_read,
-    resume_continue,
-    resume_retry,
-    resume_task,
-    resume_wait,
-    start,
+    resume,
 )
 from stepfunctions.workflow.errors import RUNTIME
 
@@ -141,39 +137,13 @@ def _resume(stage: Stage, execution: Execution) -> Any:
         return None
     definition = children.definition_of(execution)
     cursor = execution.position
-    kind = cursor.kind if cursor is not None else None
+    if cursor is None:
+        raise ValueError(f"Execution {execution.pk} has nothing to resume ({cursor!r})")
     common = {"context": stage.context(), "host": stage}
-    if kind == Cursor.CHILDREN:
+    if cursor.kind == Cursor.CHILDREN:
         return children.branches_resume(definition, execution, cursor, common)
-    if kind == Cursor.START:
-        return start(definition, execution.input, **common)
-    if kind == Cursor.CONTINUE:
-        return resume_continue(
-            definition,
-            state_name=cursor.state,
-            state_input=cursor.input,
-            variables=cursor.variables,
-            **common,
-        )
-    if kind == Cursor.WAIT:
-        return resume_wait(
-            definition,
-            state_name=cursor.state,
-            output=cursor.input,
-            variables=cursor.variables,
-            **common,
-        )
-    if kind == Cursor.RETRY:
-        return resume_retry(
-            definition,
-            state_name=cursor.state,
-            raw_input=cursor.raw_input,
-            attempts=list(cursor.attempts),
-            entered_event_id=cursor.entered_event_id,
-            variables=cursor.variables,
-            **common,
-        )
-    if kind == Cursor.TASK:
+    result = None
+    if cursor.kind == Cursor.TASK:
         token = stage.token_result
         if token is None:  # not read with a batch
             token = CallbackToken.objects.results([cursor.token_id]).get(cursor.token_id)
@@ -189,17 +159,7 @@ def _resume(stage: Stage, execution: Execution) -> Any:
             result = TaskFailure(outcome.get("error"), outcome.get("cause"))
         else:
             result = TaskTimeout(bool(outcome.get("heartbeat")))
-        return resume_task(
-            definition,
-            state_name=cursor.state,
-            raw_input=cursor.raw_input,
-            attempts=list(cursor.attempts),
-            result=result,
-            entered_event_id=cursor.entered_event_id,
-            variables=cursor.variables,
-            **common,
-        )
-    raise ValueError(f"Execution {execution.pk} has nothing to resume ({cursor!r})")
+    return resume(definition, cursor, input=execution.input, task_result=result, **common)
 
 
 def execution_advance(*, execution_id: Any, skip_locked: bool = False) -> bool:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from stepfunctions import hooks, resources
-from stepfunctions.models import CallbackToken, Cursor, Event, Execution, HistoryEvent
+from stepfunctions.models import CallbackToken, Event, Execution, HistoryEvent
 from stepfunctions.models.bulk import rows_insert, tuples_insert
 from stepfunctions.models.workflow import HISTORY_FIELDS
 from stepfunctions.services import children
@@ -24,6 +24,7 @@ from stepfunctions.workflow import (
     Outcome,
     Sleeping,
     Waiting,
+    cursor_of,
 )
 
 TOKEN_BYTES = 48  # 384 random bits, 64 URL-safe characters
@@ -112,48 +113,13 @@ class Stage:
         if isinstance(outcome, Waiting):
             self.token = _token_build(execution, outcome, now)
             execution.stage = Execution.Stage.WAITING
-            execution.position = Cursor(
-                Cursor.TASK,
-                state=outcome.state_name,
-                raw_input=outcome.raw_input,
-                attempts=tuple(outcome.attempts),
-                token_id=None,  # the token's id, once StageWrites.flush has inserted it
-                entered_event_id=outcome.entered_event_id,
-                variables=outcome.variables or None,
-            )
-        elif isinstance(outcome, Sleeping):
-            more = self._ready_at(
-                outcome.delay_seconds,
-                Cursor(
-                    Cursor.RETRY,
-                    state=outcome.state_name,
-                    raw_input=outcome.raw_input,
-                    attempts=tuple(outcome.attempts),
-                    entered_event_id=outcome.entered_event_id,
-                    variables=outcome.variables or None,
-                ),
-            )
-        elif isinstance(outcome, Delayed):
+            # token_id is the token's id, once StageWrites.flush has inserted it.
+            execution.position = cursor_of(outcome)
+        elif isinstance(outcome, Sleeping | Delayed):
             # A durable timer: the relay and the stall sweep run the stage once due_at has come.
-            more = self._ready_at(
-                outcome.delay_seconds,
-                Cursor(
-                    Cursor.WAIT,
-                    state=outcome.state_name,
-                    input=outcome.output,
-                    variables=outcome.variables or None,
-                ),
-            )
+            more = self._ready_at(outcome.delay_seconds, outcome)
         elif isinstance(outcome, Continue):
-            more = self._ready_at(
-                0,
-                Cursor(
-                    Cursor.CONTINUE,
-                    state=outcome.state_name,
-                    input=outcome.state_input,
-                    variables=outcome.variables or None,
-                ),
-            )
+            more = self._ready_at(0, outcome)
         elif isinstance(outcome, Branching):
             children.branching_save(self, outcome)
         elif isinstance(outcome, Finished):
@@ -167,12 +133,13 @@ class Stage:
         self.writes.add(self, finished=isinstance(outcome, Finished))
         return more
 
-    def _ready_at(self, delay_seconds: float, cursor: Cursor) -> bool:
-        """Another automatic stage, due `delay_seconds` from now, resuming at `cursor`."""
+    def _ready_at(self, delay_seconds: float, outcome: Sleeping | Delayed | Continue) -> bool:
+        """Another automatic stage, due `delay_seconds` from now, resuming where `outcome`
+        paused."""
         execution = self.execution
         execution.stage = Execution.Stage.READY
         execution.due_at = self._now + timedelta(seconds=delay_seconds)
-        execution.position = cursor
+        execution.position = cursor_of(outcome)
         return True
 
 

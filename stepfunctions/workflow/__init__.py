@@ -1,22 +1,17 @@
 """An Amazon States Language interpreter in pure Python (Task, Pass, Choice, Wait, Succeed, Fail,
 Parallel, Map).
 
-`load_definition` validates a definition; `start` and the `resume_*` functions run it one stretch
-at a time through a `Host`, returning an Outcome the caller persists and acts on.
+`load_definition` validates a definition; `start` and `resume` run it one stretch at a time
+through a `Host`, returning an Outcome the caller acts on. A pausing Outcome gives the `Cursor`
+to store and resume from (`cursor_of`).
 """
 
-from .definition import Catcher, Definition, Retrier, State, load_definition
+from .cursor import Cursor, cursor_of
+from .definition import Catcher, Definition, Retrier, State
 from .errors import DefinitionError, StatesError, error_matches
-from .interpreter import (
-    resource_names,
-    resume_branches,
-    resume_continue,
-    resume_retry,
-    resume_task,
-    resume_wait,
-    start,
-)
+from .interpreter import resource_names, resume, start
 from .jsontext import MAX_DEPTH, JsonRefused, json_read, json_value_check
+from .loader import load_definition
 from .outcomes import (
     Branching,
     BranchResult,
@@ -25,6 +20,7 @@ from .outcomes import (
     Finished,
     Host,
     Outcome,
+    Pause,
     Sleeping,
     TaskFailure,
     TaskResult,
@@ -39,6 +35,7 @@ __all__ = [
     "BranchResult",
     "Catcher",
     "Continue",
+    "Cursor",
     "Definition",
     "Delayed",
     "DefinitionError",
@@ -47,6 +44,7 @@ __all__ = [
     "JsonRefused",
     "MAX_DEPTH",
     "Outcome",
+    "Pause",
     "PathSyntaxError",
     "Retrier",
     "Sleeping",
@@ -59,14 +57,11 @@ __all__ = [
     "json_read",
     "json_value_check",
     "Waiting",
+    "cursor_of",
     "error_matches",
     "load_definition",
     "parse_path",
     "resource_names",
-    "resume_branches",
-    "resume_continue",
-    "resume_retry",
-    "resume_task",
-    "resume_wait",
+    "resume",
     "start",
 ]

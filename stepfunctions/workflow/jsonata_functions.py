@@ -3,7 +3,7 @@ Functions"): `$partition`, `$range`, `$hash`, `$random`, `$uuid` and `$parse`, a
 Step Functions takes away (`$parse` reads JSON text instead).
 
 Each is the JSONata face of an intrinsic function and shares its implementation and checks
-(`intrinsics.FUNCTIONS`): `$partition` is States.ArrayPartition, `$range` States.ArrayRange (1,000
+(`intrinsic_functions.FUNCTIONS`): `$partition` is States.ArrayPartition, `$range` States.ArrayRange (1,000
 items at most), `$hash` States.Hash (MD5, SHA-1, SHA-256, SHA-384, SHA-512; 10,000 characters at
 most), `$uuid` States.UUID, `$parse` States.StringToJson. `$random([seed])` is JSONata's `$random`
 with AWS's optional seed: a number n, 0 <= n < 1, the same for the same seed.
@@ -24,7 +24,7 @@ from typing import Any
 from jsonata import Jsonata
 from jsonata.utils import Utils
 
-from .intrinsics import FUNCTIONS, FunctionArgumentError, integer_argument
+from .intrinsic_functions import FUNCTIONS, FunctionArgumentError, integer_argument
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """What the interpreter exchanges with its caller: the Host it drives and the Outcomes it returns.
 
+A pausing Outcome gives the Cursor to resume from (cursor.cursor_of); `resume` goes on from it.
+
 Outcomes hold only plain JSON types besides their own fields, so a caller can persist them as is.
 """
 
@@ -26,23 +28,29 @@ class Host(Protocol):
 
 @dataclass(frozen=True)
 class TaskSuccess:
+    """A waiting task succeeded with `output` (SendTaskSuccess)."""
+
     output: Any
 
 
 @dataclass(frozen=True)
 class TaskFailure:
+    """A waiting task failed (SendTaskFailure)."""
+
     error: str | None = None
     cause: str | None = None
 
 
 @dataclass(frozen=True)
 class TaskTimeout:
+    """A waiting task timed out: its heartbeat, or its whole TimeoutSeconds."""
+
     heartbeat: bool
 
 
 @dataclass(frozen=True)
 class Waiting:
-    """A callback task is waiting for its token; resume with resume_task."""
+    """A callback task is waiting for its token; resume with its result."""
 
     state_name: str
     raw_input: Any
@@ -57,7 +65,7 @@ class Waiting:
 
 @dataclass(frozen=True)
 class Sleeping:
-    """A retrier matched; call resume_retry after `delay_seconds`."""
+    """A retrier matched; resume after `delay_seconds`."""
 
     state_name: str
     raw_input: Any
@@ -69,7 +77,7 @@ class Sleeping:
 
 @dataclass(frozen=True)
 class Delayed:
-    """A Wait state waits; call resume_wait with `output` after `delay_seconds`. Its input and
+    """A Wait state waits; resume (with `output`) after `delay_seconds`. Its input and
     output processing is done: only WaitStateExited and the transition are left."""
 
     state_name: str
@@ -80,7 +88,7 @@ class Delayed:
 
 @dataclass(frozen=True)
 class Continue:
-    """The transition budget of this call ran out; call resume_continue."""
+    """The transition budget of this call ran out; resume at once."""
 
     state_name: str
     state_input: Any
@@ -90,8 +98,8 @@ class Continue:
 @dataclass(frozen=True)
 class Branching:
     """A Parallel or Map state runs its branches (or its items' iterations) as child runs, one
-    per entry of `inputs`, at most `max_concurrency` at a time (0: all at once); call
-    resume_branches with their results once all have ended, or more than `tolerated_failures`
+    per entry of `inputs`, at most `max_concurrency` at a time (0: all at once); resume
+    with their results once all have ended, or more than `tolerated_failures`
     of them have failed."""
 
     state_name: str
@@ -116,11 +124,15 @@ class BranchResult:
 
 @dataclass(frozen=True)
 class Finished:
+    """The execution ended; its history's last event is written."""
+
     status: Literal["SUCCEEDED", "FAILED"]
     output: Any
     error: str | None
     cause: str | None
 
 
-Outcome = Waiting | Sleeping | Delayed | Continue | Branching | Finished
+# The outcomes that pause a run (each has a Cursor to go on from: cursor.cursor_of).
+Pause = Waiting | Sleeping | Delayed | Continue | Branching
+Outcome = Pause | Finished
 TaskResult = TaskSuccess | TaskFailure | TaskTimeout

@@ -12,7 +12,8 @@ from django.utils import timezone
 from stepfunctions import hooks, services
 from stepfunctions.errors import InvalidDefinition
 from stepfunctions.models import Execution
-from stepfunctions.workflow.interpreter import MAX_HISTORY_EVENTS, _retry_delay
+from stepfunctions.workflow.interpreter import MAX_HISTORY_EVENTS
+from stepfunctions.workflow.interpreter.tasks import _retry_delay
 from tests.conftest import wait_for
 
 PUT = "arn:aws:states:::events:putEvents"

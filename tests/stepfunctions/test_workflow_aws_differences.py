@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from stepfunctions.workflow import Finished, TaskSuccess, Waiting, resume_task, start
+from stepfunctions.workflow import Finished, TaskSuccess, Waiting, cursor_of, resume, start
 from stepfunctions.workflow.errors import error_matches
 from tests.stepfunctions.workflow_host import (
     CALLBACK,
@@ -235,15 +235,12 @@ def test_runtime_error_after_a_callback_names_the_event_that_entered_the_task():
     )
     waiting = start(defn, {}, context=CONTEXT, host=Host())
     assert isinstance(waiting, Waiting) and waiting.entered_event_id == 2
-    done = resume_task(  # a later stage, with a new host, as the engine runs it
+    done = resume(  # a later stage, with a new host, as the engine runs it
         defn,
-        state_name=waiting.state_name,
-        raw_input=waiting.raw_input,
-        attempts=waiting.attempts,
-        result=TaskSuccess({"other": 1}),
+        cursor_of(waiting),
+        task_result=TaskSuccess({"other": 1}),
         context=CONTEXT,
         host=Host(),
-        entered_event_id=waiting.entered_event_id,
     )
     assert done.error == "States.Runtime"
     assert done.cause.startswith(PREFIX.format("Wait", 2) + "The JSONPath '$.x'")

@@ -4,7 +4,6 @@ More of Retry and Catch, error names, Choice and Fail in test_workflow_retry_cat
 
 import copy
 import json
-from datetime import UTC, datetime
 
 import pytest
 
@@ -15,11 +14,12 @@ from stepfunctions.workflow import (
     TaskSuccess,
     TaskTimeout,
     Waiting,
+    cursor_of,
     load_definition,
-    resume_retry,
-    resume_task,
+    resume,
     start,
 )
+from tests.stepfunctions.workflow_host import Host
 
 CALLBACK = "arn:aws:states:::events:putEvents.waitForTaskToken"
 LAMBDA = "arn:aws:states:::lambda:invoke"
@@ -36,14 +36,13 @@ CONTEXT = {
 ORDER_INPUT = {"detail": {"orderId": "1", "userId": "testuser"}}
 
 
-class FakeHost:
+class FakeHost(Host):
     """Records history and invocations; answers each state from `responses` (a StatesError raises,
     a list is consumed one answer per call)."""
 
     def __init__(self, responses=None):
+        super().__init__()
         self.responses = responses or {}
-        self.events = []
-        self.invocations = []
         self.tokens = 0
 
     def new_token(self):
@@ -58,19 +57,6 @@ class FakeHost:
         if isinstance(answer, StatesError):
             raise answer
         return answer
-
-    def record(self, event_type, details):
-        self.events.append((event_type, details))
-        return len(self.events)  # event ids count from 1, as in AWS history
-
-    def now(self):
-        return datetime(2024, 5, 1, 12, 0, 5, tzinfo=UTC)
-
-    def types(self):
-        return [event_type for event_type, _ in self.events]
-
-    def last(self, event_type):
-        return [details for kind, details in self.events if kind == event_type][-1]
 
 
 def emit(detail_type, result_path, catch_next, *, catch_result_path="$.comment", **extra):
@@ -143,15 +129,8 @@ def seed_host():
 
 
 def answer(defn, waiting, result, host, **kwargs):
-    return resume_task(
-        defn,
-        state_name=waiting.state_name,
-        raw_input=waiting.raw_input,
-        attempts=waiting.attempts,
-        result=result,
-        context=CONTEXT,
-        host=host,
-        **kwargs,
+    return resume(
+        defn, cursor_of(waiting), task_result=result, context=CONTEXT, host=host, **kwargs
     )
 
 
@@ -382,14 +361,7 @@ def retry_machine(retry, catch=(), resource=LAMBDA):
 
 
 def retry(defn, sleeping, host):
-    return resume_retry(
-        defn,
-        state_name=sleeping.state_name,
-        raw_input=sleeping.raw_input,
-        attempts=sleeping.attempts,
-        context=CONTEXT,
-        host=host,
-    )
+    return resume(defn, cursor_of(sleeping), context=CONTEXT, host=host)
 
 
 def test_retry_with_backoff_then_catch():

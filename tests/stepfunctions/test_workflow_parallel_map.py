@@ -1,5 +1,5 @@
 """The interpreter's side of Parallel and Map: the Branching outcome a stage saves, and how the
-state goes on from its child runs' results (resume_branches). The child runs themselves are the
+state goes on from its child runs' results (resume). The child runs themselves are the
 engine's (tests/stepfunctions/test_children.py)."""
 
 import pytest
@@ -10,9 +10,9 @@ from stepfunctions.workflow import (
     DefinitionError,
     Finished,
     Sleeping,
+    cursor_of,
     load_definition,
-    resume_branches,
-    resume_retry,
+    resume,
 )
 
 from .workflow_host import CONTEXT, Host, machine, run
@@ -30,17 +30,13 @@ def map_state(**fields):
 
 def resumed(states, outcome, results, failure=None):
     host = Host()
-    end = resume_branches(
+    end = resume(
         machine(states),
-        state_name=outcome.state_name,
-        raw_input=outcome.raw_input,
-        attempts=outcome.attempts,
-        results=results,
-        failure=failure,
+        cursor_of(outcome),
+        branch_results=results,
+        branch_failure=failure,
         context=CONTEXT,
         host=host,
-        entered_event_id=outcome.entered_event_id,
-        variables=outcome.variables,
     )
     return end, host
 
@@ -109,14 +105,7 @@ def test_a_failed_branch_is_retried_by_starting_every_branch_again():
     assert isinstance(sleeping, Sleeping)
     assert sleeping.attempts == [1] and sleeping.delay_seconds == 2
     host = Host()
-    again = resume_retry(
-        machine(states),
-        state_name="P",
-        raw_input=sleeping.raw_input,
-        attempts=sleeping.attempts,
-        context=CONTEXT,
-        host=host,
-    )
+    again = resume(machine(states), cursor_of(sleeping), context=CONTEXT, host=host)
     assert isinstance(again, Branching) and again.inputs == [{"a": 1}, {"a": 1}]
     assert again.attempts == [1]
     assert host.types() == ["ParallelStateStarted"]

@@ -13,8 +13,6 @@ from stepfunctions.workflow.paths import (
     parse_path,
     parse_reference_path,
     resolve,
-    resolve_template,
-    template_errors,
 )
 
 INPUT = {"detail": {"orderId": "1", "userId": "testuser"}, "items": [10, 20, 30], "a b": 5}
@@ -84,54 +82,6 @@ def test_missing_context_path_names_the_context_object():
     with pytest.raises(StatesError) as info:
         resolve("$$.Task.Token", INPUT, {"Execution": {}}, field="TaskToken.$")
     assert "in the context object" in info.value.cause
-
-
-def test_template_resolves_dollar_keys_recursively_and_strips_the_suffix():
-    template = {
-        "Entries": [
-            {
-                "Detail": {
-                    "Message": "static",
-                    "TaskToken.$": "$$.Task.Token",
-                    "orderId.$": "$.detail.orderId",
-                },
-                "Source": "awsserverlessda.serverlesspresso",
-            }
-        ],
-        "whole.$": "$",
-    }
-    assert resolve_template(template, INPUT, CONTEXT, field="Parameters") == {
-        "Entries": [
-            {
-                "Detail": {"Message": "static", "TaskToken": "tok-1", "orderId": "1"},
-                "Source": "awsserverlessda.serverlesspresso",
-            }
-        ],
-        "whole": INPUT,
-    }
-    assert "TaskToken.$" in template["Entries"][0]["Detail"]  # the template itself is untouched
-
-
-def test_template_missing_path_names_the_key():
-    with pytest.raises(StatesError) as info:
-        resolve_template({"a": {"userId.$": "$.nope"}}, INPUT, CONTEXT, field="Parameters")
-    assert info.value.error == "States.Runtime"
-    assert "'userId.$'" in info.value.cause
-
-
-def test_template_errors_finds_bad_paths_and_intrinsics():
-    problems = template_errors(
-        {
-            "ok.$": "$.a",
-            "list": [{"bad.$": "a.b"}],
-            "fmt.$": "States.Format('{}', $.a)",
-            "typo.$": "States.Fromat('{}', $.a)",
-        },
-        "Parameters",
-    )
-    fields = [field for field, _ in problems]
-    assert fields == ["Parameters.list[0].bad.$", "Parameters.typo.$"]
-    assert "unknown intrinsic function States.Fromat" in problems[1][1]
 
 
 def test_input_and_output_path_null_give_empty_object():

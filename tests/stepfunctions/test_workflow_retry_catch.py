@@ -14,10 +14,11 @@ from stepfunctions.workflow import (
     TaskSuccess,
     TaskTimeout,
     Waiting,
+    cursor_of,
     error_matches,
     load_definition,
     resource_names,
-    resume_continue,
+    resume,
     start,
 )
 from tests.stepfunctions.test_workflow_interpreter import (
@@ -243,13 +244,7 @@ def test_transition_budget_returns_continue():
     host = FakeHost()
     paused = start(defn, {}, context=CONTEXT, host=host, max_transitions=2)
     assert paused == Continue("P3", {"p1": 1, "p2": 2})
-    done = resume_continue(
-        defn,
-        state_name=paused.state_name,
-        state_input=paused.state_input,
-        context=CONTEXT,
-        host=host,
-    )
+    done = resume(defn, cursor_of(paused), context=CONTEXT, host=host)
     assert done.output == {"p1": 1, "p2": 2, "p3": 3}
     assert host.types().count("PassStateEntered") == 3
 

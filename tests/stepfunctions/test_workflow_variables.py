@@ -12,9 +12,9 @@ from stepfunctions.workflow import (
     StatesError,
     TaskSuccess,
     Waiting,
+    cursor_of,
     load_definition,
-    resume_continue,
-    resume_task,
+    resume,
     start,
 )
 from tests.stepfunctions.workflow_host import CALLBACK, CONTEXT, LAMBDA, Host
@@ -153,26 +153,16 @@ def test_variables_survive_a_callback_wait_and_a_transition_budget_pause():
     defn = machine(states)
     waiting = start(defn, {}, context=CONTEXT, host=Host())
     assert isinstance(waiting, Waiting) and waiting.variables == {"x": "kept"}
-    paused = resume_task(
+    paused = resume(
         defn,
-        state_name=waiting.state_name,
-        raw_input=waiting.raw_input,
-        attempts=waiting.attempts,
-        result=TaskSuccess({}),
+        cursor_of(waiting),
+        task_result=TaskSuccess({}),
         context=CONTEXT,
         host=Host(),
         max_transitions=1,
-        variables=waiting.variables,
     )
     assert paused == Continue("Read", {}, {"x": "kept", "y": 2})
-    done = resume_continue(
-        defn,
-        state_name=paused.state_name,
-        state_input=paused.state_input,
-        context=CONTEXT,
-        host=Host(),
-        variables=paused.variables,
-    )
+    done = resume(defn, cursor_of(paused), context=CONTEXT, host=Host())
     assert done.output == {"x": "kept", "y": 2}
 
 

@@ -12,8 +12,9 @@ from stepfunctions.workflow import (
     DefinitionError,
     Delayed,
     Finished,
+    cursor_of,
     load_definition,
-    resume_wait,
+    resume,
     start,
 )
 from tests.stepfunctions.workflow_host import CONTEXT, Host, machine, run
@@ -40,7 +41,7 @@ def test_seconds_waits_then_wait_state_exited_goes_on_to_next():
     assert host.last("WaitStateEntered") == {"name": "W", "input": '{"order":{"id":7}}'}
 
     later = Host()
-    done = resume_wait(defn, state_name="W", output=delayed.output, context=CONTEXT, host=later)
+    done = resume(defn, cursor_of(delayed), context=CONTEXT, host=later)
     assert done == Finished("SUCCEEDED", {"id": 7}, None, None)
     assert later.types() == [
         "WaitStateExited",

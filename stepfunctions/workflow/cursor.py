@@ -1,11 +1,17 @@
-"""Where an execution's next stage resumes: a typed value, stored as JSON in Execution.cursor.
+"""Where an execution's next stage resumes: the one resume-point type, shared by the
+interpreter's pausing outcomes and the cursor a host stores (as JSON, in Execution.cursor).
 
-Converted in one place (to_json / from_json), so the stage that writes it and the worker that
-reads it agree on its shape. The JSON keeps the shape executions in flight were stored with.
+Converted in one place each way: `cursor_of` gives a pausing Outcome's Cursor, `to_json` /
+`from_json` its stored form (the shape executions in flight were stored with), and the
+interpreter's `resume` goes on from one.
 """
+
+from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from .outcomes import Branching, Continue, Delayed, Pause, Sleeping, Waiting
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ class Cursor:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> "Cursor | None":
+    def from_json(cls, data: dict[str, Any] | None) -> Cursor | None:
         """The stored cursor; None once the execution is done (stored as {})."""
         if not data:
             return None
@@ -75,3 +81,37 @@ class Cursor:
         if "attempts" in members:
             members["attempts"] = tuple(members["attempts"])
         return cls(kind=kind, **members)
+
+
+# The kinds of the pauses inside a Task, Parallel or Map state (which keep its raw input).
+_IN_STATE = {Waiting: Cursor.TASK, Sleeping: Cursor.RETRY, Branching: Cursor.CHILDREN}
+
+
+def cursor_of(outcome: Pause, *, token_id: int | None = None, group: str | None = None) -> Cursor:
+    """Where a run that paused with `outcome` goes on. The host adds its own storage ids: the
+    callback token a Waiting task waits on (`token_id`, None until the host has stored the
+    token) and the group of child runs a Branching state waits on (`group`). The workflow's
+    variables are kept only when there are some."""
+    if not isinstance(outcome, Pause):
+        raise TypeError(f"{outcome!r} does not pause a run: it has no cursor")
+    variables = outcome.variables or None
+    if isinstance(outcome, Waiting | Sleeping | Branching):
+        kind = _IN_STATE[type(outcome)]
+        return Cursor(
+            kind,
+            state=outcome.state_name,
+            raw_input=outcome.raw_input,
+            attempts=tuple(outcome.attempts),
+            token_id=token_id if kind == Cursor.TASK else None,
+            entered_event_id=outcome.entered_event_id,
+            variables=variables,
+            group=group if kind == Cursor.CHILDREN else None,
+        )
+    if isinstance(outcome, Delayed):
+        return Cursor(
+            Cursor.WAIT, state=outcome.state_name, input=outcome.output, variables=variables
+        )
+    assert isinstance(outcome, Continue)
+    return Cursor(
+        Cursor.CONTINUE, state=outcome.state_name, input=outcome.state_input, variables=variables
+    )
