@@ -21,8 +21,6 @@ class AccessKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        # The table the orders app created (stepfunctions.models.workflow says why).
-        db_table = "orders_accesskey"
         # Granted to the key's user (directly or through a group); a superuser holds them all.
         permissions = [
             ("sfn_start_executions", "Step Functions API: start and stop executions"),
