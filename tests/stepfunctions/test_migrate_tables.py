@@ -7,11 +7,11 @@ migrated forward as `manage.py migrate` would; it is left migrated to the latest
 """
 
 import uuid
+from importlib import import_module
 
 import pytest
 from django.apps import apps as installed
 from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from stepfunctions.models import (
@@ -21,27 +21,12 @@ from stepfunctions.models import (
     StateMachine,
     StateMachineVersion,
 )
+from tests.stepfunctions.migrating import historical_apps, leaves, migrate
 
 BEFORE = ("stepfunctions", "0004_children")
-ENGINE_TABLES = {
-    "statemachine",
-    "statemachineversion",
-    "execution",
-    "callbacktoken",
-    "historyevent",
-    "event",
-    "accesskey",
-}
-
-
-def _migrate(targets) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-
-
-def _leaves() -> list:
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+_MIGRATION = import_module("stepfunctions.migrations.0005_engine_tables")
+# The tables renamed (ChildGroup's had the engine's name already).
+ENGINE_TABLES = set(_MIGRATION.ENGINE_MODELS.split()) - {"childgroup"}
 
 
 def _tables() -> set[str]:
@@ -50,8 +35,7 @@ def _tables() -> set[str]:
 
 def _fill_before(now) -> dict:
     """One row of each kind, through the models as they were at 0004 (orders_* tables)."""
-    nodes = [node for node in _leaves() if node[0] != "stepfunctions"] + [BEFORE]
-    apps = MigrationExecutor(connection).loader.project_state(nodes).apps
+    apps = historical_apps([node for node in leaves() if node[0] != "stepfunctions"] + [BEFORE])
 
     def model(name: str):
         return apps.get_model("stepfunctions", name)
@@ -92,12 +76,12 @@ def _fill_before(now) -> dict:
 
 def test_the_engine_tables_are_renamed_with_their_rows_and_links(transactional_db):
     now = timezone.now()
-    _migrate([BEFORE])
+    migrate([BEFORE])
     try:
         assert {f"orders_{name}" for name in ENGINE_TABLES} <= _tables()
         old = _fill_before(now)
     finally:
-        _migrate(_leaves())
+        migrate(leaves())
 
     tables = _tables()
     assert {f"stepfunctions_{name}" for name in ENGINE_TABLES} <= tables
