@@ -2,14 +2,11 @@
 
 from stepfunctions.models.access_keys import AccessKey
 from stepfunctions.models.children import ChildGroup
-from stepfunctions.models.workflow import (
-    CallbackToken,
-    Event,
-    Execution,
-    HistoryEvent,
-    StateMachine,
-    StateMachineVersion,
-)
+from stepfunctions.models.events import Event
+from stepfunctions.models.executions import Execution
+from stepfunctions.models.history import HistoryEvent
+from stepfunctions.models.state_machines import StateMachine, StateMachineVersion
+from stepfunctions.models.tokens import CallbackToken
 from stepfunctions.workflow import Cursor
 
 __all__ = [

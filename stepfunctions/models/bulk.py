@@ -17,6 +17,8 @@ from typing import Any
 
 from django.db import connections, models
 
+from stepfunctions.models.sql import PerVendor
+
 # Django's internal types whose value goes into the JSON as it is (JSON-native, or a JSONField's
 # own value, nested as JSON and typed jsonb by the recordset).
 _AS_IS = {
@@ -162,22 +164,8 @@ def _insert(
     quote = connection.ops.quote_name
     names = ", ".join(quote(c.column) for c in columns)
     table = quote(model._meta.db_table)
-    if connection.vendor == "postgresql":
-        sql = (
-            f"INSERT INTO {table} ({names}) "  # noqa: S608 - names from the model, values bound
-            f"SELECT {names} FROM ROWS FROM ({recordset(connection, columns)}) "
-            f"WITH ORDINALITY AS r({names}, n) ORDER BY n"
-        )
-        params: list = [recordset_json(items, columns, value)]
-    else:
-        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        params = [
-            column.get_db_prep_save(value(item, column), connection)
-            for item in items
-            for column in columns
-        ]
-        sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(items))}"  # noqa: S608
-    sql += conflict
+    sql, params = _ROWS.of(connection)(connection, items, columns, value)
+    sql = f"INSERT INTO {table} ({names}) {sql}{conflict}"  # noqa: S608 - names from the model
     if returning_pk:
         sql += f" RETURNING {quote(model._meta.pk.column)}"
     with connection.cursor() as cursor:
@@ -185,3 +173,28 @@ def _insert(
         if returning_pk:
             return [pk for (pk,) in cursor.fetchall()]
     return None
+
+
+def _rows_recordset(connection, items, columns, value) -> tuple[str, list]:
+    """PostgreSQL: the rows as one JSON parameter, inserted in the order given."""
+    names = ", ".join(connection.ops.quote_name(c.column) for c in columns)
+    sql = (
+        f"SELECT {names} FROM ROWS FROM ({recordset(connection, columns)}) "  # noqa: S608
+        f"WITH ORDINALITY AS r({names}, n) ORDER BY n"
+    )
+    return sql, [recordset_json(items, columns, value)]
+
+
+def _rows_values(connection, items, columns, value) -> tuple[str, list]:
+    """SQLite: the rows as a VALUES list, each value prepared by its field."""
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    params = [
+        column.get_db_prep_save(value(item, column), connection)
+        for item in items
+        for column in columns
+    ]
+    return f"VALUES {', '.join([row] * len(items))}", params
+
+
+# The rows of an INSERT (after its column list), on each database.
+_ROWS = PerVendor(postgresql=_rows_recordset, sqlite=_rows_values)

@@ -10,6 +10,16 @@ import uuid
 
 from django.db import connections, models
 
+from stepfunctions.models.sql import Statement
+
+
+class ChildGroupQuerySet(models.QuerySet):
+    def seal(self) -> int:
+        """Not woken -> woken, for the groups whose parent moves on (the child whose end wakes
+        it, or its children aborted): a child ending later counts nothing and wakes nobody
+        (`group_child_ended` leaves a woken group). Conditional; returns how many it sealed."""
+        return self.filter(woken=False).update(woken=True)
+
 
 class ChildGroup(models.Model):
     class Kind(models.TextChoices):
@@ -39,8 +49,7 @@ class ChildGroup(models.Model):
     # Set once, by the child whose end wakes the parent: later ends change nothing.
     woken = models.BooleanField(default=False)
 
-    class Meta:
-        db_table = "stepfunctions_childgroup"
+    objects = ChildGroupQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.kind} {self.state_name} ({self.open_children} open)"
@@ -56,15 +65,9 @@ def group_child_ended(
     group's {"open", "failed", "tolerated", "parent_id", "max_concurrency"} after the change, or
     None once the group has woken its parent (a late child changes nothing)."""
     connection = connections[using]
-    table = connection.ops.quote_name(ChildGroup._meta.db_table)
-    sql = (
-        f"UPDATE {table} SET open_children = open_children - %s, "  # noqa: S608 - constant
-        "failed_children = failed_children + %s WHERE id = %s AND NOT woken "
-        "RETURNING open_children, failed_children, tolerated, parent_id, max_concurrency"
-    )
     key = ChildGroup._meta.pk.get_db_prep_value(group_id, connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ended, failed, key])
+        cursor.execute(_CHILD_ENDED.text(connection), [ended, failed, key])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -76,3 +79,10 @@ def group_child_ended(
         "parent_id": parent_id if isinstance(parent_id, uuid.UUID) else uuid.UUID(str(parent_id)),
         "max_concurrency": max_concurrency,
     }
+
+
+_CHILD_ENDED = Statement(
+    "UPDATE {ChildGroup} SET open_children = open_children - %s,"
+    " failed_children = failed_children + %s WHERE id = %s AND NOT woken"
+    " RETURNING open_children, failed_children, tolerated, parent_id, max_concurrency"
+)

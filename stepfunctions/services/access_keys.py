@@ -3,17 +3,15 @@
 import secrets
 import string
 from datetime import datetime, timedelta
-from functools import cache
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group, Permission
-from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.contrib.auth.models import AbstractBaseUser, Permission
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from stepfunctions.models import AccessKey, rows
+from stepfunctions.models import AccessKey
 
 # What `--grant` names, and the permission each gives the key's user.
 GRANTS = {
@@ -74,61 +72,16 @@ def access_key_find(*, access_key_id: str, permission: str | None = None) -> Acc
     request's own work. The key's user is then loaded only when read (a refusal's message).
     """
     if permission is not None and _model_backend_only():
-        params = {"codename": permission, "key": access_key_id}
-        found = _KEY.fetch(_find_sql(), params, connection)
-        if not found:
-            return None
-        found[0].permission_asked = permission
-        return found[0]
+        found = AccessKey.objects.find_with_permission(
+            access_key_id=access_key_id, codename=permission
+        )
+        if found is not None:
+            found.permission_asked = permission
+        return found
     return (
         AccessKey.objects.select_related("user")
         .filter(access_key_id=access_key_id, is_active=True, user__is_active=True)
         .first()
-    )
-
-
-_KEY = rows.Rows(rows.Part(AccessKey, "k"), extra=("holds_permission",))
-
-
-@cache
-def _find_sql() -> str:
-    """The active key of an active user, with whether the user holds one stepfunctions
-    permission as ModelBackend's has_perm answers it: a superuser holds every permission, anyone
-    else one granted to them or to one of their groups. Parameters: the codename, the key id."""
-    user_model = get_user_model()
-
-    def table(model) -> str:
-        return rows.table(model, connection)
-
-    def column(model, name: str) -> str:
-        return rows.column(model, name, connection)
-
-    user_permissions = user_model._meta.get_field("user_permissions").remote_field.through
-    user_groups = user_model._meta.get_field("groups").remote_field.through
-    group_permissions = Group._meta.get_field("permissions").remote_field.through
-    keys = _KEY.columns(connection)
-    codename = (
-        f"JOIN {table(Permission)} p ON p.{column(Permission, 'id')} = {{link}}"
-        f" JOIN {table(ContentType)} ct ON ct.{column(ContentType, 'id')}"
-        f" = p.{column(Permission, 'content_type')}"
-        f" AND ct.{column(ContentType, 'app_label')} = 'stepfunctions'"
-        f" AND p.{column(Permission, 'codename')} = %(codename)s"
-    )
-    direct = codename.format(link=f"up.{column(user_permissions, 'permission')}")
-    grouped = codename.format(link=f"gp.{column(group_permissions, 'permission')}")
-    return (
-        f"SELECT {keys}, (u.{column(user_model, 'is_superuser')}"  # noqa: S608 (names from _meta)
-        f" OR EXISTS (SELECT 1 FROM {table(user_permissions)} up {direct}"
-        f" WHERE up.{column(user_permissions, 'user')} = u.{column(user_model, 'id')})"
-        f" OR EXISTS (SELECT 1 FROM {table(user_groups)} ug"
-        f" JOIN {table(group_permissions)} gp"
-        f" ON gp.{column(group_permissions, 'group')} = ug.{column(user_groups, 'group')} {grouped}"
-        f" WHERE ug.{column(user_groups, 'user')} = u.{column(user_model, 'id')}))"
-        " AS holds_permission"
-        f" FROM {table(AccessKey)} k JOIN {table(user_model)} u"
-        f" ON u.{column(user_model, 'id')} = k.{column(AccessKey, 'user')}"
-        f" WHERE k.{column(AccessKey, 'access_key_id')} = %(key)s"
-        f" AND k.{column(AccessKey, 'is_active')} AND u.{column(user_model, 'is_active')}"
     )
 
 
@@ -142,7 +95,7 @@ def access_key_permitted(*, access_key: AccessKey, permission: str) -> bool:
 
 def _model_backend_only() -> bool:
     """Whether user.has_perm is ModelBackend's answer alone, on a user model with Django's
-    permissions and groups (what _find_sql reads)."""
+    permissions and groups (what AccessKey.objects.find_with_permission reads)."""
     fields = {f.name for f in get_user_model()._meta.get_fields()}
     return (
         list(settings.AUTHENTICATION_BACKENDS) == [_MODEL_BACKEND]

@@ -83,7 +83,7 @@ def _token_close(task_token: str, status: str, outcome: dict) -> dict:
         _token_find(task_token)  # raises the error this token's shape deserves
     now = timezone.now()
     # One statement on PostgreSQL is a transaction of its own; SQLite's two need one.
-    one_statement = transaction.get_connection().vendor == "postgresql"
+    one_statement = CallbackToken.objects.close_and_wake_is_one_statement()
     with contextlib.nullcontext() if one_statement else transaction.atomic():
         row = CallbackToken.objects.close_and_wake(
             task_token, status=status, outcome=outcome, now=now

@@ -32,8 +32,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections, transaction
-from django.db.models import Subquery
+from django.db import transaction
 from django.utils import timezone
 
 from stepfunctions.models import CallbackToken, ChildGroup, Cursor, Execution
@@ -184,7 +183,7 @@ def writes_before_history(stages: list["Stage"]) -> None:
             root.event_count += count
             last = root.event_count
         else:
-            last = _event_ids_reserve(root_id, count)
+            last = Execution.objects.event_ids_reserve(root_id=root_id, count=count)
             if last is None:
                 continue  # the top-level execution has ended: its history is closed
         event_id = last - count
@@ -227,7 +226,7 @@ def _children_ended(group_id: Any, executions: list[Execution], *, now: datetime
     if counts is None:
         return  # the parent has moved on already
     if counts["open"] == 0 or counts["failed"] > counts["tolerated"]:
-        ChildGroup.objects.filter(pk=group_id).update(woken=True)
+        ChildGroup.objects.filter(pk=group_id).seal()
         Execution.objects.wake([counts["parent_id"]], at=now)
         transaction.on_commit(stages_nudge_send, robust=True)
     elif counts["max_concurrency"]:
@@ -237,16 +236,7 @@ def _children_ended(group_id: Any, executions: list[Execution], *, now: datetime
 def _start_next(group_id: Any, count: int, *, now: datetime) -> None:
     """A Map at its MaxConcurrency: as many unstarted children as ended start, lowest index
     first (the group's row, locked by the caller, serializes the children ending at once)."""
-    unstarted = (
-        Execution.objects.filter(
-            group_id=group_id, stage=Execution.Stage.WAITING, cursor__kind=Cursor.START
-        )
-        .order_by("branch_index")
-        .values("pk")[:count]
-    )
-    started = Execution.objects.filter(
-        pk__in=Subquery(unstarted), stage=Execution.Stage.WAITING
-    ).update(stage=Execution.Stage.READY, due_at=now)
+    started = Execution.objects.children_start(group_id=group_id, count=count, now=now)
     if started:
         transaction.on_commit(stages_nudge_send, robust=True)
 
@@ -273,22 +263,6 @@ def _history_translate(stage: "Stage") -> list[tuple]:
             details = {"index": execution.branch_index, "name": group.state_name}
         events.append((event_type, timestamp, details))
     return events
-
-
-def _event_ids_reserve(root_id: Any, count: int) -> int | None:
-    """Numbers `count` events for a running execution another transaction may be running (its
-    row lock serializes them); returns the last id, or None if it has ended."""
-    connection = connections[Execution.objects.db]
-    table = connection.ops.quote_name(Execution._meta.db_table)
-    sql = (
-        f"UPDATE {table} SET event_count = event_count + %s "  # noqa: S608 - constant
-        "WHERE id = %s AND status = 'RUNNING' RETURNING event_count"
-    )
-    key = Execution._meta.pk.get_db_prep_value(root_id, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [count, key])
-        row = cursor.fetchone()
-    return row[0] if row else None
 
 
 # --- stopping ------------------------------------------------------------------------------------
@@ -330,7 +304,7 @@ def children_abort(*, parent_id: Any = None, group_id: Any = None) -> int:
     if group_id is not None:
         groups = ChildGroup.objects.filter(pk=group_id)
     assert groups is not None
-    groups.update(woken=True)  # a child ending now wakes nobody
+    groups.seal()  # a child ending now wakes nobody
     ids = list(
         Execution.objects.filter(group__in=groups, status=Execution.Status.RUNNING).values_list(
             "pk", flat=True
@@ -356,11 +330,4 @@ def children_abort(*, parent_id: Any = None, group_id: Any = None) -> int:
 
 def _abort_locked(child: Execution, *, now: datetime) -> None:
     CallbackToken.objects.close_open(execution=child, now=now)
-    child.finish(status=Execution.Status.ABORTED, now=now)
-    Execution.objects.filter(pk=child.pk).update(
-        status=child.status,
-        stage=child.stage,
-        cursor=child.cursor,
-        due_at=None,
-        stop_date=now,
-    )
+    child.end(status=Execution.Status.ABORTED, now=now)

@@ -376,8 +376,7 @@ def _end(
     CallbackToken.objects.close_open(execution=locked, now=now)
     details = {k: v for k, v in {"error": error, "cause": cause}.items() if v is not None}
     locked.history_event(event_type, details, now=now).save()
-    locked.finish(status=status, now=now, error=error or "", cause=cause or "")
-    locked.save()
+    locked.end(status=status, now=now, error=error or "", cause=cause or "")
     hooks.execution_closed(locked, status)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from stepfunctions import hooks, resources
 from stepfunctions.models import CallbackToken, Event, Execution, HistoryEvent
 from stepfunctions.models.bulk import rows_insert, tuples_insert
-from stepfunctions.models.workflow import HISTORY_FIELDS
+from stepfunctions.models.history import HISTORY_FIELDS
 from stepfunctions.services import children
 from stepfunctions.services.events import events_build, events_save
 from stepfunctions.workflow import (

@@ -63,7 +63,9 @@ def test_purge_removes_only_what_is_old_and_closed_in_batches(db):
         with CaptureQueriesContext(connection) as queries:
             assert executions_purge(batch_size=2) == 5
         deletes = [
-            q["sql"] for q in queries if re.match(r'DELETE FROM "orders_execution"', q["sql"])
+            q["sql"]
+            for q in queries
+            if re.match(r'DELETE FROM "stepfunctions_execution"', q["sql"])
         ]
         assert len(deletes) == 3, "5 executions in batches of 2"
 

@@ -9,8 +9,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from orders.models import Order
@@ -18,8 +16,11 @@ from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT, order_p
 from stepfunctions import services
 from stepfunctions.models import AccessKey, CallbackToken, Execution, StateMachine
 from tests.conftest import open_token
+from tests.stepfunctions.migrating import historical_apps, leaves, migrate
 
 OLD = [("orders", "0004_barista_queue")]
+# The engine's tables under their old orders_* names (stepfunctions 0005 renames them).
+ENGINE_OLD_TABLES = ("stepfunctions", "0004_children")
 # The other apps as they are (contenttypes and auth at their last migrations).
 OLD_STATE = [
     *OLD,
@@ -28,19 +29,9 @@ OLD_STATE = [
 ]
 
 
-def _migrate(targets) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-
-
-def _leaves() -> list:
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
-
-
 def _fill_old_layout(now) -> dict:
     """Rows as the orders app kept them before the split (historical models, old app label)."""
-    apps = MigrationExecutor(connection).loader.project_state(OLD_STATE).apps
+    apps = historical_apps(OLD_STATE)
     ContentType = apps.get_model("contenttypes", "ContentType")
     Permission = apps.get_model("auth", "Permission")
     User = apps.get_model("auth", "User")
@@ -110,11 +101,11 @@ def _fill_old_layout(now) -> dict:
 @pytest.mark.integration
 def test_an_old_database_keeps_its_rows_and_grants_and_runs_the_seed(inline_stages):
     now = timezone.now()
-    _migrate(OLD)
+    migrate([*OLD, ENGINE_OLD_TABLES])
     try:
         old = _fill_old_layout(now)
     finally:
-        _migrate(_leaves())
+        migrate(leaves())
 
     # The rows are there, under the new app's models, with their links.
     assert set(Execution.objects.values_list("name", flat=True)) == {"old-waiting", "old-started"}

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from stepfunctions.models import CallbackToken, Execution
-from stepfunctions.models.workflow import _CLOSE_AND_WAKE_POSTGRESQL
+from stepfunctions.models.tokens import CLOSE_AND_WAKE
 from stepfunctions.services.stage import token_new
 from tests.stepfunctions import factories
 
@@ -65,7 +65,7 @@ def test_a_callback_reads_its_rows_by_key_with_many_executions_waiting(waiting_t
     }
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + _CLOSE_AND_WAKE_POSTGRESQL, values
+            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + CLOSE_AND_WAKE.text(connection), values
         )
         explained = cursor.fetchone()[0]
         transaction.set_rollback(True)

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from stepfunctions import services
 from stepfunctions.models import CallbackToken, Execution
-from stepfunctions.models.workflow import CallbackTokenQuerySet
+from stepfunctions.models.tokens import CallbackTokenQuerySet
 from tests.conftest import SEED_INPUT, open_token, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("machine")]

@@ -14,7 +14,7 @@ from django.db import connection, connections
 
 from stepfunctions import hooks, services
 from stepfunctions.models import Execution, HistoryEvent
-from stepfunctions.models.workflow import ExecutionQuerySet
+from stepfunctions.models.executions import ExecutionQuerySet
 from stepfunctions.services import executions as executions_service
 from stepfunctions.services.events import redis_client
 from stepfunctions.services.nudges import NUDGE_KEY

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from stepfunctions.models import CallbackToken, Execution, HistoryEvent
 from stepfunctions.models.bulk import rows_insert, tuples_insert
-from stepfunctions.models.workflow import HISTORY_FIELDS
+from stepfunctions.models.history import HISTORY_FIELDS
 from stepfunctions.services.stage import token_new
 from tests.stepfunctions import factories
 
