@@ -46,6 +46,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # A NUL in the path or query never reaches a view (PostgreSQL refuses it in text).
     "serverlesspresso.middleware.refuse_nul",
+    # A view that met an unreachable or busy database answers a retryable 503, not a 500.
+    "serverlesspresso.outage.DatabaseOutageMiddleware",
     # Static files straight from the web process: no separate file server in docker-compose.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -89,6 +91,10 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
     )
 }
+# A kept connection answers a SELECT 1 before a request's (or a task's) first query, so one the
+# server dropped (a restart, a failover, pg_terminate_backend, an idle reaper) is replaced instead
+# of answering a 500. One round trip per request, only while CONN_MAX_AGE keeps connections.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -290,6 +296,36 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = int(
             os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")
         )
+
+
+# How long a statement may wait for a lock, and run at all, before PostgreSQL cancels it (seconds;
+# 0: no bound), separately for web requests, the workflow's stages and beat's sweeps. A migration
+# or a long manual transaction then costs a request a retryable 503 (serverlesspresso.outage)
+# instead of holding every request thread for as long as it lasts. Applied per connection by
+# serverlesspresso.database_bounds (the web servers and the worker only: migrations and other
+# management commands keep PostgreSQL's defaults, unbounded).
+DATABASE_BOUNDS = {
+    "web": {
+        "lock_timeout": float(os.environ.get("DATABASE_LOCK_TIMEOUT_WEB", "3")),
+        "statement_timeout": float(os.environ.get("DATABASE_STATEMENT_TIMEOUT_WEB", "15")),
+    },
+    # A stage holds its execution's row: a lock it cannot get soon is another stage's, and the
+    # relay re-drives whatever it gave up on.
+    "stage": {
+        "lock_timeout": float(os.environ.get("DATABASE_LOCK_TIMEOUT_STAGE", "10")),
+        "statement_timeout": float(os.environ.get("DATABASE_STATEMENT_TIMEOUT_STAGE", "60")),
+    },
+    # The sweeps run again within seconds; the retention purge deletes in batches.
+    "sweep": {
+        "lock_timeout": float(os.environ.get("DATABASE_LOCK_TIMEOUT_SWEEP", "10")),
+        "statement_timeout": float(os.environ.get("DATABASE_STATEMENT_TIMEOUT_SWEEP", "120")),
+    },
+}
+# What a 503 for an unreachable or busy database asks a client to wait before retrying.
+DATABASE_RETRY_AFTER_SECONDS = int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", "2"))
+# Readiness reads one row of the executions table with this lock and statement bound: a table
+# locked by a migration says "not ready" instead of readiness waiting with it.
+HEALTH_DATABASE_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_DATABASE_TIMEOUT_SECONDS", "1"))
 
 # Closed executions (with their history, tokens and events) are purged after this many days,
 # as Step Functions keeps them for 90; beat runs the purge every RETENTION_PURGE_SECONDS.
