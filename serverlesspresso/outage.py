@@ -27,9 +27,10 @@ logger = logging.getLogger(__name__)
 SFN_PREFIX = "/sfn"
 JSON_PREFIX = "/api/"
 PAGE = (Path(__file__).resolve().parent / "templates" / "outage.html").read_text()
-# SQLSTATE classes of a server that cannot serve now: connection exceptions, insufficient
-# resources (too many connections), operator intervention (shutting down, terminated backends).
-_UNREACHABLE_CLASSES = ("08", "53", "57")
+# SQLSTATE classes of a server that cannot serve now: connection exceptions, operator intervention
+# (shutting down, starting up, terminated backends); and no connection slot left.
+_UNREACHABLE_CLASSES = ("08", "57")
+_TOO_MANY_CONNECTIONS = "53300"
 # A statement past its bound: lock_timeout, statement_timeout.
 _BUSY_STATES = ("55P03", "57014")
 MESSAGES = {
@@ -52,7 +53,13 @@ def database_unavailable(error: BaseException) -> str | None:
         if state in _BUSY_STATES:
             return "busy"
         # No SQLSTATE: the client lost or never got a connection.
-        return "unreachable" if state is None or state.startswith(_UNREACHABLE_CLASSES) else None
+        if (
+            state is None
+            or state == _TOO_MANY_CONNECTIONS
+            or state.startswith(_UNREACHABLE_CLASSES)
+        ):
+            return "unreachable"
+        return None
     # SQLite: only a lock held past the connection's timeout; "no such table" is a bug.
     return "busy" if "locked" in str(error) else None
 

@@ -8,21 +8,25 @@ database cut and mended, LOCK TABLE ... IN ACCESS EXCLUSIVE MODE held by the tes
 """
 
 import itertools
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import urllib3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.db import connection
 
 from orders.models import ShopConfig
 from orders.services.order_processor import ORDER_PROCESSOR
+from tests.conftest import wait_for
 from tests.operations.web_faults import (
     PRODUCTION,
     backends_terminate,
     boto3_client,
     customer_cookies,
+    database_link,
     http,
     web_start,
 )
@@ -37,6 +41,7 @@ pytestmark = [
     ),
 ]
 ORDER_ARN = f"arn:aws:states:us-east-1:123456789012:stateMachine:{ORDER_PROCESSOR}"
+EXECUTION_ARN = ORDER_ARN.replace(":stateMachine:", ":execution:") + ":nothing"
 _names = itertools.count()
 
 
@@ -135,3 +140,58 @@ def test_no_5xx_after_every_backend_of_the_database_was_terminated(shop, clients
         assert server_errors(answers) == [], answers
         assert all(answer["ready"] == 200 for answer in answers), answers
     assert "AdminShutdown" not in shop.log("web")
+
+
+def test_an_unreachable_database_answers_retryable_503s_and_work_resumes_when_it_is_back(
+    shop, clients
+):
+    with database_link() as database:
+        shop.env["DATABASE_URL"] = database.url
+        web = clients(web_start(shop))
+        assert server_errors(web.rounds(8)) == []
+        retrying = boto3_client(
+            web.web, shop.key, config=Config(retries={"max_attempts": 3, "mode": "standard"})
+        )
+        clients_made = [retrying]
+
+        database.link.cut()
+        answers = web.rounds(8)
+        statuses = {status for answer in answers for status in answer.values()}
+        # Every call the database would serve answered 503; nothing else, no 500.
+        assert statuses == {503}, answers
+
+        # Step Functions clients: AWS's shape, which botocore retries (3 retries, then gives up).
+        with pytest.raises(ClientError) as refused:
+            retrying.describe_execution(executionArn=EXECUTION_ARN)
+        error = refused.value.response
+        assert error["Error"]["Code"] == "ServiceUnavailable"
+        assert error["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert error["ResponseMetadata"]["RetryAttempts"] == 3
+        assert error["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "2"
+        # The coffee bar's JSON views: their own error shape.
+        detail = http(f"{web.web}/api/orders/x", cookies=shop.cookies)
+        assert detail.status == 503 and detail.headers["Retry-After"] == "2"
+        assert detail.json()["error"] == "ServiceUnavailable"
+        # People: a plain page, no traceback.
+        page = http(f"{web.web}/", cookies=shop.cookies)
+        assert page.status == 503 and page.headers["Content-Type"].startswith("text/html")
+        assert b"right back" in page.body and b"Traceback" not in page.body
+        assert http(f"{web.web}/health/ready?check=database").status == 503
+
+        database.link.mend()
+        cleared = time.monotonic()
+        wait_for(
+            lambda: not server_errors(web.rounds(8)), timeout=10, interval=0,
+            message="every call answering again",
+        )  # fmt: skip
+        stall = time.monotonic() - cleared
+        print(f"calls answering again {stall:.2f}s after the database came back")
+        assert server_errors(web.rounds(8)) == []
+        for client in clients_made:
+            client.close()
+
+    log = shop.log("web")
+    refusals = log.count("answered 503")
+    # One line per refused request (3 attempts of the retrying client among them), no traceback.
+    assert refusals >= len(answers) * 4, log[-3000:]
+    assert "Traceback" not in log and "Internal Server Error" not in log, log[-3000:]

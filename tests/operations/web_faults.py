@@ -9,7 +9,7 @@ import contextlib
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -52,7 +52,7 @@ def web_start(processes, *, name: str = "web") -> str:
 @dataclass
 class Answer:
     status: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # any case, as HTTP names them
     body: bytes
 
     def json(self) -> dict:
@@ -73,7 +73,7 @@ def http(
     response = (pool or urllib3.PoolManager()).request(
         method, url, body=data, headers=headers, retries=False, timeout=30
     )
-    return Answer(response.status, dict(response.headers), response.data)
+    return Answer(response.status, response.headers, response.data)
 
 
 def customer_cookies(username: str) -> str:
@@ -84,8 +84,8 @@ def customer_cookies(username: str) -> str:
     return f"sessionid={client.cookies['sessionid'].value}; csrftoken={CSRF}"
 
 
-def boto3_client(url: str, key):
-    return sfn_client(SimpleNamespace(url=url), key)
+def boto3_client(url: str, key, **overrides):
+    return sfn_client(SimpleNamespace(url=url), key, **overrides)
 
 
 def backends() -> list[int]:
