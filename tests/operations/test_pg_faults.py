@@ -8,18 +8,22 @@ database cut and mended, LOCK TABLE ... IN ACCESS EXCLUSIVE MODE held by the tes
 """
 
 import itertools
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
 import urllib3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.db import connection
+from psycopg import sql
 
 from orders.models import ShopConfig
 from orders.services.order_processor import ORDER_PROCESSOR
+from stepfunctions.models import Execution
 from tests.conftest import wait_for
 from tests.operations.web_faults import (
     PRODUCTION,
@@ -64,7 +68,9 @@ class Clients:
     def __init__(self, web: str, shop) -> None:
         self.web = web
         self.cookies = shop.cookies
-        self.sfn = [boto3_client(web, shop.key) for _ in range(8)]
+        # One attempt a call: each answer is the server's, not botocore's last retry.
+        once = Config(retries={"total_max_attempts": 1})
+        self.sfn = [boto3_client(web, shop.key, config=once) for _ in range(8)]
         self.pools = [urllib3.PoolManager(maxsize=1) for _ in range(8)]
 
     def calls(self, n: int) -> dict[str, int]:
@@ -195,3 +201,57 @@ def test_an_unreachable_database_answers_retryable_503s_and_work_resumes_when_it
     # One line per refused request (3 attempts of the retrying client among them), no traceback.
     assert refusals >= len(answers) * 4, log[-3000:]
     assert "Traceback" not in log and "Internal Server Error" not in log, log[-3000:]
+
+
+@pytest.fixture
+def bounded_shop(shop):
+    """The web's bounds moved down to half a second, readiness' to a fifth."""
+    shop.env.update(
+        DATABASE_LOCK_TIMEOUT_WEB="0.5",
+        DATABASE_STATEMENT_TIMEOUT_WEB="3",
+        HEALTH_DATABASE_TIMEOUT_SECONDS="0.2",
+    )
+    return shop
+
+
+def test_a_locked_executions_table_answers_retryable_503s_within_the_bound(bounded_shop, clients):
+    web = clients(web_start(bounded_shop))
+    assert server_errors(web.rounds(8)) == []
+    table = Execution._meta.db_table
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings.get("HOST") or "127.0.0.1", port=settings.get("PORT") or 5432,
+        user=settings["USER"], dbname=settings["NAME"],
+    ) as holder:  # fmt: skip
+        holder.execute(
+            sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table))
+        )
+        # Released after 10 s whatever happens, so a request that waits shows as slow, not hung.
+        release = threading.Timer(10, holder.rollback)
+        release.start()
+        try:
+            locked = time.monotonic()
+            answers, took = [], []
+            for n in range(3):
+                began = time.monotonic()
+                answers.append(web.calls(n))
+                took.append((time.monotonic() - began) / len(answers[-1]))
+            ready = http(f"{web.web}/health/ready?check=database")
+            assert time.monotonic() - locked < 10, "requests waited for the lock"
+        finally:
+            release.cancel()
+            holder.rollback()
+    print(f"while locked: {answers}; seconds per call {max(took):.2f} at most")
+    # Every call that touches the executions table answered 503 after its 0.5 s bound.
+    for answer in answers:
+        assert answer["start_execution"] == 503 and answer["list_executions"] == 503, answers
+        assert answer["order_start"] == 503, answers
+    assert max(took) < 1.5, took
+    assert ready.status == 503 and "timeout" in ready.json()["checks"]["database"]["error"]
+    log = bounded_shop.log("web")
+    assert "Database busy: POST /sfn/ answered 503: canceling statement due to lock timeout" in log
+
+    released = time.monotonic()
+    assert server_errors(web.rounds(8)) == []
+    print(f"calls answering again {time.monotonic() - released:.2f}s after the lock was released")
