@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # SECURE_CSP below, on every answer (the outage page and error pages too).
+    "serverlesspresso.middleware.content_security_policy",
     # A NUL in the path or query never reaches a view (PostgreSQL refuses it in text).
     "serverlesspresso.middleware.refuse_nul",
     # A view that met an unreachable or busy database answers a retryable 503, not a 500.
@@ -59,6 +61,22 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Content-Security-Policy (serverlesspresso.middleware): the pages load scripts, styles and images
+# from this origin only and run nothing inline, so an injected <script> or onclick never runs, and
+# no other site may frame them. Shaped as Django 6.0's own SECURE_CSP setting.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    # The admin's stylesheets draw some icons as data: URLs.
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 ROOT_URLCONF = "serverlesspresso.urls"
 WSGI_APPLICATION = "serverlesspresso.wsgi.application"
@@ -282,6 +300,15 @@ HEALTH_BEAT_MAX_AGE_SECONDS = float(os.environ.get("HEALTH_BEAT_MAX_AGE_SECONDS"
 CELERY_BEAT_SCHEDULER = "serverlesspresso.operations.celery_hooks.HeartbeatScheduler"
 # A bearer token for /metrics; empty leaves it open (scrape it on a private network only).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Addresses or networks (comma-separated) that /metrics and readiness' details answer: a phone on
+# the bar's Wi-Fi (runsystem --lan) gets a 403 and readiness' bare {"ok": ...}. Loopback only by
+# default; docker-compose adds its private networks for Prometheus. Behind a proxy the address is
+# the proxy's (the Caddyfile keeps both from the internet).
+METRICS_ALLOWED_NETWORKS = [
+    network.strip()
+    for network in os.environ.get("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1").split(",")
+    if network.strip()
+]
 # A dead database answers readiness within seconds instead of hanging on the TCP connect.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(

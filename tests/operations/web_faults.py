@@ -34,11 +34,12 @@ PRODUCTION = {
 CSRF = "c" * 32
 
 
-def web_start(processes, *, name: str = "web") -> str:
-    """serverlesspresso.asgi as runsystem serves it (one process); its URL once it answers."""
+def web_start(processes, *, name: str = "web", host: str = "127.0.0.1") -> str:
+    """serverlesspresso.asgi as runsystem serves it (one process) on `host` (0.0.0.0: every
+    interface, as `runsystem --lan`); its loopback URL once it answers."""
     port = free_port()
     processes.start(
-        name, "gunicorn", "serverlesspresso.asgi", "--bind", f"127.0.0.1:{port}",
+        name, "gunicorn", "serverlesspresso.asgi", "--bind", f"{host}:{port}",
         "--workers", "1", "--worker-class", "uvicorn_worker.UvicornWorker",
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
