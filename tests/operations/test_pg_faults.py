@@ -8,6 +8,7 @@ database cut and mended, LOCK TABLE ... IN ACCESS EXCLUSIVE MODE held by the tes
 """
 
 import itertools
+import json
 import threading
 import time
 import uuid
@@ -18,12 +19,13 @@ import pytest
 import urllib3
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from django.db import connection
+from django.db import OperationalError, connection
+from django.db.models import Count
 from psycopg import sql
 
 from orders.models import ShopConfig
-from orders.services.order_processor import ORDER_PROCESSOR
-from stepfunctions.models import Execution
+from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT, ORDER_PROCESSOR
+from stepfunctions.models import CallbackToken, Execution, HistoryEvent
 from tests.conftest import wait_for
 from tests.operations.web_faults import (
     PRODUCTION,
@@ -261,3 +263,115 @@ def test_a_locked_executions_table_answers_retryable_503s_within_the_bound(bound
     released = time.monotonic()
     assert server_errors(web.rounds(8)) == []
     print(f"calls answering again {time.monotonic() - released:.2f}s after the lock was released")
+
+
+def _table_locked(seconds: float) -> None:
+    """The executions table held ACCESS EXCLUSIVE by a connection of the test's for `seconds`."""
+    database = connection.settings_dict
+    with psycopg.connect(
+        host=database.get("HOST") or "127.0.0.1", port=database.get("PORT") or 5432,
+        user=database["USER"], dbname=database["NAME"],
+    ) as holder:  # fmt: skip
+        table = sql.Identifier(Execution._meta.db_table)
+        holder.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(table))
+        time.sleep(seconds)
+        holder.rollback()
+
+
+def _open_token(name: str, state: str) -> str | None:
+    try:
+        return (
+            CallbackToken.objects.filter(
+                execution__name=name, state_name=state, status=CallbackToken.Status.OPEN
+            )
+            .values_list("token", flat=True)
+            .first()
+        )
+    except OperationalError:
+        # This thread's own connection was among the terminated: the test's, not the system's.
+        connection.close()
+        return None
+
+
+def _lifecycle(sfn, n: int) -> str:
+    """One order's lifecycle through the API (start, the customer's and the barista's callbacks),
+    with botocore's standard retries riding out the 503s; the execution's ARN."""
+    order = {"detail": {"orderId": f"life-{n}", "userId": "u"}}
+    try:
+        started = sfn.start_execution(
+            stateMachineArn=ORDER_ARN, name=f"life-{n}", input=json.dumps(order)
+        )
+        for state in (CUSTOMER_WAIT, BARISTA_WAIT):
+            token = wait_for(
+                lambda state=state: _open_token(f"life-{n}", state),
+                timeout=90, interval=0.2, message=f"life-{n} waiting in {state}",
+            )  # fmt: skip
+            sfn.send_task_success(taskToken=token, output=json.dumps({"orderId": f"life-{n}"}))
+        return started["executionArn"]
+    finally:
+        # This thread's connection, so that the test database can be dropped after.
+        connection.close()
+
+
+def test_lifecycles_run_through_every_fault_none_lost_stuck_or_entered_twice(shop):
+    """Web, worker and beat all reach the database through the link, with the stage's and the
+    web's lock bound at half a second; the faults come one after another while 8 lifecycles run."""
+    with database_link() as database:
+        shop.env.update(
+            DATABASE_URL=database.url,
+            DATABASE_LOCK_TIMEOUT_WEB="0.5",
+            DATABASE_LOCK_TIMEOUT_STAGE="0.5",
+            DATABASE_LOCK_TIMEOUT_SWEEP="0.5",
+            WORKFLOW_STALL_SECONDS="5",
+            WORKFLOW_RELAY_SECONDS="1",
+        )
+        web = web_start(shop)
+        shop.worker()
+        shop.beat()
+        patient = Config(retries={"total_max_attempts": 12, "mode": "standard"})
+        clients = [boto3_client(web, shop.key, config=patient) for _ in range(8)]
+        try:
+            with ThreadPoolExecutor(8) as threads:
+                runs = [threads.submit(_lifecycle, clients[n], n) for n in range(8)]
+                time.sleep(1)
+                backends_terminate()
+                time.sleep(1)
+                database.link.cut()
+                time.sleep(3)
+                database.link.mend()
+                time.sleep(1)
+                _table_locked(3)
+                cleared = time.monotonic()
+                arns = [run.result(timeout=120) for run in runs]
+            wait_for(
+                lambda: all(
+                    clients[0].describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+                    for arn in arns
+                ),
+                timeout=60, interval=0.2, message="every lifecycle SUCCEEDED",
+            )  # fmt: skip
+            outputs = [
+                json.loads(clients[0].describe_execution(executionArn=arn)["output"])
+                for arn in arns
+            ]
+            print(f"all 8 lifecycles done {time.monotonic() - cleared:.1f}s after the last fault")
+        finally:
+            for client in clients:
+                client.close()
+
+    log = shop.log("web")
+    print(f"the web answered {log.count('answered 503')} retryable 503s, retried by the clients")
+    assert "Internal Server Error" not in log and "Traceback" not in log, log[-3000:]
+    executions = Execution.objects.filter(name__startswith="life-")
+    assert executions.count() == 8, "nothing lost, nothing started twice"
+    entered = (
+        HistoryEvent.objects.filter(execution__in=executions, type__endswith="StateEntered")
+        .values("execution_id", "details__name")
+        .annotate(times=Count("id"))
+    )
+    assert entered and all(row["times"] == 1 for row in entered), [
+        row for row in entered if row["times"] != 1
+    ]
+    # Order numbers, which the workflow's stage gives: each once.
+    numbers = [output["Order"]["Payload"]["orderNumber"] for output in outputs]
+    assert len(set(numbers)) == 8, numbers
