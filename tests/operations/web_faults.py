@@ -6,11 +6,17 @@ Only the test database's own backends are ever terminated or locked: the machine
 shared."""
 
 import contextlib
+import glob
 import json
+import os
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 
 import urllib3
@@ -185,3 +191,63 @@ def database_link() -> Iterator[SimpleNamespace]:
         )
     finally:
         link.cut()
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own (initdb into a temporary directory, run as the
+    `postgres` user when the test runs as root), on a free port: the test may restart or stop it.
+    The machine's shared PostgreSQL is never touched."""
+
+    # Debian's own binaries (pg_ctl on PATH may be another), the newest version installed.
+    BIN = Path(max(glob.glob("/usr/lib/postgresql/*/bin"), default="/usr/bin"))
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="sp-private-pg-"))
+        self.data = self.directory / "data"
+
+    def _run(self, *args: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=60)
+
+    def _ctl(self, action: str, *options: str) -> None:
+        self._run(str(self.BIN / "pg_ctl"), action, "-D", str(self.data), "-w", *options)
+
+    def init(self) -> "PrivatePostgres":
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+        self._run(str(self.BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                  "--no-sync")  # fmt: skip
+        self.start()
+        return self
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory} -c fsync=off"
+        self._ctl("start", "-o", options, "-l", str(self.directory / "server.log"))
+
+    def stop(self) -> None:
+        self._ctl("stop", "-m", "fast")
+
+    def restart(self) -> None:
+        """A fast restart, as `pg_ctl restart -m fast` (whose new server would keep this
+        process's output pipes open: started again here with its log file instead)."""
+        self.stop()
+        self.start()
+
+    def copy(self, database: dict) -> str:
+        """The test database copied in (schema and rows); its URL."""
+        host, port = database.get("HOST") or "127.0.0.1", database.get("PORT") or 5432
+        source = f"postgres://{database['USER']}@{host}:{port}/{database['NAME']}"
+        target = f"postgres://postgres@127.0.0.1:{self.port}"
+        subprocess.run(["psql", f"{target}/postgres", "-qc", "CREATE DATABASE copy"], check=True,
+                       capture_output=True, timeout=60)  # fmt: skip
+        dump = subprocess.run(["pg_dump", "--no-owner", source], check=True, capture_output=True,
+                              timeout=120)  # fmt: skip
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", f"{target}/copy"], input=dump.stdout,
+                       check=True, capture_output=True, timeout=120)  # fmt: skip
+        return f"{target}/copy"
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.SubprocessError):
+            self._ctl("stop", "-m", "immediate")
+        shutil.rmtree(self.directory, ignore_errors=True)
