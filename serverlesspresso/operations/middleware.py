@@ -29,8 +29,8 @@ def _networks(
 
 
 def operator_network(request: HttpRequest) -> bool:
-    """Whether the request comes from settings.METRICS_ALLOWED_NETWORKS (the address the web
-    server sees: behind a proxy, the proxy's)."""
+    """Whether the request comes from settings.METRICS_ALLOWED_NETWORKS, by the address the web
+    server gives Django: the peer's, or the client a trusted proxy (FORWARDED_ALLOW_IPS) names."""
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
