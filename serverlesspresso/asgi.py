@@ -23,6 +23,8 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.core.wsgi import get_wsgi_application
 
+from serverlesspresso.database_bounds import web_bounds_install
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverlesspresso.settings.production")
 
 STREAM_PREFIX = "/events/"
@@ -58,6 +60,8 @@ class StreamHandler(ASGIHandler):
 
 
 django.setup(set_prefix=False)
+# Before any request opens a connection: the web's lock and statement bounds.
+web_bounds_install()
 streams = StreamHandler()
 requests = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_REQUEST_THREADS)
 

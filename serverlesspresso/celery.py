@@ -5,7 +5,7 @@ import os
 from celery import Celery, signals
 from django.db import close_old_connections, connections
 
-from serverlesspresso import broker
+from serverlesspresso import broker, database_bounds
 from serverlesspresso.operations import celery_hooks
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverlesspresso.settings.production")
@@ -40,6 +40,11 @@ def _connections_tidied(sender=None, **kwargs) -> None:
 def _connections_health_checked(**kwargs) -> None:
     """In a pool process, a kept connection answers a SELECT 1 before a task's first query
     (Django's CONN_HEALTH_CHECKS), so one the server dropped between tasks (a restart, an idle
-    timeout) is replaced instead of failing the stage. Web requests skip that round trip."""
+    timeout) is replaced instead of failing the stage. (settings.base now turns it on for every
+    process, web requests too; kept here for settings of another origin.)"""
     for alias in connections:
         connections[alias].settings_dict["CONN_HEALTH_CHECKS"] = True
+
+
+# After the tidying above: the stage's or the sweep's lock and statement bounds on the connection.
+database_bounds.worker_bounds_install(app)

@@ -2,6 +2,8 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+# A database outage met outside a view (DEBUG off) answers 503 too (serverlesspresso.outage).
+handler500 = "serverlesspresso.outage.server_error"
 urlpatterns = [
     path("admin/", admin.site.urls),
     # The Step Functions API; an endpoint URL written with or without its final slash works.

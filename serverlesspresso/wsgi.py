@@ -6,5 +6,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from serverlesspresso.database_bounds import web_bounds_install
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverlesspresso.settings.production")
 application = get_wsgi_application()
+# Before any request opens a connection: the web's lock and statement bounds.
+web_bounds_install()

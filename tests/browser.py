@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import User
 from django.utils import timezone
+from playwright.sync_api import Error as PlaywrightError
 
 from orders.models import Order
 from orders.services.barista import barista_grant
@@ -39,6 +40,13 @@ PHONE = (375, 812)
 TABLET_PORTRAIT = (768, 1024)
 TABLET_LANDSCAPE = (1024, 768)
 DESKTOP = (1200, 800)
+
+
+CSP_PREFIX = "CSP violation:"
+# Chromium logs most refusals to the console itself; the event catches the rest (e.g. in frames).
+CSP_REPORTER = f"""document.addEventListener("securitypolicyviolation", (e) =>
+    console.error("{CSP_PREFIX} " + e.violatedDirective + " " + e.blockedURI + " " + e.sourceFile
+                  + ":" + e.lineNumber));"""
 
 
 @pytest.fixture(scope="session")
@@ -69,12 +77,21 @@ class Bar:
         self.url = url
         self.browser = browser
         self.contexts = []
+        self.csp_violations: list[str] = []
 
     def page(self, size: tuple[int, int] = DESKTOP):
         context = self.browser.new_context(viewport={"width": size[0], "height": size[1]})
         context.set_default_timeout(15_000)
+        # Every page reports what the Content-Security-Policy refused; the test fails on any.
+        context.add_init_script(CSP_REPORTER)
         self.contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", self._console)
+        return page
+
+    def _console(self, message) -> None:
+        if "Content Security Policy" in message.text or message.text.startswith(CSP_PREFIX):
+            self.csp_violations.append(message.text)
 
     def customer(self, username: str = "alice", size: tuple[int, int] = DESKTOP):
         User.objects.create_user(username, password=f"pw-{username}-123")
@@ -101,6 +118,7 @@ class Bar:
     def close(self) -> None:
         for context in self.contexts:
             context.close()
+        assert not self.csp_violations, f"the pages broke their CSP: {self.csp_violations}"
 
 
 def mark(page) -> None:
@@ -111,10 +129,25 @@ def not_reloaded(page) -> None:
     assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
 
 
+def wait_until(page, expression: str, *, timeout: float = 15_000) -> None:
+    """Until the JavaScript `expression` is true on the page, polled from here: Playwright's own
+    wait_for_function evaluates its predicate with eval() in the page, which the pages'
+    Content-Security-Policy (rightly) refuses."""
+
+    def holds() -> bool:
+        try:
+            return bool(page.evaluate(expression))
+        except PlaywrightError:
+            # A navigation destroyed the context mid-evaluation: ask the next page.
+            return False
+
+    wait_for(holds, timeout=timeout / 1000, interval=0.05, message=f"{expression} on {page.url}")
+
+
 def live(page) -> None:
     """Waits until the page's event stream is connected and the page has caught up with it (a
     catch-up refresh re-rendering the panel under a click would swallow the click)."""
-    page.wait_for_function("document.body.dataset.live === 'connected'")
+    wait_until(page, "document.body.dataset.live === 'connected'")
 
 
 def shot(page, name: str) -> None:

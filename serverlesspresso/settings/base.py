@@ -44,8 +44,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # SECURE_CSP below, on every answer (the outage page and error pages too).
+    "serverlesspresso.middleware.content_security_policy",
     # A NUL in the path or query never reaches a view (PostgreSQL refuses it in text).
     "serverlesspresso.middleware.refuse_nul",
+    # A view that met an unreachable or busy database answers a retryable 503, not a 500.
+    "serverlesspresso.outage.DatabaseOutageMiddleware",
     # Static files straight from the web process: no separate file server in docker-compose.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -57,6 +61,22 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Content-Security-Policy (serverlesspresso.middleware): the pages load scripts, styles and images
+# from this origin only and run nothing inline, so an injected <script> or onclick never runs, and
+# no other site may frame them. Shaped as Django 6.0's own SECURE_CSP setting.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    # The admin's stylesheets draw some icons as data: URLs.
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 ROOT_URLCONF = "serverlesspresso.urls"
 WSGI_APPLICATION = "serverlesspresso.wsgi.application"
@@ -89,6 +109,10 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
     )
 }
+# A kept connection answers a SELECT 1 before a request's (or a task's) first query, so one the
+# server dropped (a restart, a failover, pg_terminate_backend, an idle reaper) is replaced instead
+# of answering a 500. One round trip per request, only while CONN_MAX_AGE keeps connections.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -276,6 +300,15 @@ HEALTH_BEAT_MAX_AGE_SECONDS = float(os.environ.get("HEALTH_BEAT_MAX_AGE_SECONDS"
 CELERY_BEAT_SCHEDULER = "serverlesspresso.operations.celery_hooks.HeartbeatScheduler"
 # A bearer token for /metrics; empty leaves it open (scrape it on a private network only).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Addresses or networks (comma-separated) that /metrics and readiness' details answer: a phone on
+# the bar's Wi-Fi (runsystem --lan) gets a 403 and readiness' bare {"ok": ...}. Loopback only by
+# default; docker-compose adds its private networks for Prometheus. Behind a proxy the address is
+# the proxy's (the Caddyfile keeps both from the internet).
+METRICS_ALLOWED_NETWORKS = [
+    network.strip()
+    for network in os.environ.get("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1").split(",")
+    if network.strip()
+]
 # A dead database answers readiness within seconds instead of hanging on the TCP connect.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
@@ -290,6 +323,36 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = int(
             os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")
         )
+
+
+# How long a statement may wait for a lock, and run at all, before PostgreSQL cancels it (seconds;
+# 0: no bound), separately for web requests, the workflow's stages and beat's sweeps. A migration
+# or a long manual transaction then costs a request a retryable 503 (serverlesspresso.outage)
+# instead of holding every request thread for as long as it lasts. Applied per connection by
+# serverlesspresso.database_bounds (the web servers and the worker only: migrations and other
+# management commands keep PostgreSQL's defaults, unbounded).
+DATABASE_BOUNDS = {
+    "web": {
+        "lock_timeout": float(os.environ.get("DATABASE_LOCK_TIMEOUT_WEB", "3")),
+        "statement_timeout": float(os.environ.get("DATABASE_STATEMENT_TIMEOUT_WEB", "15")),
+    },
+    # A stage holds its execution's row: a lock it cannot get soon is another stage's, and the
+    # relay re-drives whatever it gave up on.
+    "stage": {
+        "lock_timeout": float(os.environ.get("DATABASE_LOCK_TIMEOUT_STAGE", "10")),
+        "statement_timeout": float(os.environ.get("DATABASE_STATEMENT_TIMEOUT_STAGE", "60")),
+    },
+    # The sweeps run again within seconds; the retention purge deletes in batches.
+    "sweep": {
+        "lock_timeout": float(os.environ.get("DATABASE_LOCK_TIMEOUT_SWEEP", "10")),
+        "statement_timeout": float(os.environ.get("DATABASE_STATEMENT_TIMEOUT_SWEEP", "120")),
+    },
+}
+# What a 503 for an unreachable or busy database asks a client to wait before retrying.
+DATABASE_RETRY_AFTER_SECONDS = int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", "2"))
+# Readiness reads one row of the executions table with this lock and statement bound: a table
+# locked by a migration says "not ready" instead of readiness waiting with it.
+HEALTH_DATABASE_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_DATABASE_TIMEOUT_SECONDS", "1"))
 
 # Closed executions (with their history, tokens and events) are purged after this many days,
 # as Step Functions keeps them for 90; beat runs the purge every RETENTION_PURGE_SECONDS.

@@ -11,11 +11,14 @@ from stepfunctions.models import Execution
 
 
 def _json(value) -> str:
-    return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(value, indent=2))
+    return format_html("<pre class='sfn-json'>{}</pre>", json.dumps(value, indent=2))
 
 
 @admin.register(Execution)
 class ExecutionAdmin(admin.ModelAdmin):
+    class Media:
+        css = {"all": ["stepfunctions/admin.css"]}
+
     list_display = ["name", "state_machine", "status", "stage", "start_date", "stop_date"]
     list_filter = ["status", "stage", "state_machine"]
     search_fields = ["name"]
@@ -63,9 +66,9 @@ class ExecutionAdmin(admin.ModelAdmin):
             definition=execution.version.definition, path=entered, current=current, failed=failed
         )
         legend = (
-            "<p style='margin:4px 0'><span style='color:#2e7d32'>■</span> passed through · "
-            "<span style='color:#1565c0'>■</span> waiting in / running · "
-            "<span style='color:#c62828'>■</span> failed · bold arrows: the path taken</p>"
+            "<p class='sfn-legend'><span class='sfn-passed'>■</span> passed through · "
+            "<span class='sfn-waiting'>■</span> waiting in / running · "
+            "<span class='sfn-failed'>■</span> failed · bold arrows: the path taken</p>"
         )
         # svg is built from escaped names only (stepfunctions.diagram).
         return mark_safe(f"<div id='execution-diagram'>{svg}{legend}</div>")  # noqa: S308

@@ -74,6 +74,14 @@ def _refuse(code: str, message: str, *, prefix: str = _FRONT_END_ERROR, status: 
     return _answer(answer_encode({"__type": prefix + code, "message": message}), status)
 
 
+def service_unavailable(message: str, *, retry_after: int) -> HttpResponse:
+    """What AWS answers when it cannot serve the request now: 503 ServiceUnavailable, with
+    Retry-After. botocore retries a 503 in every retry mode, so a client's call goes on."""
+    response = _refuse("ServiceUnavailable", message, prefix=_AVAILABILITY_ERROR, status=503)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def _authenticate(request: HttpRequest, body: bytes, permission: str | None) -> Any:
     """The access key; None for an unsigned request when SFN_ALLOW_ANONYMOUS lets it in. The
     operation's `permission` is read with the key (one query), not checked here."""

@@ -18,7 +18,16 @@ from orders.services import orders as order_services
 from orders.services.shop_config import shop_config_update
 from stepfunctions.models import Execution
 from stepfunctions.tasks import expire_tokens
-from tests.browser import LIVE, choose_latte, live, mark, not_reloaded, order_of, shot
+from tests.browser import (
+    LIVE,
+    choose_latte,
+    live,
+    mark,
+    not_reloaded,
+    order_of,
+    shot,
+    wait_until,
+)
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration]
@@ -215,6 +224,6 @@ def test_a_live_refresh_keeps_the_drink_being_chosen(bar):
     customer.locator(".drink-choice.chosen select").first.select_option("Oat")
     before = customer.inner_html("#drink-form")
     customer.evaluate("document.dispatchEvent(new Event('live:refresh'))")
-    customer.wait_for_function(f"document.querySelector('#drink-form').innerHTML !== {before!r}")
+    wait_until(customer, f"document.querySelector('#drink-form').innerHTML !== {before!r}")
     assert customer.is_checked("input[name=drink][value=Latte]")
     assert customer.locator(".drink-choice.chosen select").first.input_value() == "Oat"

@@ -17,6 +17,7 @@ from tests.browser import (
     not_reloaded,
     scroll_sizes,
     shot,
+    wait_until,
 )
 from tests.conftest import wait_for
 from tests.stepfunctions import factories
@@ -144,7 +145,7 @@ def test_the_board_catches_up_after_the_network_drops(bar):
     page = _board(bar, SCREENS["1920x1080"])
     mark(page)
     page.context.set_offline(True)
-    page.wait_for_function("document.body.dataset.live === 'reconnecting'", timeout=LIVE)
+    wait_until(page, "document.body.dataset.live === 'reconnecting'", timeout=LIVE)
     assert page.locator("#board-offline").is_visible()
     # Meanwhile the order is handed over; the board misses that event.
     Order.objects.filter(order_id="up-1").update(
@@ -166,7 +167,7 @@ def test_the_board_reconnects_after_the_server_refuses_the_stream(bar, settings)
     page = _board(bar, SCREENS["1280x720"])
     mark(page)
     page.route("**/events/admin", lambda route: route.fulfill(status=502, body="Bad gateway"))
-    page.wait_for_function("document.body.dataset.live === 'reconnecting'", timeout=LIVE)
+    wait_until(page, "document.body.dataset.live === 'reconnecting'", timeout=LIVE)
     Order.objects.filter(order_id="up-1").update(
         status=Order.Status.COMPLETED, updated_at=timezone.now()
     )

@@ -71,4 +71,9 @@
     scan();
   });
   document.addEventListener("live:updated", scan);
+  // "No, keep it" closes its confirmation (delegated: the panel is re-rendered live).
+  document.addEventListener("click", function (event) {
+    var keep = event.target.closest("[data-close-details]");
+    if (keep) { keep.closest("details").open = false; }
+  });
 })();
