@@ -24,9 +24,9 @@ from pathlib import Path
 
 import psutil
 
-from bench import system
-from bench.clients import ClientPool, Target
-from bench.throughput import STATE_MACHINE_ARN, commit, django_setup, say, shop_make_room
+from bench import report, stores, system
+from bench.clients import STATE_MACHINE_ARN, ClientPool, Target
+from bench.report import say
 
 CHUNK_SECONDS = 20
 
@@ -64,11 +64,11 @@ def _counts(directory: Path, pid: int, number: int) -> dict:
 
 def measure(checkpoints: list[int], clients: int, database: str) -> dict:
     directory = Path(tempfile.mkdtemp(prefix="sp-web-objects-"))
-    results: dict = {"commit": commit(), "clients": clients, "checkpoints": []}
-    with system.throwaway_database(database), system.running_system(database) as running:
-        django_setup(running.env)
-        shop_make_room()
-        vacuum = not system.autovacuum_on()
+    results: dict = {"commit": report.commit(), "clients": clients, "checkpoints": []}
+    with stores.throwaway_database(database), system.running_system(database) as running:
+        system.django_setup(running.env)
+        system.shop_make_room()
+        vacuum = not stores.autovacuum_on()
         web, endpoint = _web_start(running, directory)
         worker = psutil.Process(web.pid).children()[0]
         say(f"web worker {worker.pid} up; logs and counts in {directory}")
@@ -86,7 +86,7 @@ def measure(checkpoints: list[int], clients: int, database: str) -> dict:
                     chunk += 1
                     done += sum(1 for record in run["records"] if not record[3])
                     if vacuum:  # as autovacuum would (see bench.throughput --soak)
-                        system.database_vacuum(database)
+                        stores.database_vacuum(database)
                 counts = _counts(directory, worker.pid, number)
                 point = {
                     "orders": done,
