@@ -16,8 +16,6 @@ since the first checkpoint; writes a JSON. Asserts nothing.
 import argparse
 import collections
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,24 +29,16 @@ from bench.report import say
 CHUNK_SECONDS = 20
 
 
-def _web_start(running: system.System, directory: Path) -> tuple[subprocess.Popen, str]:
-    port = system.free_port()
-    command = [
-        sys.executable, "-m", "gunicorn", "serverlesspresso.asgi",
-        "--bind", f"127.0.0.1:{port}", "--workers", "1",
-        "--worker-class", "uvicorn_worker.UvicornWorker", "--access-logfile", "-",
-        "--config", str(system.REPO / "bench" / "web_objects_conf.py"),
-    ]  # fmt: skip
+def _web_start(running: system.System, directory: Path) -> tuple[system.Processes, str]:
+    """One web process as runsystem runs it, with the counting hook; its endpoint once up."""
     env = {**running.env, "WEB_OBJECTS_DIR": str(directory)}
-    log = (directory / "web.log").open("w")
-    web = subprocess.Popen(command, cwd=system.REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while not system.answers(f"{url}/health/live"):
-        if web.poll() is not None or time.time() > deadline:
-            raise RuntimeError(f"the web process did not come up; see {log.name}")
-        time.sleep(0.5)
-    return web, f"{url}/sfn/"
+    processes = system.Processes(env, directory)
+    url = processes.gunicorn(
+        "web", app="serverlesspresso.asgi", workers=1,
+        options=("--worker-class", "uvicorn_worker.UvicornWorker", "--access-logfile", "-",
+                 "--config", str(system.REPO / "bench" / "web_objects_conf.py")),
+    )  # fmt: skip
+    return processes, f"{url}/sfn/"
 
 
 def _counts(directory: Path, pid: int, number: int) -> dict:
@@ -70,7 +60,7 @@ def measure(checkpoints: list[int], clients: int, database: str) -> dict:
         system.shop_make_room()
         vacuum = not stores.autovacuum_on()
         web, endpoint = _web_start(running, directory)
-        worker = psutil.Process(web.pid).children()[0]
+        worker = psutil.Process(web.running["web"].pid).children()[0]
         say(f"web worker {worker.pid} up; logs and counts in {directory}")
         pool = ClientPool(
             Target(endpoint, running.access_key_id, running.secret_access_key, STATE_MACHINE_ARN),
@@ -105,8 +95,7 @@ def measure(checkpoints: list[int], clients: int, database: str) -> dict:
                 say(json.dumps(point))
         finally:
             pool.close()
-            web.terminate()
-            web.wait(30)
+            web.close()
     return results
 
 
