@@ -25,11 +25,16 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import psutil
-
-from bench import system
-from bench.clients import CUSTOMER_WAIT, Lifecycles, Target, scheduled_tokens, sfn_client
-from bench.throughput import STATE_MACHINE_ARN, django_setup, say, shop_make_room
+from bench import meters, stats, stores, system
+from bench.clients import (
+    CUSTOMER_WAIT,
+    STATE_MACHINE_ARN,
+    Lifecycles,
+    Target,
+    scheduled_tokens,
+    sfn_client,
+)
+from bench.report import say
 
 DATABASE = "wtbench_api_cost"
 
@@ -48,7 +53,7 @@ class _Recorder:
 def _timed_calls(pid: int | None, calls: list) -> dict:
     """Runs the calls (zero-argument functions); CPU ms per call of the client and of each of
     runsystem's children (when `pid` is given)."""
-    before = system.children_cpu(pid) if pid else {}
+    before = meters.children_cpu(pid) if pid else {}
     client_before = time.process_time()
     started = time.perf_counter()
     for call in calls:
@@ -59,7 +64,7 @@ def _timed_calls(pid: int | None, calls: list) -> dict:
         "wall ms per call (under load)": round((time.perf_counter() - started) * 1000 / len(calls), 2),
     }  # fmt: skip
     if pid:
-        spent = system.cpu_spent(before, system.children_cpu(pid))
+        spent = stats.cpu_spent(before, meters.children_cpu(pid))
         figures["server CPU ms per call"] = {
             label: round(seconds * 1000 / len(calls), 3) for label, seconds in spent.items()
         }
@@ -184,12 +189,12 @@ def lifecycles_cost(target: Target, pid: int, count: int, tag: str) -> dict:
     """`count` whole lifecycles one after another, as bench.throughput's clients run them: API
     calls per lifecycle by operation, and the CPU per lifecycle of the client and the server."""
     client = Lifecycles(target)
-    before = system.children_cpu(pid)
+    before = meters.children_cpu(pid)
     client_before = time.process_time()
     for n in range(count):
         client.run(f"{tag}-{n}")
     client_ms = (time.process_time() - client_before) * 1000 / count
-    spent = system.cpu_spent(before, system.children_cpu(pid))
+    spent = stats.cpu_spent(before, meters.children_cpu(pid))
     return {
         "lifecycles": count,
         "API calls per lifecycle": round(sum(client.calls.values()) / count, 2),
@@ -197,17 +202,6 @@ def lifecycles_cost(target: Target, pid: int, count: int, tag: str) -> dict:
         "client CPU ms per lifecycle": round(client_ms, 1),
         "server CPU ms per lifecycle": {k: round(v * 1000 / count, 1) for k, v in spent.items()},
     }
-
-
-def _web_pids(pid: int) -> list[int]:
-    """The processes serving requests: the web children's own children (the server's workers),
-    or the web children themselves when they have none."""
-    pids = []
-    for child in psutil.Process(pid).children():
-        if system._label(child) == "web":
-            workers = child.children()
-            pids += [w.pid for w in workers] or [child.pid]
-    return pids
 
 
 def py_spy(target: Target, pid: int, seconds: int, out: Path) -> list[Path]:
@@ -230,7 +224,7 @@ def py_spy(target: Target, pid: int, seconds: int, out: Path) -> list[Path]:
     for thread in threads:
         thread.start()
     files, recorders = [], []
-    for web_pid in _web_pids(pid):
+    for web_pid in meters.web_pids(pid):
         path = out / f"web-{web_pid}.txt"
         files.append(path)
         recorders.append(subprocess.Popen(
@@ -255,10 +249,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="the JSON (default: printed only)")
     options = parser.parse_args()
     results: dict = {"load average at start": [round(x, 2) for x in os.getloadavg()]}
-    with system.throwaway_database(options.database):
+    with stores.throwaway_database(options.database):
         with system.running_system(options.database) as running:
-            django_setup(running.env)
-            shop_make_room()
+            system.django_setup(running.env)
+            system.shop_make_room()
             pid = running.process.pid
             target = Target(running.endpoint, running.access_key_id, running.secret_access_key,
                             STATE_MACHINE_ARN)  # fmt: skip

@@ -22,8 +22,8 @@ import psutil
 import redis
 from celery import Celery
 
-from bench import system
-from bench.throughput import say
+from bench import stores, system
+from bench.report import say
 
 DATABASE = "wtbench_celery_memory"
 NUDGE = "stepfunctions.tasks.advance_execution"
@@ -43,26 +43,22 @@ def main() -> None:
     parser.add_argument("--database", default=DATABASE)
     args = parser.parse_args()
 
-    with system.throwaway_database(args.database), tempfile.TemporaryDirectory() as var_dir:
-        env = system.system_env(args.database, Path(var_dir))
+    with stores.throwaway_database(args.database), tempfile.TemporaryDirectory() as var_dir:
+        env = system.production_env(args.database, Path(var_dir))
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "-v0"], cwd=system.REPO, env=env, check=True
         )
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "serverlesspresso", "worker", "-l", "warning",
-             "--concurrency", "2", "--without-gossip", "--without-mingle"],
-            cwd=system.REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        broker = redis.Redis.from_url(system.REDIS_URL)
+        processes = system.Processes(env, Path(var_dir))
+        worker = processes.worker(
+            "worker", "--without-gossip", "--without-mingle", level="warning", concurrency=2
+        )
+        broker = redis.Redis.from_url(stores.REDIS_URL)
         sender = Celery()
         # Named here: Celery() would take a CELERY_BROKER_URL from the environment instead.
-        connection = sender.connection_for_write(system.REDIS_URL)
+        connection = sender.connection_for_write(stores.REDIS_URL)
         try:
+            processes.pool_wait("worker", 2)
             process = psutil.Process(worker.pid)
-            while len(process.children()) < 2:  # the pool is up
-                if worker.poll() is not None:
-                    raise SystemExit("the worker exited at start")
-                time.sleep(0.2)
             time.sleep(2)
             main_rss, pool = _rss(process)
             say(f"start: main {main_rss} MiB, pool {pool} MiB")
@@ -86,7 +82,7 @@ def main() -> None:
                 f"{half[1]} -> {figures[-1][1]} MiB over the last {figures[-1][0] - half[0]}"
             )
         finally:
-            system.system_stop(worker, timeout=30)
+            processes.stop("worker", timeout=30)
             connection.release()
             sender.close()
             broker.close()

@@ -14,6 +14,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+# The seed's workflow and the two states where a lifecycle waits for a callback.
+STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:OrderProcessorWorkflow"
 CUSTOMER_WAIT = "Emit - Workflow Started TT"
 BARISTA_WAIT = "Emit - Awaiting Completion TT"
 WAIT_SECONDS = 120

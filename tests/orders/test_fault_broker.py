@@ -18,12 +18,13 @@ from botocore.config import Config
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 
+from bench.stores import services_for
+from bench.system import RedisServer
 from orders.models import Order
 from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT
 from orders.services.shop_config import shop_config_update
 from stepfunctions.models import CallbackToken, Execution
 from tests.conftest import SEED_INPUT, wait_for
-from tests.faults import RedisServer, services_for
 from tests.system import running_system, scheduled_tokens
 
 pytestmark = pytest.mark.integration
@@ -175,10 +176,10 @@ def test_runsystem_starts_again_a_worker_killed_with_sigkill(tmp_path):
         assert _worker_pid(system) != killed and system.alive()
         # The new worker runs stages.
         input_ = json.dumps({"detail": {"orderId": "after-restart", "userId": "u"}})
-        arn = system.manage("start-execution", "--input", input_)["executionArn"]
+        arn = system.manage_json("start-execution", "--input", input_)["executionArn"]
         wait_for(
             lambda: scheduled_tokens(
-                system.manage("get-execution-history", "--execution-arn", arn)["events"],
+                system.manage_json("get-execution-history", "--execution-arn", arn)["events"],
                 CUSTOMER_WAIT,
             ),
             timeout=30, interval=0.5, message="the first wait",

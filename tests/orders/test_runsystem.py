@@ -26,10 +26,10 @@ def test_runsystem_runs_stages_and_stops_cleanly(tmp_path):
         assert answers_200(f"{system.url}/static/admin/css/base.css")
 
         input_ = '{"detail": {"orderId": "rs1", "userId": "u"}}'
-        arn = system.manage("start-execution", "--input", input_)["executionArn"]
+        arn = system.manage_json("start-execution", "--input", input_)["executionArn"]
 
         def first_wait_scheduled() -> list[str]:
-            events = system.manage("get-execution-history", "--execution-arn", arn)["events"]
+            events = system.manage_json("get-execution-history", "--execution-arn", arn)["events"]
             return scheduled_tokens(events, FIRST_WAIT)
 
         wait_for(first_wait_scheduled, timeout=30, interval=0.5, message=f"{FIRST_WAIT} scheduled")

@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
+from bench.system import RedisServer
 from orders.services.bus import admin_topic, config_topic, user_topic
 from orders.web import stream_hub
-from tests.faults import RedisServer
 
 # A killed Redis resets the socket at once; the bound is for a loaded machine.
 HUB_NOTICES = 10
