@@ -45,7 +45,7 @@ def web_start(processes, *, name: str = "web", host: str = "127.0.0.1") -> str:
     interface, as `runsystem --lan`); its loopback URL once it answers."""
     port = free_port()
     processes.start(
-        name, "gunicorn", "serverlesspresso.asgi", "--bind", f"{host}:{port}",
+        name, "-m", "gunicorn", "serverlesspresso.asgi", "--bind", f"{host}:{port}",
         "--workers", "1", "--worker-class", "uvicorn_worker.UvicornWorker",
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
