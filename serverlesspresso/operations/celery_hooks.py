@@ -4,7 +4,9 @@
 - Task signals time the stages and count the sweeps' work, so the engine's tasks stay untouched.
 - Celery logs through Django's LOGGING (JSON in production) instead of its own format.
 
-Nothing here imports models at import time: this module loads with the settings.
+Nothing here imports models at import time: this module loads with the settings. It is imported by
+serverlesspresso.celery and imports nothing that imports that module (the metrics read the
+current Celery app).
 """
 
 import logging
@@ -16,6 +18,7 @@ from celery import bootsteps, signals
 from celery.beat import PersistentScheduler
 from django.conf import settings
 
+from serverlesspresso.operations import metrics
 from serverlesspresso.operations.heartbeats import (
     BEAT,
     WORKER_PREFIX,
@@ -88,8 +91,6 @@ def _task_started(task_id=None, task=None, **kwargs) -> None:
 def _task_finished(task_id=None, task=None, retval=None, **kwargs) -> None:
     if task is None:
         return
-    from serverlesspresso.operations import metrics
-
     if task.name == ADVANCE:
         started = _started.pop(task_id, None)
         if started is not None:

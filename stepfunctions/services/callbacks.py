@@ -17,7 +17,7 @@ from django.utils import timezone
 from stepfunctions.errors import InvalidOutput, InvalidToken, TaskTimedOut, ValidationException
 from stepfunctions.models import CallbackToken, Execution
 from stepfunctions.observability import callback_observed
-from stepfunctions.services.executions import execution_nudge, stages_nudge
+from stepfunctions.services.messages import execution_nudge, stages_nudge
 from stepfunctions.workflow import JsonRefused, json_read, json_value_check
 
 logger = logging.getLogger(__name__)

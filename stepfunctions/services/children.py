@@ -38,8 +38,7 @@ from django.utils import timezone
 
 from stepfunctions.models import CallbackToken, ChildGroup, Cursor, Execution
 from stepfunctions.models.children import group_child_ended
-from stepfunctions.services import nested
-from stepfunctions.services.nudges import stages_nudge_send
+from stepfunctions.services.messages import stages_nudge_send
 from stepfunctions.services.state_machines import definition_for
 from stepfunctions.workflow import Branching, BranchResult, Definition, resume_branches
 
@@ -216,17 +215,12 @@ def writes_before_history(stages: list["Stage"]) -> None:
 
 def writes_after_executions(stages: list["Stage"], *, now: datetime) -> None:
     """Counts the children that ended in this batch on their groups (one statement per group),
-    waking a parent or starting a Map's next children, after their own rows are written; and
-    closes the `.sync` tasks waiting for executions that ended."""
+    waking a parent or starting a Map's next children, after their own rows are written."""
     ended: dict[Any, list[Execution]] = {}
     for stage in stages:
         execution = stage.execution
-        if execution.status == Execution.Status.RUNNING:
-            continue
-        if execution.group_id is not None:
+        if execution.status != Execution.Status.RUNNING and execution.group_id is not None:
             ended.setdefault(execution.group_id, []).append(execution)
-        elif execution.parent_token:
-            nested.child_ended(execution, now=now)
     for group_id, executions in ended.items():
         _children_ended(group_id, executions, now=now)
 
@@ -310,24 +304,13 @@ def _event_ids_reserve(root_id: Any, count: int) -> int | None:
 
 
 # --- stopping ------------------------------------------------------------------------------------
-def execution_ending(
-    execution: Execution,
-    status: str,
-    *,
-    error: str | None = None,
-    cause: str | None = None,
-    now: datetime,
-) -> None:
+def execution_ending(execution: Execution, status: str, *, now: datetime) -> None:
     """An execution ends from outside its definition (stop, timeout, a poisoned stage), under its
-    row lock: a child is counted on its group, a `.sync` task waiting for it fails; an execution
-    in a Parallel or Map state has its children aborted after commit."""
+    row lock: a child is counted on its group; an execution in a Parallel or Map state has its
+    children aborted after commit."""
     if execution.group_id is not None:
         execution.status = status
         child_ended(execution, now=now)
-    elif execution.parent_token:
-        execution.status, execution.stop_date = status, now
-        execution.error, execution.cause = error or "", cause or ""
-        nested.child_ended(execution, now=now)
     # The raw cursor: a poisoned stage's may not even read as a Cursor.
     cursor = execution.cursor if isinstance(execution.cursor, dict) else {}
     if cursor.get("kind") == Cursor.CHILDREN:
