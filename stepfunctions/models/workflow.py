@@ -366,8 +366,8 @@ class CallbackTokenQuerySet(models.QuerySet):
     ) -> dict | None:
         """OPEN -> SUCCEEDED or FAILED by a callback before the deadline, and its execution
         WAITING -> READY (due now), in the one lock order: the execution's row, then the token's.
-        Returns {"pk", "execution_id", "state_name", "order_id"} (the order id the execution's
-        input names, for the log line), or None when the token is unknown or no longer open.
+        Returns {"pk", "execution_id", "state_name", "execution_name"} (the execution's name,
+        for the log line), or None when the token is unknown or no longer open.
 
         PostgreSQL: one statement. `target` locks the execution row (FOR UPDATE OF e) while it
         waits on this open token; the token's UPDATE is conditioned on `target`'s row, evaluated
@@ -400,14 +400,14 @@ class CallbackTokenQuerySet(models.QuerySet):
                     row = (*closed, woken[0] if woken else None)
         if row is None:
             return None
-        pk, execution_id, state_name, order_id = row
+        pk, execution_id, state_name, execution_name = row
         if not isinstance(execution_id, uuid.UUID):
             execution_id = uuid.UUID(str(execution_id))
         return {
             "pk": pk,
             "execution_id": execution_id,
             "state_name": state_name,
-            "order_id": order_id,
+            "execution_name": execution_name,
         }
 
     def beat(self, pk: int, *, heartbeat_deadline: datetime, deadline: datetime, now) -> bool:
@@ -508,7 +508,7 @@ WITH open_token AS (
     SELECT t.id, t.execution_id FROM orders_callbacktoken t
     WHERE t.token = %(token)s AND t.status = 'OPEN'
 ), target AS (
-    SELECT e.id, e.input -> 'detail' ->> 'orderId' AS order_id
+    SELECT e.id, e.name AS execution_name
     FROM orders_execution e
     WHERE e.id = (SELECT execution_id FROM open_token) AND e.stage = 'WAITING'
     FOR UPDATE OF e
@@ -517,13 +517,13 @@ WITH open_token AS (
     SET status = %(status)s, outcome = %(outcome)s::jsonb, closed_at = %(now)s
     WHERE t.id = (SELECT id FROM open_token) AND t.execution_id = (SELECT id FROM target)
         AND t.status = 'OPEN' AND (t.deadline IS NULL OR t.deadline > %(now)s)
-    RETURNING t.id, t.execution_id, t.state_name, (SELECT order_id FROM target)
+    RETURNING t.id, t.execution_id, t.state_name, (SELECT execution_name FROM target)
 ), woken AS (
     UPDATE orders_execution e SET stage = 'READY', due_at = %(now)s
     WHERE e.id = (SELECT execution_id FROM closed) AND e.stage = 'WAITING'
     RETURNING e.id
 )
-SELECT id, execution_id, state_name, order_id FROM closed
+SELECT id, execution_id, state_name, execution_name FROM closed
 """
 _CLOSE_SQLITE = """
 UPDATE orders_callbacktoken
@@ -534,7 +534,7 @@ RETURNING id, execution_id, state_name
 _WAKE_SQLITE = """
 UPDATE orders_execution SET stage = 'READY', due_at = %(now)s
 WHERE id = %(execution_id)s AND stage = 'WAITING'
-RETURNING json_extract(input, '$.detail.orderId')
+RETURNING name
 """
 
 
