@@ -50,7 +50,7 @@ EXECUTIONS_PURGED = Counter(
 
 class StateCollector:
     """Gauges computed from the database and Redis when scraped; a dead dependency shows as
-    serverlesspresso_scrape_error{source=...} 1 instead of failing the scrape."""
+    stepfunctions_scrape_error{source=...} 1 instead of failing the scrape."""
 
     def collect(self):
         errors = GaugeMetricFamily(

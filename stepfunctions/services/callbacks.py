@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models import F
 from django.utils import timezone
 
 from stepfunctions.errors import InvalidOutput, InvalidToken, TaskTimedOut, ValidationException
@@ -62,7 +62,7 @@ def _token_find(task_token: str) -> dict:
             "timeout_deadline",
             "state_name",
             # For the callback's log line (stepfunctions.observability).
-            order_id=KeyTextTransform("orderId", KeyTransform("detail", "execution__input")),
+            execution_name=F("execution__name"),
         )
         .first()
     )

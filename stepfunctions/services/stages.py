@@ -297,8 +297,8 @@ def _batch_run(batch_size: int, *, wait: bool = False) -> tuple[int, int, bool, 
 
 
 def _stage_log(execution: Execution, outcome: Any) -> None:
-    """One line per stage: where it stopped, tied to its execution and order (never a token)."""
-    ids = execution_log_ids(execution.pk, execution.input)
+    """One line per stage: where it stopped, tied to its execution (never a token)."""
+    ids = execution_log_ids(execution.pk, execution.name)
     state = getattr(outcome, "state_name", None)
     result = outcome if isinstance(outcome, str) else None
     result = result or getattr(outcome, "status", None) or type(outcome).__name__
