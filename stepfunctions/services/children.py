@@ -30,7 +30,7 @@ aborts run after commit, one child per transaction.
 import logging
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.db import connections, transaction
 from django.db.models import Subquery
@@ -42,10 +42,20 @@ from stepfunctions.services.messages import stages_nudge_send
 from stepfunctions.services.state_machines import definition_for
 from stepfunctions.workflow import Branching, BranchResult, Definition, resume_branches
 
-if TYPE_CHECKING:
-    from stepfunctions.services.stage import Stage
-
 logger = logging.getLogger(__name__)
+
+
+class Stage(Protocol):
+    """A stage as this module reads and writes it (stepfunctions.services.stage.Stage, which
+    imports this module): its execution, its history rows, the group and children it started."""
+
+    execution: Execution
+    history: list[tuple]
+    branching: tuple | None
+
+    def now(self) -> datetime: ...
+
+    def context(self) -> dict: ...
 
 
 # --- the child's side ----------------------------------------------------------------------------

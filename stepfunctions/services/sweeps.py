@@ -2,7 +2,9 @@
 lost (the relay, within seconds) or whose worker died (the stall sweep)."""
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -44,14 +46,10 @@ def executions_recover(*, now=None, limit: int = 1000) -> int:
     A lost message or a killed worker leaves such an execution; running its stage twice is
     harmless, so this errs on the side of nudging.
     """
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.WORKFLOW_STALL_SECONDS)
-    ids = Execution.objects.stalled(before=cutoff, limit=limit)
-    for execution_id in ids:
-        execution_redrive_send(execution_id)
-    if ids:
-        logger.warning("Re-drove %d stalled executions", len(ids))
-    return len(ids)
+    sent = _due_for(settings.WORKFLOW_STALL_SECONDS, now, limit, send=execution_redrive_send)
+    if sent:
+        logger.warning("Re-drove %d stalled executions", sent)
+    return sent
 
 
 def executions_relay(*, now=None, limit: int = 500) -> int:
@@ -64,11 +62,17 @@ def executions_relay(*, now=None, limit: int = 500) -> int:
     """
     if queue_length() > 0:
         return 0
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.WORKFLOW_RELAY_SECONDS)
+    sent = _due_for(settings.WORKFLOW_RELAY_SECONDS, now, limit, send=execution_relay_send)
+    if sent:
+        logger.info("Relayed %d due stages", sent)
+    return sent
+
+
+def _due_for(seconds: float, now, limit: int, *, send: Callable[[Any], None]) -> int:
+    """Sends a message for each execution (up to `limit`) whose stage has been due for more than
+    `seconds`; returns how many it sent."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=seconds)
     ids = Execution.objects.stalled(before=cutoff, limit=limit)
     for execution_id in ids:
-        execution_relay_send(execution_id)
-    if ids:
-        logger.info("Relayed %d due stages", len(ids))
+        send(execution_id)
     return len(ids)
