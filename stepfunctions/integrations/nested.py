@@ -15,6 +15,9 @@
 The child starts in the parent's stage transaction, so a stage that rolls back (and runs again)
 starts no orphan. The child is an ordinary execution: listed, described and stoppable through
 the API; stopping the parent leaves it running, as on AWS.
+
+A plug-in on the services: `register()` (from stepfunctions.apps) adds the Task resources and
+hears every execution's end through hooks.on_execution_closed; the services never name it.
 """
 
 import json
