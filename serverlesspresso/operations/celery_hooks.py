@@ -4,9 +4,9 @@
 - Task signals time the stages and count the sweeps' work, so the engine's tasks stay untouched.
 - Celery logs through Django's LOGGING (JSON in production) instead of its own format.
 
-Nothing here imports models at import time: this module loads with the settings. It is imported by
-serverlesspresso.celery and imports nothing that imports that module (the metrics read the
-current Celery app).
+Nothing here imports models or metrics at import time: this module loads with the settings. It is
+imported by serverlesspresso.celery and imports nothing that imports that module (the metrics
+read the current Celery app).
 """
 
 import logging
@@ -18,7 +18,6 @@ from celery import bootsteps, signals
 from celery.beat import PersistentScheduler
 from django.conf import settings
 
-from serverlesspresso.operations import metrics
 from serverlesspresso.operations.heartbeats import (
     BEAT,
     WORKER_PREFIX,
@@ -91,6 +90,11 @@ def _task_started(task_id=None, task=None, **kwargs) -> None:
 def _task_finished(task_id=None, task=None, retval=None, **kwargs) -> None:
     if task is None:
         return
+    # Not at the top: the metrics open their files in PROMETHEUS_MULTIPROC_DIR as they are made,
+    # and this module loads with the settings, before a process has that directory. (The metrics
+    # import nothing that imports this module: no circle.)
+    from serverlesspresso.operations import metrics
+
     if task.name == ADVANCE:
         started = _started.pop(task_id, None)
         if started is not None:
