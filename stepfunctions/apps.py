@@ -8,5 +8,10 @@ class StepFunctionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the `states:startExecution` Task resources (nested executions).
-        from stepfunctions.services import nested  # noqa: F401
+        # Imported once the models are loaded: both reach them at import. The Celery tasks
+        # register under the names services.messages sends to, in every process (a web process
+        # sends messages but would import no task module of its own).
+        from stepfunctions import tasks  # noqa: F401
+        from stepfunctions.integrations import nested
+
+        nested.register()

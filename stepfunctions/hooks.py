@@ -10,6 +10,10 @@ out to other systems (publish after commit instead). Registering the same handle
   machine is deleted with it (called before the rows go).
 - `on_event_topics(topics)`: topics(event) names the live channels an event is published on
   after commit; the engine publishes on the union of what the registered functions name.
+- `on_log_fields(fields)`: fields(execution_name) gives the fields ({name: text}) an app adds to
+  the engine's log lines about that execution (a stage's, a callback's), beside `execution_id`
+  and `execution_name`: the coffee bar names the order an `order-<id>` execution runs. Called
+  for each line, so it must be cheap and must not query.
 """
 
 from collections.abc import Callable, Iterable
@@ -23,10 +27,12 @@ DELETED = "DELETED"
 EventsHandler = Callable[[list["Event"]], None]
 ClosedHandler = Callable[["Execution", str], None]
 TopicsFunction = Callable[["Event"], Iterable[str]]
+LogFieldsFunction = Callable[[str], dict[str, str]]
 
 _events_handlers: list[EventsHandler] = []
 _closed_handlers: list[ClosedHandler] = []
 _topics_functions: list[TopicsFunction] = []
+_log_fields_functions: list[LogFieldsFunction] = []
 
 
 def _add(registry: list, handler: Callable) -> Callable:
@@ -47,6 +53,10 @@ def on_event_topics(topics: TopicsFunction) -> TopicsFunction:
     return _add(_topics_functions, topics)
 
 
+def on_log_fields(fields: LogFieldsFunction) -> LogFieldsFunction:
+    return _add(_log_fields_functions, fields)
+
+
 def events_saved(events: list["Event"]) -> None:
     for handler in _events_handlers:
         handler(events)
@@ -62,3 +72,10 @@ def event_topics(event: "Event") -> list[str]:
     for function in _topics_functions:
         topics.extend(t for t in function(event) if t not in topics)
     return topics
+
+
+def log_fields(execution_name: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for function in _log_fields_functions:
+        fields.update(function(execution_name))
+    return fields

@@ -1,12 +1,13 @@
 """What the engine tells an operator: a token's fingerprint for log lines, the ids a line carries,
 and one decorator per callback service (its latency, its outcome counted, one log line).
 
-The project's metrics endpoint (serverlesspresso.operations.metrics) exports these metrics; the
-engine only records them.
+The project's metrics endpoint exports these metrics; the engine only records them, under names
+of its own (`stepfunctions_...`).
 
-The wrapped service returns the token's row (`execution_id`, `order_id`, `state_name`) to the
-decorator, so the line ties the callback to its order without another query; callers get None,
-as before. The token itself appears only as `token_ref`.
+The wrapped service returns the token's row (`execution_id`, `execution_name`, `state_name`) to
+the decorator, so the line ties the callback to its execution (and to what the apps name for it:
+hooks.on_log_fields) without another query; callers get None, as before. The token itself
+appears only as `token_ref`.
 """
 
 import functools
@@ -18,11 +19,12 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
+from stepfunctions import hooks
 from stepfunctions.errors import ServiceError
 
-logger = logging.getLogger("serverlesspresso.callbacks")
+logger = logging.getLogger("stepfunctions.callbacks")
 
-PREFIX = "serverlesspresso"
+PREFIX = "stepfunctions"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 CALLBACK_SECONDS = Histogram(
     f"{PREFIX}_callback_duration_seconds",
@@ -42,14 +44,13 @@ def token_ref(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
-def execution_log_ids(execution_id: Any, execution_input: Any) -> dict:
-    """The `extra` that ties a line to its execution and, where the input carries one in
-    `detail.orderId` (the seed's input shape), the order it runs."""
-    detail = execution_input.get("detail") if isinstance(execution_input, dict) else None
-    order_id = detail.get("orderId") if isinstance(detail, dict) else None
+def execution_log_ids(execution_id: Any, execution_name: str) -> dict[str, str]:
+    """The `extra` that ties a line to its execution: its id and name, and the fields the apps
+    add for it (hooks.on_log_fields)."""
     return {
         "execution_id": str(execution_id),
-        "order_id": None if order_id is None else str(order_id),
+        "execution_name": execution_name,
+        **hooks.log_fields(execution_name),
     }
 
 
@@ -70,8 +71,7 @@ def callback_observed(kind: str) -> Callable:
             else:
                 outcome = "accepted"
                 fields.update(
-                    execution_id=str(row["execution_id"]),
-                    order_id=None if row.get("order_id") is None else str(row["order_id"]),
+                    execution_log_ids(row["execution_id"], row["execution_name"]),
                     state=row.get("state_name"),
                 )
             finally:

@@ -1,6 +1,9 @@
-"""Celery tasks: thin callers of services, each safe to run twice."""
+"""Celery tasks: thin callers of services, each safe to run twice. The services send to them by
+name (stepfunctions.services.messages); beat runs the sweeps (settings' CELERY_BEAT_SCHEDULE)."""
 
-from celery import shared_task
+from collections.abc import Callable
+
+from celery import Task, shared_task
 
 from stepfunctions import services
 from stepfunctions.services.retention import executions_purge
@@ -16,26 +19,19 @@ def advance_execution(execution_id: str | None = None, relayed: bool = False) ->
     return services.execution_advance(execution_id=execution_id, skip_locked=relayed)
 
 
-@shared_task(name="stepfunctions.tasks.expire_tokens")
-def expire_tokens() -> int:
-    return services.tokens_expire()
+def _sweep_task(name: str, sweep: Callable[[], int]) -> Task:
+    """A periodic sweep as the task `stepfunctions.tasks.<name>`, returning how many it moved (the
+    operations' task signals count it)."""
+
+    def run() -> int:
+        return sweep()
+
+    run.__name__ = run.__qualname__ = name
+    return shared_task(name=f"stepfunctions.tasks.{name}")(run)
 
 
-@shared_task(name="stepfunctions.tasks.time_out_executions")
-def time_out_executions() -> int:
-    return services.executions_time_out()
-
-
-@shared_task(name="stepfunctions.tasks.recover_stalled")
-def recover_stalled() -> int:
-    return services.executions_recover()
-
-
-@shared_task(name="stepfunctions.tasks.relay_due_stages")
-def relay_due_stages() -> int:
-    return services.executions_relay()
-
-
-@shared_task(name="stepfunctions.tasks.purge_closed_executions")
-def purge_closed_executions() -> int:
-    return executions_purge()
+expire_tokens = _sweep_task("expire_tokens", services.tokens_expire)
+time_out_executions = _sweep_task("time_out_executions", services.executions_time_out)
+recover_stalled = _sweep_task("recover_stalled", services.executions_recover)
+relay_due_stages = _sweep_task("relay_due_stages", services.executions_relay)
+purge_closed_executions = _sweep_task("purge_closed_executions", executions_purge)

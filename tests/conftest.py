@@ -126,13 +126,13 @@ def _worker_settle(timeout: float = 15.0) -> None:
     row: a batch of stages may nudge once more as it ends."""
     from celery.worker import state as worker_state
 
-    from stepfunctions.services.executions import _queue_length
+    from stepfunctions.services.messages import queue_length
 
     idle_checks = 0
     deadline = time.monotonic() + timeout
     while idle_checks < 2 and time.monotonic() < deadline:
         try:
-            waiting = _queue_length(celery_app)
+            waiting = queue_length(celery_app)
         except Exception:  # a test stopped the broker: nothing more will come
             waiting = 0
         # A message for later (a retry's delay) waits in the worker's timer: not work to wait for.

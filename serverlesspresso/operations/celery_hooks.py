@@ -4,7 +4,9 @@
 - Task signals time the stages and count the sweeps' work, so the engine's tasks stay untouched.
 - Celery logs through Django's LOGGING (JSON in production) instead of its own format.
 
-Nothing here imports models at import time: this module loads with the settings.
+Nothing here imports models or metrics at import time: this module loads with the settings. It is
+imported by serverlesspresso.celery and imports nothing that imports that module (the metrics
+read the current Celery app).
 """
 
 import logging
@@ -88,6 +90,9 @@ def _task_started(task_id=None, task=None, **kwargs) -> None:
 def _task_finished(task_id=None, task=None, retval=None, **kwargs) -> None:
     if task is None:
         return
+    # Not at the top: the metrics open their files in PROMETHEUS_MULTIPROC_DIR as they are made,
+    # and this module loads with the settings, before a process has that directory. (The metrics
+    # import nothing that imports this module: no circle.)
     from serverlesspresso.operations import metrics
 
     if task.name == ADVANCE:

@@ -1,6 +1,7 @@
 """Log lines: JSON in production, readable text in development, the same fields in both.
 
-A stage's or a callback's line carries `execution_id` and `order_id` (passed as `extra`), and at
+A stage's or a callback's line carries `execution_id`, `execution_name` and the coffee bar's
+`order_id` (passed as `extra`: stepfunctions.observability, hooks.on_log_fields), and at
 most a token's fingerprint (`token_ref`), never the token: a token in a log file is a key to the
 customer's order. The routine sweeps' Celery lines are filtered out; the sweeps log themselves
 when they changed something.
@@ -15,6 +16,7 @@ from stepfunctions.observability import execution_log_ids, token_ref
 # The fields a line may carry besides the message; each is shown when present.
 CONTEXT_FIELDS = (
     "execution_id",
+    "execution_name",
     "order_id",
     "state",
     "outcome",

@@ -11,6 +11,7 @@ they are right however many processes run.
 import os
 
 import redis
+from celery import current_app
 from django.db import DatabaseError
 from django.db.models import Count, Min
 from django.utils import timezone
@@ -49,7 +50,7 @@ EXECUTIONS_PURGED = Counter(
 
 class StateCollector:
     """Gauges computed from the database and Redis when scraped; a dead dependency shows as
-    serverlesspresso_scrape_error{source=...} 1 instead of failing the scrape."""
+    stepfunctions_scrape_error{source=...} 1 instead of failing the scrape."""
 
     def collect(self):
         errors = GaugeMetricFamily(
@@ -109,8 +110,9 @@ class StateCollector:
         )
 
     def _broker(self):
-        from serverlesspresso.celery import app
-
+        # The process's Celery app (serverlesspresso.celery made it current), not an import of
+        # that module: it loads this one's hooks.
+        app = current_app
         depth = GaugeMetricFamily(
             f"{PREFIX}_celery_queue_depth",
             "Messages waiting in the broker's queue.",

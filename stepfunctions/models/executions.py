@@ -195,7 +195,7 @@ class Execution(models.Model):
     )
     branch_index = models.PositiveIntegerField(null=True, blank=True)
     # The task token of the parent's `states:startExecution.sync` task that waits for this
-    # execution to end (stepfunctions.services.nested); empty for any other execution. The
+    # execution to end (stepfunctions.integrations.nested); empty for any other execution. The
     # database's default too, so a process still running the previous code inserts rows.
     parent_token = models.CharField(max_length=2048, blank=True, default="", db_default="")
 

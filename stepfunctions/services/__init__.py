@@ -6,20 +6,18 @@ from stepfunctions.services.callbacks import (
     task_success,
     tokens_expire,
 )
-from stepfunctions.services.executions import (
-    execution_advance,
-    execution_start,
-    execution_stop,
-    executions_recover,
-    executions_relay,
-    executions_time_out,
-    stages_run_due,
-)
+from stepfunctions.services.executions import execution_start, execution_stop
+from stepfunctions.services.stages import execution_advance, stages_run_due
 from stepfunctions.services.state_machines import (
     state_machine_create,
     state_machine_delete,
     state_machine_get,
     state_machine_update,
+)
+from stepfunctions.services.sweeps import (
+    executions_recover,
+    executions_relay,
+    executions_time_out,
 )
 
 __all__ = [

@@ -11,13 +11,13 @@ import re
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models import F
 from django.utils import timezone
 
 from stepfunctions.errors import InvalidOutput, InvalidToken, TaskTimedOut, ValidationException
 from stepfunctions.models import CallbackToken, Execution
 from stepfunctions.observability import callback_observed
-from stepfunctions.services.executions import execution_nudge, stages_nudge
+from stepfunctions.services.messages import execution_nudge, stages_nudge
 from stepfunctions.workflow import JsonRefused, json_read, json_value_check
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def _token_find(task_token: str) -> dict:
             "timeout_deadline",
             "state_name",
             # For the callback's log line (stepfunctions.observability).
-            order_id=KeyTextTransform("orderId", KeyTransform("detail", "execution__input")),
+            execution_name=F("execution__name"),
         )
         .first()
     )

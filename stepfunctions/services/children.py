@@ -30,22 +30,31 @@ aborts run after commit, one child per transaction.
 import logging
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
 
 from stepfunctions.models import CallbackToken, ChildGroup, Cursor, Execution
 from stepfunctions.models.children import group_child_ended
-from stepfunctions.services import nested
-from stepfunctions.services.nudges import stages_nudge_send
+from stepfunctions.services.messages import stages_nudge_send
 from stepfunctions.services.state_machines import definition_for
 from stepfunctions.workflow import Branching, BranchResult, Definition, cursor_of, resume
 
-if TYPE_CHECKING:
-    from stepfunctions.services.stage import Stage
-
 logger = logging.getLogger(__name__)
+
+
+class Stage(Protocol):
+    """A stage as this module reads and writes it (stepfunctions.services.stage.Stage, which
+    imports this module): its execution, its history rows, the group and children it started."""
+
+    execution: Execution
+    history: list[tuple]
+    branching: tuple | None
+
+    def now(self) -> datetime: ...
+
+    def context(self) -> dict: ...
 
 
 # --- the child's side ----------------------------------------------------------------------------
@@ -197,17 +206,12 @@ def writes_before_history(stages: list["Stage"]) -> None:
 
 def writes_after_executions(stages: list["Stage"], *, now: datetime) -> None:
     """Counts the children that ended in this batch on their groups (one statement per group),
-    waking a parent or starting a Map's next children, after their own rows are written; and
-    closes the `.sync` tasks waiting for executions that ended."""
+    waking a parent or starting a Map's next children, after their own rows are written."""
     ended: dict[Any, list[Execution]] = {}
     for stage in stages:
         execution = stage.execution
-        if execution.status == Execution.Status.RUNNING:
-            continue
-        if execution.group_id is not None:
+        if execution.status != Execution.Status.RUNNING and execution.group_id is not None:
             ended.setdefault(execution.group_id, []).append(execution)
-        elif execution.parent_token:
-            nested.child_ended(execution, now=now)
     for group_id, executions in ended.items():
         _children_ended(group_id, executions, now=now)
 
@@ -266,24 +270,13 @@ def _history_translate(stage: "Stage") -> list[tuple]:
 
 
 # --- stopping ------------------------------------------------------------------------------------
-def execution_ending(
-    execution: Execution,
-    status: str,
-    *,
-    error: str | None = None,
-    cause: str | None = None,
-    now: datetime,
-) -> None:
+def execution_ending(execution: Execution, status: str, *, now: datetime) -> None:
     """An execution ends from outside its definition (stop, timeout, a poisoned stage), under its
-    row lock: a child is counted on its group, a `.sync` task waiting for it fails; an execution
-    in a Parallel or Map state has its children aborted after commit."""
+    row lock: a child is counted on its group; an execution in a Parallel or Map state has its
+    children aborted after commit."""
     if execution.group_id is not None:
         execution.status = status
         child_ended(execution, now=now)
-    elif execution.parent_token:
-        execution.status, execution.stop_date = status, now
-        execution.error, execution.cause = error or "", cause or ""
-        nested.child_ended(execution, now=now)
     # The raw cursor: a poisoned stage's may not even read as a Cursor.
     cursor = execution.cursor if isinstance(execution.cursor, dict) else {}
     if cursor.get("kind") == Cursor.CHILDREN:

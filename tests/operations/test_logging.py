@@ -1,5 +1,5 @@
-"""Log lines: a stage's and a callback's carry the execution and order ids and never the token;
-the routine sweeps stay quiet unless they did something; production processes log JSON.
+"""Log lines: a stage's and a callback's carry the execution's id and name and the order id and
+never the token; the routine sweeps stay quiet unless they did something; production processes log JSON.
 """
 
 import json
@@ -22,6 +22,8 @@ from tests.conftest import open_token, wait_for
 from tests.processes import private_redis, production_processes
 
 ORDER_INPUT = {"detail": {"orderId": "log-7", "userId": "u"}}
+# As the coffee bar names an order's execution (orders.services.orders): the lines name the order.
+ORDER_NAME = "order-log-7"
 
 
 def _json_lines(records: list[logging.LogRecord]) -> list[dict]:
@@ -31,7 +33,9 @@ def _json_lines(records: list[logging.LogRecord]) -> list[dict]:
 
 def test_stage_and_callback_lines_carry_ids_and_no_token(inline_stages, order_processor, caplog):
     caplog.set_level(logging.INFO)
-    execution, _ = services.execution_start(state_machine=order_processor, input=ORDER_INPUT)
+    execution, _ = services.execution_start(
+        state_machine=order_processor, input=ORDER_INPUT, name=ORDER_NAME
+    )
     token = open_token(execution, CUSTOMER_WAIT)
     services.task_success(task_token=token, output='{"orderId": "log-7"}')
     with pytest.raises(Exception, match="Task Timed Out"):
@@ -43,10 +47,11 @@ def test_stage_and_callback_lines_carry_ids_and_no_token(inline_stages, order_pr
     stages = [line for line in lines if line["message"].startswith("Stage ran")]
     assert len(stages) == 2
     assert stages[0]["state"] == CUSTOMER_WAIT and stages[0]["outcome"] == "Waiting"
-    callbacks = [line for line in lines if line["logger"] == "serverlesspresso.callbacks"]
+    callbacks = [line for line in lines if line["logger"] == "stepfunctions.callbacks"]
     accepted, refused = callbacks
     for line in stages + [accepted]:
         assert line["execution_id"] == str(execution.pk)
+        assert line["execution_name"] == ORDER_NAME
         assert line["order_id"] == "log-7"
     assert accepted["outcome"] == "accepted" and accepted["state"] == CUSTOMER_WAIT
     assert accepted["token_ref"] == token_ref(token) == refused["token_ref"]
@@ -110,7 +115,9 @@ def test_routine_sweep_lines_are_dropped_but_not_their_failures(logger, level, m
 def test_production_worker_logs_json_and_the_sweep_only_when_it_expired(
     inline_stages, order_processor, tmp_path
 ):
-    execution, _ = services.execution_start(state_machine=order_processor, input=ORDER_INPUT)
+    execution, _ = services.execution_start(
+        state_machine=order_processor, input=ORDER_INPUT, name=ORDER_NAME
+    )
     token = open_token(execution, CUSTOMER_WAIT)
     past = timezone.now() - timedelta(seconds=5)
     CallbackToken.objects.filter(token=token).update(deadline=past, heartbeat_deadline=past)
@@ -133,6 +140,7 @@ def test_production_worker_logs_json_and_the_sweep_only_when_it_expired(
     resumed = [line for line in lines if line["message"].startswith("Stage ran")]
     assert resumed and all(line["order_id"] == "log-7" for line in resumed)
     assert all(line["execution_id"] == str(execution.pk) for line in resumed)
+    assert all(line["execution_name"] == ORDER_NAME for line in resumed)
     # The sweep that expired the token says so once; Celery's own lines for the sweeps (sent,
     # received, succeeded, every 0.3 s here) are gone from both processes' JSON lines.
     beat_lines = [line for line in beat_log.splitlines() if line.startswith("{")]

@@ -66,23 +66,23 @@ def test_metrics_move_as_an_order_runs_across_processes(tmp_path, sfn_key):
         web = processes.gunicorn(workers=3)
         sfn = sfn_client(SimpleNamespace(url=web), sfn_key)
         before = scrape(web)
-        assert value(before, "serverlesspresso_celery_queue_depth", queue="celery") == 0
+        assert value(before, "stepfunctions_celery_queue_depth", queue="celery") == 0
 
         # No worker yet: the first stage waits in the broker's queue.
         arn = sfn.start_execution(
             stateMachineArn=ORDER_ARN, input='{"detail": {"orderId": "m1", "userId": "u"}}'
         )["executionArn"]
         queued = scrape(web)
-        assert value(queued, "serverlesspresso_celery_queue_depth", queue="celery") == 1
-        assert value(queued, "serverlesspresso_stages_due") == 1
-        assert value(queued, "serverlesspresso_executions", status="RUNNING") == 1
+        assert value(queued, "stepfunctions_celery_queue_depth", queue="celery") == 1
+        assert value(queued, "stepfunctions_stages_due") == 1
+        assert value(queued, "stepfunctions_executions", status="RUNNING") == 1
 
         processes.worker()
         execution = Execution.objects.get(name=arn.rsplit(":", 1)[1])
         token = wait_for(lambda: open_token(execution.pk, CUSTOMER_WAIT), timeout=60)
         waiting = scrape(web)
-        assert value(waiting, "serverlesspresso_waiting_tokens", state=CUSTOMER_WAIT) == 1
-        assert value(waiting, "serverlesspresso_celery_queue_depth", queue="celery") == 0
+        assert value(waiting, "stepfunctions_waiting_tokens", state=CUSTOMER_WAIT) == 1
+        assert value(waiting, "stepfunctions_celery_queue_depth", queue="celery") == 0
 
         sfn.send_task_success(taskToken=token, output='{"orderId": "m1"}')
         with pytest.raises(ClientError, match="TaskTimedOut"):
@@ -97,11 +97,11 @@ def test_metrics_move_as_an_order_runs_across_processes(tmp_path, sfn_key):
         for _ in range(6):
             after = scrape(web)
             accepted = (
-                "serverlesspresso_callbacks_total",
+                "stepfunctions_callbacks_total",
                 {"kind": "success", "outcome": "accepted"},
             )
             refused = (
-                "serverlesspresso_callbacks_total",
+                "stepfunctions_callbacks_total",
                 {"kind": "success", "outcome": "TaskTimedOut"},
             )
             assert (
@@ -112,19 +112,17 @@ def test_metrics_move_as_an_order_runs_across_processes(tmp_path, sfn_key):
                 value(after, refused[0], **refused[1]) - value(before, refused[0], **refused[1])
                 == 1
             )
-            latency = value(
-                after, "serverlesspresso_callback_duration_seconds_count", kind="success"
-            )
+            latency = value(after, "stepfunctions_callback_duration_seconds_count", kind="success")
             assert latency == 3
             # Three stages ran in the Celery pool (start, after each callback).
-            stages = value(after, "serverlesspresso_stage_duration_seconds_count", ran="true")
+            stages = value(after, "stepfunctions_stage_duration_seconds_count", ran="true")
             assert stages >= 3
-            assert value(after, "serverlesspresso_executions", status="SUCCEEDED") == 1
-            assert value(after, "serverlesspresso_executions", status="RUNNING") == 0
-            assert value(after, "serverlesspresso_waiting_tokens", state=BARISTA_WAIT) == 0
-            assert value(after, "serverlesspresso_scrape_error", source="database") == 0
-            assert value(after, "serverlesspresso_scrape_error", source="broker") == 0
-        heartbeat = [key for key in after if key[0] == "serverlesspresso_heartbeat_age_seconds"]
+            assert value(after, "stepfunctions_executions", status="SUCCEEDED") == 1
+            assert value(after, "stepfunctions_executions", status="RUNNING") == 0
+            assert value(after, "stepfunctions_waiting_tokens", state=BARISTA_WAIT) == 0
+            assert value(after, "stepfunctions_scrape_error", source="database") == 0
+            assert value(after, "stepfunctions_scrape_error", source="broker") == 0
+        heartbeat = [key for key in after if key[0] == "stepfunctions_heartbeat_age_seconds"]
         assert heartbeat, "the worker's heartbeat age is exported"
 
 
@@ -133,11 +131,11 @@ def test_sweep_lag_is_the_age_of_the_oldest_overdue_token(client, db):
         overdue = factories.waiting_token(heartbeat_seconds=10)
         factories.waiting_token(heartbeat_seconds=900)
         text = client.get("/metrics").content.decode()
-        assert value(parse(text), "serverlesspresso_sweep_lag_seconds") == 0
+        assert value(parse(text), "stepfunctions_sweep_lag_seconds") == 0
         clock.shift(timedelta(seconds=40))
         samples = parse(client.get("/metrics").content.decode())
-        assert value(samples, "serverlesspresso_sweep_lag_seconds") == pytest.approx(30)
-        assert value(samples, "serverlesspresso_waiting_tokens", state=overdue.state_name) == 2
+        assert value(samples, "stepfunctions_sweep_lag_seconds") == pytest.approx(30)
+        assert value(samples, "stepfunctions_waiting_tokens", state=overdue.state_name) == 2
 
 
 def test_metrics_can_require_a_bearer_token(client, db, settings):

@@ -15,7 +15,7 @@ import redis
 
 from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT, ORDER_PROCESSOR
 from stepfunctions.models import CallbackToken, Execution
-from stepfunctions.services.nudges import NUDGE_KEY
+from stepfunctions.services.messages import NUDGE_KEY
 from tests.conftest import sfn_client, wait_for
 from tests.processes import private_redis, production_processes
 

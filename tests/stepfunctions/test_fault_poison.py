@@ -53,7 +53,10 @@ def events_raise():
 @pytest.fixture
 def by_hand(monkeypatch):
     """Stages run only when the test calls execution_advance (no nudge reaches a worker)."""
-    monkeypatch.setattr("stepfunctions.services.executions.execution_nudge", lambda *a, **k: None)
+    for module in ("executions", "stages"):
+        monkeypatch.setattr(
+            f"stepfunctions.services.{module}.execution_nudge", lambda *a, **k: None
+        )
 
 
 def _machine(name="Poison", **task):

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from stepfunctions import services
 from stepfunctions.models import CallbackToken, Execution
-from stepfunctions.services import executions as executions_service
+from stepfunctions.services import messages, sweeps
 from stepfunctions.tasks import advance_execution
 from tests.conftest import SEED_INPUT, open_token
 from tests.stepfunctions import factories
@@ -36,7 +36,7 @@ def sent(monkeypatch):
 def queue(monkeypatch):
     """Sets how many messages the broker's queue holds."""
     length = {"now": 0}
-    monkeypatch.setattr(executions_service, "_queue_length", lambda app: length["now"])
+    monkeypatch.setattr(sweeps, "queue_length", lambda: length["now"])
     return length
 
 
@@ -56,7 +56,7 @@ def test_the_relay_sends_stages_due_for_seconds_while_the_queue_is_empty(
 
 
 def test_the_queue_length_is_read_from_the_real_broker(transactional_db, redis_url):
-    assert executions_service._queue_length(advance_execution.app) >= 0
+    assert messages.queue_length() >= 0
 
 
 @pytest.mark.postgres

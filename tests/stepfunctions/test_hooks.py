@@ -64,3 +64,21 @@ def test_events_handlers_see_each_stage_s_rows(inline_stages, machine, monkeypat
     assert [(e.detail_type, e.execution_id) for e in seen] == [
         ("OrderProcessor.WorkflowStarted", execution.pk)
     ]
+
+
+def test_log_fields_name_the_execution_and_add_what_the_apps_give(
+    inline_stages, machine, monkeypatch, caplog
+):
+    """A stage's and a callback's lines carry the execution's id and name, and the fields an app
+    adds for that name (the engine reads nothing of the input for them)."""
+    monkeypatch.setattr(
+        hooks, "_log_fields_functions", [lambda name: {"ticket": name.removeprefix("t-")}]
+    )
+    caplog.set_level("INFO")
+    execution = services.execution_start(state_machine=machine, input=SEED_INPUT, name="t-9")[0]
+    services.task_heartbeat(task_token=open_token(execution, CUSTOMER_WAIT))
+    stage = next(r for r in caplog.records if r.getMessage().startswith("Stage ran"))
+    callback = next(r for r in caplog.records if r.name == "stepfunctions.callbacks")
+    for record in (stage, callback):
+        assert record.execution_id == str(execution.pk)
+        assert (record.execution_name, record.ticket) == ("t-9", "9")

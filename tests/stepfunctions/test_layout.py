@@ -26,3 +26,21 @@ def test_no_engine_module_imports_the_coffee_bar():
         for path in ENGINE.rglob("*.py")
     }
     assert {path: modules for path, modules in offenders.items() if modules} == {}
+
+
+def test_services_send_messages_by_name_and_never_name_the_plug_ins():
+    """Nothing in services imports the Celery tasks or a plug-in (function-local imports
+    included), and only services/messages.py talks to Celery."""
+    offenders = {}
+    for path in (ENGINE / "services").rglob("*.py"):
+        modules = _imported_modules(path)
+        wrong = sorted(
+            m
+            for m in modules
+            if m == "stepfunctions.tasks"
+            or m.startswith("stepfunctions.integrations")
+            or (m.split(".")[0] == "celery" and path.name != "messages.py")
+        )
+        if wrong:
+            offenders[path.name] = wrong
+    assert offenders == {}

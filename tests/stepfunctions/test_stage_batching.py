@@ -1,4 +1,4 @@
-"""One nudge runs many due stages (stepfunctions.services.nudges, executions.stages_run_due).
+"""One nudge runs many due stages (stepfunctions.services.messages, stages.stages_run_due).
 
 The nudges here are recorded instead of sent (`sent`), so each test decides when a worker runs
 them; the flag saying a nudge is pending is the real one, in the real Redis.
@@ -15,9 +15,9 @@ from django.db import connection, connections
 from stepfunctions import hooks, services
 from stepfunctions.models import Execution, HistoryEvent
 from stepfunctions.models.executions import ExecutionQuerySet
-from stepfunctions.services import executions as executions_service
+from stepfunctions.services import messages
 from stepfunctions.services.events import redis_client
-from stepfunctions.services.nudges import NUDGE_KEY
+from stepfunctions.services.messages import NUDGE_KEY
 from stepfunctions.tasks import advance_execution
 from tests.conftest import SEED_INPUT, open_token, wait_for
 
@@ -203,7 +203,7 @@ def test_a_stage_due_later_gets_a_message_at_its_time(machine, sent):
     """A retry's delay: a message of its own, delivered when the stage is due, not the batch's."""
     execution, _ = services.execution_start(state_machine=machine, input=SEED_INPUT)
     sent.clear()
-    executions_service.execution_nudge(execution.pk, countdown=30)
+    messages.execution_nudge(execution.pk, countdown=30)
     assert sent == [{"args": [str(execution.pk)], "countdown": 30}]
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from stepfunctions import services
 from stepfunctions.models import Cursor, Execution
-from stepfunctions.services.executions import COUNTDOWN_MAX_SECONDS
+from stepfunctions.services.stages import COUNTDOWN_MAX_SECONDS
 from stepfunctions.tasks import advance_execution
 
 YEAR = 365 * 24 * 3600

@@ -15,15 +15,16 @@
 The child starts in the parent's stage transaction, so a stage that rolls back (and runs again)
 starts no orphan. The child is an ordinary execution: listed, described and stoppable through
 the API; stopping the parent leaves it running, as on AWS.
+
+A plug-in on the services: `register()` (from stepfunctions.apps) adds the Task resources and
+hears every execution's end through hooks.on_execution_closed; the services never name it.
 """
 
 import json
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
-
-from stepfunctions import resources
+from stepfunctions import hooks, resources
 from stepfunctions.errors import (
     ExecutionAlreadyExists,
     InvalidExecutionInput,
@@ -31,7 +32,10 @@ from stepfunctions.errors import (
     StateMachineDoesNotExist,
 )
 from stepfunctions.models import CallbackToken, Execution
-from stepfunctions.services.nudges import stages_nudge_send
+from stepfunctions.services.children import definition_of
+from stepfunctions.services.executions import execution_start
+from stepfunctions.services.messages import stages_nudge
+from stepfunctions.services.state_machines import state_machine_get
 from stepfunctions.workflow import StatesError
 
 START_EXECUTION = "arn:aws:states:::states:startExecution"
@@ -50,9 +54,6 @@ def _millis(moment: datetime | None) -> int | None:
 def _child_start(parameters: Any, *, parent_token: str = "") -> Execution:
     """Starts the execution StartExecution's parameters name; refusals are the task's errors,
     named as the integration names them on AWS (`StepFunctions.<Exception>`)."""
-    from stepfunctions.services.executions import execution_start
-    from stepfunctions.services.state_machines import state_machine_get
-
     if not isinstance(parameters, dict) or not isinstance(parameters.get("StateMachineArn"), str):
         raise StatesError("StepFunctions.InvalidArn", "StateMachineArn is required")
     data = parameters.get("Input", {})
@@ -80,18 +81,13 @@ def _started(execution: Execution) -> dict:
     return {"ExecutionArn": execution.arn, "StartDate": _millis(execution.start_date)}
 
 
-@resources.resource(START_EXECUTION)
 def _start_execution(parameters: Any, invocation: resources.Invocation) -> dict:
     """Fire and forget, or (with .waitForTaskToken) a callback the child answers."""
     return _started(_child_start(parameters))
 
 
-@resources.resource(START_EXECUTION + SYNC)
 def _start_execution_sync(parameters: Any, invocation: resources.Invocation) -> dict:
     return _started(_child_start(parameters, parent_token=invocation.token or ""))
-
-
-resources.resource(START_EXECUTION + SYNC_JSON)(_start_execution_sync)
 
 
 def described(execution: Execution, *, as_json: bool) -> dict:
@@ -124,14 +120,15 @@ def described(execution: Execution, *, as_json: bool) -> dict:
     return shape
 
 
-def child_ended(execution: Execution, *, now: datetime) -> None:
-    """An execution a `.sync` task waits for has ended (in the caller's transaction, its row
-    locked): the task's token closes with its result and the parent is due; once only (a parent
-    stopped or timed out meanwhile keeps its closed token)."""
-    if not execution.parent_token:
+def child_closed(execution: Execution, how: str) -> None:
+    """An execution a `.sync` task waits for has ended, however it ended (its last stage, a stop,
+    its TimeoutSeconds, a poisoned stage: hooks.on_execution_closed, in the caller's transaction,
+    its row locked): the task's token closes with its result and the parent is due; once only (a
+    parent stopped or timed out meanwhile keeps its closed token). A child deleted with its state
+    machine wakes nobody."""
+    if not execution.parent_token or how == hooks.DELETED:
         return
-    from stepfunctions.services.children import definition_of
-
+    now = execution.stop_date
     waiting = (
         CallbackToken.objects.select_related("execution__version", "execution__group")
         .filter(token=execution.parent_token)
@@ -150,4 +147,13 @@ def child_ended(execution: Execution, *, now: datetime) -> None:
         execution.parent_token, status=status, outcome=outcome, now=now
     )
     if closed is not None:
-        transaction.on_commit(stages_nudge_send, robust=True)
+        stages_nudge()
+
+
+def register() -> None:
+    """Registers the `states:startExecution` Task resources and the `.sync` tasks' waiter
+    (called once, from stepfunctions.apps)."""
+    resources.resource(START_EXECUTION)(_start_execution)
+    resources.resource(START_EXECUTION + SYNC)(_start_execution_sync)
+    resources.resource(START_EXECUTION + SYNC_JSON)(_start_execution_sync)
+    hooks.on_execution_closed(child_closed)
