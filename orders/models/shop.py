@@ -1,44 +1,6 @@
-"""The coffee bar's own records: orders, order numbers, shop config."""
+"""The shop's own records: the day's order numbers and the shop's config."""
 
 from django.db import models
-
-from stepfunctions.models import Execution
-
-
-class Order(models.Model):
-    """A customer's order, kept up to date from the workflow's events."""
-
-    class Status(models.TextChoices):
-        CREATED = "CREATED"
-        COMPLETED = "COMPLETED"
-        CANCELLED = "CANCELLED"
-
-    order_id = models.CharField(max_length=64, unique=True)
-    user_id = models.CharField(max_length=150, db_index=True)
-    execution = models.OneToOneField(
-        Execution, on_delete=models.SET_NULL, null=True, blank=True, related_name="order"
-    )
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.CREATED, db_index=True
-    )
-    # The workflow state the order waits in, or the one it ended in (e.g. "Customer timedout").
-    workflow_state = models.CharField(max_length=80, blank=True, default="")
-    # The open callback token (customer's, then barista's), as the original kept it with the order.
-    task_token = models.CharField(max_length=2048, blank=True, default="")
-    order_number = models.PositiveIntegerField(null=True, blank=True)
-    drink = models.JSONField(null=True, blank=True)
-    barista = models.CharField(max_length=150, blank=True, default="")
-    reason = models.CharField(max_length=256, blank=True, default="")
-    # When the customer's drink was accepted: the barista queue's age counts from here.
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        permissions = [("act_as_barista", "Can make, complete and cancel any order")]
-
-    def __str__(self) -> str:
-        return f"Order {self.order_id}"
 
 
 class OrderNumberCounter(models.Model):
