@@ -1,6 +1,38 @@
 """The shop's own records: the day's order numbers and the shop's config."""
 
-from django.db import models
+from datetime import date
+
+from django.db import IntegrityError, connections, models, transaction
+
+
+class OrderNumberCounterManager(models.Manager):
+    def number_next(self, *, day: date) -> int:
+        """The day's next order number: one UPDATE ... RETURNING, whose row lock makes it atomic
+        under concurrent workflows (the day's first number creates the row; of two creating it
+        at once, the one that loses the insert takes the next number instead)."""
+        number = self._number_increment(day)
+        if number is None:
+            try:
+                with transaction.atomic(using=self.db):
+                    self.create(day=day, last_number=1)
+                return 1
+            except IntegrityError:
+                number = self._number_increment(day)
+        return number
+
+    def _number_increment(self, day: date) -> int | None:
+        # PostgreSQL and SQLite (3.35+) read the same statement: UPDATE ... RETURNING is one
+        # round trip on both, where Django's update() and a re-read would be two.
+        connection = connections[self.db]
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET last_number = last_number + 1 "  # noqa: S608 - the model's table
+                "WHERE day = %s RETURNING last_number",
+                [connection.ops.adapt_datefield_value(day)],
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
 
 
 class OrderNumberCounter(models.Model):
@@ -8,6 +40,8 @@ class OrderNumberCounter(models.Model):
 
     day = models.DateField(primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
+
+    objects = OrderNumberCounterManager()
 
     def __str__(self) -> str:
         return f"{self.day}: {self.last_number}"
