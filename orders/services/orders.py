@@ -28,6 +28,18 @@ from stepfunctions.services.callbacks import task_failure, task_success
 from stepfunctions.services.executions import execution_start
 from stepfunctions.services.state_machines import state_machine_get
 
+# The coffee bar names each order's execution after the order (one execution per orderId).
+_EXECUTION_PREFIX = "order-"
+
+
+def order_log_fields(execution_name: str) -> dict[str, str]:
+    """The engine's log fields of an execution (stepfunctions.hooks.on_log_fields): the order it
+    runs, `{"order_id": ...}`, for an execution order_start named; `{}` for any other."""
+    order_id = execution_name.removeprefix(_EXECUTION_PREFIX)
+    if order_id == execution_name or not order_id:
+        return {}
+    return {"order_id": order_id}
+
 
 def _daily_place_take(*, user_id: str, limit: int, order_id: str) -> None:
     """Refuses an order over the customer's daily limit. The customer's day row is locked, so two
@@ -80,7 +92,7 @@ def order_start(
                 raise QRCodeInvalid("Scan the QR code on the display board to start an order.")
             code = qr_code_spend(code=qr_code)
         execution, _ = execution_start(
-            state_machine=machine, input=detail, name=f"order-{order_id}"
+            state_machine=machine, input=detail, name=f"{_EXECUTION_PREFIX}{order_id}"
         )
         Order.objects.start(order_id=order_id, user_id=user_id, execution=execution)
         if code is not None:
