@@ -24,9 +24,7 @@ from orders.services.qr_codes import qr_code_spend
 from orders.services.shop_config import shop_config_get
 from stepfunctions.errors import ValidationException
 from stepfunctions.models import Execution
-from stepfunctions.services.callbacks import task_failure, task_success
-from stepfunctions.services.executions import execution_start
-from stepfunctions.services.state_machines import state_machine_get
+from stepfunctions.services import execution_start, state_machine_get, task_failure, task_success
 
 # The coffee bar names each order's execution after the order (one execution per orderId).
 _EXECUTION_PREFIX = "order-"
