@@ -6,24 +6,19 @@ import pytest
 from django.db import transaction
 
 from orders.models import Order
-from stepfunctions import services
-from stepfunctions.tasks import advance_execution
+from tests.stepfunctions import factories
 
 WAIT = "waiting"
 Status = Order.Status
 
 
 @pytest.fixture
-def orders(order_processor, monkeypatch):
-    """Two orders, each started by an execution of its own (whose stages never run)."""
-    monkeypatch.setattr(advance_execution, "apply_async", lambda *args, **kwargs: None)
-    started = []
-    for order_id in ("t-1", "t-2"):
-        execution, _ = services.execution_start(
-            state_machine=order_processor, input={"detail": {"orderId": order_id}}
-        )
-        started.append(Order.objects.start(order_id=order_id, user_id="u", execution=execution))
-    return started
+def orders(db):
+    """Two orders, each of an execution of its own (rows only: no workflow runs, no nudge)."""
+    return [
+        Order.objects.start(order_id=order_id, user_id="u", execution=factories.execution())
+        for order_id in ("t-1", "t-2")
+    ]
 
 
 def _row(order: Order, **values) -> dict:
