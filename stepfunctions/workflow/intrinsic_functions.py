@@ -93,8 +93,11 @@ def _format(template: Any, *values: Any) -> str:
 
 
 def _string_to_json(text: Any) -> Any:
+    text = _require(text, "string", "argument")
+    if not text.strip():
+        return None  # an empty or blank string is null on AWS, not an error
     try:
-        return json_read(_require(text, "string", "argument"))
+        return json_read(text)
     except ValueError as exc:
         raise FunctionArgumentError(f"The argument is not valid JSON text ({exc})") from None
 

@@ -98,3 +98,17 @@ def test_the_context_object_has_redrive_count_the_role_and_retry_count_in_tasks_
     scheduled = [e for e in events if e["type"] == "TaskScheduled"][0]
     parameters = json.loads(scheduled["taskScheduledEventDetails"]["parameters"])
     assert parameters["Payload"] == {"retries": 0}
+
+
+@pytest.mark.parametrize("text", ["", " ", "\t\n"])
+def test_string_to_json_of_an_empty_or_blank_string_is_null(live_stages, sfn, text):
+    states = {
+        "Parse": {
+            "Type": "Pass",
+            "Parameters": {"parsed.$": "States.StringToJson($.text)"},
+            "End": True,
+        }
+    }
+    described, _, _, _ = _run(sfn, states, {"text": text})
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"parsed": None}
