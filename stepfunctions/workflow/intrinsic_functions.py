@@ -71,8 +71,16 @@ def integer_argument(value: Any, what: str) -> int:
 
 
 def _text(value: Any) -> str:
-    """A value as States.Format puts it into the string: strings without quotes, else JSON."""
-    return value if isinstance(value, str) else to_json(value)
+    """A value as States.Format puts it into the string, as AWS's Java runtime prints it: a
+    string without quotes, an object as a Java map (`{Arg1=1, Arg2=[]}`), an array as a Java list
+    (`[a, b]`), the same inside them; null, booleans and numbers as JSON writes them."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}={_text(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_text(item) for item in value) + "]"
+    return to_json(value)
 
 
 def format_segments(segments: tuple[str, ...], values: list[Any]) -> str:

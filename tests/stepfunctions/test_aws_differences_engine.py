@@ -112,3 +112,30 @@ def test_string_to_json_of_an_empty_or_blank_string_is_null(live_stages, sfn, te
     described, _, _, _ = _run(sfn, states, {"text": text})
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"]) == {"parsed": None}
+
+
+def test_format_prints_objects_and_arrays_as_aws_java_runtime_prints_maps_and_lists(
+    live_stages, sfn
+):
+    states = {
+        "Say": {
+            "Type": "Pass",
+            "Parameters": {
+                "args.$": "States.Format('{}', $.args)",
+                "nested.$": "States.Format('<{}>', $.nested)",
+                "machine.$": "States.Format('{}', $$.StateMachine)",
+            },
+            "End": True,
+        }
+    }
+    data = {
+        "args": {"Arg1": 1, "Arg2": []},
+        "nested": [{"a": "text", "b": None, "c": True}, [2.5, {}], "x y"],
+    }
+    described, machine_arn, name, _ = _run(sfn, states, data)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {
+        "args": "{Arg1=1, Arg2=[]}",
+        "nested": "<[{a=text, b=null, c=true}, [2.5, {}], x y]>",
+        "machine": f"{{Id={machine_arn}, Name={name}}}",
+    }
