@@ -139,3 +139,29 @@ def test_format_prints_objects_and_arrays_as_aws_java_runtime_prints_maps_and_li
         "nested": "<[{a=text, b=null, c=true}, [2.5, {}], x y]>",
         "machine": f"{{Id={machine_arn}, Name={name}}}",
     }
+
+
+def test_a_jsonata_sequence_of_one_item_is_that_item(live_stages, sfn):
+    states = {
+        "Count": {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": {
+                "one": "{% $range(1, 9, 9) %}",
+                "two": "{% $range(1, 9, 8) %}",
+                "none": "{% $range(3, 1, 1) %}",
+                "chunks": "{% $partition([1, 2], 5) %}",
+                "mapped": "{% $map([7], function($v) { $v }) %}",
+            },
+            "End": True,
+        }
+    }
+    described, _, _, _ = _run(sfn, states, {})
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {
+        "one": 1,
+        "two": [1, 9],
+        "none": [],
+        "chunks": [[1, 2]],  # an array of chunks, not a sequence
+        "mapped": 7,
+    }
