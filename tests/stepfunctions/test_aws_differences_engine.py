@@ -165,3 +165,41 @@ def test_a_jsonata_sequence_of_one_item_is_that_item(live_stages, sfn):
         "chunks": [[1, 2]],  # an array of chunks, not a sequence
         "mapped": 7,
     }
+
+
+def test_a_fail_state_without_error_or_cause_in_a_map_fails_the_execution_with_neither(
+    live_stages, sfn
+):
+    states = {
+        "Each": {
+            "Type": "Map",
+            "ItemProcessor": {"StartAt": "Refuse", "States": {"Refuse": {"Type": "Fail"}}},
+            "Catch": [{"ErrorEquals": ["Test.Other"], "Next": "Caught"}],
+            "End": True,
+        },
+        "Caught": {"Type": "Pass", "End": True},
+    }
+    described, _, _, events = _run(sfn, states, [1, 2])
+    assert described["status"] == "FAILED"
+    assert "error" not in described and "cause" not in described
+    assert events[-1]["type"] == "ExecutionFailed"
+    assert events[-1]["executionFailedEventDetails"] == {}
+
+
+def test_a_fail_state_without_error_or_cause_in_a_parallel_branch_is_caught_by_states_all(
+    live_stages, sfn
+):
+    states = {
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [{"StartAt": "Refuse", "States": {"Refuse": {"Type": "Fail"}}}],
+            "Catch": [
+                {"ErrorEquals": ["States.TaskFailed"], "Next": "Caught", "ResultPath": "$.e"}
+            ],
+            "End": True,
+        },
+        "Caught": {"Type": "Pass", "End": True},
+    }
+    described, _, _, _ = _run(sfn, states, {"k": 1})
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"k": 1, "e": {"Error": None, "Cause": None}}
