@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from stepfunctions import resources
+from stepfunctions.models import Execution
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration
@@ -203,3 +204,45 @@ def test_a_fail_state_without_error_or_cause_in_a_parallel_branch_is_caught_by_s
     described, _, _, _ = _run(sfn, states, {"k": 1})
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"]) == {"k": 1, "e": {"Error": None, "Cause": None}}
+
+
+ONE_PASS = {"StartAt": "Same", "States": {"Same": {"Type": "Pass", "End": True}}}
+
+
+@pytest.mark.parametrize("max_concurrency", [0, 1])
+def test_a_map_over_items_that_include_null_succeeds_with_the_same_array(
+    live_stages, sfn, max_concurrency
+):
+    items = [1, "Hello", {}, None, 3.3]
+    states = {
+        "Items": {"Type": "Pass", "Result": items, "Next": "Each"},
+        "Each": {
+            "Type": "Map",
+            "MaxConcurrency": max_concurrency,  # 1: the null item's run starts later
+            "ItemProcessor": ONE_PASS,
+            "End": True,
+        },
+    }
+    described, _, _, _ = _run(sfn, states, None)  # the execution's own input null too
+    assert described["status"] == "SUCCEEDED", described
+    assert described["input"] == "null"
+    assert json.loads(described["output"]) == items
+    inputs = Execution.objects.filter(group__isnull=False).order_by("branch_index")
+    assert [child.input for child in inputs] == items  # stored as JSON null, read back as None
+
+
+def test_a_parallel_with_a_null_input_and_null_branch_outputs_succeeds(live_stages, sfn):
+    null_out = {
+        "StartAt": "Nothing",
+        "States": {"Nothing": {"Type": "Pass", "Result": None, "End": True}},
+    }
+    states = {
+        "Nothing": {"Type": "Pass", "Result": None, "Next": "Both"},
+        "Both": {"Type": "Parallel", "Branches": [ONE_PASS, null_out], "Next": "Done"},
+        "Done": {"Type": "Pass", "End": True},
+    }
+    described, _, _, events = _run(sfn, states, {})
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == [None, None]
+    entered = [e for e in events if e["type"] == "ParallelStateEntered"][0]
+    assert entered["stateEnteredEventDetails"]["input"] == "null"
