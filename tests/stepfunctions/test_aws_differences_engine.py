@@ -246,3 +246,86 @@ def test_a_parallel_with_a_null_input_and_null_branch_outputs_succeeds(live_stag
     assert json.loads(described["output"]) == [None, None]
     entered = [e for e in events if e["type"] == "ParallelStateEntered"][0]
     assert entered["stateEnteredEventDetails"]["input"] == "null"
+
+
+def _reads_x(name):
+    """A branch whose one state reads the outer variable x, and assigns one of its own."""
+    reads = {
+        "Type": "Pass",
+        "Parameters": {"innerX.$": "$x", "said.$": "States.Format('x is {}', $x)"},
+        "Assign": {"own": name},
+        "Next": "Own",
+    }
+    own = {"Type": "Pass", "Parameters": {"read.$": "$.innerX", "own.$": "$own"}, "End": True}
+    return {"StartAt": name, "States": {name: reads, "Own": own}}
+
+
+def test_parallel_branches_and_map_iterations_read_the_outer_variables(live_stages, sfn):
+    states = {
+        "Remember": {"Type": "Pass", "Assign": {"x": 42}, "Next": "Both"},
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [_reads_x("Left"), _reads_x("Right")],
+            "Assign": {"x": 43},  # the outer scope's, after the branches read 42
+            "ResultPath": "$.both",
+            "Next": "Each",
+        },
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemSelector": {"innerX.$": "$x", "item.$": "$$.Map.Item.Value"},
+            "ItemProcessor": {
+                "StartAt": "Say",
+                "States": {
+                    "Say": {
+                        "Type": "Pass",
+                        "Parameters": {
+                            "said.$": "States.Format('{} of {}', $.item, $x)",
+                            "selected.$": "$.innerX",
+                        },
+                        "End": True,
+                    }
+                },
+            },
+            "ResultPath": "$.each",
+            "Next": "After",
+        },
+        # A branch's own variable is not visible here: only x is.
+        "After": {"Type": "Pass", "Parameters": {"x.$": "$x", "seen.$": "$"}, "End": True},
+    }
+    described, _, _, _ = _run(sfn, states, {"items": [1, 2]})
+    assert described["status"] == "SUCCEEDED", described
+    output = json.loads(described["output"])
+    assert output["x"] == 43
+    assert output["seen"]["both"] == [{"read": 42, "own": "Left"}, {"read": 42, "own": "Right"}]
+    assert output["seen"]["each"] == [
+        {"said": "1 of 43", "selected": 43},
+        {"said": "2 of 43", "selected": 43},
+    ]
+
+
+def test_a_branch_reading_a_variable_no_scope_around_it_assigned_fails(live_stages, sfn):
+    states = {
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [_reads_x("Left")],
+            "End": True,
+        },
+    }
+    described, _, _, _ = _run(sfn, states, {})
+    assert described["status"] == "FAILED" and described["error"] == "States.Runtime"
+    assert "there is no variable 'x'" in described["cause"]
+
+
+def test_an_inner_state_may_not_assign_a_variable_of_the_outer_scope(sfn):
+    inner = {"StartAt": "Set", "States": {"Set": {"Type": "Pass", "Assign": {"x": 1}, "End": True}}}
+    definition = {
+        "StartAt": "Remember",
+        "States": {
+            "Remember": {"Type": "Pass", "Assign": {"x": 42}, "Next": "Each"},
+            "Each": {"Type": "Map", "ItemProcessor": inner, "End": True},
+        },
+    }
+    with pytest.raises(sfn.exceptions.InvalidDefinition) as refused:
+        sfn.create_state_machine(name="m-outer", definition=json.dumps(definition), roleArn=ROLE)
+    assert "assigns the variable 'x' of an outer scope" in str(refused.value)
