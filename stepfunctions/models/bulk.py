@@ -57,9 +57,9 @@ def _converter(field: models.Field) -> Callable[[Any], Any]:
 
 def recordset(connection, columns: Sequence[models.Field]) -> str:
     """`json_to_recordset(%s) AS (column type, ...)`: the rows of one JSON parameter (made by
-    recordset_json) as a table with the model's column types. A JSON null is NULL (a JSONValueField's is JSON
-    null again where the rows are read: fields.recordset_value); a jsonb column takes its
-    member's JSON as it is."""
+    recordset_json) as a table with the model's column types. A JSON null is NULL (a
+    JSONValueField's is JSON null again where the rows are read: fields.recordset_value); a
+    jsonb column takes its member's JSON as it is."""
     types = ", ".join(
         f"{connection.ops.quote_name(c.column)} {c.db_type(connection)}" for c in columns
     )

@@ -10,9 +10,9 @@ class JSONValueField(models.JSONField):
     """A JSON value, `null` included (an execution's input: a Map's item or a Parallel branch's
     input may be null, as any value): Python None is written as JSON null, never SQL NULL, and
     read back as None. Django's JSONField writes None as SQL NULL unless given
-    `Value(None, JSONField())`, which this does for every write through the field (save,
-    bulk_create, update, the raw rows of models.bulk; PostgreSQL's recordset, which turns a
-    JSON null into SQL NULL, uses `recordset_value`).
+    `Value(None, JSONField())`, which this does for every value the field prepares for a
+    write (the ORM's, and the raw rows of models.bulk on SQLite; PostgreSQL's recordset, which
+    turns a JSON null member into SQL NULL, reads it through `recordset_value`).
 
     The column is a JSONField's in every respect, so migrations see a JSONField (deconstruct):
     only how None is written differs, and a migration would rebuild the table on SQLite for

@@ -244,11 +244,12 @@ def _read_states(
     parsed = {}
     for name, state in states.items():
         parsed[name] = _read_state(name, state, scope)
-        for variable in sorted(_assigned_names(state) & outer):
+        taken = sorted(_assigned_names(state) & outer)
+        if taken:
             raise DefinitionError(
                 name,
                 "Assign",
-                f"assigns the variable '{variable}' of an outer scope: the states of a Parallel "
+                f"assigns the variable '{taken[0]}' of an outer scope: the states of a Parallel "
                 "branch or a Map iteration read the outer scope's variables, and assign only "
                 "their own",
             )

@@ -85,14 +85,14 @@ def resume(
     """Go on from `cursor` (a pausing Outcome's: cursor_of) until the run pauses again or ends.
 
     By the cursor's kind: START runs from StartAt with `input` and the cursor's variables (as
-    `start`); CONTINUE enters its
-    state; WAIT leaves its Wait state (WaitStateExited) for its Next or the end; TASK records how
-    the waiting task ended (`task_result`: TaskSucceeded, TaskFailed or TaskTimedOut), then a
-    success goes through ResultSelector, ResultPath and OutputPath, a failure through Retry,
-    Catch, then the execution's failure; RETRY runs its Task (Parallel, Map) again, as AWS
-    history shows a retry, without a second ...StateEntered (a callback task gets a fresh
-    token); CHILDREN goes on in a Parallel or Map state whose child runs have ended, with
-    `branch_results` in branch (item) order and `branch_failure` the first to fail, if one did.
+    `start`); CONTINUE enters its state; WAIT leaves its Wait state (WaitStateExited) for its
+    Next or the end; TASK records how the waiting task ended (`task_result`: TaskSucceeded,
+    TaskFailed or TaskTimedOut), then a success goes through ResultSelector, ResultPath and
+    OutputPath, a failure through Retry, Catch, then the execution's failure; RETRY runs its Task
+    (Parallel, Map) again, as AWS history shows a retry, without a second ...StateEntered (a
+    callback task gets a fresh token); CHILDREN goes on in a Parallel or Map state whose child
+    runs have ended, with `branch_results` in branch (item) order and `branch_failure` the first
+    to fail, if one did.
     Neither `input`, `context` nor the cursor's values are mutated.
     """
     if cursor.kind == Cursor.START:
