@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connections, models
 
+from stepfunctions.models.fields import recordset_value
 from stepfunctions.models.sql import PerVendor
 
 # Django's internal types whose value goes into the JSON as it is (JSON-native, or a JSONField's
@@ -56,8 +57,9 @@ def _converter(field: models.Field) -> Callable[[Any], Any]:
 
 def recordset(connection, columns: Sequence[models.Field]) -> str:
     """`json_to_recordset(%s) AS (column type, ...)`: the rows of one JSON parameter (made by
-    recordset_json) as a table with the model's column types. A JSON null is NULL; a jsonb
-    column takes its member's JSON as it is."""
+    recordset_json) as a table with the model's column types. A JSON null is NULL (a
+    JSONValueField's is JSON null again where the rows are read: fields.recordset_value); a
+    jsonb column takes its member's JSON as it is."""
     types = ", ".join(
         f"{connection.ops.quote_name(c.column)} {c.db_type(connection)}" for c in columns
     )
@@ -177,9 +179,11 @@ def _insert(
 
 def _rows_recordset(connection, items, columns, value) -> tuple[str, list]:
     """PostgreSQL: the rows as one JSON parameter, inserted in the order given."""
-    names = ", ".join(connection.ops.quote_name(c.column) for c in columns)
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c.column) for c in columns)
+    values = ", ".join(recordset_value(c, quote(c.column)) for c in columns)
     sql = (
-        f"SELECT {names} FROM ROWS FROM ({recordset(connection, columns)}) "  # noqa: S608
+        f"SELECT {values} FROM ROWS FROM ({recordset(connection, columns)}) "  # noqa: S608
         f"WITH ORDINALITY AS r({names}, n) ORDER BY n"
     )
     return sql, [recordset_json(items, columns, value)]

@@ -16,6 +16,7 @@ from django.db.models import Q, Subquery
 
 from stepfunctions.models.bulk import recordset, recordset_json
 from stepfunctions.models.children import ChildGroup
+from stepfunctions.models.fields import JSONValueField, recordset_value
 from stepfunctions.models.history import HistoryEvent
 from stepfunctions.models.rows import Part, Rows
 from stepfunctions.models.sql import PerVendor, Statement
@@ -178,7 +179,7 @@ class Execution(models.Model):
     # Where the next stage resumes, as JSON: read and written through `position` (a Cursor).
     cursor = models.JSONField(default=dict)
     due_at = models.DateTimeField(null=True, blank=True)
-    input = models.JSONField()
+    input = JSONValueField()  # JSON null is a value like any other (a Map's item may be null)
     output = models.JSONField(null=True, blank=True)
     error = models.CharField(max_length=256, blank=True, default="")
     cause = models.TextField(blank=True, default="")
@@ -315,7 +316,9 @@ def _stages_update_recordset(connection, columns: list, executions: list) -> tup
     """PostgreSQL: the rows as one JSON parameter (models.bulk.recordset)."""
     quote = connection.ops.quote_name
     table, pk = quote(Execution._meta.db_table), quote(columns[0].column)
-    assignments = ", ".join(f"{quote(c.column)} = r.{quote(c.column)}" for c in columns[1:])
+    assignments = ", ".join(
+        f"{quote(c.column)} = {recordset_value(c, f'r.{quote(c.column)}')}" for c in columns[1:]
+    )
     sql = (
         f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model
         f"FROM ROWS FROM ({recordset(connection, columns)}) AS r "

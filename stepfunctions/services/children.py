@@ -122,7 +122,8 @@ def branching_save(stage: "Stage", outcome: Branching) -> None:
             version=execution.version,
             name=uuid.uuid4().hex,
             input=child_input,
-            position=Cursor(Cursor.START),
+            # The outer scope's variables as the state started: the child's states read them.
+            position=Cursor(Cursor.START, variables=outcome.variables or None),
             # Past MaxConcurrency a child waits, unstarted, for a sibling's end to start it.
             stage=Execution.Stage.READY if index < limit else Execution.Stage.WAITING,
             due_at=now if index < limit else None,

@@ -25,7 +25,7 @@ class Cursor:
     CHILDREN: ClassVar[str] = "children"
     # The members each kind stores, besides its kind.
     _MEMBERS: ClassVar[dict[str, tuple[str, ...]]] = {
-        START: (),
+        START: ("variables",),
         TASK: ("state", "raw_input", "attempts", "token_id", "entered_event_id", "variables"),
         RETRY: ("state", "raw_input", "attempts", "entered_event_id", "variables"),
         CONTINUE: ("state", "input", "variables"),
@@ -48,7 +48,8 @@ class Cursor:
     # Cursors stored before it existed have none.
     entered_event_id: int | None = None
     # The workflow's variables (Assign) as the stage left them; None when it has none (and in
-    # cursors stored before variables were kept).
+    # cursors stored before variables were kept). A child run's START: the outer scope's, as
+    # they were when its Parallel or Map state started (its states read them).
     variables: dict[str, Any] | None = None
     # The ChildGroup (its id as text) a children cursor waits on.
     group: str | None = None

@@ -71,8 +71,16 @@ def integer_argument(value: Any, what: str) -> int:
 
 
 def _text(value: Any) -> str:
-    """A value as States.Format puts it into the string: strings without quotes, else JSON."""
-    return value if isinstance(value, str) else to_json(value)
+    """A value as States.Format puts it into the string, as AWS's Java runtime prints it: a
+    string without quotes, an object as a Java map (`{Arg1=1, Arg2=[]}`), an array as a Java list
+    (`[a, b]`), the same inside them; null, booleans and numbers as JSON writes them."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}={_text(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_text(item) for item in value) + "]"
+    return to_json(value)
 
 
 def format_segments(segments: tuple[str, ...], values: list[Any]) -> str:
@@ -93,8 +101,11 @@ def _format(template: Any, *values: Any) -> str:
 
 
 def _string_to_json(text: Any) -> Any:
+    text = _require(text, "string", "argument")
+    if not text.strip():
+        return None  # an empty or blank string is null on AWS, not an error
     try:
-        return json_read(_require(text, "string", "argument"))
+        return json_read(text)
     except ValueError as exc:
         raise FunctionArgumentError(f"The argument is not valid JSON text ({exc})") from None
 

@@ -3,10 +3,11 @@ Functions"): `$partition`, `$range`, `$hash`, `$random`, `$uuid` and `$parse`, a
 Step Functions takes away (`$parse` reads JSON text instead).
 
 Each is the JSONata face of an intrinsic function and shares its implementation and checks
-(`intrinsic_functions.FUNCTIONS`): `$partition` is States.ArrayPartition, `$range` States.ArrayRange (1,000
-items at most), `$hash` States.Hash (MD5, SHA-1, SHA-256, SHA-384, SHA-512; 10,000 characters at
-most), `$uuid` States.UUID, `$parse` States.StringToJson. `$random([seed])` is JSONata's `$random`
-with AWS's optional seed: a number n, 0 <= n < 1, the same for the same seed.
+(`intrinsic_functions.FUNCTIONS`): `$partition` is States.ArrayPartition, `$range`
+States.ArrayRange (1,000 items at most, as a JSONata sequence: one item is that item), `$hash`
+States.Hash (MD5, SHA-1, SHA-256, SHA-384, SHA-512; 10,000 characters at most), `$uuid`
+States.UUID, `$parse` States.StringToJson. `$random([seed])` is JSONata's `$random` with AWS's
+optional seed: a number n, 0 <= n < 1, the same for the same seed.
 
 An argument a function refuses raises FunctionArgumentError, which the evaluation turns into
 States.QueryEvaluationError naming the expression and the field. The conversions between plain
@@ -36,6 +37,9 @@ class _AwsFunction:
     parameters: tuple[str, ...]
     required: int
     implementation: Callable[..., Any]
+    # Gives a JSONata sequence, not an array: a sequence of one item is that item, as JSONata
+    # defines (AWS: `$range(1, 9, 9)` is 1). An empty one stays [] (its tests give no AWS word).
+    sequence: bool = False
 
     def __call__(self, *args: Any) -> Any:
         if len(args) > len(self.parameters):
@@ -54,7 +58,10 @@ class _AwsFunction:
                     "is missing or undefined"
                 )
         try:
-            return to_jsonata(self.implementation(*values))
+            result = to_jsonata(self.implementation(*values))
+            if self.sequence and result:
+                return Utils.create_sequence_from_iter(result)
+            return result
         except FunctionArgumentError as refused:
             raise FunctionArgumentError(f"${self.name}: {refused}") from None
 
@@ -120,8 +127,9 @@ def _intrinsic(name: str) -> Callable[..., Any]:
 AWS_FUNCTIONS: Mapping[str, _AwsFunction] = {
     function.name: function
     for function in (
+        # An array of chunks, whatever their number (one chunk stays [[...]]): no sequence.
         _AwsFunction("partition", ("array", "chunk size"), 2, _intrinsic("ArrayPartition")),
-        _AwsFunction("range", ("start", "end", "step"), 3, _intrinsic("ArrayRange")),
+        _AwsFunction("range", ("start", "end", "step"), 3, _intrinsic("ArrayRange"), True),
         _AwsFunction("hash", ("data", "algorithm"), 2, _intrinsic("Hash")),
         _AwsFunction("random", ("seed",), 0, _random),
         _AwsFunction("uuid", (), 0, _intrinsic("UUID")),

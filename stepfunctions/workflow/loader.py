@@ -73,6 +73,9 @@ class _Scope:
     names: Mapping[str, Any]
     resource_known: Callable[[str], bool]
     language: str
+    # The variables the enclosing scopes assign (inside a Parallel branch or a Map's item
+    # processor): its states read them, and may not assign them.
+    outer: frozenset[str] = frozenset()
 
 
 def _read_state(name: str, raw: Any, scope: _Scope) -> State:
@@ -230,14 +233,41 @@ def load_definition(
 
 
 def _read_states(
-    states: dict, resource_known: Callable[[str], bool], language: str
+    states: dict,
+    resource_known: Callable[[str], bool],
+    language: str,
+    outer: frozenset[str] = frozenset(),
 ) -> Mapping[str, State]:
     """The states of a machine, a Parallel branch or a Map's item processor, whose transitions
-    may name only each other."""
-    scope = _Scope(states, resource_known, language)
-    return MappingProxyType(
-        {name: _read_state(name, state, scope) for name, state in states.items()}
-    )
+    may name only each other, and which may not assign a variable of an `outer` scope."""
+    scope = _Scope(states, resource_known, language, outer)
+    parsed = {}
+    for name, state in states.items():
+        parsed[name] = _read_state(name, state, scope)
+        taken = sorted(_assigned_names(state) & outer)
+        if taken:
+            raise DefinitionError(
+                name,
+                "Assign",
+                f"assigns the variable '{taken[0]}' of an outer scope: the states of a Parallel "
+                "branch or a Map iteration read the outer scope's variables, and assign only "
+                "their own",
+            )
+    return MappingProxyType(parsed)
+
+
+def _assigned_names(state: Any) -> set[str]:
+    """The variables a state assigns: its Assign, its Choice rules' and its Catchers' (read
+    from its raw fields, which may not have been checked yet: what is malformed names none)."""
+    if not isinstance(state, dict):
+        return set()
+    assigns = [state.get("Assign")]
+    for key in ("Choices", "Catch"):
+        if isinstance(state.get(key), list):
+            assigns += [item.get("Assign") for item in state[key] if isinstance(item, dict)]
+    return {
+        key.removesuffix(".$") for assign in assigns if isinstance(assign, dict) for key in assign
+    }
 
 
 # --- Parallel and Map -------------------------------------------------------------------------
@@ -255,9 +285,12 @@ def _read_branch(reader: StateReader, where: str, raw: Any, scope: _Scope) -> De
     if not isinstance(start_at, str) or start_at not in states:
         message = f"names a state that does not exist: {json.dumps(start_at)}"
         raise reader.fail(f"{where}.StartAt", message)
+    # The branch's scope is inside this one: it reads (and may not assign) what this one and the
+    # scopes around it assign.
+    outer = scope.outer | {v for state in scope.names.values() for v in _assigned_names(state)}
     return Definition(
         start_at=start_at,
-        states=_read_states(states, scope.resource_known, scope.language),
+        states=_read_states(states, scope.resource_known, scope.language, frozenset(outer)),
         raw=raw,
     )
 

@@ -278,3 +278,41 @@ def test_a_full_valid_definition_loads():
     assert defn.state("T").is_callback is False
     assert defn.state("C").default == "Done"
     assert doc == before
+
+
+def _assigns(name, *, inner=None):
+    """A branch whose one state assigns `name` (and runs `inner`'s branch in a Map, if given)."""
+    state = {"Type": "Pass", "Assign": {f"{name}.$": "$"}, "End": True}
+    if inner is not None:
+        state = {"Type": "Map", "ItemProcessor": inner, "Assign": {name: 1}, "End": True}
+    return {"StartAt": "S", "States": {"S": state}}
+
+
+def test_an_inner_scope_may_not_assign_a_variable_any_scope_around_it_assigns():
+    doc = {
+        "StartAt": "Set",
+        "States": {
+            "Set": {"Type": "Pass", "Assign": {"x": 1}, "Next": "Both"},
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [_assigns("y", inner=_assigns("x"))],
+                "End": True,
+            },
+        },
+    }
+    error = refused(doc)
+    assert (error.state, error.field) == ("S", "Assign")
+    assert "assigns the variable 'x' of an outer scope" in error.message
+    # the Map's own Assign is its scope's (y, in the branch): its iterations may not assign y
+    doc["States"]["Both"]["Branches"] = [_assigns("y", inner=_assigns("y"))]
+    assert "'y' of an outer scope" in refused(doc).message
+
+
+def test_sibling_branches_may_assign_the_same_variable_each_their_own():
+    doc = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {"Type": "Parallel", "Branches": [_assigns("y"), _assigns("y")], "End": True}
+        },
+    }
+    assert load_definition(doc).state("Both").branches[1].state("S").raw["Assign"] == {"y.$": "$"}

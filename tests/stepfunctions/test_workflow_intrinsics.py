@@ -96,7 +96,7 @@ def test_documented_behaviour(text, data, expected):
     ("text", "expected"),
     [
         ("States.Format('{} {} {} {}', 1, 2.5, true, null)", "1 2.5 true null"),
-        ("States.Format('{}', $.o)", '{"a":[1,2]}'),
+        ("States.Format('{}', $.o)", "{a=[1, 2]}"),  # as AWS's Java runtime prints a map
         ("States.Format('it\\'s \\{\\} and \\\\ {}', 'x')", "it's {} and \\ x"),
         ("States.Format('{}', States.Format('<{}>', 'in'))", "<in>"),
         ("States.Format( '{}-{}' ,  $$.Execution.Name , -3 )", "exec-1--3"),

@@ -51,12 +51,23 @@ class Interpreter(FlowStates, BranchStates):
 
 
 def start(
-    defn: Definition, input: Any, *, context: dict, host: Host, max_transitions: int = 250
+    defn: Definition,
+    input: Any,
+    *,
+    context: dict,
+    host: Host,
+    variables: dict | None = None,
+    max_transitions: int = 250,
 ) -> Outcome:
-    """Record ExecutionStarted and run from StartAt. `input` and `context` are not mutated."""
+    """Record ExecutionStarted and run from StartAt. `input`, `context` and `variables` are not
+    mutated. `variables`: a Parallel branch's or Map iteration's outer scope, which its states
+    read (none assigns one of them: the loader refuses that); what they assign stays theirs."""
     data = copy.deepcopy(input)
     host.record("ExecutionStarted", {"input": to_json(data)})
-    return Interpreter(defn, context, host, max_transitions).drive(Next(defn.start_at, data))
+    run = Interpreter.resumed(
+        defn, context, host, max_transitions, state_name=None, variables=variables
+    )
+    return run.drive(Next(defn.start_at, data))
 
 
 def resume(
@@ -73,18 +84,26 @@ def resume(
 ) -> Outcome:
     """Go on from `cursor` (a pausing Outcome's: cursor_of) until the run pauses again or ends.
 
-    By the cursor's kind: START runs from StartAt with `input` (as `start`); CONTINUE enters its
-    state; WAIT leaves its Wait state (WaitStateExited) for its Next or the end; TASK records how
-    the waiting task ended (`task_result`: TaskSucceeded, TaskFailed or TaskTimedOut), then a
-    success goes through ResultSelector, ResultPath and OutputPath, a failure through Retry,
-    Catch, then the execution's failure; RETRY runs its Task (Parallel, Map) again, as AWS
-    history shows a retry, without a second ...StateEntered (a callback task gets a fresh
-    token); CHILDREN goes on in a Parallel or Map state whose child runs have ended, with
-    `branch_results` in branch (item) order and `branch_failure` the first to fail, if one did.
+    By the cursor's kind: START runs from StartAt with `input` and the cursor's variables (as
+    `start`); CONTINUE enters its state; WAIT leaves its Wait state (WaitStateExited) for its
+    Next or the end; TASK records how the waiting task ended (`task_result`: TaskSucceeded,
+    TaskFailed or TaskTimedOut), then a success goes through ResultSelector, ResultPath and
+    OutputPath, a failure through Retry, Catch, then the execution's failure; RETRY runs its Task
+    (Parallel, Map) again, as AWS history shows a retry, without a second ...StateEntered (a
+    callback task gets a fresh token); CHILDREN goes on in a Parallel or Map state whose child
+    runs have ended, with `branch_results` in branch (item) order and `branch_failure` the first
+    to fail, if one did.
     Neither `input`, `context` nor the cursor's values are mutated.
     """
     if cursor.kind == Cursor.START:
-        return start(defn, input, context=context, host=host, max_transitions=max_transitions)
+        return start(
+            defn,
+            input,
+            context=context,
+            host=host,
+            variables=cursor.variables,
+            max_transitions=max_transitions,
+        )
     if cursor.kind == Cursor.CONTINUE:
         run = Interpreter.resumed(
             defn, context, host, max_transitions, state_name=None, variables=cursor.variables

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from ..definition import State
-from ..errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, RUNTIME, TASK_FAILED, StatesError
+from ..errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, RUNTIME, StatesError
 from ..jsonata_query import QUERY_EVALUATION_ERROR
 from ..outcomes import Branching, BranchResult, Outcome
 from ..paths import apply_input_path, resolve, to_json
@@ -136,7 +136,9 @@ class BranchStates(TaskStates):
             return self.task_error(state, raw_input, attempts, err)
         if failure is not None and not tolerance:
             self.record(f"{kind}StateFailed", {})
-            err = StatesError(failure.error or TASK_FAILED, failure.cause or "")
+            # As the child run failed: a Fail state without Error or Cause gives neither (AWS
+            # invents no name), which only Catch and Retry's wildcards match.
+            err = StatesError(failure.error or None, failure.cause or None)
             return self.task_error(state, raw_input, attempts, err)
         self.record(f"{kind}StateSucceeded", {})
         result: Any = [
