@@ -1,7 +1,8 @@
 """Every way an order can end reaches every open screen live: the customer's order page, the
 barista queue and the display board, without a reload, when the order's execution ends outside
-the coffee bar's own path (StopExecution through the API, an uncaught failure, the execution's
-TimeoutSeconds), as they do for the workflow's own ends.
+the coffee bar's own path (StopExecution through the API with boto3 or the aws CLI, an uncaught
+failure, the execution's TimeoutSeconds, DeleteStateMachine), as they do for the workflow's own
+ends.
 
 Headless Chromium against the live server and the real worker; each page is marked before the
 ending, and the mark must still be there after it.
@@ -19,7 +20,7 @@ from orders.services.shop_config import shop_config_update
 from stepfunctions.models import Execution
 from stepfunctions.tasks import time_out_executions
 from tests.browser import LIVE, choose_latte, live, mark, not_reloaded, order_of
-from tests.conftest import open_token, wait_for
+from tests.conftest import aws_cli, open_token, wait_for
 
 pytestmark = [pytest.mark.integration]
 
@@ -65,11 +66,26 @@ def _shown_ended(order: Order, pages, status: str) -> None:
         not_reloaded(page)
 
 
-def test_stop_execution_through_the_api_reaches_every_screen(screens, sfn):
+@pytest.mark.parametrize("caller", ["boto3", "the aws CLI"])
+def test_stop_execution_through_the_api_reaches_every_screen(
+    screens, sfn, sfn_key, live_server, caller
+):
     order, pages = screens
-    sfn.stop_execution(executionArn=order.execution.arn, error="Manager", cause="Out of milk")
+    arn = order.execution.arn
+    if caller == "boto3":
+        sfn.stop_execution(executionArn=arn, error="Manager", cause="Out of milk")
+    else:
+        done = aws_cli(live_server, sfn_key, "stop-execution", "--execution-arn", arn)
+        assert done.returncode == 0, done.stderr
     _shown_ended(order, pages, "Stopped by the shop")
     assert Order.objects.get(pk=order.pk).status == Order.Status.CANCELLED
+
+
+def test_deleting_the_state_machine_reaches_every_screen(screens, sfn):
+    order, pages = screens
+    sfn.delete_state_machine(stateMachineArn=order.execution.state_machine.arn)
+    _shown_ended(order, pages, "Removed")
+    assert Order.objects.get(pk=order.pk).execution is None
 
 
 def test_a_failed_execution_reaches_every_screen(screens, sfn):
