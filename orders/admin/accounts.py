@@ -6,40 +6,25 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from orders.admin.rooms import OnePermissionAdmin
 from orders.models import LoginAccount
 from orders.services.login_locks import login_lock_lift, login_locked_until
 from orders.web.forms import AdminLoginForm
 
 admin.site.login_form = AdminLoginForm
 
-LIFT = "orders.lift_login_lock"
-
 
 @admin.register(LoginAccount)
-class LoginLockAdmin(admin.ModelAdmin):
+class LoginLockAdmin(OnePermissionAdmin):
+    permission = "orders.lift_login_lock"
     list_display = ["username", "locked_until"]
     list_display_links = None
     search_fields = ["username"]
     ordering = ["username"]
     actions = ["lift_login_lock"]
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(LIFT)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return request.user.has_perm(LIFT)
-
     def has_lift_login_lock_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(LIFT)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+        return request.user.has_perm(self.permission)
 
     @admin.display(description="Locked until")
     def locked_until(self, account: LoginAccount) -> str:
