@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from orders import views
-from orders.web import customer, display, stream
+from orders.web import customer, display, forms, stream
 
 app_name = "orders"
 
@@ -28,7 +28,11 @@ urlpatterns = [
     # The people's pages.
     path("", customer.home, name="home"),
     path("accounts/signup/", customer.signup, name="signup"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=forms.LoginForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
     path("orders/new", customer.order_new, name="new"),
     path("qr/<str:code>", customer.qr_scan, name="qr"),

@@ -1,8 +1,6 @@
-"""Requests no view should see: a NUL in the URL, a login from an account or address that has
-failed too often; and the Content-Security-Policy every answer carries."""
+"""Requests no view should see (a NUL in the URL), the 429 of a login refused while its account or
+address is locked, and the Content-Security-Policy every answer carries."""
 
-import contextlib
-import hashlib
 from collections.abc import Callable
 
 from django.conf import settings
@@ -10,12 +8,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
 
-from stepfunctions.services.rate_limits import (
-    RateLimited,
-    rate_limit_check,
-    rate_limit_hit,
-    rate_limit_reset,
-)
+from orders.services.login_locks import login_failure_count, login_lock_lift
 
 
 def refuse_nul(get_response: Callable[[HttpRequest], HttpResponse]):
@@ -54,59 +47,34 @@ def content_security_policy(get_response: Callable[[HttpRequest], HttpResponse])
     return middleware
 
 
-# --- Logins: failures counted per account and per address; past the limit, 429 -----------------
-def _account(username: object) -> str:
-    # A digest: any username (any length, any characters) makes a short Redis key.
-    return hashlib.sha256(str(username).encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def _address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
+# --- Logins: failures counted per account and per address (orders.services.login_locks) --------
 class LoginThrottleMiddleware:
-    """Refuses a login POST (the site's and the admin's, both named "login") with 429 while its
-    account or its client address has used up its failures (settings.RATE_LIMITS' login-*),
-    before the password is checked: a guesser learns nothing more, even with the right one."""
+    """Answers 429 with Retry-After a login its form refused because its account or address is
+    locked (orders.web.forms' login forms leave the lock on the request): the page still says
+    when to try again, and a script or proxy reads the status."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
-        match = request.resolver_match
-        if request.method != "POST" or match is None or match.url_name != "login":
-            return None
-        try:
-            rate_limit_check(scope="login-account", who=_account(request.POST.get("username")))
-            rate_limit_check(scope="login-address", who=_address(request))
-        except RateLimited as limited:
-            response = HttpResponse(
-                f"Too many failed logins. Try again in {limited.retry_after} seconds.",
-                status=429,
-                content_type="text/plain",
-            )
-            response["Retry-After"] = str(limited.retry_after)
-            return response
-        return None
+        response = self.get_response(request)
+        locked = getattr(request, "login_locked", None)
+        if locked is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(locked.retry_after)
+        return response
 
 
 @receiver(user_login_failed, dispatch_uid="serverlesspresso.login_failed")
 def _login_failed(sender, credentials: dict, request: HttpRequest | None = None, **kwargs) -> None:
     if request is None:
         return
-    for scope, who in (
-        ("login-account", _account(credentials.get("username"))),
-        ("login-address", _address(request)),
-    ):
-        # Past the limit it is still counted; the next attempt is refused by the middleware.
-        with contextlib.suppress(RateLimited):
-            rate_limit_hit(scope=scope, who=who)
+    login_failure_count(
+        username=credentials.get("username"), address=request.META.get("REMOTE_ADDR", "")
+    )
 
 
 @receiver(user_logged_in, dispatch_uid="serverlesspresso.logged_in")
 def _logged_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
     # A success ends the account's run of failures (the address keeps its count).
-    rate_limit_reset(scope="login-account", who=_account(user.get_username()))
+    login_lock_lift(username=user.get_username())

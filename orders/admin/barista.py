@@ -12,6 +12,7 @@ from django.urls import path
 from django.utils import timezone
 
 from orders import selectors
+from orders.admin.rooms import OnePermissionAdmin
 from orders.errors import TOO_LATE, ServiceError
 from orders.models import Order, QueuedOrder
 from orders.services import orders as order_services
@@ -42,21 +43,8 @@ def _number(order: Order) -> str:
 
 
 @admin.register(QueuedOrder)
-class BaristaQueueAdmin(admin.ModelAdmin):
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(BARISTA_PERMISSION)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return request.user.has_perm(BARISTA_PERMISSION)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+class BaristaQueueAdmin(OnePermissionAdmin):
+    permission = BARISTA_PERMISSION
 
     def get_urls(self):
         view = self.admin_site.admin_view

@@ -1,5 +1,6 @@
-"""The coffee bar's records: menu, QR codes, orders, order numbers, shop config."""
+"""The coffee bar's records: menu, QR codes, orders, order numbers, shop config, login locks."""
 
+from orders.models.accounts import LoginAccount
 from orders.models.barista import QueuedOrder
 from orders.models.menu import CustomerDay, Drink, DrinkModifier, QRCode
 from orders.models.orders import Order
@@ -9,6 +10,7 @@ __all__ = [
     "CustomerDay",
     "Drink",
     "DrinkModifier",
+    "LoginAccount",
     "Order",
     "OrderNumberCounter",
     "QRCode",

@@ -80,14 +80,16 @@ class OrderQuerySet(models.QuerySet):
             task_token="",
         )
 
-    def cancel_closed(self, *, execution: Execution, reason: str) -> int:
+    def cancel_closed(self, *, execution: Execution, reason: str) -> "Order | None":
         """CREATED -> CANCELLED with `reason`, for the order of an execution that ended outside
-        the workflow's own ends. One conditional UPDATE: an order already ended stays as it is."""
-        return self.filter(execution=execution, status=Order.Status.CREATED).update(
+        the workflow's own ends: the order so ended, or None. One conditional UPDATE: an order
+        already ended stays as it is (None)."""
+        ended = self.filter(execution=execution, status=Order.Status.CREATED).update(
             status=Order.Status.CANCELLED,
             task_token="",
             reason=reason[: Order._meta.get_field("reason").max_length],
         )
+        return self.filter(execution=execution).first() if ended else None
 
     # -- the people's callbacks ----------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
+from orders.models import Order
 from stepfunctions.models import Event, Execution
 from stepfunctions.services.events import events_build, events_save
 
@@ -71,3 +72,19 @@ def event_put(
     events = events_build([entry], execution=execution, time=timezone.now())
     events_save(events)
     return events[0]
+
+
+def order_event_put(*, detail_type: str, order: Order, **detail: Any) -> Event:
+    """Saves one event about `order` (its orderId, userId and number, and `detail`) under its
+    execution, published after commit on the admin topic and its customer's topic: every open
+    screen showing the order re-reads it."""
+    return event_put(
+        detail_type=detail_type,
+        detail={
+            "orderId": order.order_id,
+            "userId": order.user_id,
+            "orderNumber": order.order_number,
+            **detail,
+        },
+        execution=order.execution,
+    )

@@ -9,6 +9,7 @@ order's execution and its CREATED status, so applying the same event twice chang
 from collections.abc import Callable
 
 from orders.models import Order
+from orders.services.bus import order_event_put
 from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT, FINISHED, SHOP_UNAVAILABLE
 from stepfunctions import hooks
 from stepfunctions.models import Event, Execution
@@ -110,6 +111,9 @@ def orders_apply_events(events: list[Event]) -> None:
             _HANDLERS[detail_type](of_kind)
 
 
+# The event of an order ended by its execution's end outside the definition's own end events.
+ORDER_CLOSED = "OrderManager.OrderClosed"
+
 # Why an order ended when its execution ended some other way than the definition's own end events.
 _CLOSED_REASONS = {
     Execution.Status.ABORTED: "Stopped by the shop",
@@ -119,12 +123,17 @@ _CLOSED_REASONS = {
 
 
 def order_execution_closed(execution: Execution, how: str) -> None:
-    """Gives a final status to an order whose execution ended outside the coffee bar's path.
+    """Gives a final status to an order whose execution ended outside the coffee bar's path, and
+    tells its open screens.
 
-    A stop, an uncaught failure, the execution's own TimeoutSeconds or the machine's deletion puts
-    no event of the definition's, so the order would stay "Created" with a spent token. A
-    SUCCEEDED execution passed one of the definition's end events, which settled its order already
-    (no statement spent on it).
+    A stop (the API, the aws CLI, the admin), an uncaught failure, the execution's own
+    TimeoutSeconds or the machine's deletion puts no event of the definition's, so the order
+    would stay "Created" with a spent token, and no screen would hear of it. The order ends here
+    and an ORDER_CLOSED event says so, published after the engine's transaction commits on the
+    topics of the workflow's own end events (the customer's page, the barista queue, the display
+    board re-read it). An order that had ended already gets no event. A SUCCEEDED execution passed
+    one of the definition's end events, which settled its order already (no statement spent on
+    it).
     """
     if how == Execution.Status.SUCCEEDED:
         return
@@ -132,4 +141,6 @@ def order_execution_closed(execution: Execution, how: str) -> None:
         reason = f"The order failed: {execution.error or 'unknown error'}"
     else:
         reason = _CLOSED_REASONS.get(how, how)
-    Order.objects.cancel_closed(execution=execution, reason=reason)
+    order = Order.objects.cancel_closed(execution=execution, reason=reason)
+    if order is not None:
+        order_event_put(detail_type=ORDER_CLOSED, order=order, reason=reason, executionStatus=how)

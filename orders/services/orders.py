@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from orders.errors import DailyLimitReached, OrderClaimed, OrderNotWaiting, QRCodeInvalid
 from orders.models import CustomerDay, Order
-from orders.services.bus import event_put
+from orders.services.bus import event_put, order_event_put
 from orders.services.menu import drink_validate
 from orders.services.order_events import order_ids_check
 from orders.services.order_processor import (
@@ -112,19 +112,6 @@ def _waiting_token(order: Order, waits: tuple[str, ...]) -> Order:
     return locked
 
 
-def _manager_event(detail_type: str, order: Order, **detail) -> None:
-    event_put(
-        detail_type=detail_type,
-        detail={
-            "orderId": order.order_id,
-            "userId": order.user_id,
-            "orderNumber": order.order_number,
-            **detail,
-        },
-        execution=order.execution,
-    )
-
-
 def order_submit(*, order: Order, drink: dict) -> None:
     """Records the customer's drink, checked against the menu, and resumes the customer's wait.
     Once only; a refused drink leaves the wait as it was."""
@@ -150,7 +137,7 @@ def order_make(*, order: Order, barista: str) -> None:
                     f"Order {current.order_number} is being made by {current.barista}"
                 )
             raise OrderNotWaiting(f"Order {current.order_id} is not waiting for a barista")
-        _manager_event("OrderManager.MakeOrder", current, baristaUserId=barista)
+        order_event_put(detail_type="OrderManager.MakeOrder", order=current, baristaUserId=barista)
 
 
 def order_unmake(*, order: Order, barista: str) -> None:
@@ -159,7 +146,11 @@ def order_unmake(*, order: Order, barista: str) -> None:
         released = Order.objects.unclaim(pk=order.pk, barista=barista, waiting_in=BARISTA_WAIT)
         if not released:
             raise OrderClaimed("Only the barista making this order can put it back")
-        _manager_event("OrderManager.MakeOrder", Order.objects.get(pk=order.pk), baristaUserId="")
+        order_event_put(
+            detail_type="OrderManager.MakeOrder",
+            order=Order.objects.get(pk=order.pk),
+            baristaUserId="",
+        )
 
 
 def order_complete(*, order: Order, barista: str) -> None:
@@ -172,7 +163,9 @@ def order_complete(*, order: Order, barista: str) -> None:
         locked.barista_set(barista=barista)
         output = {"orderId": locked.order_id, "completed": True, "barista": barista}
         task_success(task_token=locked.task_token, output=json.dumps(output))
-        _manager_event("OrderManager.OrderCompleted", locked, baristaUserId=barista)
+        order_event_put(
+            detail_type="OrderManager.OrderCompleted", order=locked, baristaUserId=barista
+        )
 
 
 def order_cancel(*, order: Order, by: str) -> None:
@@ -183,4 +176,4 @@ def order_cancel(*, order: Order, by: str) -> None:
         task_failure(
             task_token=locked.task_token, error=CANCELLED_ERROR, cause=f"Cancelled by {by}"
         )
-        _manager_event("OrderManager.OrderCancelled", locked, cancelledBy=by)
+        order_event_put(detail_type="OrderManager.OrderCancelled", order=locked, cancelledBy=by)

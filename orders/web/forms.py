@@ -1,9 +1,12 @@
-"""The customer's forms: sign up, and the drink form built from the menu."""
+"""The customer's forms: sign up, log in (the site's and the admin's), and the drink form built
+from the menu."""
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from orders.models import Drink
+from orders.services.login_locks import LoginLocked, login_lock_check
 
 
 class SignupForm(UserCreationForm):
@@ -20,6 +23,35 @@ class SignupForm(UserCreationForm):
         self.fields["password1"].help_text = "Any password you will remember."
         self.fields["password2"].label = "The same password again"
         self.fields["password2"].help_text = ""
+
+
+class _LoginLockCheck:
+    """Refuses a login while its account or address is locked, before the password is checked
+    (a guesser learns nothing more, even with the right one), and says when to try again. The
+    lock is left on the request (`login_locked`): serverlesspresso.middleware answers 429 with
+    Retry-After."""
+
+    request: object
+    data: dict
+
+    def clean(self) -> dict:
+        request = self.request
+        address = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+        try:
+            login_lock_check(username=self.data.get("username"), address=address)
+        except LoginLocked as locked:
+            if request is not None:
+                request.login_locked = locked
+            raise forms.ValidationError(locked.message(), code="locked") from None
+        return super().clean()
+
+
+class LoginForm(_LoginLockCheck, AuthenticationForm):
+    """The site's login form (accounts/login/)."""
+
+
+class AdminLoginForm(_LoginLockCheck, AdminAuthenticationForm):
+    """The admin's login form (admin.site.login_form, set by orders.admin.accounts)."""
 
 
 class DrinkForm(forms.Form):

@@ -63,8 +63,8 @@ def test_a_batch_completes_and_cancels_only_created_orders_of_their_execution(or
 def test_cancel_closed_ends_only_a_created_order(orders):
     one, two = orders
     Order.objects.complete([_row(one)], workflow_state="done")
-    assert Order.objects.cancel_closed(execution=one.execution, reason="Stopped") == 0
-    assert Order.objects.cancel_closed(execution=two.execution, reason="r" * 300) == 1
+    assert Order.objects.cancel_closed(execution=one.execution, reason="Stopped") is None
+    assert Order.objects.cancel_closed(execution=two.execution, reason="r" * 300) == two
     assert _state(one)[0] == Status.COMPLETED
     assert _state(two) == (Status.CANCELLED, "", "r" * 256, "")
 
