@@ -4,7 +4,9 @@ exception the state's error; heartbeats, timeouts, late and repeated results as 
 
 import itertools
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -278,3 +280,40 @@ def test_fire_and_forget_sends_the_task_itself(inline_stages):
     assert execution.status == "SUCCEEDED"
     assert set(execution.output) == {"TaskId"}
     assert calls == ["add"]  # eager here: the task ran as it was sent
+
+
+def test_the_callback_form_hands_the_task_its_token(inline_stages, monkeypatch):
+    received = []
+    monkeypatch.setattr(add, "apply_async", lambda **options: received.append(options))
+    document = definition({"Task": add.name, "Kwargs": {"token.$": "$$.Task.Token"}})
+    document["States"][WORK]["Resource"] = CELERY_TASK + ".waitForTaskToken"
+    execution = start(document)
+    [message] = received
+    assert message["queue"] == "stepfunctions-tasks"
+    token = message["kwargs"]["token"]
+    assert token == open_token(execution, WORK)
+    services.task_success(task_token=token, output='{"answered": true}')
+    execution.refresh_from_db()
+    assert (execution.status, execution.output) == ("SUCCEEDED", {"answered": True})
+
+
+def _readme_block(language: str, containing: str) -> str:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+    [block] = [block for block in blocks if containing in block]
+    return block
+
+
+def test_the_readmes_example_runs_as_written(inline_stages):
+    exec(
+        _readme_block("python", '"reports.build"'), {}
+    )  # registers the task, as autodiscovery would
+    document = json.loads(_readme_block("json", "celery:task.sync"))
+    machine = services.state_machine_create(name="MonthlyReport", definition=document)
+    data = {"customerId": 7, "month": "2026-11"}
+    execution, _ = services.execution_start(state_machine=machine, input=data)
+    execution.refresh_from_db()
+    assert execution.status == "SUCCEEDED"
+    assert execution.output == data | {
+        "report": {"customerId": 7, "month": "2026-11", "rows": 10000}
+    }
