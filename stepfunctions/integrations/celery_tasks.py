@@ -38,8 +38,8 @@ from celery import current_app
 from django.conf import settings
 
 from stepfunctions import resources
-from stepfunctions.errors import InvalidToken, TaskTimedOut
-from stepfunctions.models import CallbackToken
+from stepfunctions.errors import InvalidOutput, InvalidToken, TaskTimedOut, ValidationException
+from stepfunctions.selectors import token_is_open
 from stepfunctions.services.callbacks import (
     MAX_CAUSE_LENGTH,
     MAX_ERROR_LENGTH,
@@ -132,14 +132,18 @@ def _error_cause(error: BaseException) -> tuple[str, str]:
         frames = frames[1:]
 
 
+def _marshal_error(reason: str) -> tuple[str, str]:
+    cause = {"errorMessage": f"Unable to marshal response: {reason}", "errorType": MARSHAL_ERROR}
+    return MARSHAL_ERROR, json.dumps(cause)[:MAX_CAUSE_LENGTH]
+
+
 def _result_text(result: Any) -> tuple[str | None, tuple[str, str] | None]:
     """(the result's JSON text, None), or (None, (error, cause)) when it cannot be the state's
     result: not JSON, or larger than Step Functions takes."""
     try:
         text = json.dumps(result, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
-        cause = {"errorMessage": f"Unable to marshal response: {error}", "errorType": MARSHAL_ERROR}
-        return None, (MARSHAL_ERROR, json.dumps(cause))
+        return None, _marshal_error(str(error))
     if len(text.encode("utf-8", "surrogatepass")) > MAX_OUTPUT_BYTES:
         cause = (
             "The task returned a result with a size exceeding the maximum number of bytes "
@@ -157,7 +161,7 @@ def celery_task_run(*, token: str, task: str, args: list, kwargs: dict) -> str:
     Safe to run twice: a message redelivered after its result was taken finds the token closed
     and runs nothing; one redelivered while the first run's result is not yet in runs the task
     again, and the callback services take the first result only."""
-    if not CallbackToken.objects.filter(token=token, status=CallbackToken.Status.OPEN).exists():
+    if not token_is_open(token=token):
         logger.info("Celery task %s not run: its state has ended", task)
         return "skipped"
     reset = _current_token.set(token)
@@ -171,8 +175,12 @@ def celery_task_run(*, token: str, task: str, args: list, kwargs: dict) -> str:
         _current_token.reset(reset)
     try:
         if failure is None:
-            task_success(task_token=token, output=outcome)
-            return "succeeded"
+            try:
+                task_success(task_token=token, output=outcome)
+                return "succeeded"
+            except (InvalidOutput, ValidationException) as error:
+                # JSON the callback refuses (a NUL, a lone surrogate, nesting past 100 levels).
+                failure = _marshal_error(str(error))
         task_failure(task_token=token, error=failure[0], cause=failure[1])
         return "failed"
     except (TaskTimedOut, InvalidToken):

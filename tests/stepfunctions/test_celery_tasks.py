@@ -66,6 +66,11 @@ def not_json() -> object:
     return object()
 
 
+@shared_task(name="tests.celery_tasks.nul")
+def nul() -> str:
+    return "a\x00b"  # JSON, but not what a callback's output may hold (nor PostgreSQL store)
+
+
 @shared_task(name="tests.celery_tasks.beating")
 def beating(start: float) -> str:
     """Works for 24 seconds of a 10-second HeartbeatSeconds, beating every 8 (the clock is left
@@ -215,6 +220,8 @@ def test_a_result_over_256_kib_fails_the_state_as_aws_does(inline_stages):
 
 def test_a_result_that_is_not_json_is_lambdas_marshal_error(inline_stages):
     execution = start(definition({"Task": not_json.name}, **caught("Runtime.MarshalError")))
+    assert execution.output["error"]["Error"] == "Runtime.MarshalError"
+    execution = start(definition({"Task": nul.name}, **caught("Runtime.MarshalError")))
     assert execution.output["error"]["Error"] == "Runtime.MarshalError"
 
 
