@@ -18,12 +18,6 @@ def _sync_coffee_bar(sender, **kwargs) -> None:
     menu_seed()
 
 
-def _order_log_fields(execution_name: str) -> dict[str, str]:
-    # An order's execution is named `order-<id>` (orders.services.orders): its lines name the order.
-    prefix, _, order_id = execution_name.partition("-")
-    return {"order_id": order_id} if prefix == "order" and order_id else {}
-
-
 class OrdersConfig(AppConfig):
     """The coffee bar: the Step Functions engine's first user, plugged in through its hooks."""
 
@@ -32,7 +26,7 @@ class OrdersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from orders.services import bus, order_events, shop
+        from orders.services import bus, order_events, orders, shop
         from stepfunctions import hooks, resources
 
         # The workflow's lambda:invoke targets (GetShopStatus, GenerateOrderNumber).
@@ -42,6 +36,6 @@ class OrdersConfig(AppConfig):
         hooks.on_events(order_events.orders_apply_events)
         hooks.on_execution_closed(order_events.order_execution_closed)
         hooks.on_event_topics(bus.event_topics)
-        hooks.on_log_fields(_order_log_fields)
+        hooks.on_log_fields(orders.order_log_fields)
         post_migrate.connect(_sync_workflow, sender=self)
         post_migrate.connect(_sync_coffee_bar, sender=self)

@@ -1,7 +1,10 @@
 """The coffee bar's reads: the orders a customer or a barista may see, QR codes, and an order's
 JSON shape. Pages and views read through these, not the ORM."""
 
+from collections.abc import Iterable
 from typing import Any
+
+from django.db import models
 
 from orders.errors import OrderDoesNotExist
 from orders.models import Order, QRCode
@@ -46,15 +49,31 @@ def order_for(*, order_id: str, user) -> Order:
     return order
 
 
+def record_shape(*, record: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The record's `fields` under their camelCase names (order_id -> orderId), in that order:
+    the JSON shape of the original's records."""
+    shape = {}
+    for name in fields:
+        head, *words = name.split("_")
+        shape[head + "".join(word.capitalize() for word in words)] = getattr(record, name)
+    return shape
+
+
+# An order's members, as the original's order items had them (and its execution's ARN after).
+_ORDER_FIELDS = (
+    "order_id",
+    "user_id",
+    "status",
+    "workflow_state",
+    "order_number",
+    "drink",
+    "barista",
+    "reason",
+)
+
+
 def order_shape(*, order: Order) -> dict[str, Any]:
     return {
-        "orderId": order.order_id,
-        "userId": order.user_id,
-        "status": order.status,
-        "workflowState": order.workflow_state,
-        "orderNumber": order.order_number,
-        "drink": order.drink,
-        "barista": order.barista,
-        "reason": order.reason,
+        **record_shape(record=order, fields=_ORDER_FIELDS),
         "executionArn": order.execution.arn if order.execution else None,
     }

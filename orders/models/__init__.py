@@ -2,7 +2,8 @@
 
 from orders.models.barista import QueuedOrder
 from orders.models.menu import CustomerDay, Drink, DrinkModifier, QRCode
-from orders.models.shop import Order, OrderNumberCounter, ShopConfig
+from orders.models.orders import Order
+from orders.models.shop import OrderNumberCounter, ShopConfig
 
 __all__ = [
     "CustomerDay",

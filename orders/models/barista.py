@@ -1,6 +1,6 @@
 """The baristas' view of orders: a proxy, so the admin lists their queue apart from all orders."""
 
-from orders.models.shop import Order
+from orders.models.orders import Order
 
 
 class QueuedOrder(Order):

@@ -1,44 +1,38 @@
-"""The coffee bar's own records: orders, order numbers, shop config."""
+"""The shop's own records: the day's order numbers and the shop's config."""
 
-from django.db import models
+from datetime import date
 
-from stepfunctions.models import Execution
+from django.db import IntegrityError, connections, models, transaction
 
 
-class Order(models.Model):
-    """A customer's order, kept up to date from the workflow's events."""
+class OrderNumberCounterManager(models.Manager):
+    def number_next(self, *, day: date) -> int:
+        """The day's next order number: one UPDATE ... RETURNING, whose row lock makes it atomic
+        under concurrent workflows (the day's first number creates the row; of two creating it
+        at once, the one that loses the insert takes the next number instead)."""
+        number = self._number_increment(day)
+        if number is None:
+            try:
+                with transaction.atomic(using=self.db):
+                    self.create(day=day, last_number=1)
+                return 1
+            except IntegrityError:
+                number = self._number_increment(day)
+        return number
 
-    class Status(models.TextChoices):
-        CREATED = "CREATED"
-        COMPLETED = "COMPLETED"
-        CANCELLED = "CANCELLED"
-
-    order_id = models.CharField(max_length=64, unique=True)
-    user_id = models.CharField(max_length=150, db_index=True)
-    execution = models.OneToOneField(
-        Execution, on_delete=models.SET_NULL, null=True, blank=True, related_name="order"
-    )
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.CREATED, db_index=True
-    )
-    # The workflow state the order waits in, or the one it ended in (e.g. "Customer timedout").
-    workflow_state = models.CharField(max_length=80, blank=True, default="")
-    # The open callback token (customer's, then barista's), as the original kept it with the order.
-    task_token = models.CharField(max_length=2048, blank=True, default="")
-    order_number = models.PositiveIntegerField(null=True, blank=True)
-    drink = models.JSONField(null=True, blank=True)
-    barista = models.CharField(max_length=150, blank=True, default="")
-    reason = models.CharField(max_length=256, blank=True, default="")
-    # When the customer's drink was accepted: the barista queue's age counts from here.
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        permissions = [("act_as_barista", "Can make, complete and cancel any order")]
-
-    def __str__(self) -> str:
-        return f"Order {self.order_id}"
+    def _number_increment(self, day: date) -> int | None:
+        # PostgreSQL and SQLite (3.35+) read the same statement: UPDATE ... RETURNING is one
+        # round trip on both, where Django's update() and a re-read would be two.
+        connection = connections[self.db]
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET last_number = last_number + 1 "  # noqa: S608 - the model's table
+                "WHERE day = %s RETURNING last_number",
+                [connection.ops.adapt_datefield_value(day)],
+            )
+            row = cursor.fetchone()
+        return row[0] if row else None
 
 
 class OrderNumberCounter(models.Model):
@@ -46,6 +40,8 @@ class OrderNumberCounter(models.Model):
 
     day = models.DateField(primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
+
+    objects = OrderNumberCounterManager()
 
     def __str__(self) -> str:
         return f"{self.day}: {self.last_number}"

@@ -1,24 +1,17 @@
 """Keeps Order rows in step with the workflow, as the original's order manager did.
 
 Both run inside the engine's transaction (registered in OrdersConfig.ready() with
-stepfunctions.hooks), so an order never shows a state its workflow has not reached. Each is a
-conditional UPDATE, so applying the same event twice changes nothing more.
+stepfunctions.hooks), so an order never shows a state its workflow has not reached. Each event
+is one of Order's transitions (orders.models.orders.OrderQuerySet), a conditional UPDATE on the
+order's execution and its CREATED status, so applying the same event twice changes nothing more.
 """
 
-import functools
-import operator
 from collections.abc import Callable
-
-from django.db import connections
-from django.db.models import Case, Q, Value, When
 
 from orders.models import Order
 from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT, FINISHED, SHOP_UNAVAILABLE
 from stepfunctions import hooks
 from stepfunctions.models import Event, Execution
-from stepfunctions.models.bulk import recordset, recordset_json, rows_insert
-
-Status = Order.Status
 
 
 def order_ids_check(*, order_id: str, user_id: str) -> None:
@@ -31,155 +24,56 @@ def order_ids_check(*, order_id: str, user_id: str) -> None:
 
 
 def _started(events: list[Event]) -> None:
-    rows: dict[str, Order] = {}
+    orders: dict[str, Order] = {}
     for event in events:
         detail = event.detail
         user_id = str(detail.get("userId", ""))
         # In the stage's transaction: the engine fails the execution with States.Runtime.
         order_ids_check(order_id=str(detail["orderId"]), user_id=user_id)
         # The later start of one orderId wins, as when the stages ran one after the other.
-        rows[str(detail["orderId"])] = Order(
+        orders[str(detail["orderId"])] = Order(
             order_id=str(detail["orderId"]),
-            **_fresh(user_id=user_id, execution=event.execution, token=detail.get("TaskToken")),
+            user_id=user_id,
+            execution=event.execution,
+            task_token=detail.get("TaskToken") or "",
         )
-    # One INSERT ... ON CONFLICT: a restarted order (same orderId, new execution) starts afresh.
-    rows_insert(
-        Order,
-        list(rows.values()),
-        ["order_id", *_FRESH_FIELDS, "created_at", "updated_at"],
-        update_conflicts=(["order_id"], [*_FRESH_FIELDS, "updated_at"]),
-    )
+    # A restarted order (same orderId, new execution) starts afresh.
+    Order.objects.start_afresh(list(orders.values()), workflow_state=CUSTOMER_WAIT)
 
 
-_FRESH_FIELDS = (
-    "user_id",
-    "execution",
-    "status",
-    "workflow_state",
-    "task_token",
-    "order_number",
-    "drink",
-    "barista",
-    "reason",
-    "submitted_at",
-)
-
-
-def _fresh(*, user_id: str, execution: Execution, token: str | None) -> dict:
-    return {
-        "user_id": user_id,
-        "execution": execution,
-        "status": Status.CREATED,
-        "workflow_state": CUSTOMER_WAIT,
-        "task_token": token or "",
-        "order_number": None,
-        "drink": None,
-        "barista": "",
-        "reason": "",
-        "submitted_at": None,
-    }
-
-
-def _orders_update(
-    events: list[Event],
-    *,
-    per_event: dict[str, Callable[[Event], object]] | None = None,
-    only_created: bool = False,
-    **values: object,
-) -> None:
-    """One UPDATE of the order rows of these events (each event's orderId, while run by the
-    event's execution): `values` the same for all, `per_event` each event's own (by field).
-
-    On PostgreSQL the events' keys and values travel as one JSON parameter joined as a table
-    (stepfunctions.models.bulk.recordset): the statement's text and its cost do not grow with
-    the batch's CASE per row. Elsewhere Django builds it from Q objects and CASE expressions.
-    """
-    per_event = per_event or {}
-    connection = connections[Order.objects.db]
-    if connection.vendor == "postgresql":
-        quote = connection.ops.quote_name
-        keys = [Order._meta.get_field("order_id"), Order._meta.get_field("execution")]
-        varying = [Order._meta.get_field(name) for name in per_event]
-        fixed = [Order._meta.get_field(name) for name in values]
-        assignments = [f"{quote(f.column)} = r.{quote(f.column)}" for f in varying]
-        assignments += [f"{quote(f.column)} = %s" for f in fixed]
-        conditions = [f"o.{quote(k.column)} = r.{quote(k.column)}" for k in keys]
-        if only_created:
-            conditions.append(f"o.{quote('status')} = %s")
-        getters = {
-            "order_id": lambda e: str(e.detail["orderId"]),
-            "execution": lambda e: e.execution_id,
-            **per_event,
+def _rows(events: list[Event], **per_row: Callable[[Event], object]) -> list[dict]:
+    """The events' orders as OrderQuerySet's batch rows: each its orderId under its execution,
+    and the `per_row` values read from the event."""
+    return [
+        {
+            "order_id": str(e.detail["orderId"]),
+            "execution": e.execution_id,
+            **{name: value(e) for name, value in per_row.items()},
         }
-        sql = (
-            f"UPDATE {quote(Order._meta.db_table)} o SET {', '.join(assignments)} "  # noqa: S608
-            f"FROM ROWS FROM ({recordset(connection, [*keys, *varying])}) AS r "
-            f"WHERE {' AND '.join(conditions)}"
-        )
-        # In the statement's order: the SET's values, the recordset, the status.
-        params = [
-            f.get_db_prep_save(v, connection) for f, v in zip(fixed, values.values(), strict=True)
-        ]
-        params.append(recordset_json(events, [*keys, *varying], lambda e, f: getters[f.name](e)))
-        if only_created:
-            params.append(Status.CREATED)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-        return
-    rows = Order.objects.filter(
-        functools.reduce(
-            operator.or_,
-            (Q(order_id=str(e.detail["orderId"]), execution_id=e.execution_id) for e in events),
-        )
-    )
-    if only_created:
-        rows = rows.filter(status=Status.CREATED)
-    rows.update(**values, **{f: _by_execution(events, f, value) for f, value in per_event.items()})
-
-
-def _by_execution(events: list[Event], field: str, value: Callable[[Event], object]):
-    """Each event's value for `field`, on its execution's order row."""
-    output_field = Order._meta.get_field(field)
-    if len(events) == 1:
-        return Value(value(events[0]), output_field=output_field)
-    return Case(
-        *(When(execution_id=e.execution_id, then=Value(value(e))) for e in events),
-        output_field=output_field,
-    )
+        for e in events
+    ]
 
 
 def _waiting_completion(events: list[Event]) -> None:
-    _orders_update(
-        events,
-        per_event={
-            "order_number": lambda e: e.detail.get("orderNumber"),
-            "task_token": lambda e: e.detail.get("TaskToken", ""),
-        },
+    Order.objects.wait_for_barista(
+        _rows(
+            events,
+            order_number=lambda e: e.detail.get("orderNumber"),
+            task_token=lambda e: e.detail.get("TaskToken", ""),
+        ),
         workflow_state=BARISTA_WAIT,
     )
 
 
 def _finished(events: list[Event]) -> None:
-    _orders_update(
-        events,
-        only_created=True,
-        status=Status.COMPLETED,
-        task_token="",
-        workflow_state=FINISHED,
-    )
+    Order.objects.complete(_rows(events), workflow_state=FINISHED)
 
 
 def _ended_without_coffee(events: list[Event]) -> None:
     def cause(event: Event) -> str:
         return str(event.detail.get("cause") or SHOP_UNAVAILABLE)
 
-    _orders_update(
-        events,
-        per_event={"workflow_state": cause, "reason": cause},
-        only_created=True,
-        status=Status.CANCELLED,
-        task_token="",
-    )
+    Order.objects.cancel(_rows(events, workflow_state=cause, reason=cause))
 
 
 _HANDLERS: dict[str, Callable[[list[Event]], None]] = {
@@ -238,6 +132,4 @@ def order_execution_closed(execution: Execution, how: str) -> None:
         reason = f"The order failed: {execution.error or 'unknown error'}"
     else:
         reason = _CLOSED_REASONS.get(how, how)
-    Order.objects.filter(execution=execution, status=Status.CREATED).update(
-        status=Status.CANCELLED, task_token="", reason=reason[:256]
-    )
+    Order.objects.cancel_closed(execution=execution, reason=reason)

@@ -6,7 +6,7 @@ from typing import Any
 
 from stepfunctions.errors import StateMachineAlreadyExists
 from stepfunctions.models import StateMachine
-from stepfunctions.services.state_machines import state_machine_create, state_machine_update
+from stepfunctions.services import state_machine_create, state_machine_update
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent.parent / "definitions"
 ORDER_PROCESSOR = "OrderProcessorWorkflow"

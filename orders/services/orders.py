@@ -24,9 +24,19 @@ from orders.services.qr_codes import qr_code_spend
 from orders.services.shop_config import shop_config_get
 from stepfunctions.errors import ValidationException
 from stepfunctions.models import Execution
-from stepfunctions.services.callbacks import task_failure, task_success
-from stepfunctions.services.executions import execution_start
-from stepfunctions.services.state_machines import state_machine_get
+from stepfunctions.services import execution_start, state_machine_get, task_failure, task_success
+
+# The coffee bar names each order's execution after the order (one execution per orderId).
+_EXECUTION_PREFIX = "order-"
+
+
+def order_log_fields(execution_name: str) -> dict[str, str]:
+    """The engine's log fields of an execution (stepfunctions.hooks.on_log_fields): the order it
+    runs, `{"order_id": ...}`, for an execution order_start named; `{}` for any other."""
+    order_id = execution_name.removeprefix(_EXECUTION_PREFIX)
+    if order_id == execution_name or not order_id:
+        return {}
+    return {"order_id": order_id}
 
 
 def _daily_place_take(*, user_id: str, limit: int, order_id: str) -> None:
@@ -80,11 +90,9 @@ def order_start(
                 raise QRCodeInvalid("Scan the QR code on the display board to start an order.")
             code = qr_code_spend(code=qr_code)
         execution, _ = execution_start(
-            state_machine=machine, input=detail, name=f"order-{order_id}"
+            state_machine=machine, input=detail, name=f"{_EXECUTION_PREFIX}{order_id}"
         )
-        Order.objects.get_or_create(
-            order_id=order_id, defaults={"user_id": user_id, "execution": execution}
-        )
+        Order.objects.start(order_id=order_id, user_id=user_id, execution=execution)
         if code is not None:
             event_put(
                 detail_type="Validator.NewOrder",
@@ -94,11 +102,9 @@ def order_start(
 
 
 def _waiting_token(order: Order, waits: tuple[str, ...]) -> Order:
-    # The engine's lock order: the execution's row before the order's (a stop or a stage holds
-    # the execution's while it writes the order), so the two never wait for each other in a ring.
-    Execution.objects.lock([order.execution_id])
-    locked = Order.objects.select_for_update().get(pk=order.pk)
-    if locked.status != Order.Status.CREATED or locked.workflow_state not in waits:
+    # Locked to the end of the callback's transaction: a second callback waits, then is refused.
+    locked = Order.objects.lock_for_callback(order)
+    if not locked.waits_in(waits):
         raise OrderNotWaiting(
             f"Order {locked.order_id} is not waiting for this (it is {locked.status}, "
             f"{locked.workflow_state or 'starting'})"
@@ -125,9 +131,7 @@ def order_submit(*, order: Order, drink: dict) -> None:
     drink = drink_validate(drink=drink)
     with transaction.atomic():
         locked = _waiting_token(order, (CUSTOMER_WAIT,))
-        locked.drink = drink
-        locked.submitted_at = timezone.now()
-        locked.save(update_fields=["drink", "submitted_at", "updated_at"])
+        locked.drink_take(drink=drink, at=timezone.now())
         output = {"orderId": locked.order_id, "drink": drink}
         task_success(task_token=locked.task_token, output=json.dumps(output))
 
@@ -136,9 +140,7 @@ def order_make(*, order: Order, barista: str) -> None:
     """The barista claims the order. One conditional UPDATE: of two baristas claiming at once,
     one wins and the other is told who did; claiming one's own claim again changes nothing."""
     with transaction.atomic():
-        claimed = Order.objects.filter(
-            pk=order.pk, status=Order.Status.CREATED, workflow_state=BARISTA_WAIT, barista=""
-        ).update(barista=barista, updated_at=timezone.now())
+        claimed = Order.objects.claim(pk=order.pk, barista=barista, waiting_in=BARISTA_WAIT)
         current = Order.objects.get(pk=order.pk)
         if not claimed:
             if current.barista == barista and current.workflow_state == BARISTA_WAIT:
@@ -154,9 +156,7 @@ def order_make(*, order: Order, barista: str) -> None:
 def order_unmake(*, order: Order, barista: str) -> None:
     """The barista gives their claim back; only the claimant can."""
     with transaction.atomic():
-        released = Order.objects.filter(
-            pk=order.pk, status=Order.Status.CREATED, workflow_state=BARISTA_WAIT, barista=barista
-        ).update(barista="", updated_at=timezone.now())
+        released = Order.objects.unclaim(pk=order.pk, barista=barista, waiting_in=BARISTA_WAIT)
         if not released:
             raise OrderClaimed("Only the barista making this order can put it back")
         _manager_event("OrderManager.MakeOrder", Order.objects.get(pk=order.pk), baristaUserId="")
@@ -169,8 +169,7 @@ def order_complete(*, order: Order, barista: str) -> None:
         locked = _waiting_token(order, (BARISTA_WAIT,))
         if locked.barista and locked.barista != barista:
             raise OrderClaimed(f"Order {locked.order_number} is being made by {locked.barista}")
-        locked.barista = barista
-        locked.save(update_fields=["barista", "updated_at"])
+        locked.barista_set(barista=barista)
         output = {"orderId": locked.order_id, "completed": True, "barista": barista}
         task_success(task_token=locked.task_token, output=json.dumps(output))
         _manager_event("OrderManager.OrderCompleted", locked, baristaUserId=barista)

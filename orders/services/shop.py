@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from orders.models import OrderNumberCounter
@@ -50,30 +49,9 @@ _SHOP_STATUS = "orders.shop_status"
 
 
 def order_number_generate(payload: Any, invocation: Invocation) -> dict:
-    """The next order number of the day: one UPDATE ... RETURNING, whose row lock makes it
-    atomic (the day's first number creates the row)."""
-    day = timezone.localdate()
-    number = _order_number_next(day)
-    if number is None:
-        try:
-            with transaction.atomic():
-                OrderNumberCounter.objects.create(day=day, last_number=1)
-            number = 1
-        except IntegrityError:
-            number = _order_number_next(day)
-    return {"orderNumber": number}
-
-
-def _order_number_next(day) -> int | None:
-    table = connection.ops.quote_name(OrderNumberCounter._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_number = last_number + 1 "  # noqa: S608 - the model's table
-            "WHERE day = %s RETURNING last_number",
-            [connection.ops.adapt_datefield_value(day)],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else None
+    """The next order number of the day (OrderNumberCounter's, atomic under concurrent
+    workflows)."""
+    return {"orderNumber": OrderNumberCounter.objects.number_next(day=timezone.localdate())}
 
 
 # lambda:invoke FunctionName -> handler, registered with the engine by OrdersConfig.ready().

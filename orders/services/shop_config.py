@@ -6,6 +6,7 @@ from typing import Any
 from django.db import transaction
 
 from orders.models import ShopConfig
+from orders.selectors import record_shape
 from orders.services.bus import event_put
 
 EDITABLE = (
@@ -27,14 +28,8 @@ def shop_config_get(*, lock: bool = False) -> ShopConfig:
 
 
 def shop_config_shape(*, config: ShopConfig) -> dict[str, Any]:
-    """The config as the original's ConfigService published it."""
-    return {
-        "storeOpen": config.store_open,
-        "maxOrdersInQueue": config.max_orders_in_queue,
-        "maxOrdersPerUser": config.max_orders_per_user,
-        "drinksPerBarcode": config.drinks_per_barcode,
-        "qrCodeRequired": config.qr_code_required,
-    }
+    """The config as the original's ConfigService published it: its editable fields."""
+    return record_shape(record=config, fields=EDITABLE)
 
 
 def shop_config_update(*, changes: dict[str, Any], by: str) -> ShopConfig:

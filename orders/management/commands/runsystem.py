@@ -24,6 +24,7 @@ from django.db import connections
 
 from serverlesspresso import embedded_redis
 from serverlesspresso.operations.network import lan_address
+from stepfunctions.services.access_keys import access_key_ensure_development
 
 # gunicorn waits this long for in-flight requests on SIGTERM; runsystem waits a little longer
 # for every child before it kills what is left.
@@ -34,13 +35,6 @@ KILL_AFTER_SECONDS = GRACEFUL_SECONDS + 5
 RESTART_FIRST_SECONDS = 1.0
 RESTART_MAX_SECONDS = 15.0
 RESTART_STABLE_SECONDS = 10.0
-
-
-def _development_key():
-    # Imported here, once Django is set up by the command.
-    from stepfunctions.services.access_keys import access_key_ensure_development
-
-    return access_key_ensure_development()
 
 
 class Command(BaseCommand):
@@ -83,7 +77,7 @@ class Command(BaseCommand):
                     Path(settings.REDIS_URL.removeprefix("unix://"))
                 )
             call_command("migrate", interactive=False, verbosity=1)
-            key = _development_key() if settings.SFN_DEVELOPMENT_KEY else None
+            key = access_key_ensure_development() if settings.SFN_DEVELOPMENT_KEY else None
             # The children open their own connections; ours would only sit idle.
             connections.close_all()
             self._start_children(host, port)
