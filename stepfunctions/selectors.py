@@ -158,6 +158,11 @@ def open_token_deadline(*, execution_id: Any) -> datetime | None:
     )
 
 
+def token_is_open(*, token: str) -> bool:
+    """Whether the task token is still open (no result, timeout or stop has closed it)."""
+    return CallbackToken.objects.filter(token=token, status=CallbackToken.Status.OPEN).exists()
+
+
 _MACHINE = Rows(Part(StateMachine, "m"))
 
 

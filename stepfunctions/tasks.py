@@ -6,6 +6,7 @@ from collections.abc import Callable
 from celery import Task, shared_task
 
 from stepfunctions import services
+from stepfunctions.integrations.celery_tasks import celery_task_run
 from stepfunctions.services.retention import executions_purge
 
 
@@ -17,6 +18,19 @@ def advance_execution(execution_id: str | None = None, relayed: bool = False) ->
     if execution_id is None:
         return services.stages_run_due() > 0
     return services.execution_advance(execution_id=execution_id, skip_locked=relayed)
+
+
+@shared_task(
+    name="stepfunctions.tasks.run_celery_task",
+    # Acked once it has run: a worker killed mid-task leaves the message to run again (the state
+    # takes the first result only), and the late ack survives the worker's death.
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def run_celery_task(token: str, task: str, args: list, kwargs: dict) -> str:
+    """Runs a Task state's Celery task and closes the state's token with its outcome (on the
+    task queue, stepfunctions.integrations.celery_tasks)."""
+    return celery_task_run(token=token, task=task, args=args, kwargs=kwargs)
 
 
 def _sweep_task(name: str, sweep: Callable[[], int]) -> Task:

@@ -17,10 +17,15 @@ from bench.system import free_port as free_port
 
 @contextlib.contextmanager
 def running_system(
-    var_dir: Path, *args: str, services: dict[str, str] | None = None
+    var_dir: Path,
+    *args: str,
+    services: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[System]:
     """Starts runsystem with `args` on the embedded defaults (no service URLs, no AWS variables
-    inherited), or on `services` (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL) when given; on the
-    way out prints its log (pytest shows it for a failed test) and stops whatever runs."""
-    with runsystem(local_env(services), var_dir, *args, stop_timeout=30, show_log=True) as system:
+    inherited), or on `services` (DATABASE_URL, REDIS_URL, CELERY_BROKER_URL) when given, with
+    `env` on top; on the way out prints its log (pytest shows it for a failed test) and stops
+    whatever runs."""
+    environment = {**local_env(services), **(env or {})}
+    with runsystem(environment, var_dir, *args, stop_timeout=30, show_log=True) as system:
         yield system

@@ -20,9 +20,9 @@ from django.conf import settings
 
 from serverlesspresso.operations.heartbeats import (
     BEAT,
-    WORKER_PREFIX,
     heartbeat_write,
     redis_client,
+    worker_kinds,
 )
 
 logger = logging.getLogger(__name__)
@@ -41,8 +41,14 @@ def _beat_safely(process: str, client: redis.Redis | None = None) -> None:
         logger.warning("Could not write the %s heartbeat: %s", process, error)
 
 
+def _beat_all(processes: list[str], client: redis.Redis) -> None:
+    for process in processes:
+        _beat_safely(process, client)
+
+
 class WorkerHeartbeat(bootsteps.StartStopStep):
-    """Writes "worker:<hostname>" every HEALTH_HEARTBEAT_SECONDS from the worker's timer."""
+    """Writes "worker:<hostname>" (the stages' queue) and/or "tasks-worker:<hostname>" (the Task
+    states' queue), as its queues say, every HEALTH_HEARTBEAT_SECONDS from the worker's timer."""
 
     requires = {"celery.worker.components:Timer"}
 
@@ -51,12 +57,17 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         self.timer_entry = None
 
     def start(self, worker):
-        process = WORKER_PREFIX + worker.hostname
+        # The queues `-Q` selected (or the default ones), known since the worker was set up.
+        kinds = worker_kinds(
+            queues=worker.app.amqp.queues.consume_from,
+            default_queue=worker.app.conf.task_default_queue,
+        )
+        processes = [f"{kind}:{worker.hostname}" for kind in kinds]
         # The Redis of the worker's start: the one its broker and settings were read for.
         client = redis_client()
-        _beat_safely(process, client)
+        _beat_all(processes, client)
         self.timer_entry = worker.timer.call_repeatedly(
-            settings.HEALTH_HEARTBEAT_SECONDS, _beat_safely, (process, client)
+            settings.HEALTH_HEARTBEAT_SECONDS, _beat_all, (processes, client)
         )
 
     def stop(self, worker):

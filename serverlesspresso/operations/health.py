@@ -1,8 +1,9 @@
 """Liveness and readiness: what each dependency says right now.
 
 Liveness is "this process answers" and checks nothing else, so a restart never follows a
-database outage. Readiness checks the database, Redis, that a worker wrote a heartbeat recently and
-that beat ticked recently; each check is bounded by short timeouts.
+database outage. Readiness checks the database, Redis, that a worker of the stages and a worker of
+the Task states' Celery tasks (STEPFUNCTIONS_TASK_QUEUE) wrote a heartbeat recently and that beat
+ticked recently; each check is bounded by short timeouts.
 """
 
 from collections.abc import Callable, Iterable
@@ -14,13 +15,14 @@ from django.db import DatabaseError, connection, transaction
 
 from serverlesspresso.operations.heartbeats import (
     BEAT,
-    WORKER_PREFIX,
+    TASKS_WORKER,
+    WORKER,
     heartbeat_ages,
     newest_age,
     redis_client,
 )
 
-CHECKS = ("database", "redis", "worker", "beat")
+CHECKS = ("database", "redis", WORKER, TASKS_WORKER, "beat")
 
 
 def _database() -> dict:
@@ -59,7 +61,11 @@ def _redis() -> dict:
 def _heartbeat(kind: str, max_age: float, name: str | None = None) -> dict:
     try:
         ages = heartbeat_ages()
-        age = ages.get(WORKER_PREFIX + name) if name else newest_age(ages, kind=kind)
+        if name and (f"{kind}:{name}" in ages or not _writes_any(ages, name)):
+            age = ages.get(f"{kind}:{name}")
+        else:
+            # No name, or a worker of the other kind: any worker of this kind will do.
+            age = newest_age(ages, kind=kind)
     except redis.RedisError as error:
         return {"ok": False, "error": f"Redis: {_first_line(error)}"}
     if age is None:
@@ -71,6 +77,10 @@ def _heartbeat(kind: str, max_age: float, name: str | None = None) -> dict:
     return result
 
 
+def _writes_any(ages: dict[str, float], name: str) -> bool:
+    return any(f"{kind}:{name}" in ages for kind in (WORKER, TASKS_WORKER))
+
+
 def _first_line(error: Exception) -> str:
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0][:200]
@@ -79,7 +89,10 @@ def _first_line(error: Exception) -> str:
 _RUNNERS: dict[str, Callable[[str | None], dict]] = {
     "database": lambda worker: _database(),
     "redis": lambda worker: _redis(),
-    "worker": lambda worker: _heartbeat("worker", settings.HEALTH_WORKER_MAX_AGE_SECONDS, worker),
+    WORKER: lambda worker: _heartbeat(WORKER, settings.HEALTH_WORKER_MAX_AGE_SECONDS, worker),
+    TASKS_WORKER: lambda worker: _heartbeat(
+        TASKS_WORKER, settings.HEALTH_WORKER_MAX_AGE_SECONDS, worker
+    ),
     "beat": lambda worker: _heartbeat(BEAT, settings.HEALTH_BEAT_MAX_AGE_SECONDS),
 }
 
@@ -87,8 +100,9 @@ _RUNNERS: dict[str, Callable[[str | None], dict]] = {
 def health_report(*, checks: Iterable[str] = CHECKS, worker: str | None = None) -> dict:
     """{"ok": bool, "checks": {name: {"ok": bool, ...}}} for the named checks (unknown: ValueError).
 
-    The worker check passes on any worker's recent heartbeat, or on `worker`'s (its Celery
-    hostname, e.g. "celery@web-1") when given: a container's own health check."""
+    The worker (and tasks-worker) check passes on any such worker's recent heartbeat, or on
+    `worker`'s (its Celery hostname, e.g. "celery@web-1") when given: a container's own health
+    check. A `worker` of the one kind leaves the other kind's check to any worker of that kind."""
     names = list(dict.fromkeys(checks))
     unknown = [name for name in names if name not in _RUNNERS]
     if unknown:

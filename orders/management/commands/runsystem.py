@@ -1,4 +1,8 @@
-"""`manage.py runsystem`: the web server, a Celery worker and beat in the foreground, as one unit.
+"""`manage.py runsystem`: the web server, the Celery workers and beat in the foreground, as one unit.
+
+Two workers: `worker` runs the stages (Celery's default queue), `tasks-worker` the Task states'
+Celery tasks (`celery:task.sync`, on STEPFUNCTIONS_TASK_QUEUE), each its own process, so a long
+task never holds up another execution's stage.
 
 With no REDIS_URL it also runs the embedded Redis on the settings' Unix socket, so a fresh clone
 needs nothing but Python. A child that dies (the embedded Redis too) is started again after a
@@ -38,7 +42,7 @@ RESTART_STABLE_SECONDS = 10.0
 
 
 class Command(BaseCommand):
-    help = "Runs the whole system in the foreground: web server, Celery worker and beat."
+    help = "Runs the whole system in the foreground: web server, Celery workers and beat."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -127,6 +131,14 @@ class Command(BaseCommand):
             "worker": [
                 python, "-m", "celery", "-A", "serverlesspresso", "worker",
                 "-l", "info", "--concurrency", "2", "--without-gossip", "--without-mingle",
+            ],
+            # Only the Task states' queue, under its own node name (its own heartbeat); its
+            # tasks run under the settings' time limits (CELERY_TASK_TIME_LIMIT).
+            "tasks-worker": [
+                python, "-m", "celery", "-A", "serverlesspresso", "worker",
+                "-Q", settings.STEPFUNCTIONS_TASK_QUEUE, "-n", "tasks@%h",
+                "-l", "info", "--concurrency", str(settings.TASKS_WORKER_CONCURRENCY),
+                "--without-gossip", "--without-mingle",
             ],
             # The schedule file goes where CELERY_BEAT_SCHEDULE_FILENAME says (var/).
             "beat": [python, "-m", "celery", "-A", "serverlesspresso", "beat", "-l", "info"],
