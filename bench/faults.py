@@ -9,9 +9,24 @@ API with boto3 (start, customer callback, barista callback), and meanwhile SIGKI
 callbacks on one token, and callbacks against the expiry sweep at a token's deadline. It counts
 executions lost, transitions duplicated, 5xx answers, and the longest wait between a callback's
 answer and the next wait (or the end). With --write, the figures go to docs/RELIABILITY.md.
+
+With --pg-faults it does PostgreSQL's faults instead (bench.database_faults), on PostgreSQL
+only, one after another while the clients run lifecycle after lifecycle: every backend of the
+bench's database terminated, a restart and a --stop-seconds stop (the system reaches the
+database through a TCP link the bench cuts: the machine's PostgreSQL is shared), and the
+executions table locked ACCESS EXCLUSIVE for --lock-seconds with the web's lock bound lowered
+(DATABASE_LOCK_TIMEOUT_WEB). The clients send a call again 0.2 s after a 5xx (a 503 is
+retryable) and watch their execution through the API while they wait. Each fault counts, over
+the lifecycles started while it was on or in the --after seconds after it: 5xx answers (503s
+among them) during and after, the stall after clearing, lifecycles lost, stuck and duplicated.
+Its --write renders the subsection "At scale: `bench.faults --pg-faults`" of
+docs/RELIABILITY.md's "PostgreSQL faults on the web tier"; the default run's --write rewrites
+the part above that section. Each keeps the other's.
 """
 
 import argparse
+import contextlib
+import itertools
 import json
 import os
 import random
@@ -21,7 +36,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench import fault_clients, stores, system
+from bench import database_faults, fault_clients, stores, system
 from bench.fault_clients import Tally
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverlesspresso.settings.development")
@@ -92,34 +107,54 @@ def run(options) -> dict:
             config=Config(retries={"total_max_attempts": 1}, read_timeout=60),
         )  # fmt: skip
 
+    stop, pg_faults = threading.Event(), []
     try:
         env = system.local_env(stores.services_for(redis_server.url))
-        with system.runsystem(env, var_dir, show_log=True) as running:
+        link = contextlib.nullcontext()
+        if options.pg_faults:
+            database_faults.bench_connections_name()
+            link = stores.database_link()
+        with (
+            link as database,
+            system.runsystem(
+                {**env, **_pg_env(database, options)}, var_dir, show_log=True
+            ) as running,
+        ):
             running.wait_up()
             print(f"runsystem up on {running.url}; {options.orders} orders, faults every "
                   f"{options.fault_every:g} s", flush=True)  # fmt: skip
-            stop = threading.Event()
-            fault_thread = threading.Thread(
-                target=_faults, args=(running, redis_server, stop, tally, options.fault_every)
-            )
+            if options.pg_faults:
+                fault_thread = threading.Thread(
+                    target=lambda: pg_faults.extend(
+                        database_faults.schedule(database.link, tally, options, stop)
+                    )
+                )
+                names = (
+                    f"order-{(tally.phase or 'warm').split()[0]}-{i}" for i in itertools.count()
+                )
+            else:
+                fault_thread = threading.Thread(
+                    target=_faults, args=(running, redis_server, stop, tally, options.fault_every)
+                )
+                names = iter(f"order-{i}" for i in range(options.orders))
             fault_thread.start()
-            names = iter(f"order-{i}" for i in range(options.orders))
             names_lock = threading.Lock()
             deadline = time.monotonic() + options.timeout
 
             def client_loop():
                 own = client()
                 try:
-                    while True:
+                    while not (options.pg_faults and stop.is_set()):
                         with names_lock:
                             name = next(names, None)
                         if name is None:
                             return
-                        fault_clients.lifecycle(own, tally, name, deadline)
+                        fault_clients.lifecycle(own, tally, name, deadline, retry=options.pg_faults)
                         tally.add("lifecycles")
                         done = tally.counts["lifecycles"]
                         if done % 10 == 0:
-                            print(f"  {done}/{options.orders} lifecycles", flush=True)
+                            of = "" if options.pg_faults else f"/{options.orders}"
+                            print(f"  {done}{of} lifecycles", flush=True)
                 finally:
                     connections.close_all()  # a thread's own connection
 
@@ -132,6 +167,8 @@ def run(options) -> dict:
                 thread.join()
             stop.set()
             fault_thread.join()
+            if options.pg_faults:
+                options.races = 0  # the races are the other faults' run
             print("races: concurrent callbacks on one token", flush=True)
             fault_clients.race_one_token(client, tally, options.races, callers=10)
             print("races: callbacks against the sweep at the deadline", flush=True)
@@ -144,6 +181,11 @@ def run(options) -> dict:
             ):
                 time.sleep(0.5)
             worker_restarts = running.log().count("worker started again")
+            web_tracebacks = sum(
+                1
+                for line in running.log().splitlines()
+                if line.startswith("web") and ("Traceback" in line or "Server Error" in line)
+            )
     finally:
         redis_server.stop()
     orders = Execution.objects.filter(name__startswith="order-")
@@ -153,10 +195,21 @@ def run(options) -> dict:
         "lost (not SUCCEEDED)": orders.exclude(status="SUCCEEDED").count(),
         **fault_clients.duplicates(),
         "worker restarts by runsystem": worker_restarts,
+        "web tracebacks or 500 pages logged": web_tracebacks,
         "longest stall (s)": round(tally.longest_stall, 1),
         **dict(sorted(tally.counts.items())),
         "5xx samples": tally.errors[:5],
-    }
+        **({"postgresql faults": database_faults.figures(tally, pg_faults, options)}
+           if options.pg_faults else {}),
+    }  # fmt: skip
+
+
+def _pg_env(database, options) -> dict[str, str]:
+    """runsystem's database through the link, and the web's lock bound, for --pg-faults."""
+    if database is None:
+        return {}
+    return {"DATABASE_URL": database.url,
+            "DATABASE_LOCK_TIMEOUT_WEB": str(options.web_lock_timeout)}  # fmt: skip
 
 
 def _write(figures: dict, options, vendor: str) -> None:
@@ -214,7 +267,31 @@ def _write(figures: dict, options, vendor: str) -> None:
         "```",
         "",
     ]
-    (system.REPO / "docs" / "RELIABILITY.md").write_text("\n".join(lines))
+    _doc_write(top=lines)
+
+
+DOC = system.REPO / "docs" / "RELIABILITY.md"
+PG_SECTION = "## PostgreSQL faults on the web tier"
+
+
+def _doc_write(*, top: list[str] | None = None, subsection: list[str] | None = None) -> None:
+    """docs/RELIABILITY.md with the part above PG_SECTION replaced by `top`, or the subsection
+    of PG_SECTION headed `subsection[0]` replaced by (or, new, appended as) `subsection`; the
+    rest kept as it is."""
+    text = DOC.read_text() if DOC.exists() else ""
+    above, _, section = text.partition(PG_SECTION)
+    if top is not None:
+        above = "\n".join(top).rstrip("\n") + "\n\n"
+    if subsection is not None:
+        heading = subsection[0]
+        before, found, after = section.partition(f"\n{heading}\n")
+        rest = ""
+        if found:
+            following = after.find("\n#")
+            rest = after[following + 1 :] if following >= 0 else ""
+        section = before.rstrip("\n") + "\n\n" + "\n".join(subsection).rstrip("\n") + "\n"
+        section += f"\n{rest}" if rest else ""
+    DOC.write_text(f"{above}{PG_SECTION}{section}" if section or PG_SECTION in text else above)
 
 
 def main() -> None:
@@ -225,12 +302,33 @@ def main() -> None:
     parser.add_argument("--fault-every", type=float, default=8.0, help="seconds between faults")
     parser.add_argument("--timeout", type=float, default=600, help="for the lifecycles")
     parser.add_argument("--write", action="store_true", help="write docs/RELIABILITY.md")
+    parser.add_argument("--pg-faults", action="store_true", help="PostgreSQL's faults instead")
+    parser.add_argument("--stop-seconds", type=float, default=20, help="--pg-faults: the stop")
+    parser.add_argument("--lock-seconds", type=float, default=15, help="--pg-faults: the lock")
+    parser.add_argument("--web-lock-timeout", type=float, default=0.5,
+                        help="--pg-faults: DATABASE_LOCK_TIMEOUT_WEB (s)")  # fmt: skip
+    parser.add_argument("--after", type=float, default=8, help="--pg-faults: s between faults")
     options = parser.parse_args()
     with stores.engine_database("serverlesspresso_faults") as connection:
         vendor = connection.vendor
+        if options.pg_faults and vendor != "postgresql":
+            parser.error("--pg-faults needs DATABASE_URL=postgres://...")
         figures = run(options)
     print(json.dumps(figures, indent=2))
-    if options.write:
+    if options.write and options.pg_faults:
+        command = (
+            "DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python -m bench.faults "
+            f"--pg-faults --clients {options.clients} --stop-seconds {options.stop_seconds:g} "
+            f"--lock-seconds {options.lock_seconds:g} --after {options.after:g} --write"
+        )
+        rows = figures["postgresql faults"]
+        _doc_write(
+            subsection=database_faults.markdown(
+                rows, command, options, figures["web tracebacks or 500 pages logged"]
+            )
+        )
+        print("wrote docs/RELIABILITY.md")
+    elif options.write:
         _write(figures, options, "PostgreSQL" if vendor == "postgresql" else "SQLite")
         print("wrote docs/RELIABILITY.md")
 

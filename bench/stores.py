@@ -1,6 +1,6 @@
 """The stores the system under test runs on: the benchmark's throwaway PostgreSQL databases and
-its Redis database, the engine's test database made from the configured one, and the URLs that
-point a subprocess at them.
+its Redis database, the engine's test database made from the configured one, the URLs that
+point a subprocess at them, and a TCP link to the database that a fault cuts (DatabaseLink).
 
 Only names the benchmark chooses are created, emptied or dropped here, never a configured one.
 """
@@ -8,9 +8,13 @@ Only names the benchmark chooses are created, emptied or dropped here, never a c
 import contextlib
 import os
 import re
+import socket
 import tempfile
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import psycopg
 import redis
@@ -149,3 +153,82 @@ def engine_database(name: str) -> Iterator:
     finally:
         if redis_process is not None:
             redis_process.terminate()
+
+
+@dataclass
+class DatabaseLink:
+    """A TCP proxy between the system and PostgreSQL: `cut()` drops every connection and refuses
+    new ones (the database unreachable, as in a stop or a network partition), `mend()` lets them
+    in again, on the same port (a free one chosen at the first `mend()` when none is given)."""
+
+    upstream: tuple[str, int]
+    port: int = 0
+    _listener: socket.socket | None = None
+    _pairs: list[tuple[socket.socket, socket.socket]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def mend(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
+            listener.close()
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            for end in pair:
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+                end.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            with self._lock:
+                self._pairs.append((client, server))
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def database_link() -> Iterator[SimpleNamespace]:
+    """A DatabaseLink to the database this process's Django uses (PostgreSQL), mended; yields
+    `link` and `url`, the DATABASE_URL that goes through it. Cut on the way out."""
+    from django.db import connection
+
+    database = connection.settings_dict
+    link = DatabaseLink((database.get("HOST") or "127.0.0.1", int(database.get("PORT") or 5432)))
+    link.mend()
+    password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
+    url = f"postgres://{database['USER']}{password}@127.0.0.1:{link.port}/{database['NAME']}"
+    try:
+        yield SimpleNamespace(link=link, url=url)
+    finally:
+        link.cut()

@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import Count
 from psycopg import sql
 
+from bench.stores import database_link
 from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT
 from stepfunctions.models import Execution, HistoryEvent
 from tests.conftest import wait_for
@@ -27,7 +28,6 @@ from tests.operations.web_clients import EXECUTION_ARN, ORDER_ARN, server_errors
 from tests.operations.web_faults import (
     backends_terminate,
     boto3_client,
-    database_link,
     http,
     web_start,
 )

@@ -1,6 +1,7 @@
 """The web process as production runs it (serverlesspresso.asgi under gunicorn's uvicorn workers,
 production settings, DEBUG off) on the test's PostgreSQL database, and the faults done to it:
-backends terminated, the database cut off (a TCP proxy the test closes), a table locked.
+backends terminated, the database cut off (bench.stores.DatabaseLink, a TCP proxy the test
+closes), a table locked.
 
 Only the test database's own backends are ever terminated or locked: the machine's PostgreSQL is
 shared."""
@@ -10,12 +11,10 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -116,81 +115,6 @@ def backends_terminate() -> int:
         timeout=10, message="the terminated backends gone",
     )  # fmt: skip
     return len(pids)
-
-
-@dataclass
-class DatabaseLink:
-    """A TCP proxy between the web and PostgreSQL: `cut()` drops every connection and refuses new
-    ones (the database unreachable, as in a stop or a network partition), `mend()` lets them in."""
-
-    upstream: tuple[str, int]
-    port: int = field(default_factory=free_port)
-    _listener: socket.socket | None = None
-    _pairs: list[tuple[socket.socket, socket.socket]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def mend(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            with contextlib.suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
-        with self._lock:
-            pairs, self._pairs = self._pairs, []
-        for pair in pairs:
-            for end in pair:
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-                end.close()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                server = socket.create_connection(self.upstream, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            server.settimeout(None)
-            with self._lock:
-                self._pairs.append((client, server))
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while chunk := source.recv(65536):
-                sink.sendall(chunk)
-        for end in (source, sink):
-            with contextlib.suppress(OSError):
-                end.shutdown(socket.SHUT_RDWR)
-
-
-@contextlib.contextmanager
-def database_link() -> Iterator[SimpleNamespace]:
-    """A DatabaseLink to the test database; yields it with the DATABASE_URL that goes through it."""
-    database = connection.settings_dict
-    link = DatabaseLink((database.get("HOST") or "127.0.0.1", int(database.get("PORT") or 5432)))
-    link.mend()
-    try:
-        yield SimpleNamespace(
-            link=link,
-            url=f"postgres://{database['USER']}@127.0.0.1:{link.port}/{database['NAME']}",
-        )
-    finally:
-        link.cut()
 
 
 class PrivatePostgres:
