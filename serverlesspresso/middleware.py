@@ -1,9 +1,8 @@
 """Requests no view should see (a NUL in the URL), the 429 of a login refused while its account or
-address is locked, and the Content-Security-Policy every answer carries."""
+address is locked."""
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
@@ -25,24 +24,6 @@ def refuse_nul(get_response: Callable[[HttpRequest], HttpResponse]):
                 "NUL characters are not allowed", content_type="text/plain"
             )
         return get_response(request)
-
-    return middleware
-
-
-def content_security_policy(get_response: Callable[[HttpRequest], HttpResponse]):
-    """Content-Security-Policy from settings.SECURE_CSP on every answer that sets none itself.
-
-    Django 5.2 has no CSP support (6.0 adds it, with the same setting's name and shape: this
-    middleware then gives way to django.middleware.csp.ContentSecurityPolicyMiddleware)."""
-    policy = "; ".join(
-        f"{directive} {' '.join(sources)}".strip()
-        for directive, sources in settings.SECURE_CSP.items()
-    )
-
-    def middleware(request: HttpRequest) -> HttpResponse:
-        response = get_response(request)
-        response.headers.setdefault("Content-Security-Policy", policy)
-        return response
 
     return middleware
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # The embedded SQLite file, Redis socket and beat schedule live here; a fresh clone has no var/.
@@ -44,8 +45,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # SECURE_CSP below, on every answer (the outage page and error pages too).
-    "serverlesspresso.middleware.content_security_policy",
+    # CONTENT_SECURITY_POLICY below (django-csp), on every answer (the outage and error pages too).
+    "csp.middleware.CSPMiddleware",
     # A NUL in the path or query never reaches a view (PostgreSQL refuses it in text).
     "serverlesspresso.middleware.refuse_nul",
     # A view that met an unreachable or busy database answers a retryable 503, not a 500.
@@ -62,20 +63,22 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# Content-Security-Policy (serverlesspresso.middleware): the pages load scripts, styles and images
-# from this origin only and run nothing inline, so an injected <script> or onclick never runs, and
-# no other site may frame them. Shaped as Django 6.0's own SECURE_CSP setting.
-SECURE_CSP = {
-    "default-src": ["'self'"],
-    "script-src": ["'self'"],
-    "style-src": ["'self'"],
-    # The admin's stylesheets draw some icons as data: URLs.
-    "img-src": ["'self'", "data:"],
-    "connect-src": ["'self'"],
-    "object-src": ["'none'"],
-    "base-uri": ["'none'"],
-    "form-action": ["'self'"],
-    "frame-ancestors": ["'none'"],
+# Content-Security-Policy (django-csp): the pages load scripts, styles and images from this origin
+# only and run nothing inline, so an injected <script> or onclick never runs, and no other site may
+# frame them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # The admin's stylesheets draw some icons as data: URLs.
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 ROOT_URLCONF = "serverlesspresso.urls"
