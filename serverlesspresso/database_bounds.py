@@ -3,8 +3,10 @@ to each PostgreSQL connection by the process that uses it.
 
 - The web servers (serverlesspresso.asgi, serverlesspresso.wsgi) pass the "web" bounds as the
   connection's startup options: no round trip, and every request thread's connection has them.
-- The Celery worker sets the "stage" bounds before a stage and the "sweep" bounds before any other
-  task, on the task's kept connection, only when the connection's bounds are not those already.
+- The Celery worker sets the "stage" bounds before a stage and the "sweep" bounds before a task
+  beat schedules (the sweeps), on the task's kept connection, only when the connection's bounds
+  are not those already. Any other task (a Task state's Celery task, on the task queue: the
+  project's own work, a report that may rightly run for minutes) runs with PostgreSQL's defaults.
 - Migrations and other management commands keep PostgreSQL's defaults (no bound): a long index
   build is not a stuck request.
 
@@ -70,13 +72,35 @@ def _bounds_apply(connection: BaseDatabaseWrapper, kind: str) -> None:
     connection._bounds_kind = kind
 
 
+def _bounds_cleared(connection: BaseDatabaseWrapper) -> None:
+    """Back to the server's defaults, on a connection a stage or a sweep bounded before."""
+    if getattr(connection, "_bounds_kind", None) is None or connection.connection is None:
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout; RESET statement_timeout")
+    except DatabaseError:
+        return  # the task meets the same error; the next task tries again
+    connection._bounds_kind = None
+
+
+def _task_kind(name: str) -> str | None:
+    if name == STAGE_TASK:
+        return "stage"
+    swept = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    return "sweep" if name in swept else None
+
+
 def _bounds_for_task(sender=None, task=None, **kwargs) -> None:
     # An eager task runs on its caller's connection, perhaps inside the caller's transaction.
     if task is None or getattr(task.request, "is_eager", False):
         return
-    kind = "stage" if task.name == STAGE_TASK else "sweep"
+    kind = _task_kind(task.name)
     for alias in _postgres_aliases():
-        _bounds_apply(connections[alias], kind)
+        if kind is None:
+            _bounds_cleared(connections[alias])
+        else:
+            _bounds_apply(connections[alias], kind)
 
 
 def _bounds_forgotten(sender, connection: BaseDatabaseWrapper, **kwargs) -> None:

@@ -1,7 +1,8 @@
 """serverlesspresso.database_bounds in the worker: before each task its kind's lock and statement
-bounds are on the task's connection (a stage's, a sweep's), set again only when they change; an
-eager task, running on its caller's connection, is left alone. (The web's bounds, and what a
-request past them answers, are in test_pg_faults.py, on a real web process.)"""
+bounds are on the task's connection (a stage's, a sweep's), set again only when they change; a
+Task state's Celery task runs with the server's defaults; an eager task, running on its caller's
+connection, is left alone. (The web's bounds, and what a request past them answers, are in
+test_pg_faults.py, on a real web process.)"""
 
 from types import SimpleNamespace
 
@@ -45,5 +46,13 @@ def test_each_task_runs_under_its_kinds_bounds(transactional_db, settings):
         connection.close()
         _bounds_for_task(task=task("stepfunctions.tasks.relay_due_stages"))
         assert bounds() == ("2500ms", "0")
+
+        # A Task state's Celery task (the project's work) runs unbounded, as PostgreSQL's defaults.
+        _bounds_for_task(task=task(STAGE_TASK))
+        assert bounds() == ("1500ms", "20s")
+        _bounds_for_task(task=task("stepfunctions.tasks.run_celery_task"))
+        assert bounds() == ("0", "0")
+        _bounds_for_task(task=task(STAGE_TASK))
+        assert bounds() == ("1500ms", "20s"), "bounded again for the next stage"
     finally:
         connection.close()
