@@ -1,17 +1,33 @@
-"""Each execution in the admin: its workflow diagram with the path taken, input, output, history."""
+"""Each execution in the admin: its workflow diagram with the path taken, input, output, history,
+and Stop for a running one (StopExecution, for a staff user with `stepfunctions.stop_execution`)."""
 
 import json
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from stepfunctions import services
 from stepfunctions.diagram import diagram_svg
 from stepfunctions.models import Execution
+from stepfunctions.services.callbacks import MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH
 
 
 def _json(value) -> str:
     return format_html("<pre class='sfn-json'>{}</pre>", json.dumps(value, indent=2))
+
+
+class StopForm(forms.Form):
+    """StopExecution's error and cause, both optional, with the API's limits."""
+
+    error = forms.CharField(required=False, max_length=MAX_ERROR_LENGTH)
+    cause = forms.CharField(required=False, max_length=MAX_CAUSE_LENGTH, widget=forms.Textarea)
 
 
 @admin.register(Execution)
@@ -48,6 +64,58 @@ class ExecutionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_stop_permission(self, request) -> bool:
+        return request.user.has_perm("stepfunctions.stop_execution")
+
+    def get_urls(self):
+        stop = self.admin_site.admin_view(self.stop_view)
+        name = f"{self.opts.app_label}_{self.opts.model_name}_stop"
+        return [path("<path:object_id>/stop/", stop, name=name), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_stop": self.has_stop_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def stop_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """A confirmation page, then StopExecution: the execution ends ABORTED with the error and
+        cause given, its open callbacks are refused, and the admin's history records who did it."""
+        if not self.has_stop_permission(request):
+            raise PermissionDenied
+        execution = get_object_or_404(self.get_queryset(request), pk=object_id)
+        page = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[execution.pk]
+        )
+        if execution.status != Execution.Status.RUNNING:
+            self.message_user(
+                request, f"{execution} has already ended ({execution.status}).", messages.WARNING
+            )
+            return HttpResponseRedirect(page)
+        form = StopForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            stopped = services.execution_stop(
+                execution=execution,
+                error=form.cleaned_data["error"] or None,
+                cause=form.cleaned_data["cause"] or None,
+            )
+            if stopped.status == Execution.Status.ABORTED:
+                self.log_change(request, stopped, "Stopped (StopExecution).")
+                self.message_user(request, f"{stopped} is stopped.", messages.SUCCESS)
+            else:
+                # It ended on its own between the page and the click.
+                self.message_user(
+                    request, f"{stopped} had already ended ({stopped.status}).", messages.WARNING
+                )
+            return HttpResponseRedirect(page)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Stop {execution}?",
+            "execution": execution,
+            "form": form,
+            "change_url": page,
+        }
+        return TemplateResponse(request, "admin/stepfunctions/execution/stop.html", context)
 
     @admin.display(description="Workflow")
     def diagram(self, execution: Execution):

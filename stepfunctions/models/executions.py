@@ -203,6 +203,8 @@ class Execution(models.Model):
     objects = ExecutionQuerySet.as_manager()
 
     class Meta:
+        # The admin's Stop (StopExecution from the execution's page and the list's action).
+        permissions = [("stop_execution", "Can stop a running execution")]
         constraints = [
             models.UniqueConstraint(fields=["state_machine", "name"], name="one_execution_name")
         ]

@@ -1,8 +1,8 @@
 """Every way an order can end reaches every open screen live: the customer's order page, the
 barista queue and the display board, without a reload, when the order's execution ends outside
-the coffee bar's own path (StopExecution through the API with boto3 or the aws CLI, an uncaught
-failure, the execution's TimeoutSeconds, DeleteStateMachine), as they do for the workflow's own
-ends.
+the coffee bar's own path (StopExecution through the API with boto3 or the aws CLI, Stop on the
+engine's admin page, an uncaught failure, the execution's TimeoutSeconds, DeleteStateMachine), as
+they do for the workflow's own ends.
 
 Headless Chromium against the live server and the real worker; each page is marked before the
 ending, and the mark must still be there after it.
@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from orders.models import Order
@@ -79,6 +80,25 @@ def test_stop_execution_through_the_api_reaches_every_screen(
         assert done.returncode == 0, done.stderr
     _shown_ended(order, pages, "Stopped by the shop")
     assert Order.objects.get(pk=order.pk).status == Order.Status.CANCELLED
+
+
+def test_stop_from_the_engine_admin_reaches_every_screen(screens, bar):
+    # A manager stops the order's execution from its page in the engine's admin.
+    order, pages = screens
+    User.objects.create_superuser("manager", password="pw-manager-123")
+    admin = bar.page()
+    admin.goto(
+        f"{bar.url}/admin/login/?next=/admin/stepfunctions/execution/{order.execution_id}/change/"
+    )
+    bar.login(admin, "manager")
+    admin.click("#stop-execution-link")
+    admin.fill("textarea[name=cause]", "Out of milk")
+    with admin.expect_navigation():
+        admin.click("text=Yes, stop it")
+    admin.wait_for_selector("text=is stopped")
+    _shown_ended(order, pages, "Stopped by the shop")
+    assert Order.objects.get(pk=order.pk).status == Order.Status.CANCELLED
+    assert Execution.objects.get(pk=order.execution_id).cause == "Out of milk"
 
 
 def test_deleting_the_state_machine_reaches_every_screen(screens, sfn):
