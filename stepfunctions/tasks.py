@@ -8,6 +8,7 @@ from celery import Task, shared_task
 from stepfunctions import services
 from stepfunctions.integrations.celery_tasks import celery_task_run
 from stepfunctions.services.retention import executions_purge
+from stepfunctions.services.task_messages import task_messages_resend
 
 
 @shared_task(name="stepfunctions.tasks.advance_execution")
@@ -48,4 +49,5 @@ expire_tokens = _sweep_task("expire_tokens", services.tokens_expire)
 time_out_executions = _sweep_task("time_out_executions", services.executions_time_out)
 recover_stalled = _sweep_task("recover_stalled", services.executions_recover)
 relay_due_stages = _sweep_task("relay_due_stages", services.executions_relay)
+resend_task_messages = _sweep_task("resend_task_messages", task_messages_resend)
 purge_closed_executions = _sweep_task("purge_closed_executions", executions_purge)

@@ -28,6 +28,7 @@ CONTEXT_FIELDS = (
 ROUTINE_TASKS = (
     "stepfunctions.tasks.expire_tokens",
     "stepfunctions.tasks.recover_stalled",
+    "stepfunctions.tasks.resend_task_messages",
     "stepfunctions.tasks.purge_closed_executions",
 )
 __all__ = ["execution_log_ids", "token_ref"]

@@ -206,6 +206,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "stepfunctions.tasks.recover_stalled",
         "schedule": max(WORKFLOW_STALL_SECONDS / 2, 1.0),
     },
+    # A Task state's message to its runner lost with the broker: sent again.
+    "resend-task-messages": {
+        "task": "stepfunctions.tasks.resend_task_messages",
+        "schedule": max(WORKFLOW_STALL_SECONDS / 2, 1.0),
+    },
 }
 
 # What `manage.py start-execution` starts when no --state-machine-arn is given.

@@ -19,9 +19,10 @@ stages' queue, so a long task never delays another execution's stage).
 What the callback services guarantee holds here: a result delivered twice (a redelivered
 message) is taken once, a result after the state's TimeoutSeconds or HeartbeatSeconds is
 refused as a late callback, and a result larger than 262,144 bytes fails the state with
-States.DataLimitExceeded. The runner's message is acked late and requeued when its worker dies,
-so a task whose worker was killed runs again (at least once), and a redelivered message whose
-token is already closed runs nothing.
+States.DataLimitExceeded. The runner's message goes through an outbox (services.task_messages):
+one lost with the broker before a runner took it is sent again. Once taken, it is acked late and
+requeued when its worker dies, so a task whose worker was killed runs again (at least once), and
+a redelivered message whose token is already closed runs nothing.
 
 A running task keeps its state alive with `heartbeat()` (for HeartbeatSeconds) and may read its
 token with `current_task_token()`.
@@ -49,6 +50,7 @@ from stepfunctions.services.callbacks import (
     task_success,
 )
 from stepfunctions.services.messages import celery_task_send, stages_queue
+from stepfunctions.services.task_messages import task_message_send, task_message_taken
 from stepfunctions.workflow import StatesError
 
 CELERY_TASK = "arn:aws:states:::celery:task"
@@ -89,8 +91,11 @@ def _parameters_read(parameters: Any) -> tuple[str, list, dict, str]:
 def _send(parameters: Any, invocation: resources.Invocation, *, runner: bool) -> dict:
     task, args, kwargs, queue = _parameters_read(parameters)
     task_id = str(uuid.uuid4())
-    token = invocation.token if runner else None
-    celery_task_send(task=task, args=args, kwargs=kwargs, queue=queue, task_id=task_id, token=token)
+    message = {"task": task, "args": args, "kwargs": kwargs, "queue": queue, "task_id": task_id}
+    if runner:  # through the outbox: sent again if the broker loses it
+        task_message_send(execution=invocation.execution, token=invocation.token, **message)
+    else:
+        celery_task_send(token=None, **message)
     return {"TaskId": task_id}
 
 
@@ -161,6 +166,7 @@ def celery_task_run(*, token: str, task: str, args: list, kwargs: dict) -> str:
     Safe to run twice: a message redelivered after its result was taken finds the token closed
     and runs nothing; one redelivered while the first run's result is not yet in runs the task
     again, and the callback services take the first result only."""
+    task_message_taken(token=token)
     if not token_is_open(token=token):
         logger.info("Celery task %s not run: its state has ended", task)
         return "skipped"

@@ -6,6 +6,7 @@ from stepfunctions.models.events import Event
 from stepfunctions.models.executions import Execution
 from stepfunctions.models.history import HistoryEvent
 from stepfunctions.models.state_machines import StateMachine, StateMachineVersion
+from stepfunctions.models.task_messages import TaskMessage
 from stepfunctions.models.tokens import CallbackToken
 from stepfunctions.workflow import Cursor
 
@@ -19,4 +20,5 @@ __all__ = [
     "HistoryEvent",
     "StateMachine",
     "StateMachineVersion",
+    "TaskMessage",
 ]

@@ -141,13 +141,14 @@ def celery_task_send(
     transaction.on_commit(send, robust=True)
 
 
-def queue_length(app: Any = None) -> int:
-    """Messages waiting in the default queue (not those workers have reserved)."""
+def queue_length(app: Any = None, *, queue: str | None = None) -> int:
+    """Messages waiting in `queue` (by default the stages' queue), not those workers have
+    reserved."""
     app = app or current_app
     with app.connection_or_acquire() as connection:  # from the pool: this runs every second
         try:
             _, count, _ = connection.default_channel.queue_declare(
-                queue=app.conf.task_default_queue, passive=True
+                queue=queue or app.conf.task_default_queue, passive=True
             )
         except connection.channel_errors:
             return 0  # not declared yet: nothing waits in it

@@ -22,8 +22,9 @@ from stepfunctions.integrations.celery_tasks import (
     current_task_token,
     heartbeat,
 )
-from stepfunctions.models import CallbackToken, Execution
-from stepfunctions.services.messages import RUN_CELERY_TASK
+from stepfunctions.models import CallbackToken, Execution, TaskMessage
+from stepfunctions.services.messages import RUN_CELERY_TASK, queue_length
+from stepfunctions.services.task_messages import task_message_taken, task_messages_resend
 from tests.conftest import open_token
 
 SYNC = CELERY_TASK + ".sync"
@@ -324,3 +325,73 @@ def test_the_readmes_example_runs_as_written(inline_stages):
     assert execution.output == data | {
         "report": {"customerId": 7, "month": "2026-11", "rows": 10000}
     }
+
+
+# --- the outbox: a runner's message lost with the broker is sent again ---------------------------
+def _sweep_after(seconds: float) -> int:
+    with time_machine.travel(timezone.now() + timedelta(seconds=seconds), tick=False):
+        return task_messages_resend()
+
+
+def test_a_message_lost_before_a_runner_took_it_is_sent_again(sent, settings):
+    execution = start(definition({"Task": add.name, "Args": [1, 2]}))
+    [lost] = sent  # the broker lost it: no runner will take it
+    assert TaskMessage.objects.filter(execution=execution).count() == 1
+    assert _sweep_after(settings.WORKFLOW_STALL_SECONDS - 1) == 0  # not yet: it may be on its way
+    assert _sweep_after(settings.WORKFLOW_STALL_SECONDS + 1) == 1
+    [_, again] = sent
+    assert (again["args"], again["queue"], again["task_id"]) == (
+        lost["args"],
+        lost["queue"],
+        lost["task_id"],
+    )
+    assert _sweep_after(settings.WORKFLOW_STALL_SECONDS + 2) == 0  # sent just now: not again
+    assert deliver(again) == "succeeded"
+    execution.refresh_from_db()
+    assert (execution.status, execution.output) == ("SUCCEEDED", {"sum": 3})
+    assert not TaskMessage.objects.exists()  # taken: the broker's late ack covers it from here
+    assert _sweep_after(3 * settings.WORKFLOW_STALL_SECONDS) == 0
+    assert calls == ["add"]
+
+
+def test_a_taken_message_is_not_sent_again_while_its_task_runs(sent, settings):
+    execution = start(definition({"Task": add.name, "Args": [1, 2]}))
+    [message] = sent
+    token = message["args"][0]
+    task_message_taken(token=token)  # what the runner does first, before the task's long work
+    assert _sweep_after(settings.WORKFLOW_STALL_SECONDS + 1) == 0
+    assert len(sent) == 1
+    execution.refresh_from_db()
+    assert execution.status == "RUNNING"
+
+
+def test_the_message_of_a_state_that_ended_is_dropped_not_sent(sent, settings):
+    execution = start(definition({"Task": add.name, "Args": [1, 2]}))
+    services.execution_stop(execution=execution)
+    assert _sweep_after(settings.WORKFLOW_STALL_SECONDS + 1) == 0
+    assert len(sent) == 1 and not TaskMessage.objects.exists()
+
+
+@pytest.mark.filterwarnings(
+    "ignore::celery.exceptions.AlwaysEagerIgnored"
+)  # send_task: a real message
+def test_nothing_is_sent_again_while_messages_wait_in_the_queue(sent, settings):
+    # A message in line is not lost: sending it again would only run the task twice.
+    start(definition({"Task": add.name, "Args": [1, 2]}))
+    queue = settings.STEPFUNCTIONS_TASK_QUEUE
+    celery_app.send_task("tests.celery_tasks.waiting_in_line", queue=queue)
+    try:
+        assert queue_length(queue=queue) == 1
+        assert _sweep_after(settings.WORKFLOW_STALL_SECONDS + 1) == 0
+    finally:
+        with celery_app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(queue)
+    assert _sweep_after(settings.WORKFLOW_STALL_SECONDS + 1) == 1
+
+
+def test_two_sweeps_send_a_message_once(sent, settings):
+    start(definition({"Task": add.name, "Args": [1, 2]}))
+    [record] = TaskMessage.objects.all()
+    now = timezone.now()
+    assert TaskMessage.objects.resent(record, now=now) is True
+    assert TaskMessage.objects.resent(record, now=now) is False  # the second beat's sweep
