@@ -37,6 +37,8 @@ def executions_time_out(*, now=None, limit: int = 500) -> int:
             if locked is not None:
                 execution_time_out(execution=locked, now=now)
                 ended += 1
+    if ended:
+        logger.info("Timed out %d executions", ended, extra={"count": ended})
     return ended
 
 
