@@ -58,7 +58,9 @@ def test_an_invalid_modifier_is_refused_and_the_wait_goes_on(client, alice):
     order = _start(client)
     url = reverse("orders:order_drink", args=[order.order_id])
     response = client.post(url, _latte(order, milk="Whisky"), follow=True)
-    assert "Whisky is not one of the available choices" in response.content.decode()
+    assert "Sorry, Whisky is not available right now: choose another Milk." in (
+        response.content.decode()
+    )
     order.refresh_from_db()
     assert order.workflow_state == CUSTOMER_WAIT and order.drink is None
 
