@@ -1,34 +1,15 @@
 """The customer's pages, the barista queue and the execution page through Django's test client."""
 
-import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
 from orders.models import Drink, Order
-from orders.services.barista import barista_grant
 from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT
 from orders.services.qr_codes import qr_code_current
 from orders.services.shop_config import shop_config_update
 from stepfunctions.diagram import diagram_layout, diagram_svg
 from stepfunctions.models import StateMachine
-
-
-@pytest.fixture
-def alice(client, inline_stages):
-    shop_config_update(changes={"qr_code_required": False}, by="test")
-    user = User.objects.create_user("alice", password="pw-alice-123")
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def barista_client(alice):
-    barista = User.objects.create_user("bob", password="pw-bob-123")
-    barista_grant(user=barista)
-    other = Client()
-    other.force_login(barista)
-    return other
 
 
 def _start(client) -> Order:
