@@ -268,3 +268,12 @@ def test_each_change_is_published_on_the_config_topic_after_commit(config_heard)
     assert config_heard() == []
     mark_back(item=OAT, by="cy")
     assert [e["detail"]["available"] for _, e in config_heard()] == [True, True]
+
+
+def test_the_manager_reads_the_periods_in_the_admin(admin_client):
+    mark_sold_out(item=OAT, by="bob")
+    mark_sold_out(item=LATTE, by="cy")
+    mark_back(item=LATTE, by="bob")
+    page = admin_client.get(reverse("admin:orders_menuitemoff_changelist")).content.decode()
+    assert "Milk: Oat" in page and "Latte" in page and "cy" in page
+    assert admin_client.get(reverse("admin:orders_menuitemoff_add")).status_code == 403

@@ -7,6 +7,9 @@
 
   var UNDO_MS = 8000;
   var hideTimer = null;
+  var pending = false;
+  // The toggle the barista last used: the panel's re-renders replace it, so focus is put back on
+  // its successor (until the barista moves on to something else).
   var focusId = null;
 
   function toast() {
@@ -31,20 +34,25 @@
     return box;
   }
 
-  function say(message, undoData) {
+  function say(message, undoData, toggleId) {
     var box = toast();
     box.querySelector(".sold-out-toast-text").textContent = message + " ";
     var undo = box.querySelector(".sold-out-undo");
     undo.hidden = !undoData;
-    undo.onclick = undoData ? function () { send(undoData, null); } : null;
+    undo.onclick = undoData ? function () {
+      // The Undo hides itself once done: the keyboard goes back to the toggle it undid.
+      focusId = toggleId;
+      send(undoData, null, toggleId);
+    } : null;
     box.hidden = false;
     clearTimeout(hideTimer);
     hideTimer = setTimeout(function () { box.hidden = true; }, UNDO_MS);
   }
 
   // Posts one toggle; `undoable` is the form data that reverses it (null for an Undo itself).
-  function send(data, undoable) {
+  function send(data, undoable, toggleId) {
     var form = document.querySelector("form.sold-out-form");
+    pending = true;
     return fetch(form.action, {
       method: "POST",
       body: data,
@@ -53,33 +61,38 @@
     })
       .then(function (response) { return response.json(); })
       .then(function (answer) {
-        say(answer.message, undoable);
+        say(answer.message, undoable, toggleId);
         document.dispatchEvent(new Event("live:refresh"));
       })
-      .catch(function () { say("Not saved: check the connection and tap again.", null); });
+      .catch(function () { say("Not saved: check the connection and tap again.", null, null); })
+      .finally(function () { pending = false; });
   }
 
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("form.sold-out-form");
     if (!form) { return; }
     event.preventDefault();
+    if (pending) { return; }  // one change at a time: a second tap waits for the first
     var data = new FormData(form);
     var reverse = new FormData(form);
     reverse.set("off", data.get("off") === "1" ? "0" : "1");
     var button = form.querySelector("button");
     focusId = button.id;
-    button.disabled = true;
-    send(data, reverse).then(function () { button.disabled = false; });
+    send(data, reverse, button.id);
   });
 
-  // The panel was re-rendered: the tapped button is a new element; keep the barista's place.
-  document.addEventListener("live:updated", function () {
-    if (!focusId) { return; }
-    var active = document.activeElement;
-    if (!active || active === document.body) {
-      var button = document.getElementById(focusId);
-      if (button) { button.focus(); }
+  document.addEventListener("focusin", function (event) {
+    var toggle = event.target.closest && event.target.closest(".sold-out-toggle");
+    if (toggle) { focusId = toggle.id; } else if (!event.target.closest(".sold-out-toast")) {
+      focusId = null;
     }
-    focusId = null;
+  });
+
+  // The panel was re-rendered: the toggle is a new element; keep the barista's place on it.
+  document.addEventListener("live:updated", function () {
+    var active = document.activeElement;
+    if (!focusId || (active && active !== document.body)) { return; }
+    var button = document.getElementById(focusId);
+    if (button) { button.focus(); }
   });
 })();
