@@ -277,3 +277,17 @@ def test_the_manager_reads_the_periods_in_the_admin(admin_client):
     page = admin_client.get(reverse("admin:orders_menuitemoff_changelist")).content.decode()
     assert "Milk: Oat" in page and "Latte" in page and "cy" in page
     assert admin_client.get(reverse("admin:orders_menuitemoff_add")).status_code == 403
+
+
+def test_the_api_refuses_a_sold_out_option_and_the_wait_goes_on(client, alice):
+    mark_sold_out(item=OAT, by="bob")
+    order = _start(client)
+    response = client.post(
+        f"/api/orders/{order.order_id}/submit",
+        {"drink": {"drink": "Latte", "modifiers": {"Milk": "Oat"}}},
+        content_type="application/json",
+    )
+    assert response.status_code == 409 and response.json()["error"] == "SoldOut"
+    assert "Oat is sold out" in json.dumps(response.json())
+    order.refresh_from_db()
+    assert order.workflow_state == CUSTOMER_WAIT and order.drink is None
