@@ -46,7 +46,13 @@
     } : null;
     box.hidden = false;
     clearTimeout(hideTimer);
-    hideTimer = setTimeout(function () { box.hidden = true; }, UNDO_MS);
+    hideTimer = setTimeout(function () {
+      var had = box.contains(document.activeElement);
+      box.hidden = true;
+      // A keyboard on the Undo when it goes goes back to the toggle, not to the page's top.
+      var button = had && focusId && document.getElementById(focusId);
+      if (button) { button.focus(); }
+    }, UNDO_MS);
   }
 
   // Posts one toggle; `undoable` is the form data that reverses it (null for an Undo itself).
@@ -59,10 +65,12 @@
       credentials: "same-origin",
       headers: { "Accept": "application/json" }
     })
-      .then(function (response) { return response.json(); })
-      .then(function (answer) {
-        say(answer.message, undoable, toggleId);
-        document.dispatchEvent(new Event("live:refresh"));
+      .then(function (response) {
+        return response.json().then(function (answer) {
+          // A refusal is said without an Undo: nothing changed.
+          say(answer.message, response.ok ? undoable : null, toggleId);
+          document.dispatchEvent(new Event("live:refresh"));
+        });
       })
       .catch(function () { say("Not saved: check the connection and tap again.", null, null); })
       .finally(function () { pending = false; });
