@@ -33,6 +33,12 @@ class QRCodeInvalid(ServiceError):
     http_status = 410
 
 
+class SoldOut(ServiceError):
+    """The drink or option is sold out right now (or not on the menu at all)."""
+
+    http_status = 409
+
+
 # A callback that came too late: the order (or its token) no longer waits for it. Screens say so
 # in plain words instead of the engine's error text.
 TOO_LATE = (OrderNotWaiting, TaskTimedOut, InvalidToken)

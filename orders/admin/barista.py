@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from orders import selectors
 from orders.admin.rooms import OnePermissionAdmin
+from orders.admin.sold_out import sold_out_context, sold_out_toggle
 from orders.errors import TOO_LATE, ServiceError
 from orders.models import Order, QueuedOrder
 from orders.services import orders as order_services
@@ -52,6 +53,7 @@ class BaristaQueueAdmin(OnePermissionAdmin):
             path("", view(self.queue_view), name="orders_queuedorder_changelist"),
             path("panel/", view(self.panel_view), name="orders_queuedorder_panel"),
             path("shop/", view(self.shop_view), name="orders_queuedorder_shop"),
+            path("sold-out/", view(self.sold_out_view), name="orders_queuedorder_sold_out"),
             path("<int:pk>/<str:action>/", view(self.act_view), name="orders_queuedorder_act"),
         ]
 
@@ -88,6 +90,7 @@ class BaristaQueueAdmin(OnePermissionAdmin):
             "choosing": choosing,
             "config": shop_config_get(),
             "opts": self.model._meta,
+            **sold_out_context(),
         }
 
     def queue_view(self, request: HttpRequest) -> HttpResponse:
@@ -129,6 +132,10 @@ class BaristaQueueAdmin(OnePermissionAdmin):
             return self._back()
         self.message_user(request, _DONE[action].format(number=_number(order)), messages.SUCCESS)
         return self._back()
+
+    def sold_out_view(self, request: HttpRequest) -> HttpResponse:
+        self._check(request)
+        return sold_out_toggle(request)
 
     def shop_view(self, request: HttpRequest) -> HttpResponse:
         self._check(request)

@@ -1,8 +1,9 @@
-"""The menu and the shop's config in the admin; a config saved here emits ConfigChanged."""
+"""The menu, what sold out when, and the shop's config in the admin; a config saved here emits
+ConfigChanged."""
 
 from django.contrib import admin
 
-from orders.models import Drink, DrinkModifier, QRCode, ShopConfig
+from orders.models import Drink, DrinkModifier, MenuItemOff, QRCode, ShopConfig
 from orders.services.shop_config import EDITABLE, shop_config_update
 
 
@@ -42,4 +43,22 @@ class QRCodeAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(MenuItemOff)
+class MenuItemOffAdmin(admin.ModelAdmin):
+    """The record of what sold out and for how long; baristas change it from their queue."""
+
+    list_display = ["label", "started_at", "ended_at", "started_by", "ended_by"]
+    list_select_related = ["drink"]
+    list_filter = ["ended_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -57,22 +57,36 @@ class AdminLoginForm(_LoginLockCheck, AdminAuthenticationForm):
 class DrinkForm(forms.Form):
     """A drink from the available menu and one option per modifier of that drink.
 
-    The form only offers what the menu offers; the service checks again (drink_validate), so a
-    hand-made post is refused there too.
+    The form only offers what the menu offers now (orders.services.menu.menu_available: nothing
+    sold out); the service checks again (drink_validate), so a hand-made post is refused there
+    too. A page left open while an option sold out posts it: the refusal says so in plain words.
+    Only the chosen drink's modifiers are read from a post (another drink's selects may hold
+    anything).
     """
 
-    drink = forms.ChoiceField(widget=forms.RadioSelect)
+    drink = forms.ChoiceField(
+        widget=forms.RadioSelect,
+        error_messages={
+            "invalid_choice": "Sorry, %(value)s is not available right now: choose another drink."
+        },
+    )
 
     def __init__(self, *args, menu: list[Drink], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.menu = menu
         self.fields["drink"].choices = [(d.name, f"{d.icon} {d.name}") for d in menu]
+        chosen = self.data.get("drink") if self.is_bound else None
         for drink in menu:
             for modifier in drink.modifiers.all():
                 self.fields[self._key(drink, modifier.name)] = forms.ChoiceField(
                     label=modifier.name,
                     choices=[(o, o) for o in modifier.options],
                     required=False,
+                    disabled=self.is_bound and drink.name != chosen,
+                    error_messages={
+                        "invalid_choice": "Sorry, %(value)s is not available right now: "
+                        f"choose another {modifier.name.replace('%', '%%')}."
+                    },
                 )
 
     @staticmethod

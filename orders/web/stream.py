@@ -1,8 +1,9 @@
 """Server-sent events: the workflow's events, live from Redis, on the original's topics.
 
-A customer's stream carries only their own topic; the admin topic needs the barista's or the
-display board's permission; the config topic is public, and an address may hold only
-STREAM_ANONYMOUS_PER_ADDRESS such streams at once without logging in (429 beyond).
+A customer's stream carries their own topic and the config topic (the shop's and the menu's
+changes: an open order page re-reads its choices when an item sells out); the admin topic needs
+the barista's or the display board's permission; the config topic is public, and an address may
+hold only STREAM_ANONYMOUS_PER_ADDRESS such streams at once without logging in (429 beyond).
 
 The streams are async: served as ASGI (serverlesspresso.asgi), an open stream is a coroutine
 waiting on Redis, not a thread of a bounded pool, so display boards never take capacity from the
@@ -163,7 +164,7 @@ def _stream(request: HttpRequest, channels: list[str], *, anonymous: bool = Fals
 def stream_me(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return HttpResponse("Log in first", status=401)
-    return _stream(request, [user_topic(request.user.get_username())])
+    return _stream(request, [user_topic(request.user.get_username()), config_topic()])
 
 
 def stream_admin(request: HttpRequest) -> HttpResponse:

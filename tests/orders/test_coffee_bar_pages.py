@@ -1,34 +1,15 @@
 """The customer's pages, the barista queue and the execution page through Django's test client."""
 
-import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
 from orders.models import Drink, Order
-from orders.services.barista import barista_grant
 from orders.services.order_processor import BARISTA_WAIT, CUSTOMER_WAIT
 from orders.services.qr_codes import qr_code_current
 from orders.services.shop_config import shop_config_update
 from stepfunctions.diagram import diagram_layout, diagram_svg
 from stepfunctions.models import StateMachine
-
-
-@pytest.fixture
-def alice(client, inline_stages):
-    shop_config_update(changes={"qr_code_required": False}, by="test")
-    user = User.objects.create_user("alice", password="pw-alice-123")
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def barista_client(alice):
-    barista = User.objects.create_user("bob", password="pw-bob-123")
-    barista_grant(user=barista)
-    other = Client()
-    other.force_login(barista)
-    return other
 
 
 def _start(client) -> Order:
@@ -58,7 +39,9 @@ def test_an_invalid_modifier_is_refused_and_the_wait_goes_on(client, alice):
     order = _start(client)
     url = reverse("orders:order_drink", args=[order.order_id])
     response = client.post(url, _latte(order, milk="Whisky"), follow=True)
-    assert "Whisky is not one of the available choices" in response.content.decode()
+    assert "Sorry, Whisky is not available right now: choose another Milk." in (
+        response.content.decode()
+    )
     order.refresh_from_db()
     assert order.workflow_state == CUSTOMER_WAIT and order.drink is None
 

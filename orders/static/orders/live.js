@@ -120,7 +120,9 @@
         var order = el.dataset.liveOrder;
         if (order) {
           var envelope = JSON.parse(message.data);
-          if (!envelope.detail || String(envelope.detail.orderId) !== order) { return; }
+          var mine = envelope.detail && String(envelope.detail.orderId) === order;
+          // The shop's and the menu's changes (the config topic) concern every order page.
+          if (!mine && !/^ConfigService\./.test(envelope["detail-type"])) { return; }
         }
         refresh();
       };
