@@ -278,3 +278,36 @@ def test_versions_and_aliases_with_the_aws_cli(live_server, sfn_key, sfn, machin
     described = sfn.describe_execution(executionArn=started["executionArn"])
     assert described["stateMachineAliasArn"] == f"{machine_arn}:cli"
     assert described["stateMachineVersionArn"] == f"{machine_arn}:1"
+
+
+def test_a_read_only_key_reads_versions_aliases_and_tags_but_changes_none(
+    make_sfn, sfn, machine_arn
+):
+    from django.contrib.auth import get_user_model
+
+    from stepfunctions.services.access_keys import access_key_create
+
+    reader_key = access_key_create(
+        user=get_user_model().objects.create_user(username="reader"), grants=["read"]
+    )
+    reader = make_sfn(reader_key)
+    version = sfn.publish_state_machine_version(stateMachineArn=machine_arn)[
+        "stateMachineVersionArn"
+    ]
+    routing = [{"stateMachineVersionArn": version, "weight": 100}]
+    assert reader.list_state_machine_versions(stateMachineArn=machine_arn)["stateMachineVersions"]
+    assert (
+        reader.list_state_machine_aliases(stateMachineArn=machine_arn)["stateMachineAliases"] == []
+    )
+    assert reader.list_tags_for_resource(resourceArn=machine_arn)["tags"] == []
+    assert reader.validate_state_machine_definition(definition=_pass("x"))["result"] == "OK"
+    for call in (
+        lambda: reader.publish_state_machine_version(stateMachineArn=machine_arn),
+        lambda: reader.delete_state_machine_version(stateMachineVersionArn=version),
+        lambda: reader.create_state_machine_alias(name="r", routingConfiguration=routing),
+        lambda: reader.tag_resource(resourceArn=machine_arn, tags=[{"key": "a", "value": "b"}]),
+        lambda: reader.untag_resource(resourceArn=machine_arn, tagKeys=["a"]),
+    ):
+        with pytest.raises(reader.exceptions.ClientError) as denied:
+            call()
+        assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
