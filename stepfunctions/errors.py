@@ -77,6 +77,10 @@ class ServiceQuotaExceededException(ServiceError):
     pass
 
 
+class MissingRequiredParameter(ServiceError):
+    pass
+
+
 class ResourceNotFound(ServiceError):
     pass
 

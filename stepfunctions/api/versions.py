@@ -8,7 +8,12 @@ from django.db.models import Q
 
 from stepfunctions import selectors
 from stepfunctions.api.paging import page
-from stepfunctions.errors import InvalidArn, ResourceNotFound, ValidationException
+from stepfunctions.errors import (
+    InvalidArn,
+    ResourceNotFound,
+    StateMachineDoesNotExist,
+    ValidationException,
+)
 from stepfunctions.models import StateMachine, StateMachineVersion
 from stepfunctions.services import versions
 
@@ -35,10 +40,8 @@ def machine_at(arn: str) -> tuple[StateMachine, StateMachineVersion | None]:
     if qualifier is None:
         return machine, None
     if not versions.is_version_number(qualifier):
-        raise ValidationException(
-            f"DescribeStateMachine takes a state machine or version ARN; for the alias '{arn}' "
-            "use DescribeStateMachineAlias"
-        )
+        # An alias is no state machine (DescribeStateMachineAlias describes it).
+        raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
     return machine, versions.version_get(state_machine=machine, number=int(qualifier))
 
 
@@ -62,7 +65,7 @@ def published(members: Members, version: StateMachineVersion | None) -> Members:
 
 def publish_requested(members: Members) -> bool:
     if "versionDescription" in members and not members.get("publish"):
-        raise ValidationException("versionDescription can be given only with publish set to true")
+        raise ValidationException("Version description can only be set when publish is true")
     return bool(members.get("publish"))
 
 

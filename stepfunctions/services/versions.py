@@ -24,6 +24,7 @@ from stepfunctions.errors import (
     ConflictException,
     InvalidArn,
     InvalidName,
+    MissingRequiredParameter,
     ResourceNotFound,
     ServiceError,
     ServiceQuotaExceededException,
@@ -86,8 +87,8 @@ def version_publish(
         latest = locked.latest_version
         if revision_id is not None and revision_id != str(latest.number):
             raise ConflictException(
-                f"Failed to publish the State Machine version for revision {revision_id}: "
-                f"the current revision ID is {latest.number}"
+                f"Failed to publish the State Machine version for revision {revision_id}. "
+                f"The current State Machine revision is {latest.number}."
             )
         if latest.published_number is not None:
             return latest
@@ -120,8 +121,8 @@ def version_delete(*, state_machine: StateMachine, number: int) -> None:
         routing = sorted(a.name for a in locked.aliases.all() if a.routes_to(number))
         if routing:
             raise ConflictException(
-                f"Version '{locked.arn}:{number}' is referenced by the aliases {routing}: "
-                "update or delete them first"
+                "Version to be deleted must not be referenced by an alias. Current list of "
+                f"aliases referencing this version: [{', '.join(routing)}]"
             )
         StateMachineVersion.objects.filter(pk=version.pk).update(
             published_number=None, published_at=None, description=""
@@ -130,9 +131,14 @@ def version_delete(*, state_machine: StateMachine, number: int) -> None:
 
 def _routing_parse(*, state_machine: StateMachine, routing: list) -> list[list[int]]:
     """[[version number, weight], ...] of a routingConfiguration: one or two distinct published
-    versions of this machine, with weights from 0 to 100 that sum to 100."""
+    versions of this machine, with weights from 0 to 100 that sum to 100 (AWS's messages)."""
     if not isinstance(routing, list) or not 1 <= len(routing) <= 2:
-        raise ValidationException("routingConfiguration must route to one or two versions")
+        raise ValidationException(
+            "1 validation error detected: Value at 'routingConfiguration' failed to satisfy "
+            "constraint: Member must have length between 1 and 2"
+        )
+    arns = [e.get("stateMachineVersionArn") if isinstance(e, dict) else None for e in routing]
+    received = f"Received: [{', '.join(map(str, arns))}]"
     parsed: list[list[int]] = []
     for entry in routing:
         arn = entry.get("stateMachineVersionArn") if isinstance(entry, dict) else None
@@ -143,16 +149,23 @@ def _routing_parse(*, state_machine: StateMachine, routing: list) -> list[list[i
                 "weight from 0 to 100"
             )
         machine, qualifier = qualified_get(arn=arn, missing=ResourceNotFound)
+        not_a_version = ValidationException(
+            f"Routing configuration must contain state machine version ARNs. {received}"
+        )
         if machine.pk != state_machine.pk or not is_version_number(qualifier):
-            raise ValidationException(
-                f"'{arn}' is not a version ARN of the state machine '{state_machine.arn}'"
-            )
-        version_get(state_machine=state_machine, number=int(qualifier), missing=ResourceNotFound)
+            raise not_a_version
+        if selectors.version_published(state_machine=state_machine, number=int(qualifier)) is None:
+            raise not_a_version
         parsed.append([int(qualifier), weight])
     if len({number for number, _ in parsed}) != len(parsed):
-        raise ValidationException("routingConfiguration names the same version twice")
-    if sum(weight for _, weight in parsed) != 100:
-        raise ValidationException("The weights of routingConfiguration must sum to 100")
+        raise ValidationException(
+            f"Routing configuration must contain distinct state machine version ARNs. {received}"
+        )
+    weights = [weight for _, weight in parsed]
+    if sum(weights) != 100:
+        raise ValidationException(
+            f"Sum of routing configuration weights must equal 100. Received: {weights}"
+        )
     return parsed
 
 
@@ -172,7 +185,10 @@ def alias_create(
         if existing is not None:
             if existing.routing == parsed and existing.description == description:
                 return existing
-            raise ConflictException(f"Alias '{existing.arn}' already exists, set otherwise")
+            raise ConflictException(
+                "Failed to create alias because an alias with the same name and a different "
+                "routing configuration already exists."
+            )
         if locked.aliases.count() >= MAX_ALIASES:
             raise ServiceQuotaExceededException(
                 f"The state machine '{locked.arn}' has {MAX_ALIASES} aliases, the most it may have"
@@ -201,12 +217,14 @@ def alias_update(
     """Changes the alias's routing and/or description; executions already started keep the
     version they were routed to."""
     if description is None and routing is None:
-        raise ValidationException("Either the description or the routingConfiguration is required")
+        raise MissingRequiredParameter(
+            "Either the description or the RoutingConfiguration must be specified"
+        )
     with transaction.atomic():
         locked = _locked(alias.state_machine)
         row = StateMachineAlias.objects.filter(pk=alias.pk).first()
         if row is None:
-            raise ResourceNotFound(f"Resource not found: '{alias.arn}'")
+            raise ResourceNotFound("Request references a resource that does not exist.")
         if routing is not None:
             row.routing = _routing_parse(state_machine=locked, routing=routing)
         if description is not None:

@@ -147,7 +147,7 @@ def test_aliases_route_and_refuse_deleting_their_versions(sfn, machine_arn):
     ):
         with pytest.raises(sfn.exceptions.ValidationException):
             sfn.create_state_machine_alias(name="bad", routingConfiguration=bad)
-    with pytest.raises(sfn.exceptions.ResourceNotFound):
+    with pytest.raises(sfn.exceptions.ValidationException, match="version ARNs"):
         sfn.create_state_machine_alias(
             name="bad",
             routingConfiguration=[{"stateMachineVersionArn": f"{machine_arn}:9", "weight": 100}],
@@ -155,6 +155,10 @@ def test_aliases_route_and_refuse_deleting_their_versions(sfn, machine_arn):
     with pytest.raises(sfn.exceptions.InvalidName):
         sfn.create_state_machine_alias(name="12", routingConfiguration=routing)
 
+    with pytest.raises(sfn.exceptions.StateMachineDoesNotExist):
+        sfn.describe_state_machine(stateMachineArn=alias_arn)
+    with pytest.raises(sfn.exceptions.MissingRequiredParameter):
+        sfn.update_state_machine_alias(stateMachineAliasArn=alias_arn)
     described = sfn.describe_state_machine_alias(stateMachineAliasArn=alias_arn)
     assert described["routingConfiguration"] == routing
     assert (described["name"], described["description"]) == ("prod", "p")
