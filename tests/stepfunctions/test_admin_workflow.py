@@ -1,6 +1,8 @@
 """The state machine's admin page: its revisions with their diffs, published versions, aliases
 with their routing, and tags."""
 
+import re
+
 from stepfunctions import services
 from stepfunctions.services import tags, versions
 
@@ -28,7 +30,8 @@ def test_the_admin_shows_versions_with_diffs_aliases_and_tags(admin_client):
     html = page.content.decode()
     assert "version 1" in html and "version 2" in html and "the first" in html
     assert "--- revision 1" in html and "+++ revision 2" in html
-    assert "-      &quot;Result&quot;: &quot;first&quot;," in html
-    assert "+      &quot;Result&quot;: &quot;second&quot;," in html
+    # (PostgreSQL's jsonb orders the keys its own way: the line may or may not end with a comma.)
+    assert re.search(r"^- +&quot;Result&quot;: &quot;first&quot;,?$", html, re.MULTILINE)
+    assert re.search(r"^\+ +&quot;Result&quot;: &quot;second&quot;,?$", html, re.MULTILINE)
     assert "version 1: 25%, version 2: 75%" in html
     assert "<td>team</td><td>bar</td>" in html and "<td>env</td><td>live</td>" in html
