@@ -8,6 +8,7 @@ kind (activities) registers its own lookup, and the tags need nothing else of it
 from collections.abc import Callable, Iterable
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from stepfunctions.arns import RESOURCE_ARN_RE, arn_parse
 from stepfunctions.errors import ResourceNotFound, TooManyTags, ValidationException
@@ -16,29 +17,29 @@ from stepfunctions.models import StateMachine, Tag
 MAX_TAGS = 50
 MAX_KEY, MAX_VALUE = 128, 256
 
-# kind (as in the ARN) -> a lookup that locks the named resource's row, and says whether it exists.
-_TAGGABLE: dict[str, Callable[[str], bool]] = {}
+# kind (as in the ARN) -> the rows of the resource of a name (one row, or none).
+_TAGGABLE: dict[str, Callable[[str], QuerySet]] = {}
 
 
-def taggable(kind: str, lock_named: Callable[[str], bool]) -> None:
+def taggable(kind: str, named: Callable[[str], QuerySet]) -> None:
     """Lets resources of `kind` (`arn:aws:states:<region>:<account>:<kind>:<name>`) take tags;
-    `lock_named(name)` locks the resource's row (in the caller's transaction) and says whether
-    it exists, so a tag never outlives a resource deleted beside it."""
-    _TAGGABLE[kind] = lock_named
+    `named(name)` is the resource's row. A change of tags holds that row locked, so a tag never
+    outlives a resource deleted beside it (whose deletion calls tags_forget)."""
+    _TAGGABLE[kind] = named
 
 
-def _state_machine_lock(name: str) -> bool:
-    locked = StateMachine.objects.select_for_update().filter(name=name)
-    return locked.values_list("pk", flat=True).first() is not None
+taggable("stateMachine", lambda name: StateMachine.objects.filter(name=name))
 
 
-taggable("stateMachine", _state_machine_lock)
-
-
-def _resource_lock(resource_arn: str) -> None:
+def _resource_check(resource_arn: str, *, lock: bool) -> None:
+    """InvalidArn for an ARN that names no resource here; ResourceNotFound for one that does
+    not exist. With `lock`, its row is locked for the caller's transaction."""
     match = arn_parse(resource_arn, pattern=RESOURCE_ARN_RE, missing=ResourceNotFound)
-    lock_named = _TAGGABLE.get(match["kind"])
-    if lock_named is None or not lock_named(match["name"]):
+    named = _TAGGABLE.get(match["kind"])
+    rows = named(match["name"]) if named is not None else None
+    if rows is not None and lock:
+        rows = rows.select_for_update()
+    if rows is None or rows.values_list("pk", flat=True).first() is None:
         raise ResourceNotFound(f"Resource not found: '{resource_arn}'")
 
 
@@ -67,7 +68,7 @@ def tags_add(*, resource_arn: str, tags: Iterable) -> None:
     more than 50 on the resource in all is TooManyTags, and nothing changes."""
     checked = _tags_check(tags)
     with transaction.atomic():
-        _resource_lock(resource_arn)
+        _resource_check(resource_arn, lock=True)
         held = set(Tag.objects.filter(resource_arn=resource_arn).values_list("key", flat=True))
         if len(held | checked.keys()) > MAX_TAGS:
             raise TooManyTags(
@@ -83,15 +84,14 @@ def tags_add(*, resource_arn: str, tags: Iterable) -> None:
 def tags_remove(*, resource_arn: str, keys: Iterable[str]) -> None:
     """Removes the tags of these keys; a key the resource has not is no error."""
     with transaction.atomic():
-        _resource_lock(resource_arn)
+        _resource_check(resource_arn, lock=True)
         Tag.objects.filter(resource_arn=resource_arn, key__in=list(keys)).delete()
 
 
 def tags_of(*, resource_arn: str) -> list[Tag]:
     """The resource's tags by key; ResourceNotFound for a resource that does not exist."""
-    with transaction.atomic():
-        _resource_lock(resource_arn)
-        return list(Tag.objects.filter(resource_arn=resource_arn).order_by("key"))
+    _resource_check(resource_arn, lock=False)
+    return list(Tag.objects.filter(resource_arn=resource_arn).order_by("key"))
 
 
 def tags_forget(*, resource_arn: str) -> None:
