@@ -13,6 +13,13 @@ from stepfunctions.errors import InvalidArn, ServiceError
 
 _HOME = r"^arn:aws:states:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
 MACHINE_ARN_RE = re.compile(_HOME + r"stateMachine:(?P<machine>[^:]+)$")
+# A machine's ARN with a version number (`:3`) or an alias name (`:prod`) after it, or without.
+QUALIFIED_MACHINE_ARN_RE = re.compile(
+    _HOME + r"stateMachine:(?P<machine>[^:]+)(?::(?P<qualifier>[^:]+))?$"
+)
+# Any resource of this region and account, by kind (stateMachine, activity) and name: what tags
+# are kept by.
+RESOURCE_ARN_RE = re.compile(_HOME + r"(?P<kind>[A-Za-z]+):(?P<name>[^:]+)$")
 EXECUTION_ARN_RE = re.compile(_HOME + r"execution:(?P<machine>[^:]+):(?P<name>[^:]+)$")
 
 

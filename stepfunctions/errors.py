@@ -66,3 +66,24 @@ class InvalidName(ServiceError):
 
 class InvalidArn(ServiceError):
     pass
+
+
+class ConflictException(ServiceError):
+    """The change would leave the resource inconsistent (a version an alias routes to, a stale
+    revisionId, an alias of the same name set otherwise)."""
+
+
+class ServiceQuotaExceededException(ServiceError):
+    pass
+
+
+class MissingRequiredParameter(ServiceError):
+    pass
+
+
+class ResourceNotFound(ServiceError):
+    pass
+
+
+class TooManyTags(ServiceError):
+    pass

@@ -182,3 +182,22 @@ def _machine_sql() -> str:
 
 def state_machines() -> QuerySet:
     return StateMachine.objects.order_by("name")
+
+
+def version_published(*, state_machine: StateMachine, number: int) -> StateMachineVersion | None:
+    """The machine's published version `number` (its revision), or None."""
+    version = state_machine.versions.filter(published_number=number).first()
+    if version is not None:
+        version.state_machine = state_machine
+    return version
+
+
+def versions_published(*, state_machine: StateMachine) -> QuerySet:
+    """The machine's published versions, newest first (as ListStateMachineVersions lists them)."""
+    return state_machine.versions.filter(published_number__isnull=False).order_by(
+        "-published_number"
+    )
+
+
+def aliases_of(*, state_machine: StateMachine) -> QuerySet:
+    return state_machine.aliases.order_by("name")

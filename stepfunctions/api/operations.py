@@ -12,24 +12,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from stepfunctions import selectors, services
-from stepfunctions.api import shapes
+from stepfunctions.api import shapes, versions
 from stepfunctions.api.paging import page, page_fetched
 from stepfunctions.errors import (
-    InvalidArn,
     InvalidToken,
     StateMachineDoesNotExist,
     ValidationException,
 )
-from stepfunctions.models import Execution, StateMachine
+from stepfunctions.models import Execution
 
 Members = dict[str, Any]
-
-
-def _machine(arn: str) -> StateMachine:
-    # The API names machines only by ARN; the management commands also accept a bare name.
-    if not arn.startswith("arn:"):
-        raise InvalidArn(f"Invalid Arn: '{arn}'")
-    return services.state_machine_get(arn_or_name=arn)
 
 
 def _standard_only(members: Members) -> None:
@@ -57,10 +49,14 @@ def send_task_heartbeat(members: Members) -> Members:
 
 # --- Executions ---------------------------------------------------------------------------------
 def start_execution(members: Members) -> Members:
+    # A version ARN starts that version; an alias ARN the version its routing draws.
+    machine, version, qualifier = services.start_target(arn=members["stateMachineArn"])
     execution, _ = services.execution_start(
-        state_machine=_machine(members["stateMachineArn"]),
+        state_machine=machine,
         input=members.get("input", "{}"),
         name=members.get("name"),
+        version=version,
+        qualifier=qualifier,
     )
     return {"executionArn": execution.arn, "startDate": execution.start_date}
 
@@ -94,15 +90,16 @@ def _started_before(value: str) -> Q:
 def list_executions(members: Members) -> Members:
     if "stateMachineArn" not in members:
         raise ValidationException("stateMachineArn is required (map runs are not supported)")
-    machine = _machine(members["stateMachineArn"])
+    machine, started_as = versions.started_as(members["stateMachineArn"])
     status = members.get("statusFilter")
     if status is not None and status not in Execution.Status.values:
         raise ValidationException(
             f"1 validation error detected: Value '{status}' at 'statusFilter' failed to "
             f"satisfy constraint: Member must satisfy enum value set: {Execution.Status.values}"
         )
+    executions = selectors.executions_of(state_machine=machine, status=status)
     executions, next_token = page(
-        selectors.executions_of(state_machine=machine, status=status),
+        executions if started_as is None else executions.filter(started_as),
         kind="executions",
         max_results=members.get("maxResults"),
         next_token=members.get("nextToken"),
@@ -149,14 +146,28 @@ def get_execution_history(members: Members) -> Members:
 # --- State machines -----------------------------------------------------------------------------
 def create_state_machine(members: Members) -> Members:
     _standard_only(members)
+    publish = versions.publish_requested(members)
     machine = services.state_machine_create(
-        name=members["name"], definition=members["definition"], role_arn=members["roleArn"]
+        name=members["name"],
+        definition=members["definition"],
+        role_arn=members["roleArn"],
+        tags=members.get("tags"),
     )
-    return {"stateMachineArn": machine.arn, "creationDate": machine.created_at}
+    version = None
+    if publish:
+        version = services.version_publish(
+            state_machine=machine, description=members.get("versionDescription", "")
+        )
+    return {
+        "stateMachineArn": machine.arn,
+        "creationDate": machine.created_at,
+        **versions.published(members, version),
+    }
 
 
 def update_state_machine(members: Members) -> Members:
-    machine = _machine(members["stateMachineArn"])
+    publish = versions.publish_requested(members)
+    machine = versions.machine_unqualified(members["stateMachineArn"], "UpdateStateMachine")
     if {"definition", "roleArn"} & members.keys():
         version = services.state_machine_update(
             state_machine=machine,
@@ -171,11 +182,24 @@ def update_state_machine(members: Members) -> Members:
             "Either the definition, the role ARN, the LoggingConfiguration, or the "
             "TracingConfiguration must be specified"
         )
-    return {"updateDate": version.created_at, "revisionId": str(version.number)}
+    published = None
+    if publish:
+        # This update's revision only: another update since is a ConflictException.
+        published = services.version_publish(
+            state_machine=machine,
+            revision_id=str(version.number),
+            description=members.get("versionDescription", ""),
+        )
+    return {
+        "updateDate": version.created_at,
+        "revisionId": str(version.number),
+        **versions.published(members, published),
+    }
 
 
 def describe_state_machine(members: Members) -> Members:
-    return shapes.state_machine_describe(_machine(members["stateMachineArn"]))
+    machine, version = versions.machine_at(members["stateMachineArn"])
+    return shapes.state_machine_describe(machine, version=version)
 
 
 def list_state_machines(members: Members) -> Members:
@@ -193,7 +217,7 @@ def list_state_machines(members: Members) -> Members:
 def delete_state_machine(members: Members) -> Members:
     arn = members["stateMachineArn"]
     try:
-        machine = _machine(arn)
+        machine = versions.machine_unqualified(arn, "DeleteStateMachine")
     except StateMachineDoesNotExist:
         # DeleteStateMachine models no StateMachineDoesNotExist: deleting twice succeeds.
         return {}

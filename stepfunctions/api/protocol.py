@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from stepfunctions.api import operations
+from stepfunctions.api import operations, tags, validation, versions
 from stepfunctions.api.encoding import SerializationException, answer_encode, members_validate
 from stepfunctions.api.sigv4 import AuthError, signature_verify
 from stepfunctions.errors import ServiceError
@@ -54,6 +54,24 @@ OPERATIONS: dict[str, Operation] = {
     "DeleteStateMachine": Operation(operations.delete_state_machine, _MANAGE),
     "DescribeStateMachine": Operation(operations.describe_state_machine, _READ),
     "ListStateMachines": Operation(operations.list_state_machines, _READ),
+    "PublishStateMachineVersion": Operation(versions.publish_state_machine_version, _MANAGE),
+    "ListStateMachineVersions": Operation(versions.list_state_machine_versions, _READ),
+    "DeleteStateMachineVersion": Operation(versions.delete_state_machine_version, _MANAGE),
+    "CreateStateMachineAlias": Operation(versions.create_state_machine_alias, _MANAGE),
+    "DescribeStateMachineAlias": Operation(versions.describe_state_machine_alias, _READ),
+    "UpdateStateMachineAlias": Operation(versions.update_state_machine_alias, _MANAGE),
+    "DeleteStateMachineAlias": Operation(versions.delete_state_machine_alias, _MANAGE),
+    "ListStateMachineAliases": Operation(versions.list_state_machine_aliases, _READ),
+    "DescribeStateMachineForExecution": Operation(
+        versions.describe_state_machine_for_execution, _READ
+    ),
+    "TagResource": Operation(tags.tag_resource, _MANAGE),
+    "UntagResource": Operation(tags.untag_resource, _MANAGE),
+    "ListTagsForResource": Operation(tags.list_tags_for_resource, _READ),
+    # It reads nothing of the account's, but answers what CreateStateMachine would refuse.
+    "ValidateStateMachineDefinition": Operation(
+        validation.validate_state_machine_definition, _READ
+    ),
 }
 # Operations counted against a rate limit per key (settings.RATE_LIMITS).
 _THROTTLED = {

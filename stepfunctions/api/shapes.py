@@ -3,7 +3,20 @@
 import json
 from typing import Any
 
-from stepfunctions.models import Execution, HistoryEvent, StateMachine
+from stepfunctions.models import Execution, HistoryEvent, StateMachine, StateMachineVersion
+
+
+def started_on(execution: Execution, *, machine_arn: str) -> dict[str, Any]:
+    """stateMachineVersionArn / stateMachineAliasArn of an execution started on a version or
+    through an alias (Execution.qualifier: "3" or "prod:3"); nothing for one started on the
+    machine itself."""
+    if not execution.qualifier:
+        return {}
+    alias, _, number = execution.qualifier.rpartition(":")
+    return {
+        "stateMachineVersionArn": f"{machine_arn}:{number}",
+        **({"stateMachineAliasArn": f"{machine_arn}:{alias}"} if alias else {}),
+    }
 
 
 def execution_describe(execution: Execution) -> dict[str, Any]:
@@ -16,6 +29,7 @@ def execution_describe(execution: Execution) -> dict[str, Any]:
         "startDate": execution.start_date,
         "input": json.dumps(execution.input),
         "inputDetails": {"included": True},
+        **started_on(execution, machine_arn=execution.state_machine.arn),
     }
     if execution.stop_date:
         answer["stopDate"] = execution.stop_date
@@ -38,6 +52,7 @@ def execution_item(execution: Execution, *, state_machine: StateMachine) -> dict
         "status": execution.status,
         "startDate": execution.start_date,
         **({"stopDate": execution.stop_date} if execution.stop_date else {}),
+        **started_on(execution, machine_arn=state_machine.arn),
     }
 
 
@@ -66,20 +81,26 @@ def history_event(event: HistoryEvent, *, include_data: bool = True) -> dict[str
     return shaped
 
 
-def state_machine_describe(state_machine: StateMachine) -> dict[str, Any]:
-    """DescribeStateMachine's answer, from the latest version. The project runs no IAM: roleArn
-    is the role given at creation (or since), kept for $$.Execution.RoleArn and for tools."""
-    latest = state_machine.latest_version
-    return {
-        "stateMachineArn": state_machine.arn,
+def state_machine_describe(
+    state_machine: StateMachine, *, version: StateMachineVersion | None = None
+) -> dict[str, Any]:
+    """DescribeStateMachine's answer: of the latest revision, or of a published `version` (its
+    ARN, definition, description and publication date). The project runs no IAM: roleArn is
+    the role given at creation (or since), kept for $$.Execution.RoleArn and for tools."""
+    shown = version or state_machine.latest_version
+    answer = {
+        "stateMachineArn": version.arn if version else state_machine.arn,
         "name": state_machine.name,
         "status": "ACTIVE",
-        "definition": json.dumps(latest.definition, indent=2),
+        "definition": json.dumps(shown.definition, indent=2),
         "roleArn": state_machine.role_arn,
         "type": "STANDARD",
-        "creationDate": state_machine.created_at,
-        "revisionId": str(latest.number),
+        "creationDate": version.published_at if version else state_machine.created_at,
+        "revisionId": str(shown.number),
     }
+    if version is not None and version.description:
+        answer["description"] = version.description
+    return answer
 
 
 def state_machine_item(state_machine: StateMachine) -> dict[str, Any]:

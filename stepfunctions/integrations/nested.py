@@ -36,6 +36,7 @@ from stepfunctions.services.children import definition_of
 from stepfunctions.services.executions import execution_start
 from stepfunctions.services.messages import stages_nudge
 from stepfunctions.services.state_machines import state_machine_get
+from stepfunctions.services.versions import start_target
 from stepfunctions.workflow import StatesError
 
 START_EXECUTION = "arn:aws:states:::states:startExecution"
@@ -58,9 +59,17 @@ def _child_start(parameters: Any, *, parent_token: str = "") -> Execution:
         raise StatesError("StepFunctions.InvalidArn", "StateMachineArn is required")
     data = parameters.get("Input", {})
     try:
-        machine = state_machine_get(arn_or_name=parameters["StateMachineArn"])
+        named = parameters["StateMachineArn"]
+        if named.startswith("arn:"):  # a version's or an alias's ARN starts that version
+            machine, version, qualifier = start_target(arn=named)
+        else:
+            machine, version, qualifier = state_machine_get(arn_or_name=named), None, ""
         execution, created = execution_start(
-            state_machine=machine, input=data, name=parameters.get("Name")
+            state_machine=machine,
+            input=data,
+            name=parameters.get("Name"),
+            version=version,
+            qualifier=qualifier,
         )
     except (
         StateMachineDoesNotExist,

@@ -1,11 +1,13 @@
 """The engine's records: definitions, executions, callback tokens, history, the event log, keys."""
 
 from stepfunctions.models.access_keys import AccessKey
+from stepfunctions.models.aliases import StateMachineAlias
 from stepfunctions.models.children import ChildGroup
 from stepfunctions.models.events import Event
 from stepfunctions.models.executions import Execution
 from stepfunctions.models.history import HistoryEvent
 from stepfunctions.models.state_machines import StateMachine, StateMachineVersion
+from stepfunctions.models.tags import Tag
 from stepfunctions.models.task_messages import TaskMessage
 from stepfunctions.models.tokens import CallbackToken
 from stepfunctions.workflow import Cursor
@@ -19,6 +21,8 @@ __all__ = [
     "Execution",
     "HistoryEvent",
     "StateMachine",
+    "StateMachineAlias",
     "StateMachineVersion",
+    "Tag",
     "TaskMessage",
 ]

@@ -199,6 +199,9 @@ class Execution(models.Model):
     # execution to end (stepfunctions.integrations.nested); empty for any other execution. The
     # database's default too, so a process still running the previous code inserts rows.
     parent_token = models.CharField(max_length=2048, blank=True, default="", db_default="")
+    # What StartExecution named besides the machine: "" (the machine: its latest revision), a
+    # published version's number ("3"), or an alias with the version it routed to ("prod:3").
+    qualifier = models.CharField(max_length=96, blank=True, default="", db_default="")
 
     objects = ExecutionQuerySet.as_manager()
 

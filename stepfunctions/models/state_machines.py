@@ -18,6 +18,9 @@ class StateMachine(models.Model):
     # The roleArn given at CreateStateMachine ($$.Execution.RoleArn); nothing here assumes it.
     role_arn = models.CharField(max_length=256)
     created_at = models.DateTimeField(auto_now_add=True)
+    # How many versions were ever published: the next one's number (deleted numbers are not
+    # given again, as on AWS). Changed only under the machine's row lock.
+    versions_published = models.PositiveIntegerField(default=0, db_default=0)
 
     def __str__(self) -> str:
         return self.name
@@ -60,7 +63,12 @@ class StateMachine(models.Model):
 
 
 class StateMachineVersion(models.Model):
-    """An immutable ASL document; updating a state machine adds a version."""
+    """An immutable ASL document; updating a state machine adds one (a revision).
+
+    `number` is the revision, the API's revisionId: every revision is one, and the newest is what
+    AWS calls the unqualified machine ($LATEST). A revision becomes a PUBLISHED version of the API
+    (`<machine arn>:<published_number>`) only when published; deleting that version clears
+    `published_number` (the revision stays: executions that ran it keep it)."""
 
     state_machine = models.ForeignKey(
         StateMachine, on_delete=models.CASCADE, related_name="versions"
@@ -68,14 +76,25 @@ class StateMachineVersion(models.Model):
     number = models.PositiveIntegerField()
     definition = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+    published_number = models.PositiveIntegerField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    description = models.CharField(max_length=256, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["state_machine", "number"], name="one_version_number")
+            models.UniqueConstraint(fields=["state_machine", "number"], name="one_version_number"),
+            models.UniqueConstraint(
+                fields=["state_machine", "published_number"], name="one_published_number"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.state_machine.name} v{self.number}"
+
+    @property
+    def arn(self) -> str:
+        """The published version's ARN (a revision never published has none)."""
+        return f"{self.state_machine.arn}:{self.published_number}"
 
 
 _LATEST_VERSION = Statement(

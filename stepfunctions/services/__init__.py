@@ -19,6 +19,7 @@ from stepfunctions.services.sweeps import (
     executions_relay,
     executions_time_out,
 )
+from stepfunctions.services.versions import start_target, version_publish
 
 __all__ = [
     "execution_advance",
@@ -32,6 +33,8 @@ __all__ = [
     "state_machine_get",
     "stages_run_due",
     "state_machine_update",
+    "start_target",
+    "version_publish",
     "task_failure",
     "task_heartbeat",
     "task_success",

@@ -17,7 +17,13 @@ from django.utils import timezone
 
 from stepfunctions import hooks
 from stepfunctions.errors import ExecutionAlreadyExists, InvalidExecutionInput
-from stepfunctions.models import CallbackToken, Cursor, Execution, StateMachine
+from stepfunctions.models import (
+    CallbackToken,
+    Cursor,
+    Execution,
+    StateMachine,
+    StateMachineVersion,
+)
 from stepfunctions.models.bulk import rows_insert
 from stepfunctions.services import children
 from stepfunctions.services.messages import execution_nudge
@@ -40,9 +46,16 @@ def input_parse(*, input: str | Any) -> Any:
 
 
 def execution_start(
-    *, state_machine: StateMachine, input: str | Any = "{}", name: str | None = None
+    *,
+    state_machine: StateMachine,
+    input: str | Any = "{}",
+    name: str | None = None,
+    version: StateMachineVersion | None = None,
+    qualifier: str = "",
 ) -> tuple[Execution, bool]:
-    """Starts an execution on the machine's latest version and enqueues its first stage.
+    """Starts an execution on `version` (a published version, or one an alias routed to; by
+    default the machine's latest revision) and enqueues its first stage. The execution keeps
+    that version to its end, whatever is updated or published meanwhile.
 
     Idempotent by name as Step Functions is: the same name with the same input while RUNNING
     returns the existing execution (created False); otherwise ExecutionAlreadyExists.
@@ -50,7 +63,7 @@ def execution_start(
     data = input_parse(input=input)
     name = name_validate(name=name) if name is not None else str(uuid.uuid4())
     now = timezone.now()
-    version = state_machine.version_to_start()
+    version = version or state_machine.version_to_start()
     timeout = definition_for(version=version).timeout_seconds
     execution = Execution(
         state_machine=state_machine,
@@ -61,6 +74,7 @@ def execution_start(
         due_at=now,
         start_date=now,
         timeout_at=now + timedelta(seconds=timeout) if timeout else None,
+        qualifier=qualifier,
     )
     # One INSERT is a transaction of its own; inside the caller's, a savepoint keeps that one
     # usable when the name is taken.

@@ -13,7 +13,9 @@ from stepfunctions.errors import (
     StateMachineDoesNotExist,
 )
 from stepfunctions.models import Execution, StateMachine, StateMachineVersion
-from stepfunctions.workflow import Definition, DefinitionError, load_definition
+from stepfunctions.services.tags import tags_add, tags_forget
+from stepfunctions.workflow import Definition, load_definition
+from stepfunctions.workflow.diagnostics import Diagnostic, definition_check
 
 # AWS: 1-80 characters, no whitespace, brackets, wildcards, punctuation or control characters.
 _NAME_RE = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
@@ -27,12 +29,22 @@ def name_validate(*, name: str) -> str:
     return name
 
 
+def definition_diagnose(*, definition: str | dict) -> tuple[Definition | None, list[Diagnostic]]:
+    """The checks of ValidateStateMachineDefinition, with the resources this engine knows."""
+    return definition_check(definition, resource_known=resources.resource_known)
+
+
 def definition_parse(*, definition: str | dict) -> dict:
-    """Validates an ASL document with the engine; raises InvalidDefinition naming state and field."""
-    try:
-        return load_definition(definition, resource_known=resources.resource_known).raw
-    except DefinitionError as error:
-        raise InvalidDefinition(f"Invalid State Machine Definition: '{error}'") from error
+    """Validates an ASL document with the engine; raises InvalidDefinition with the first ERROR
+    diagnostic (its code, the state and field, and the location), as AWS words it."""
+    loaded, diagnostics = definition_diagnose(definition=definition)
+    if loaded is None:
+        first = diagnostics[0]
+        where = f" at {first.location}" if first.location else ""
+        raise InvalidDefinition(
+            f"Invalid State Machine Definition: '{first.code}: {first.message}{where}'"
+        )
+    return loaded.raw
 
 
 def definition_for(*, version: StateMachineVersion) -> Definition:
@@ -56,13 +68,14 @@ def state_machine_get(*, arn_or_name: str) -> StateMachine:
 
 
 def state_machine_create(
-    *, name: str, definition: str | dict, role_arn: str | None = None
+    *, name: str, definition: str | dict, role_arn: str | None = None, tags: list | None = None
 ) -> StateMachine:
-    """Creates a state machine with version 1, running as `role_arn` ($$.Execution.RoleArn;
-    StateMachine.role_arn_default(name) when none is given).
+    """Creates a state machine with revision 1, running as `role_arn` ($$.Execution.RoleArn;
+    StateMachine.role_arn_default(name) when none is given), with its `tags`.
 
     Idempotent as CreateStateMachine is: the same name with the same definition and role (any
-    role, when none is given) answers the existing machine; another definition or role is refused.
+    role, when none is given) answers the existing machine (its tags as they are); another
+    definition or role is refused.
     """
     name_validate(name=name)
     document = definition_parse(definition=definition)
@@ -72,6 +85,8 @@ def state_machine_create(
                 name=name, role_arn=role_arn or StateMachine.role_arn_default(name)
             )
             StateMachineVersion.objects.create(state_machine=machine, number=1, definition=document)
+            if tags:
+                tags_add(resource_arn=machine.arn, tags=tags)
     except IntegrityError as error:
         existing = StateMachine.objects.filter(name=name).first()
         if (
@@ -98,6 +113,7 @@ def state_machine_delete(*, state_machine: StateMachine) -> None:
         for execution in locked.executions.filter(status=Execution.Status.RUNNING):
             hooks.execution_closed(execution, hooks.DELETED)
         locked.executions.all().delete()
+        tags_forget(resource_arn=locked.arn)
         locked.delete()
 
 

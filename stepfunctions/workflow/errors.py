@@ -23,6 +23,9 @@ class DefinitionError(ValueError):
         self.state = state
         self.field = field
         self.message = message
+        # The states and fields around `state` when it is inside a Parallel branch or a Map's
+        # item processor: ("States", "<Parallel state>", "Branches[0]", ...), outermost first.
+        self.scope: tuple[str, ...] = ()
         parts = []
         if state is not None:
             parts.append(f'State "{state}"')

@@ -288,11 +288,12 @@ def _read_branch(reader: StateReader, where: str, raw: Any, scope: _Scope) -> De
     # The branch's scope is inside this one: it reads (and may not assign) what this one and the
     # scopes around it assign.
     outer = scope.outer | {v for state in scope.names.values() for v in _assigned_names(state)}
-    return Definition(
-        start_at=start_at,
-        states=_read_states(states, scope.resource_known, scope.language, frozenset(outer)),
-        raw=raw,
-    )
+    try:
+        inner = _read_states(states, scope.resource_known, scope.language, frozenset(outer))
+    except DefinitionError as error:
+        error.scope = ("States", reader.name, where, *error.scope)
+        raise
+    return Definition(start_at=start_at, states=inner, raw=raw)
 
 
 def _read_branching(reader: StateReader, kind: str, scope: _Scope) -> dict[str, Any]:

@@ -78,6 +78,23 @@ def test_fire_and_forget_gives_the_start_response_and_the_child_runs(inline_stag
     assert not child.parent_token
 
 
+def test_a_child_started_on_a_version_arn_runs_that_version(inline_stages):
+    child = services.state_machine_create(name="Child", definition=document(CHILD_SUCCEEDS))
+    services.version_publish(state_machine=child)
+    tripled = {
+        "Triple": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"}, "End": True}
+    }
+    services.state_machine_update(state_machine=child, definition=document(tripled))
+    on_version = parent(START + ".sync:2")
+    on_version["Start"]["Parameters"]["StateMachineArn"] = f"{CHILD_ARN}:1"
+    machine = services.state_machine_create(name="OnVersion", definition=document(on_version))
+    execution, _ = services.execution_start(state_machine=machine, input={"n": 2})
+    execution.refresh_from_db()
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.output["Output"] == {"n": 4}  # version 1 doubles; the latest adds 1
+    assert child_of().qualifier == "1"
+
+
 def test_sync_waits_for_the_child_and_gives_its_output_as_json_text(inline_stages):
     execution = run("SYNC", CHILD_WAITS)
     assert (execution.status, execution.stage) == ("RUNNING", "WAITING")
