@@ -1,13 +1,16 @@
-"""The coffee bar's records: menu, QR codes, orders, order numbers, shop config, login locks."""
+"""The coffee bar's records: menu, QR codes, orders (and their report), order numbers, shop config,
+login locks."""
 
 from orders.models.accounts import LoginAccount
 from orders.models.barista import QueuedOrder
 from orders.models.menu import CustomerDay, Drink, DrinkModifier, QRCode
 from orders.models.orders import Order
+from orders.models.report import DayReport
 from orders.models.shop import OrderNumberCounter, ShopConfig
 
 __all__ = [
     "CustomerDay",
+    "DayReport",
     "Drink",
     "DrinkModifier",
     "LoginAccount",
