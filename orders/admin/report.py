@@ -47,6 +47,7 @@ class DayReportAdmin(OnePermissionAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": "Manager's report",
+            "is_nav_sidebar_enabled": False,
             "opts": self.model._meta,
             "max_days": MAX_DAYS,
         }
