@@ -37,6 +37,23 @@ class QuarterHour(models.Func):
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
+class Epoch(models.Func):
+    """A timestamp as seconds since the epoch (a float): the report reads durations and the
+    queue's moments as numbers, not as datetimes Python would convert one by one."""
+
+    output_field = models.FloatField()
+    arity = 1
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "extract(epoch from %(expressions)s)::double precision"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # julianday() counts days (a double: tens of microseconds' precision today).
+        template = "((julianday(%(expressions)s) - 2440587.5) * 86400.0)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
 # The options chosen on a range's drinks, counted by modifier and option: each order's
 # drink.modifiers is an object {modifier: option}, spread into rows by each vendor's own function.
 OPTIONS_COUNT = Statement(

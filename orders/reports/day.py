@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -103,9 +104,10 @@ class Queue:
     at: datetime | None
 
 
-def queue_longest(waits: Sequence[tuple[datetime, datetime | None]]) -> Queue:
-    """A sweep over the waits' starts and ends (an end and a start at the same instant: the end
-    first, so an order handed over as the next comes in does not count twice)."""
+def queue_longest(waits: Sequence[tuple[Any, Any]]) -> Queue:
+    """A sweep over the waits' (start, end) moments, an end None for a wait not over (an end
+    and a start at the same instant: the end first, so an order handed over as the next comes
+    in does not count twice). Moments of any one kind: datetimes, or epoch seconds."""
     steps = [(submitted, 1) for submitted, _ in waits]
     steps += [(ended, -1) for _, ended in waits if ended is not None]
     steps.sort()
@@ -148,18 +150,22 @@ class Report:
         return sum(self.totals.values())
 
 
-def _local(epoch: int) -> datetime:
+def _local(epoch: float) -> datetime:
     return timezone.localtime(datetime.fromtimestamp(epoch, tz=UTC))
 
 
-def _seconds(since: datetime | None, until: datetime | None) -> float | None:
+def _seconds(since: float | None, until: float | None) -> float | None:
     if since is None or until is None or until < since:
         return None
-    return (until - since).total_seconds()
+    # The database's epoch seconds, to the millisecond (SQLite's julianday is a little off).
+    return round(until - since, 3)
 
 
 def _local_queue(queue: Queue) -> Queue:
-    return Queue(queue.longest, timezone.localtime(queue.at) if queue.at else None)
+    """The queue, its moment from epoch seconds to the bar's local time (to the millisecond)."""
+    if queue.at is None:
+        return queue
+    return Queue(queue.longest, _local(round(queue.at, 3)))
 
 
 # Minutes each menu item (a drink or a modifier's option) was marked sold out in the range, most

@@ -8,7 +8,7 @@ from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
 
 from orders.models import Order
-from orders.models.report import QuarterHour, options_count
+from orders.models.report import Epoch, QuarterHour, options_count
 from orders.services.order_processor import (
     BARISTA_TIMED_OUT,
     CUSTOMER_CANCELLED,
@@ -58,12 +58,15 @@ def outcomes_by_quarter(*, start: datetime, end: datetime) -> list[tuple[int, st
 
 
 def completed_timings(*, start: datetime, end: datetime) -> list[tuple]:
-    """(quarter hour, submitted_at, made_at, ended_at, barista) of each completed order."""
+    """(quarter hour, submitted, made, ended, barista) of each completed order, its moments in
+    epoch seconds (None where not recorded)."""
     return list(
         _started(start, end)
         .filter(status=Order.Status.COMPLETED)
         .annotate(quarter=QuarterHour("created_at"))
-        .values_list("quarter", "submitted_at", "made_at", "ended_at", "barista")
+        .values_list(
+            "quarter", Epoch("submitted_at"), Epoch("made_at"), Epoch("ended_at"), "barista"
+        )
     )
 
 
@@ -84,11 +87,11 @@ def options_chosen(*, start: datetime, end: datetime) -> list[tuple[str, str, in
     return options_count(start=start, end=end)
 
 
-def waits(*, start: datetime, end: datetime) -> list[tuple[datetime, datetime | None]]:
-    """(submitted_at, ended_at) of each order that waited for a barista (ended_at None: still
-    waiting)."""
+def waits(*, start: datetime, end: datetime) -> list[tuple[float, float | None]]:
+    """(submitted, ended) in epoch seconds of each order that waited for a barista (ended None:
+    still waiting)."""
     return list(
         _started(start, end)
         .filter(submitted_at__isnull=False)
-        .values_list("submitted_at", "ended_at")
+        .values_list(Epoch("submitted_at"), Epoch("ended_at"))
     )
