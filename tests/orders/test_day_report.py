@@ -229,5 +229,8 @@ def test_the_page_and_its_csv_for_a_manager(client, db):
     assert _rows(download.content.decode()) == _rows(
         report_csv(report_compute(days=DayRange(DAY, DAY)))
     )
+    empty = client.get(URL, {"first": "2026-03-12"}).content.decode()  # a day without orders
+    assert 'id="summary-orders">0<' in empty and "No drink was ordered." in empty
+    assert empty.count('role="img"') == 4
     wrong = client.get(URL, {"first": "2026-03-10", "last": "2026-03-01"})
     assert wrong.status_code == 400 and b"comes before" in wrong.content
