@@ -3,9 +3,9 @@
 Each chart is an inline <svg role="img"> named by its own <title> and <desc>, so a screen reader
 hears what it shows (the numbers themselves are in the tables beside it). pygal's tooltips need
 its JavaScript, which it would fetch from a CDN: charts are drawn without it (js=[]), and its
-inline config script and the tooltip groups only that script shows are left out, with the
-comments naming pygal's site. The one <style> each chart carries bears the nonce of the page's
-Content-Security-Policy.
+inline config script, the tooltip groups only that script shows and each value's <desc> it
+reads are left out, with the comments naming pygal's site. The one <style> each chart carries
+bears the nonce of the page's Content-Security-Policy.
 """
 
 import xml.etree.ElementTree as ET
@@ -78,6 +78,7 @@ def _svg(chart, *, name: str, desc: str, nonce: str) -> str:
                 not isinstance(child.tag, str)
                 or child.tag == "script"
                 or "tooltip" in child.get("class", "").split()
+                or (child.tag == "desc" and child.get("class"))  # each value's, for tooltips
             ):
                 parent.remove(child)
     for style in root.iter("style"):
