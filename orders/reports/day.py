@@ -135,7 +135,7 @@ class Quarter:
 @dataclass(frozen=True)
 class Report:
     range: DayRange
-    quarters: list[Quarter]  # from the first quarter with an order to the last, gaps included
+    quarters: list[Quarter]  # each day's, from its first order to its last (_quarters_shown)
     totals: dict[str, int]  # orders by outcome
     ready: Timing | None  # order (drink submitted) to ready, all completed orders
     baristas: dict[str, Timing]  # "Make" to complete, by barista
@@ -159,6 +159,20 @@ def _seconds(since: float | None, until: float | None) -> float | None:
         return None
     # The database's epoch seconds, to the millisecond (SQLite's julianday is a little off).
     return round(until - since, 3)
+
+
+def _quarters_shown(counts: dict[int, Any]) -> list[int]:
+    """The quarter hours (epoch seconds) the charts show: each local day's from its first order
+    to its last, the quiet ones between included; the nights between days left out."""
+    step = int(QUARTER.total_seconds())
+    spans: dict[date, tuple[int, int]] = {}
+    for epoch in counts:
+        day = _local(epoch).date()
+        first, last = spans.get(day, (epoch, epoch))
+        spans[day] = (min(first, epoch), max(last, epoch))
+    return [
+        epoch for day in sorted(spans) for epoch in range(spans[day][0], spans[day][1] + 1, step)
+    ]
 
 
 def _local_queue(queue: Queue) -> Queue:
@@ -195,12 +209,14 @@ def report_compute(*, days: DayRange, items_off: ItemsOff = items_off_none) -> R
         making = _seconds(made, ended)
         if making is not None and barista:
             made_by[barista].append(making)
-    quarters = []
-    if counts:
-        first, last = min(counts), max(counts)
-        for epoch in range(first, last + 1, int(QUARTER.total_seconds())):
-            outcomes = {key: counts[epoch].get(key, 0) for key in OUTCOMES}
-            quarters.append(Quarter(_local(epoch), outcomes, timing_of(ready_by_quarter[epoch])))
+    quarters = [
+        Quarter(
+            _local(epoch),
+            {key: counts[epoch].get(key, 0) for key in OUTCOMES},
+            timing_of(ready_by_quarter[epoch]),
+        )
+        for epoch in _quarters_shown(counts)
+    ]
     # The earliest of the busiest, if two tie (max keeps the first it meets).
     busiest = max(quarters, key=lambda q: q.orders, default=None)
     options = sorted(reads.options_chosen(start=start, end=end), key=lambda r: (r[0], -r[2], r[1]))

@@ -9,9 +9,10 @@ from datetime import date, timedelta
 import pytest
 from django.contrib.auth.models import Permission, User
 
+from orders.models import Order
 from orders.reports import DayRange, day_range_parse, report_charts, report_compute, report_csv
 from orders.reports.day import Queue, queue_longest, timing_of
-from tests.orders.report_orders import DAY, at, crafted_day
+from tests.orders.report_orders import DAY, at, crafted_day, order_add
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -111,14 +112,19 @@ def test_percentiles_by_hand():
 
 def test_a_range_of_days_and_its_limits(db):
     crafted_day()
+    order_add("late", at("11:40"), status=Order.Status.CANCELLED, reason="Customer timedout")
     days = day_range_parse(first="2026-03-09", last="2026-03-11", today=date(2030, 1, 1))
     report = report_compute(days=days)
-    assert report.orders == 15 and report.range.days == 3
-    # Quarters run from the evening before to the midnight after, the empty ones included.
-    assert (report.quarters[0].start, report.quarters[-1].start) == (
-        at("23:45", date(2026, 3, 9)),
-        at("00:00", date(2026, 3, 11)),
-    )
+    assert report.orders == 16 and report.range.days == 3
+    # Each day's quarters from its first order to its last, the quiet ones between (10:15 to
+    # 11:15) kept, the nights not.
+    day = ["09:00", "09:15", "09:30", "09:45", "10:00", "10:15", "10:30", "10:45", "11:00"]
+    assert [f"{q.start:%d %H:%M}" for q in report.quarters] == [
+        "09 23:45",
+        *(f"10 {hh_mm}" for hh_mm in [*day, "11:15", "11:30"]),
+        "11 00:00",
+    ]
+    assert [q.orders for q in report.quarters] == [1, 5, 3, 3, 1, 1, 0, 0, 0, 0, 0, 1, 1]
     assert day_range_parse(first=None, last=None, today=DAY) == DayRange(DAY, DAY)
     for first, last, words in [
         ("2026-03-10", "2026-03-09", "comes before"),
