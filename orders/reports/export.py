@@ -9,6 +9,15 @@ from collections.abc import Iterator
 from orders.reports.day import OUTCOMES, Report, Timing
 
 HEADER = ("section", "label", "measure", "value")
+# A cell a spreadsheet would read as a formula (OWASP's CSV injection): a barista's username may
+# start with + - @, a drink's name with anything the menu's editor typed.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return f"'{value}"
+    return value
 
 
 def _timing(section: str, label: str, timing: Timing) -> Iterator[tuple]:
@@ -56,5 +65,5 @@ def report_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HEADER)
-    writer.writerows(report_rows(report))
+    writer.writerows([_cell(value) for value in row] for row in report_rows(report))
     return out.getvalue()

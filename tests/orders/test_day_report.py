@@ -197,6 +197,22 @@ def test_the_csv_has_the_same_numbers(report):
     assert ["longest queue", "2026-03-10 09:09:00", "orders waiting", "3"] in rows
 
 
+def test_no_cell_of_the_csv_is_a_formula(db):
+    order_add(
+        "x",
+        at("12:00"),
+        status=Order.Status.COMPLETED,
+        barista="@SUM(1+1)",
+        made_at=at("12:01"),
+        ended_at=at("12:03"),
+        drink={"drink": "=HYPERLINK(1)", "modifiers": {"-Milk": "+Oat"}},
+    )
+    rows = _rows(report_csv(report_compute(days=DayRange(DAY, DAY))))
+    assert ["make to complete per barista", "'@SUM(1+1)", "orders", "1"] in rows
+    assert ["drinks", "'=HYPERLINK(1)", "orders", "1"] in rows
+    assert ["options", "'-Milk: +Oat", "orders", "1"] in rows
+
+
 def _staff(username: str, *codenames: str) -> User:
     user = User.objects.create_user(username, password="pw", is_staff=True)
     user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
