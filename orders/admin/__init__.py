@@ -1,3 +1,3 @@
 """Admin, one module per room; importing them registers their ModelAdmins."""
 
-from orders.admin import accounts, barista, menu, orders  # noqa: F401
+from orders.admin import accounts, barista, menu, orders, report  # noqa: F401

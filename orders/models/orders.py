@@ -64,20 +64,26 @@ class OrderQuerySet(models.QuerySet):
         )
 
     def complete(self, rows: Sequence[Row], *, workflow_state: str) -> None:
-        """CREATED -> COMPLETED in `workflow_state`, its token spent. Only the row's execution's
-        order, while CREATED: applying the same end twice changes nothing more."""
-        self._rows_update(
-            rows, status=Order.Status.COMPLETED, task_token="", workflow_state=workflow_state
-        )
-
-    def cancel(self, rows: Sequence[Row]) -> None:
-        """CREATED -> CANCELLED, ended in each row's `workflow_state` with its `reason`, its token
-        spent. Only the row's execution's order, while CREATED."""
+        """CREATED -> COMPLETED in `workflow_state`, its token spent, ended now. Only the row's
+        execution's order, while CREATED: applying the same end twice changes nothing more."""
         self._rows_update(
             rows,
-            per_row=("workflow_state", "reason"),
+            status=Order.Status.COMPLETED,
+            task_token="",
+            workflow_state=workflow_state,
+            ended_at=timezone.now(),
+        )
+
+    def cancel(self, rows: Sequence[Row], *, refusals: bool = False) -> None:
+        """CREATED -> CANCELLED, ended now in each row's `workflow_state` with its `reason` (and,
+        for the shop's `refusals`, its `refused_because`), its token spent. Only the row's
+        execution's order, while CREATED."""
+        self._rows_update(
+            rows,
+            per_row=("workflow_state", "reason", *(("refused_because",) if refusals else ())),
             status=Order.Status.CANCELLED,
             task_token="",
+            ended_at=timezone.now(),
         )
 
     def cancel_closed(self, *, execution: Execution, reason: str) -> "Order | None":
@@ -87,6 +93,7 @@ class OrderQuerySet(models.QuerySet):
         ended = self.filter(execution=execution, status=Order.Status.CREATED).update(
             status=Order.Status.CANCELLED,
             task_token="",
+            ended_at=timezone.now(),
             reason=reason[: Order._meta.get_field("reason").max_length],
         )
         return self.filter(execution=execution).first() if ended else None
@@ -94,12 +101,13 @@ class OrderQuerySet(models.QuerySet):
     # -- the people's callbacks ----------------------------------------------------------------
 
     def claim(self, *, pk: int, barista: str, waiting_in: str) -> bool:
-        """The barista claims an unclaimed CREATED order waiting in `waiting_in`. One conditional
-        UPDATE: of two baristas at once, the one whose row count is 1 won."""
+        """The barista claims an unclaimed CREATED order waiting in `waiting_in`, made from now.
+        One conditional UPDATE: of two baristas at once, the one whose row count is 1 won."""
+        now = timezone.now()
         return bool(
             self.filter(
                 pk=pk, status=Order.Status.CREATED, workflow_state=waiting_in, barista=""
-            ).update(barista=barista, updated_at=timezone.now())
+            ).update(barista=barista, made_at=now, updated_at=now)
         )
 
     def unclaim(self, *, pk: int, barista: str, waiting_in: str) -> bool:
@@ -108,7 +116,7 @@ class OrderQuerySet(models.QuerySet):
         return bool(
             self.filter(
                 pk=pk, status=Order.Status.CREATED, workflow_state=waiting_in, barista=barista
-            ).update(barista="", updated_at=timezone.now())
+            ).update(barista="", made_at=None, updated_at=timezone.now())
         )
 
     def lock_for_callback(self, order: "Order") -> "Order":
@@ -187,6 +195,10 @@ _FRESH_FIELDS = (
     "barista",
     "reason",
     "submitted_at",
+    "made_at",
+    "ended_at",
+    "cancelled_by",
+    "refused_because",
 )
 
 
@@ -197,6 +209,10 @@ class Order(models.Model):
         CREATED = "CREATED"
         COMPLETED = "COMPLETED"
         CANCELLED = "CANCELLED"
+
+    class Refusal(models.TextChoices):
+        CLOSED = "closed"
+        FULL = "full"
 
     order_id = models.CharField(max_length=64, unique=True)
     user_id = models.CharField(max_length=150, db_index=True)
@@ -216,6 +232,14 @@ class Order(models.Model):
     reason = models.CharField(max_length=256, blank=True, default="")
     # When the customer's drink was accepted: the barista queue's age counts from here.
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # The manager's report reads these: when a barista pressed Make (cleared if put back), when
+    # the order ended (any way), who asked to cancel it, and why the shop refused it.
+    made_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=150, blank=True, default="")
+    refused_because = models.CharField(
+        max_length=6, choices=Refusal.choices, blank=True, default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -223,6 +247,8 @@ class Order(models.Model):
 
     class Meta:
         permissions = [("act_as_barista", "Can make, complete and cancel any order")]
+        # The manager's report reads a day's orders by when they started.
+        indexes = [models.Index(fields=["created_at"], name="orders_order_created_at")]
 
     def __str__(self) -> str:
         return f"Order {self.order_id}"
@@ -237,6 +263,11 @@ class Order(models.Model):
         self.drink = drink
         self.submitted_at = at
         self.save(update_fields=["drink", "submitted_at", "updated_at"])
+
+    def cancel_ask(self, *, by: str) -> None:
+        """Who asked to cancel (a username); on a row read by lock_for_callback."""
+        self.cancelled_by = by[: Order._meta.get_field("cancelled_by").max_length]
+        self.save(update_fields=["cancelled_by", "updated_at"])
 
     def barista_set(self, *, barista: str) -> None:
         """The barista who hands the drink over; on a row read by lock_for_callback."""

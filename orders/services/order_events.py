@@ -77,13 +77,31 @@ def _ended_without_coffee(events: list[Event]) -> None:
     Order.objects.cancel(_rows(events, workflow_state=cause, reason=cause))
 
 
+def _refused(events: list[Event]) -> None:
+    def because(event: Event) -> str:
+        # The definition's event says whether the shop was open; an event without it (put by an
+        # execution started under an older definition) counts as full.
+        closed = event.detail.get("storeOpen") is False
+        return Order.Refusal.CLOSED if closed else Order.Refusal.FULL
+
+    Order.objects.cancel(
+        _rows(
+            events,
+            workflow_state=lambda e: SHOP_UNAVAILABLE,
+            reason=lambda e: SHOP_UNAVAILABLE,
+            refused_because=because,
+        ),
+        refusals=True,
+    )
+
+
 _HANDLERS: dict[str, Callable[[list[Event]], None]] = {
     "OrderProcessor.WorkflowStarted": _started,
     "OrderProcessor.WaitingCompletion": _waiting_completion,
     "OrderProcessor.orderFinished": _finished,
     "OrderProcessor.OrderTimeOut": _ended_without_coffee,
     "OrderProcessor.OrderCancelled": _ended_without_coffee,
-    "OrderProcessor.ShopUnavailable": _ended_without_coffee,
+    "OrderProcessor.ShopUnavailable": _refused,
 }
 
 

@@ -173,6 +173,7 @@ def order_cancel(*, order: Order, by: str) -> None:
     Catch on OrderCancelled), so a customer cancelling before submitting never gets a number."""
     with transaction.atomic():
         locked = _waiting_token(order, (CUSTOMER_WAIT, BARISTA_WAIT))
+        locked.cancel_ask(by=by)
         task_failure(
             task_token=locked.task_token, error=CANCELLED_ERROR, cause=f"Cancelled by {by}"
         )
