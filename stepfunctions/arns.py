@@ -14,6 +14,7 @@ from stepfunctions.errors import InvalidArn, ServiceError
 _HOME = r"^arn:aws:states:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
 MACHINE_ARN_RE = re.compile(_HOME + r"stateMachine:(?P<machine>[^:]+)$")
 EXECUTION_ARN_RE = re.compile(_HOME + r"execution:(?P<machine>[^:]+):(?P<name>[^:]+)$")
+ACTIVITY_ARN_RE = re.compile(_HOME + r"activity:(?P<name>[^:]+)$")
 
 
 def arn_parse(arn: str, *, pattern: re.Pattern, missing: type[ServiceError]) -> re.Match:

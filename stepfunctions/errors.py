@@ -66,3 +66,7 @@ class InvalidName(ServiceError):
 
 class InvalidArn(ServiceError):
     pass
+
+
+class ActivityDoesNotExist(ServiceError):
+    pass

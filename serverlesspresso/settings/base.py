@@ -241,6 +241,9 @@ SFN_ALLOW_ANONYMOUS = _env_bool("SFN_ALLOW_ANONYMOUS", False)
 SFN_MAX_CLOCK_SKEW_SECONDS = int(os.environ.get("SFN_MAX_CLOCK_SKEW_SECONDS", "300"))
 # Above any legal request (256 KiB of input, at most 6 bytes a character once JSON-escaped).
 SFN_MAX_BODY_BYTES = int(os.environ.get("SFN_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
+# How long GetActivityTask holds a worker's poll before an empty answer (AWS: 60 s; workers set
+# their client's read timeout above it). Tests shorten it.
+SFN_ACTIVITY_POLL_SECONDS = float(os.environ.get("SFN_ACTIVITY_POLL_SECONDS", "60"))
 # runsystem makes and prints a development key only on the embedded defaults (a local run); a
 # deployment with a DATABASE_URL issues its keys with create-access-key or the admin.
 SFN_DEVELOPMENT_KEY = "DATABASE_URL" not in os.environ

@@ -1,6 +1,7 @@
 """The engine's records: definitions, executions, callback tokens, history, the event log, keys."""
 
 from stepfunctions.models.access_keys import AccessKey
+from stepfunctions.models.activities import Activity
 from stepfunctions.models.children import ChildGroup
 from stepfunctions.models.events import Event
 from stepfunctions.models.executions import Execution
@@ -11,6 +12,7 @@ from stepfunctions.workflow import Cursor
 
 __all__ = [
     "AccessKey",
+    "Activity",
     "CallbackToken",
     "ChildGroup",
     "Cursor",
