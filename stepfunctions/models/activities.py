@@ -27,6 +27,12 @@ class ActivityQuerySet(models.QuerySet):
         NULL` on the row it locked; SQLite runs one writer at a time. The statement is a
         transaction of its own (autocommit), so the token's lock is never held with another."""
         connection = connections[self.db]
+        # Most looks of an idle poller find nothing: a read answers those, with no write (on
+        # SQLite an UPDATE takes the database's write lock even when it matches no row).
+        with connection.cursor() as cursor:
+            cursor.execute(_TASK_WAITING.text(connection), {"activity": activity_id})
+            if cursor.fetchone() is None:
+                return None
         values = {
             "activity": activity_id,
             "worker": worker_name,
@@ -83,7 +89,12 @@ def arn_of(name: str) -> str:
     return f"arn:aws:states:{settings.AWS_REGION}:{settings.AWS_ACCOUNT_ID}:activity:{name}"
 
 
-# ActivityQuerySet.task_claim. The subquery reads the partial index `token_activity_waiting`.
+# ActivityQuerySet.task_claim: whether a task waits, then the claim. Both read the partial index
+# `token_activity_waiting`.
+_TASK_WAITING = Statement(
+    "SELECT 1 FROM {CallbackToken} WHERE activity_id = %(activity)s AND status = 'OPEN'"
+    " AND started_at IS NULL LIMIT 1"
+)
 _TASK_CLAIM = Statement(
     """
 UPDATE {CallbackToken} SET started_at = %(now)s, worker_name = %(worker)s
