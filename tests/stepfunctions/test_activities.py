@@ -5,6 +5,7 @@ task times out by HeartbeatSeconds, and history reads as AWS writes it."""
 
 import itertools
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -240,3 +241,24 @@ def test_workers_racing_get_each_task_once(inline_stages, activity):
     # Each execution's history has exactly one ActivityStarted.
     for execution in Execution.objects.filter(state_machine=machine):
         assert types(execution).count("ActivityStarted") == 1
+
+
+def test_the_admin_lists_activities_with_their_waiting_tasks(inline_stages, admin_client):
+    busy, _ = activity_create(name="busy-activity")
+    activity_create(name="quiet-activity")
+    machine = activity_machine(busy)
+    for n in range(3):
+        start(machine, n)
+    activity_task_claim(activity=busy, worker_name="w")  # taken: no longer waiting
+    page = admin_client.get("/admin/stepfunctions/activity/")
+    assert page.status_code == 200
+    rows = {
+        re.search(r'field-name"><a [^>]*>([^<]+)</a>', row)[1]: row
+        for row in page.content.decode().split("<tr")[1:]
+        if 'class="field-name"' in row
+    }
+    assert set(rows) == {"busy-activity", "quiet-activity"}
+    assert busy.arn in rows["busy-activity"]
+    assert '<td class="field-tasks_waiting">2</td>' in rows["busy-activity"]
+    assert '<td class="field-tasks_waiting">0</td>' in rows["quiet-activity"]
+    assert admin_client.get("/admin/stepfunctions/activity/add/").status_code == 403
