@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from stepfunctions.arns import ACTIVITY_ARN_RE, arn_parse
@@ -137,7 +137,12 @@ def activity_task_claim(
     claimed = Activity.objects.task_claim(activity_id=activity.pk, worker_name=worker_name, now=now)
     if claimed is None:
         return None
-    _started_record(claimed, worker_name, now)
+    try:
+        _started_record(claimed, worker_name, now)
+    except DatabaseError:
+        # The task is this worker's already: better handed out without its ActivityStarted
+        # than left to time out unseen.
+        logger.exception("ActivityStarted not recorded for a task of activity %s", activity.pk)
     return {"taskToken": claimed["token"], "input": claimed["input"]}
 
 

@@ -262,3 +262,22 @@ def test_the_admin_lists_activities_with_their_waiting_tasks(inline_stages, admi
     assert '<td class="field-tasks_waiting">2</td>' in rows["busy-activity"]
     assert '<td class="field-tasks_waiting">0</td>' in rows["quiet-activity"]
     assert admin_client.get("/admin/stepfunctions/activity/add/").status_code == 403
+
+
+def test_a_task_whose_started_event_cannot_be_written_is_handed_out_all_the_same(
+    inline_stages, activity, monkeypatch
+):
+    from django.db import OperationalError
+
+    execution = start(activity_machine(activity))
+
+    def locked(**kwargs):
+        raise OperationalError("canceling statement due to lock timeout")
+
+    monkeypatch.setattr(Execution.objects, "event_ids_reserve", locked)
+    task = activity_task_claim(activity=activity, worker_name="w")
+    assert task is not None  # taken (the claim committed): the worker gets it
+    assert "ActivityStarted" not in types(execution)
+    monkeypatch.undo()
+    services.task_success(task_token=task["taskToken"], output="{}")
+    assert Execution.objects.get().status == Execution.Status.SUCCEEDED
