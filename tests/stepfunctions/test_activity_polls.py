@@ -6,6 +6,7 @@ announcement can bring the task)."""
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -23,7 +24,7 @@ def activity(transactional_db, settings):
 
 
 def wait_in_a_loop(activity, seconds: float) -> tuple[dict | None, float]:
-    """The poll in an event loop of its own thread: (its answer, its seconds)."""
+    """The poll in an event loop of its own: (its answer, its seconds)."""
 
     async def poll():
         started = time.monotonic()
@@ -34,7 +35,9 @@ def wait_in_a_loop(activity, seconds: float) -> tuple[dict | None, float]:
         finally:
             await sync_to_async(connections.close_all)()
 
-    return asyncio.run(poll())
+    # In a thread of its own: the browser tests' driver leaves a loop running in the main thread.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, poll()).result()
 
 
 def test_an_idle_poll_answers_empty_after_its_seconds(activity):
