@@ -5,6 +5,9 @@ Requests and live streams take different paths:
 - /events/* (server-sent events, orders.web.stream) go to Django's ASGI handler: each open stream
   is a coroutine on the worker's event loop waiting on Redis, so a thousand open display boards
   cost memory and file descriptors, never a request thread.
+- GetActivityTask (a POST to /sfn/ with that X-Amz-Target: a worker's long poll of up to 60 s)
+  goes to the same kind of handler, resolved to the engine's async view: an idle poller is a
+  coroutine waiting on Redis, so hundreds of them hold none of the request threads.
 - Every other request goes to Django's WSGI handler in a pool of WEB_REQUEST_THREADS threads
   (a2wsgi), as gunicorn's gthread workers ran it: the pool's threads live on, so their database
   connections persist (CONN_MAX_AGE).
@@ -22,12 +25,17 @@ from a2wsgi import WSGIMiddleware
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.core.wsgi import get_wsgi_application
+from django.urls import ResolverMatch
 
 from serverlesspresso.database_bounds import web_bounds_install
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverlesspresso.settings.production")
 
 STREAM_PREFIX = "/events/"
+# The Step Functions API (serverlesspresso/urls.py) and the operation whose long poll waits on
+# the event loop (stepfunctions.api.polls).
+SFN_PREFIX = "/sfn"
+POLL_TARGET = b"AWSStepFunctions.GetActivityTask"
 # What a stream needs: its security headers, the session and the user. All async-capable, so an
 # anonymous stream never leaves the event loop; a sync-only middleware here would hold a thread
 # for each open stream (Django runs it in a per-request thread that lives as long as the stream).
@@ -59,16 +67,42 @@ class StreamHandler(ASGIHandler):
             settings.MIDDLEWARE = everything
 
 
+class ActivityPollHandler(StreamHandler):
+    """GetActivityTask's long polls (a POST to the Step Functions API with that X-Amz-Target):
+    the stream handler, with every request resolved to the engine's async view, so a waiting
+    worker is a coroutine on the event loop, never a request thread (the pool's threads stay for
+    the rest of the API however many workers poll)."""
+
+    def resolve_request(self, request):
+        from stepfunctions.api.polls import get_activity_task
+
+        match = ResolverMatch(get_activity_task, (), {}, url_name="get-activity-task")
+        request.resolver_match = match
+        return match
+
+
+def _is_activity_poll(scope) -> bool:
+    if not scope["path"].startswith(SFN_PREFIX) or scope.get("method") != "POST":
+        return False
+    return any(name == b"x-amz-target" and value == POLL_TARGET for name, value in scope["headers"])
+
+
 django.setup(set_prefix=False)
 # Before any request opens a connection: the web's lock and statement bounds.
 web_bounds_install()
 streams = StreamHandler()
+polls = ActivityPollHandler()
 requests = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_REQUEST_THREADS)
 
 
 async def application(scope, receive, send) -> None:
     if scope["type"] == "http":
-        app = streams if scope["path"].startswith(STREAM_PREFIX) else requests
+        if scope["path"].startswith(STREAM_PREFIX):
+            app = streams
+        elif _is_activity_poll(scope):
+            app = polls
+        else:
+            app = requests
         await app(scope, receive, send)
     elif scope["type"] == "lifespan":
         # Nothing to set up or tear down: say so, so the server does not log a failed lifespan.

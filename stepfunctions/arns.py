@@ -21,6 +21,7 @@ QUALIFIED_MACHINE_ARN_RE = re.compile(
 # are kept by.
 RESOURCE_ARN_RE = re.compile(_HOME + r"(?P<kind>[A-Za-z]+):(?P<name>[^:]+)$")
 EXECUTION_ARN_RE = re.compile(_HOME + r"execution:(?P<machine>[^:]+):(?P<name>[^:]+)$")
+ACTIVITY_ARN_RE = re.compile(_HOME + r"activity:(?P<name>[^:]+)$")
 
 
 def arn_parse(arn: str, *, pattern: re.Pattern, missing: type[ServiceError]) -> re.Match:

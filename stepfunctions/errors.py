@@ -87,3 +87,7 @@ class ResourceNotFound(ServiceError):
 
 class TooManyTags(ServiceError):
     pass
+
+
+class ActivityDoesNotExist(ServiceError):
+    pass

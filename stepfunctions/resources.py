@@ -8,6 +8,7 @@ the stage's transaction, so what they write commits (or rolls back) with the sta
 """
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,11 +32,17 @@ class Invocation:
     # a row it locked and read, a count it made. Shared by every handler of the batch (key it by
     # the handler's own name) and dropped when the batch's transaction ends.
     batch: dict = field(default_factory=dict)
+    # The Resource ARN the state names (a handler registered for a family of ARNs reads it).
+    resource: str = ""
+    # Columns a handler sets on the task token row of the wait it opens (an activity's task).
+    token_fields: dict = field(default_factory=dict)
 
 
 Handler = Callable[[Any, Invocation], Any]
 _resources: dict[str, Handler] = {}
 _functions: dict[str, Handler] = {}
+# Handlers of a family of ARNs (an Activity's: one ARN per activity), by the pattern they match.
+_families: list[tuple[re.Pattern, Handler]] = []
 
 
 def resource(arn: str) -> Callable[[Handler], Handler]:
@@ -43,6 +50,18 @@ def resource(arn: str) -> Callable[[Handler], Handler]:
 
     def register(handler: Handler) -> Handler:
         _resources[arn] = handler
+        return handler
+
+    return register
+
+
+def resource_family(pattern: re.Pattern) -> Callable[[Handler], Handler]:
+    """Registers a handler for every Resource ARN `pattern` matches (it reads the ARN from
+    `Invocation.resource`); an exact registration of `resource` wins over a family."""
+
+    def register(handler: Handler) -> Handler:
+        if (pattern, handler) not in _families:
+            _families.append((pattern, handler))
         return handler
 
     return register
@@ -62,13 +81,20 @@ def _base(arn: str) -> str:
     return arn.removesuffix(CALLBACK_SUFFIX)
 
 
+def _handler(arn: str) -> Handler | None:
+    handler = _resources.get(_base(arn))
+    if handler is None:
+        handler = next((h for pattern, h in _families if pattern.match(arn)), None)
+    return handler
+
+
 def resource_known(arn: str) -> bool:
-    return _base(arn) in _resources
+    return _handler(arn) is not None
 
 
 def invoke(arn: str, parameters: Any, invocation: Invocation) -> Any:
     """Runs the resource's handler. Errors from handlers reach the workflow as StatesError."""
-    handler = _resources.get(_base(arn))
+    handler = _handler(arn)
     if handler is None:
         raise StatesError("States.Runtime", f"Resource {arn!r} is not registered")
     return handler(parameters, invocation)

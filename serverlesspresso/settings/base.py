@@ -246,6 +246,12 @@ SFN_ALLOW_ANONYMOUS = _env_bool("SFN_ALLOW_ANONYMOUS", False)
 SFN_MAX_CLOCK_SKEW_SECONDS = int(os.environ.get("SFN_MAX_CLOCK_SKEW_SECONDS", "300"))
 # Above any legal request (256 KiB of input, at most 6 bytes a character once JSON-escaped).
 SFN_MAX_BODY_BYTES = int(os.environ.get("SFN_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
+# How long GetActivityTask holds a worker's poll before an empty answer (AWS: 60 s; workers set
+# their client's read timeout above it). Tests shorten it.
+SFN_ACTIVITY_POLL_SECONDS = float(os.environ.get("SFN_ACTIVITY_POLL_SECONDS", "60"))
+# A waiting poll is woken by Redis when a task is scheduled; it also looks at the database this
+# often, for a wake-up lost with Redis. Each idle poll costs one small read per period.
+SFN_ACTIVITY_RECHECK_SECONDS = float(os.environ.get("SFN_ACTIVITY_RECHECK_SECONDS", "5"))
 # runsystem makes and prints a development key only on the embedded defaults (a local run); a
 # deployment with a DATABASE_URL issues its keys with create-access-key or the admin.
 SFN_DEVELOPMENT_KEY = "DATABASE_URL" not in os.environ

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from stepfunctions.api import operations, tags, validation, versions
+from stepfunctions.api import activities, operations, tags, validation, versions
 from stepfunctions.api.encoding import SerializationException, answer_encode, members_validate
 from stepfunctions.api.sigv4 import AuthError, signature_verify
 from stepfunctions.errors import ServiceError
@@ -40,6 +40,7 @@ class Operation:
 
 _START, _CALLBACK = "sfn_start_executions", "sfn_send_callbacks"
 _MANAGE, _READ = "sfn_manage_state_machines", "sfn_read"
+_ACTIVITIES = "sfn_run_activities"
 OPERATIONS: dict[str, Operation] = {
     "SendTaskSuccess": Operation(operations.send_task_success, _CALLBACK),
     "SendTaskFailure": Operation(operations.send_task_failure, _CALLBACK),
@@ -72,6 +73,12 @@ OPERATIONS: dict[str, Operation] = {
     "ValidateStateMachineDefinition": Operation(
         validation.validate_state_machine_definition, _READ
     ),
+    "CreateActivity": Operation(activities.create_activity, _MANAGE),
+    "DeleteActivity": Operation(activities.delete_activity, _MANAGE),
+    "DescribeActivity": Operation(activities.describe_activity, _READ),
+    "ListActivities": Operation(activities.list_activities, _READ),
+    # A worker's long poll; the web server's ASGI path runs it without a thread (api.polls).
+    "GetActivityTask": Operation(activities.get_activity_task, _ACTIVITIES),
 }
 # Operations counted against a rate limit per key (settings.RATE_LIMITS).
 _THROTTLED = {
@@ -131,8 +138,17 @@ def _throttled(name: str, request: HttpRequest, key: Any) -> HttpResponse | None
     return None
 
 
-@csrf_exempt
-def endpoint(request: HttpRequest) -> HttpResponse:
+@dataclass(frozen=True)
+class Call:
+    """A request that passed every check: its operation and its members."""
+
+    name: str
+    operation: Operation
+    members: dict[str, Any]
+
+
+def request_read(request: HttpRequest) -> Call | HttpResponse:
+    """The request's operation and members, or the refusal it gets (nothing changed)."""
     if request.method != "POST":
         return _refuse(
             "UnknownOperationException", "The Step Functions API takes POST only", status=405
@@ -184,8 +200,30 @@ def endpoint(request: HttpRequest) -> HttpResponse:
     if not isinstance(members, dict):
         return _refuse("SerializationException", "The request body must be a JSON object")
     try:
-        answer = operation.call(members_validate(operation=name, body=members))
+        return Call(name, operation, members_validate(operation=name, body=members))
     except ServiceError as error:
-        prefix = _FRONT_END_ERROR if isinstance(error, SerializationException) else _SERVICE_ERROR
-        return _refuse(error.code, error.message, prefix=prefix, status=error.http_status)
-    return _answer(answer_encode(answer))
+        return service_refusal(error)
+
+
+def service_refusal(error: ServiceError) -> HttpResponse:
+    """A service's refusal as AWS answers it."""
+    prefix = _FRONT_END_ERROR if isinstance(error, SerializationException) else _SERVICE_ERROR
+    return _refuse(error.code, error.message, prefix=prefix, status=error.http_status)
+
+
+def answer(members: dict[str, Any]) -> HttpResponse:
+    return _answer(answer_encode(members))
+
+
+def call_answer(call: Call) -> HttpResponse:
+    """Runs the operation: its answer, or the service's refusal."""
+    try:
+        return answer(call.operation.call(call.members))
+    except ServiceError as error:
+        return service_refusal(error)
+
+
+@csrf_exempt
+def endpoint(request: HttpRequest) -> HttpResponse:
+    call = request_read(request)
+    return call if isinstance(call, HttpResponse) else call_answer(call)

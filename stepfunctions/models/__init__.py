@@ -1,6 +1,7 @@
 """The engine's records: definitions, executions, callback tokens, history, the event log, keys."""
 
 from stepfunctions.models.access_keys import AccessKey
+from stepfunctions.models.activities import Activity
 from stepfunctions.models.aliases import StateMachineAlias
 from stepfunctions.models.children import ChildGroup
 from stepfunctions.models.events import Event
@@ -14,6 +15,7 @@ from stepfunctions.workflow import Cursor
 
 __all__ = [
     "AccessKey",
+    "Activity",
     "CallbackToken",
     "ChildGroup",
     "Cursor",

@@ -46,6 +46,7 @@ class AccessKey(models.Model):
             ("sfn_send_callbacks", "Step Functions API: send task success, failure, heartbeat"),
             ("sfn_manage_state_machines", "Step Functions API: create, update, delete machines"),
             ("sfn_read", "Step Functions API: describe and list machines, executions, history"),
+            ("sfn_run_activities", "Step Functions API: get activity tasks (a worker's polls)"),
         ]
 
     def __str__(self) -> str:

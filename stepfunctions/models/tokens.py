@@ -154,6 +154,20 @@ class CallbackToken(models.Model):
     outcome = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    # An Activity's task (stepfunctions.models.activities): the activity, the input its worker
+    # gets, and once a worker took it (GetActivityTask), when and by whom. A deleted activity
+    # leaves its tasks to their deadlines, as on AWS. The database's defaults too, so a process
+    # still running the previous code inserts rows.
+    activity = models.ForeignKey(
+        "stepfunctions.Activity",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tasks",
+    )
+    task_input = models.TextField(blank=True, default="", db_default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    worker_name = models.CharField(max_length=80, blank=True, default="", db_default="")
 
     objects = CallbackTokenQuerySet.as_manager()
 
@@ -162,6 +176,12 @@ class CallbackToken(models.Model):
             # The expiry sweep's cost grows with what is due, not with what is waiting.
             models.Index(
                 fields=["deadline"], condition=Q(status="OPEN"), name="token_open_deadline"
+            ),
+            # GetActivityTask's claim reads only the tasks no worker has taken yet.
+            models.Index(
+                fields=["activity", "id"],
+                condition=Q(status="OPEN", started_at__isnull=True, activity__isnull=False),
+                name="token_activity_waiting",
             ),
         ]
 

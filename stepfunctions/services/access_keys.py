@@ -19,6 +19,7 @@ GRANTS = {
     "send-callbacks": "sfn_send_callbacks",
     "manage-state-machines": "sfn_manage_state_machines",
     "read": "sfn_read",
+    "run-activities": "sfn_run_activities",
 }
 DEVELOPMENT_USERNAME = "developer"
 DEVELOPMENT_DESCRIPTION = "development key (runsystem on the embedded defaults)"

@@ -58,6 +58,7 @@ class Stage:
         self.history: list[tuple] = []
         self.events: list[Event] = []
         self.token: CallbackToken | None = None
+        self.token_fields: dict = {}
         # A Parallel or Map state's group and children, to insert (services.children).
         self.branching: tuple | None = None
 
@@ -71,8 +72,15 @@ class Stage:
     def invoke(self, resource: str, parameters: Any, *, state_name: str, token: str | None) -> Any:
         # Anything but a StatesError from a handler becomes States.TaskFailed in the interpreter.
         invocation = resources.Invocation(
-            self.execution, state_name, token, self._emit, batch=self.writes.batch
+            self.execution,
+            state_name,
+            token,
+            self._emit,
+            batch=self.writes.batch,
+            resource=resource,
         )
+        # What the handler sets on the token of the wait it opens (an activity's task).
+        self.token_fields = invocation.token_fields
         return resources.invoke(resource, parameters, invocation)
 
     def record(self, event_type: str, details: dict) -> int:
@@ -111,7 +119,7 @@ class Stage:
         execution.due_at = None
         more = False
         if isinstance(outcome, Waiting):
-            self.token = _token_build(execution, outcome, now)
+            self.token = _token_build(execution, outcome, now, self.token_fields)
             execution.stage = Execution.Stage.WAITING
             # token_id is the token's id, once StageWrites.flush has inserted it.
             execution.position = cursor_of(outcome)
@@ -169,6 +177,8 @@ _TOKEN_FIELDS = (
     "outcome",
     "created_at",
     "closed_at",
+    "activity",
+    "task_input",
 )
 
 
@@ -221,7 +231,9 @@ class StageWrites:
                 hooks.execution_closed(execution, execution.status)
 
 
-def _token_build(execution: Execution, waiting: Waiting, now: datetime) -> CallbackToken:
+def _token_build(
+    execution: Execution, waiting: Waiting, now: datetime, fields: dict
+) -> CallbackToken:
     heartbeat = waiting.heartbeat_seconds
     timeout = waiting.timeout_seconds
     heartbeat_deadline = now + timedelta(seconds=heartbeat) if heartbeat else None
@@ -236,4 +248,5 @@ def _token_build(execution: Execution, waiting: Waiting, now: datetime) -> Callb
         timeout_deadline=timeout_deadline,
         deadline=min(deadlines) if deadlines else None,
         created_at=now,
+        **fields,
     )

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 
 from stepfunctions.arns import RESOURCE_ARN_RE, arn_parse
 from stepfunctions.errors import ResourceNotFound, TooManyTags, ValidationException
-from stepfunctions.models import StateMachine, Tag
+from stepfunctions.models import Activity, StateMachine, Tag
 
 MAX_TAGS = 50
 MAX_KEY, MAX_VALUE = 128, 256
@@ -29,6 +29,7 @@ def taggable(kind: str, named: Callable[[str], QuerySet]) -> None:
 
 
 taggable("stateMachine", lambda name: StateMachine.objects.filter(name=name))
+taggable("activity", lambda name: Activity.objects.filter(name=name))
 
 
 def _resource_check(resource_arn: str, *, lock: bool) -> None:

@@ -7,7 +7,7 @@ to store and resume from (`cursor_of`).
 """
 
 from .cursor import Cursor, cursor_of
-from .definition import Catcher, Definition, Retrier, State
+from .definition import ACTIVITY_ARN, Catcher, Definition, Retrier, State
 from .errors import DefinitionError, StatesError, error_matches
 from .interpreter import resource_names, resume, start
 from .jsontext import MAX_DEPTH, JsonRefused, json_read, json_value_check
@@ -31,6 +31,7 @@ from .outcomes import (
 from .paths import PathSyntaxError, parse_path
 
 __all__ = [
+    "ACTIVITY_ARN",
     "Branching",
     "BranchResult",
     "Catcher",

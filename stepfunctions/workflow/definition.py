@@ -31,6 +31,10 @@ class Catcher:
     output: Any = None  # a JSONata catcher's Output (None: the error output as it is)
 
 
+# An Activity's ARN, as a Task state's Resource names it.
+ACTIVITY_ARN = re.compile(r"^arn:aws:states:[a-z0-9-]+:\d{12}:activity:[^:]+$")
+
+
 @dataclass(frozen=True)
 class State:
     """One validated state. Path fields hold None for JSON null (absent fields default to `$`)."""
@@ -70,6 +74,12 @@ class State:
     @property
     def is_callback(self) -> bool:
         return bool(self.resource and self.resource.endswith(".waitForTaskToken"))
+
+    @property
+    def is_activity(self) -> bool:
+        """An Activity's ARN (`arn:aws:states:<region>:<account>:activity:<name>`): a worker
+        anywhere takes the task with GetActivityTask and answers on its task token."""
+        return bool(self.resource and ACTIVITY_ARN.match(self.resource))
 
     @property
     def waits_for_job(self) -> bool:

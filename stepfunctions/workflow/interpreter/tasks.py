@@ -55,7 +55,8 @@ class TaskStates(Run):
 
     def run_task(self, state: State, raw_input: Any, attempts: list[int]) -> Next | Outcome:
         assert state.resource is not None
-        token = self.host.new_token() if state.is_callback or state.waits_for_job else None
+        waits = state.is_callback or state.waits_for_job or state.is_activity
+        token = self.host.new_token() if waits else None
         ctx = self.state_context(state, attempts, token if state.is_callback else None)
         try:
             if state.jsonata:
@@ -76,6 +77,10 @@ class TaskStates(Run):
                 timeout = self.seconds(state, effective, ctx, "timeout")
         except StatesError as err:
             return self.task_error(state, raw_input, attempts, err)
+        if state.is_activity:
+            return self.activity_schedule(
+                state, raw_input, attempts, parameters, token, heartbeat, timeout
+            )
         kind, name = resource_names(state.resource)
         scheduled = {
             "resourceType": kind,
@@ -105,17 +110,63 @@ class TaskStates(Run):
         if token is not None:
             details = {"resourceType": kind, "resource": name, "output": to_json(response)}
             self.record("TaskSubmitted", details)
-            return Waiting(
-                state.name,
-                raw_input,
-                token,
-                heartbeat,
-                timeout,
-                list(attempts),
-                self.entered_event_id,
-                copy.deepcopy(self.variables),
-            )
+            return self.waiting(state, raw_input, attempts, token, heartbeat, timeout)
         return self.task_succeeded(state, raw_input, attempts, response)
+
+    def activity_schedule(
+        self,
+        state: State,
+        raw_input: Any,
+        attempts: list[int],
+        parameters: Any,
+        token: Any,
+        heartbeat: int | None,
+        timeout: int | None,
+    ) -> Next | Outcome:
+        """An Activity task, as AWS's history shows it: ActivityScheduled (its input is what the
+        worker gets from GetActivityTask), then a wait on the task token until a worker answers
+        (ActivityStarted is written when a worker takes it), or ActivityScheduleFailed."""
+        assert state.resource is not None
+        text = to_json(parameters)
+        scheduled: dict[str, Any] = {
+            "resource": state.resource,
+            "input": text,
+            "inputDetails": {"truncated": False},
+        }
+        if timeout is not None:
+            scheduled["timeoutInSeconds"] = timeout
+        if heartbeat is not None:
+            scheduled["heartbeatInSeconds"] = heartbeat
+        self.record("ActivityScheduled", scheduled)
+        try:
+            self.host.invoke(
+                state.resource, copy.deepcopy(parameters), state_name=state.name, token=token
+            )
+        except StatesError as err:
+            self.record("ActivityScheduleFailed", {"error": err.error, "cause": err.cause})
+            return self.task_error(state, raw_input, attempts, err)
+        return self.waiting(state, raw_input, attempts, token, heartbeat, timeout)
+
+    def waiting(
+        self,
+        state: State,
+        raw_input: Any,
+        attempts: list[int],
+        token: Any,
+        heartbeat: int | None,
+        timeout: int | None,
+    ) -> Waiting:
+        """The pause until the task's token is closed (a callback, a job's end, a worker's)."""
+        return Waiting(
+            state.name,
+            raw_input,
+            token,
+            heartbeat,
+            timeout,
+            list(attempts),
+            self.entered_event_id,
+            copy.deepcopy(self.variables),
+        )
 
     def task_succeeded(
         self, state: State, raw_input: Any, attempts: list[int], result: Any
@@ -124,10 +175,13 @@ class TaskStates(Run):
             result_text = check_size(state, result)
         except StatesError as err:
             return self.task_failed(state, raw_input, attempts, err)
-        kind, name = resource_names(state.resource or "")
-        self.record(
-            "TaskSucceeded", {"resourceType": kind, "resource": name, "output": result_text}
-        )
+        if state.is_activity:
+            details = {"output": result_text, "outputDetails": {"truncated": False}}
+            self.record("ActivitySucceeded", details)
+        else:
+            kind, name = resource_names(state.resource or "")
+            details = {"resourceType": kind, "resource": name, "output": result_text}
+            self.record("TaskSucceeded", details)
         return self.result_exit(
             state, raw_input, attempts, result, self.state_context(state, attempts)
         )
@@ -161,7 +215,12 @@ class TaskStates(Run):
         self, state: State, raw_input: Any, attempts: list[int], err: StatesError
     ) -> Next | Outcome:
         kind, name = resource_names(state.resource or "")
-        if err.error == TIMEOUT:
+        if state.is_activity:
+            details = {
+                k: v for k, v in (("error", err.error), ("cause", err.cause)) if v is not None
+            }
+            self.record("ActivityTimedOut" if err.error == TIMEOUT else "ActivityFailed", details)
+        elif err.error == TIMEOUT:
             details = {"resourceType": kind, "resource": name, "error": TIMEOUT, "cause": ""}
             self.record("TaskTimedOut", details)
         else:
