@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
@@ -148,6 +149,24 @@ def live(page) -> None:
     """Waits until the page's event stream is connected and the page has caught up with it (a
     catch-up refresh re-rendering the panel under a click would swallow the click)."""
     wait_until(page, "document.body.dataset.live === 'connected'")
+
+
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+_AXE = Axe()
+
+
+def assert_accessible(page, what: str = "") -> None:
+    """No WCAG 2.1 A/AA violation that axe-core finds on the page as it is now (the state the
+    test has brought it to). Fails with one line a violation and element: rule, impact, the
+    element's selector and what is wrong with it."""
+    results = _AXE.run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
+    found = [
+        f"{violation['id']} ({violation['impact']}) {', '.join(map(str, node['target']))}: "
+        + (node.get("failureSummary") or violation["help"]).replace("\n", " ")
+        for violation in results.response["violations"]
+        for node in violation["nodes"]
+    ]
+    assert not found, f"WCAG 2.1 AA violations on {what or page.url}:\n" + "\n".join(found)
 
 
 def shot(page, name: str) -> None:

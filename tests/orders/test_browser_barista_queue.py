@@ -12,6 +12,7 @@ from tests.browser import (
     LIVE,
     TABLET_LANDSCAPE,
     TABLET_PORTRAIT,
+    assert_accessible,
     assert_no_horizontal_scroll,
     boxes,
     live,
@@ -90,6 +91,9 @@ def test_the_queue_fits_a_tablet_with_touch_targets(bar, size):
         "parseFloat(getComputedStyle(document.querySelector('.card-drink')).fontSize)"
     )
     assert number_px >= 32 and drink_px >= 22
+    # With its own claim, unclaimed orders and another barista's (set back, still readable).
+    assert page.locator(".queue-card.claimed-other").count() == 1
+    assert_accessible(page)
     if size == TABLET_PORTRAIT:
         shot(page, "barista-queue")
 
@@ -104,6 +108,7 @@ def test_cancel_asks_first_and_messages_are_plain(bar):
     card.locator("summary[data-action=cancel]").click()
     assert card.locator("button[name=cancel]").is_visible()
     assert f"Cancel order {order.order_number}?" in card.inner_text()
+    assert_accessible(page, "the cancel confirmation open")
     card.locator("button[name=keep]").click()
     assert card.locator("button[name=cancel]").is_hidden()
     assert Order.objects.get(pk=order.pk).status == Order.Status.CREATED
@@ -139,6 +144,7 @@ def test_an_order_stopped_meanwhile_is_explained(bar):
     assert f"Order {order.order_number} is no longer open" in message
     assert "Task Timed Out" not in message and "Provided task" not in message
     assert page.locator(f"[data-order='{order.order_id}']").count() == 0
+    assert_accessible(page, "a refused action's message")
 
 
 def test_a_new_order_is_flagged_live(bar):
@@ -154,6 +160,7 @@ def test_a_new_order_is_flagged_live(bar):
     assert page.inner_text("#new-order-cue") == f"New order {order.order_number}"
     assert "Oat" in card.inner_text() and "Vanilla" in card.inner_text()
     not_reloaded(page)
+    assert_accessible(page, "a new order flagged")
     page.reload()
     assert page.inner_text("#sound-toggle") == "Sound: on"  # the choice is kept on the tablet
     assert page.locator(".arrived").count() == 0  # nothing is new after a reload
