@@ -18,6 +18,7 @@ from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 
 from orders.models import Order
+from orders.services import orders as order_services
 from orders.services.barista import barista_grant
 from tests.conftest import wait_for
 
@@ -181,6 +182,32 @@ def order_of(username: str) -> Order:
     return wait_for(
         lambda: Order.objects.filter(user_id=username).order_by("-created_at").first(),
         message=f"{username}'s order",
+    )
+
+
+LATTE = {"drink": "Latte", "modifiers": {"Milk": "Oat", "Syrup": "Vanilla"}}
+
+
+def waiting_for_a_barista(user_id: str) -> Order:
+    """A real order, through the workflow, to the barista's wait."""
+    order_services.order_start(user_id=user_id)
+    order = waiting_to_choose(user_id)
+    order_services.order_submit(order=order, drink=LATTE)
+    return wait_for(
+        lambda: Order.objects.filter(pk=order.pk, workflow_state=order_services.BARISTA_WAIT)
+        .exclude(order_number=None)
+        .first(),
+        message=f"{user_id}'s order to wait for a barista",
+    )
+
+
+def waiting_to_choose(user_id: str) -> Order:
+    """The customer's latest order, once the workflow waits for its drink."""
+    return wait_for(
+        lambda: Order.objects.filter(
+            user_id=user_id, workflow_state=order_services.CUSTOMER_WAIT
+        ).first(),
+        message=f"{user_id}'s order to wait for its drink",
     )
 
 

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from orders import selectors
 from orders.admin.rooms import OnePermissionAdmin
@@ -101,9 +102,9 @@ class BaristaQueueAdmin(OnePermissionAdmin):
     @staticmethod
     def _back(focus: str = "") -> HttpResponse:
         """Back to the queue; `focus` names the element the keyboard's focus returns to (its
-        card, the shop switch): live.js focuses what the address's #fragment names."""
+        card, the shop switch): live.js focuses what the address's ?focus= names."""
         url = reverse("admin:orders_queuedorder_changelist")
-        return redirect(f"{url}#{focus}" if focus else url)
+        return redirect(f"{url}?{urlencode({'focus': focus})}" if focus else url)
 
     def act_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         self._check(request)

@@ -20,32 +20,14 @@ from tests.browser import (
     not_reloaded,
     order_of,
     shot,
+    waiting_for_a_barista,
 )
 from tests.conftest import wait_for
 from tests.stepfunctions import factories
 
 pytestmark = [pytest.mark.integration]
 
-LATTE = {"drink": "Latte", "modifiers": {"Milk": "Oat", "Syrup": "Vanilla"}}
 TOUCH = 44  # px: the smallest touch target
-
-
-def _waiting_for_a_barista(user_id: str) -> Order:
-    """A real order, through the workflow, to the barista's wait."""
-    order_services.order_start(user_id=user_id)
-    order = wait_for(
-        lambda: Order.objects.filter(
-            user_id=user_id, workflow_state=order_services.CUSTOMER_WAIT
-        ).first(),
-        message=f"{user_id}'s order to wait for its drink",
-    )
-    order_services.order_submit(order=order, drink=LATTE)
-    return wait_for(
-        lambda: Order.objects.filter(pk=order.pk, workflow_state=order_services.BARISTA_WAIT)
-        .exclude(order_number=None)
-        .first(),
-        message=f"{user_id}'s order to wait for a barista",
-    )
 
 
 def _queued_rows(claims: list[str]) -> list[Order]:
@@ -100,7 +82,7 @@ def test_the_queue_fits_a_tablet_with_touch_targets(bar, size):
 
 def test_cancel_asks_first_and_messages_are_plain(bar):
     shop_config_update(changes={"qr_code_required": False}, by="test")
-    order = _waiting_for_a_barista("alice")
+    order = waiting_for_a_barista("alice")
     page = bar.barista("bob", size=TABLET_PORTRAIT)
     live(page)
     card = page.locator(f"[data-order='{order.order_id}']")
@@ -125,7 +107,7 @@ def test_cancel_asks_first_and_messages_are_plain(bar):
 
 def test_an_order_stopped_meanwhile_is_explained(bar):
     shop_config_update(changes={"qr_code_required": False}, by="test")
-    order = _waiting_for_a_barista("alice")
+    order = waiting_for_a_barista("alice")
     page = bar.barista("bob", size=TABLET_LANDSCAPE)
     live(page)
     # The barista's screen will not catch up: its live refreshes (which would drop the card) are
@@ -154,7 +136,7 @@ def test_a_new_order_is_flagged_live(bar):
     mark(page)
     page.click("#sound-toggle")
     assert page.inner_text("#sound-toggle") == "Sound: on"
-    order = _waiting_for_a_barista("alice")
+    order = waiting_for_a_barista("alice")
     card = page.locator(f"[data-order='{order.order_id}'].arrived")
     card.wait_for(timeout=LIVE)
     assert page.inner_text("#new-order-cue") == f"New order {order.order_number}"

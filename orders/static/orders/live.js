@@ -243,13 +243,14 @@
     });
   }
 
-  // After an action's page load: focus goes to the element the address's #fragment names (the
+  // After an action's page load: focus goes to the element the address's ?focus= names (the
   // first control of a card, or the panel's heading when the card is gone), and the action's
-  // message is told.
+  // message is told. (Not a #fragment: the browser's own scroll to it would take the focus.)
   function arrive() {
-    var name = decodeURIComponent(location.hash.slice(1));
+    var name = new URLSearchParams(location.search).get("focus");
     var panel = document.querySelector("[data-live-stream]");
     if (name && panel) {
+      history.replaceState(null, "", location.pathname);
       var named = document.getElementById(name);
       var target = named && (named.matches(FOCUSABLE) ? named : firstFocusable(named));
       target = target || panel.querySelector("[data-focus-fallback]");
