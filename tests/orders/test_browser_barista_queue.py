@@ -1,6 +1,8 @@
 """The barista queue on a tablet on the counter: headless chromium at 768x1024 and 1024x768
 against the live server and the real worker; touch targets and layout measured."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -30,9 +32,11 @@ pytestmark = [pytest.mark.integration]
 TOUCH = 44  # px: the smallest touch target
 
 
-def _queued_rows(claims: list[str]) -> list[Order]:
-    """Orders waiting for a barista as rows (the queue reads rows), claimed as given."""
+def _queued_rows(claims: list[str], ages: dict[str, int] | None = None) -> list[Order]:
+    """Orders waiting for a barista as rows (the queue reads rows), claimed as given, waiting for
+    `ages[claim]` seconds (0 when not given)."""
     now = timezone.now()
+    ages = ages or {}
     return [
         Order.objects.create(
             order_id=f"queued-{index}",
@@ -42,7 +46,7 @@ def _queued_rows(claims: list[str]) -> list[Order]:
             order_number=index + 1,
             drink={"drink": "Latte", "icon": "☕", "modifiers": {"Milk": "Oat"}},
             barista=claim,
-            submitted_at=now,
+            submitted_at=now - timedelta(seconds=ages.get(claim, 0)),
         )
         for index, claim in enumerate(claims)
     ]
@@ -50,7 +54,8 @@ def _queued_rows(claims: list[str]) -> list[Order]:
 
 @pytest.mark.parametrize("size", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"])
 def test_the_queue_fits_a_tablet_with_touch_targets(bar, size):
-    rows = _queued_rows(["", "carol", "bob", ""])
+    # Another barista's order amber (set back, its age still readable), the barista's own red.
+    rows = _queued_rows(["", "carol", "bob", ""], ages={"carol": 200, "bob": 400})
     page = bar.barista("bob", size=size)
     live(page)
     assert page.locator("#nav-sidebar").count() == 0
@@ -74,7 +79,8 @@ def test_the_queue_fits_a_tablet_with_touch_targets(bar, size):
     )
     assert number_px >= 32 and drink_px >= 22
     # With its own claim, unclaimed orders and another barista's (set back, still readable).
-    assert page.locator(".queue-card.claimed-other").count() == 1
+    assert page.locator(".queue-card.claimed-other .age-amber").count() == 1
+    assert page.locator(".queue-card.claimed-mine .age-red").count() == 1
     assert_accessible(page)
     if size == TABLET_PORTRAIT:
         shot(page, "barista-queue")
