@@ -103,6 +103,19 @@ def test_a_customer_orders_by_keyboard_and_hears_each_step(bar, no_qr):
     order_services.order_make(order=order, barista="bob")
     announced(page, "Being made by bob.")
     assert focused(page) == "cancel-order"
+    # Once: a re-render that changes nothing tells nothing again.
+    page.evaluate(
+        """window.__told = 0; new MutationObserver(() => window.__told++)
+        .observe(document.getElementById('announcer'), {childList: true, characterData: true,
+                                                         subtree: true})"""
+    )
+    rerendered(
+        page,
+        "#order-panel",
+        lambda: page.evaluate("document.dispatchEvent(new Event('live:refresh'))"),
+    )
+    page.wait_for_timeout(300)  # past the region's 100 ms between clearing and telling
+    assert page.evaluate("window.__told") == 0
     assert page.get_attribute("#order-steps li.current", "aria-current") == "step"
     assert page.inner_text("#order-steps li.current") == "Being made"
     order_services.order_complete(order=order, barista="bob")
