@@ -21,6 +21,12 @@ class OrderClaimed(ServiceError):
     http_status = 409
 
 
+class NoMoreTime(ServiceError):
+    """The customer has asked for more time to choose as often as an order allows."""
+
+    http_status = 409
+
+
 class DailyLimitReached(ServiceError):
     """The customer has had as many orders today as the shop allows."""
 

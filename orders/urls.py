@@ -40,6 +40,7 @@ urlpatterns = [
     path("orders/<str:order_id>/panel", customer.order_panel, name="order_panel"),
     path("orders/<str:order_id>/drink", customer.order_drink, name="order_drink"),
     path("orders/<str:order_id>/cancel", customer.order_cancel, name="order_cancel"),
+    path("orders/<str:order_id>/more-time", customer.order_more_time, name="order_more_time"),
     path("display/", display.board, name="display"),
     path("display/panel", display.board_panel, name="display_panel"),
     path("events/me", stream.stream_me, name="stream_me"),

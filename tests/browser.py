@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 
 from orders.models import Order
+from orders.services import orders as order_services
 from orders.services.barista import barista_grant
 from tests.conftest import wait_for
 
@@ -150,6 +152,32 @@ def live(page) -> None:
     wait_until(page, "document.body.dataset.live === 'connected'")
 
 
+# axe-core's WCAG 2.1 A and AA rules, violations only (what passes is not worked out in detail).
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+_AXE = Axe()
+
+
+def assert_accessible(page, what: str = "") -> None:
+    """No WCAG 2.1 A/AA violation that axe-core finds on the page as it is now (the state the
+    test has brought it to). Fails with one line a violation and element: rule, impact, the
+    element's selector and what is wrong with it. axe-core (the axe-playwright-python package's
+    copy) is put in a page once, not at every check: a page's checks then take a fraction of a
+    second each."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(_AXE.axe_script)
+    results = page.evaluate("(options) => axe.run(document, options)", AXE_OPTIONS)
+    found = [
+        f"{violation['id']} ({violation['impact']}) {', '.join(map(str, node['target']))}: "
+        + (node.get("failureSummary") or violation["help"]).replace("\n", " ")
+        for violation in results["violations"]
+        for node in violation["nodes"]
+    ]
+    assert not found, f"WCAG 2.1 AA violations on {what or page.url}:\n" + "\n".join(found)
+
+
 def shot(page, name: str) -> None:
     """A screenshot for the README, only when asked for (SCREENSHOTS=1, `make screenshots`)."""
     if os.environ.get("SCREENSHOTS") != "1":
@@ -162,6 +190,32 @@ def order_of(username: str) -> Order:
     return wait_for(
         lambda: Order.objects.filter(user_id=username).order_by("-created_at").first(),
         message=f"{username}'s order",
+    )
+
+
+LATTE = {"drink": "Latte", "modifiers": {"Milk": "Oat", "Syrup": "Vanilla"}}
+
+
+def waiting_for_a_barista(user_id: str) -> Order:
+    """A real order, through the workflow, to the barista's wait."""
+    order_services.order_start(user_id=user_id)
+    order = waiting_to_choose(user_id)
+    order_services.order_submit(order=order, drink=LATTE)
+    return wait_for(
+        lambda: Order.objects.filter(pk=order.pk, workflow_state=order_services.BARISTA_WAIT)
+        .exclude(order_number=None)
+        .first(),
+        message=f"{user_id}'s order to wait for a barista",
+    )
+
+
+def waiting_to_choose(user_id: str) -> Order:
+    """The customer's latest order, once the workflow waits for its drink."""
+    return wait_for(
+        lambda: Order.objects.filter(
+            user_id=user_id, workflow_state=order_services.CUSTOMER_WAIT
+        ).first(),
+        message=f"{user_id}'s order to wait for its drink",
     )
 
 

@@ -8,8 +8,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from orders import selectors
 from orders.admin.rooms import OnePermissionAdmin
@@ -102,8 +103,11 @@ class BaristaQueueAdmin(OnePermissionAdmin):
         return TemplateResponse(request, "admin/orders/_barista_queue.html", self._context(request))
 
     @staticmethod
-    def _back() -> HttpResponse:
-        return redirect("admin:orders_queuedorder_changelist")
+    def _back(focus: str = "") -> HttpResponse:
+        """Back to the queue; `focus` names the element the keyboard's focus returns to (its
+        card, the shop switch): live.js focuses what the address's ?focus= names."""
+        url = reverse("admin:orders_queuedorder_changelist")
+        return redirect(f"{url}?{urlencode({'focus': focus})}" if focus else url)
 
     def act_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         self._check(request)
@@ -126,12 +130,12 @@ class BaristaQueueAdmin(OnePermissionAdmin):
                 f"Order {_number(order)} is no longer open ({summary}): nothing was changed.",
                 messages.WARNING,
             )
-            return self._back()
+            return self._back(f"order-{pk}")
         except ServiceError as error:
             self.message_user(request, error.message, messages.ERROR)
-            return self._back()
+            return self._back(f"order-{pk}")
         self.message_user(request, _DONE[action].format(number=_number(order)), messages.SUCCESS)
-        return self._back()
+        return self._back(f"order-{pk}")
 
     def sold_out_view(self, request: HttpRequest) -> HttpResponse:
         self._check(request)
@@ -149,4 +153,4 @@ class BaristaQueueAdmin(OnePermissionAdmin):
             if store_open
             else "The shop is closed: no new orders until you open it again.",
         )
-        return self._back()
+        return self._back("shop-toggle")

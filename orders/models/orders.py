@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connections, models
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from stepfunctions.models import Execution
@@ -119,6 +119,19 @@ class OrderQuerySet(models.QuerySet):
             ).update(barista="", made_at=None, updated_at=timezone.now())
         )
 
+    def more_time_take(self, *, pk: int, waiting_in: str, limit: int) -> bool:
+        """Counts one more extension of the customer's wait while the order still waits in
+        `waiting_in` and has had fewer than `limit`. One conditional UPDATE: of two asks at once
+        with one extension left, one wins."""
+        return bool(
+            self.filter(
+                pk=pk,
+                status=Order.Status.CREATED,
+                workflow_state=waiting_in,
+                more_time_taken__lt=limit,
+            ).update(more_time_taken=F("more_time_taken") + 1, updated_at=timezone.now())
+        )
+
     def lock_for_callback(self, order: "Order") -> "Order":
         """The order, re-read under its row lock to the end of the caller's transaction (which
         must be open): a callback checks Order.waits_in on it and writes it, and a second
@@ -194,6 +207,7 @@ _FRESH_FIELDS = (
     "drink",
     "barista",
     "reason",
+    "more_time_taken",
     "submitted_at",
     "made_at",
     "ended_at",
@@ -230,6 +244,8 @@ class Order(models.Model):
     drink = models.JSONField(null=True, blank=True)
     barista = models.CharField(max_length=150, blank=True, default="")
     reason = models.CharField(max_length=256, blank=True, default="")
+    # How often the customer asked for more time to choose (WCAG 2.2.1: at least ten times).
+    more_time_taken = models.PositiveSmallIntegerField(default=0, db_default=0)
     # When the customer's drink was accepted: the barista queue's age counts from here.
     submitted_at = models.DateTimeField(null=True, blank=True)
     # The manager's report reads these: when a barista pressed Make (cleared if put back), when

@@ -13,6 +13,7 @@ from orders.services.order_processor import (
     ORDER_CANCELLED,
     SHOP_UNAVAILABLE,
 )
+from orders.services.orders import MORE_TIME_LIMIT
 from stepfunctions.selectors import open_token_deadline
 
 _ENDED = {
@@ -29,6 +30,7 @@ class OrderProgress:
     text: str
     deadline: datetime | None = None
     cancellable: bool = False
+    more_time_left: int = 0  # how often the customer may still ask for more time to choose
 
 
 def _refusal(order: Order) -> str:
@@ -50,7 +52,10 @@ def order_progress(*, order: Order) -> OrderProgress:
         return OrderProgress(step, _ENDED.get(order.reason, order.reason or "Cancelled."))
     if order.workflow_state == CUSTOMER_WAIT:
         deadline = open_token_deadline(execution_id=order.execution_id)
-        return OrderProgress("choosing", "Choose your drink.", deadline, cancellable=True)
+        left = max(0, MORE_TIME_LIMIT - order.more_time_taken)
+        return OrderProgress(
+            "choosing", "Choose your drink.", deadline, cancellable=True, more_time_left=left
+        )
     if order.workflow_state == BARISTA_WAIT:
         # The barista's deadline is the shop's to worry about, not the customer's: none shown.
         if order.barista:

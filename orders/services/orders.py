@@ -9,7 +9,13 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from orders.errors import DailyLimitReached, OrderClaimed, OrderNotWaiting, QRCodeInvalid
+from orders.errors import (
+    DailyLimitReached,
+    NoMoreTime,
+    OrderClaimed,
+    OrderNotWaiting,
+    QRCodeInvalid,
+)
 from orders.models import CustomerDay, Order
 from orders.services.bus import event_put, order_event_put
 from orders.services.menu import drink_validate
@@ -24,7 +30,17 @@ from orders.services.qr_codes import qr_code_spend
 from orders.services.shop_config import shop_config_get
 from stepfunctions.errors import ValidationException
 from stepfunctions.models import Execution
-from stepfunctions.services import execution_start, state_machine_get, task_failure, task_success
+from stepfunctions.services import (
+    execution_start,
+    state_machine_get,
+    task_failure,
+    task_heartbeat,
+    task_success,
+)
+
+# How often a customer may ask for more time to choose a drink: each time restarts the wait's
+# 900-second heartbeat. WCAG 2.2.1 (Timing Adjustable) asks for at least ten extensions.
+MORE_TIME_LIMIT = 10
 
 # The coffee bar names each order's execution after the order (one execution per orderId).
 _EXECUTION_PREFIX = "order-"
@@ -121,6 +137,24 @@ def order_submit(*, order: Order, drink: dict) -> None:
         locked.drink_take(drink=drink, at=timezone.now())
         output = {"orderId": locked.order_id, "drink": drink}
         task_success(task_token=locked.task_token, output=json.dumps(output))
+
+
+def order_more_time(*, order: Order) -> int:
+    """The customer needs more time to choose: restarts the customer's wait (SendTaskHeartbeat on
+    its token: another HeartbeatSeconds from now), at most MORE_TIME_LIMIT times an order.
+    Returns how many extensions are left. The count is a conditional UPDATE under the order's
+    lock, and the heartbeat is refused once the token is closed (chosen, cancelled, timed out),
+    which rolls the count back: nothing is spent on a wait that is over."""
+    with transaction.atomic():
+        locked = _waiting_token(order, (CUSTOMER_WAIT,))
+        if not Order.objects.more_time_take(
+            pk=locked.pk, waiting_in=CUSTOMER_WAIT, limit=MORE_TIME_LIMIT
+        ):
+            raise NoMoreTime(
+                f"You have had more time {MORE_TIME_LIMIT} times already: please choose a drink."
+            )
+        task_heartbeat(task_token=locked.task_token)
+    return MORE_TIME_LIMIT - locked.more_time_taken - 1
 
 
 def order_make(*, order: Order, barista: str) -> None:

@@ -132,3 +132,22 @@ def order_cancel(request: HttpRequest, order_id: str) -> HttpResponse:
     except (ServiceError, OrderDoesNotExist) as error:
         messages.error(request, error.message)
     return redirect("orders:order", order_id=order.order_id)
+
+
+@login_required
+@require_POST
+def order_more_time(request: HttpRequest, order_id: str) -> HttpResponse:
+    order = _own_order(request, order_id)
+    try:
+        left = order_services.order_more_time(order=order)
+    except TOO_LATE:
+        _too_late(request, order, "No more time was added")
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"More time to choose: the countdown starts again "
+            f"(you can ask {left} more time{'s' if left != 1 else ''}).",
+        )
+    return redirect("orders:order", order_id=order.order_id)

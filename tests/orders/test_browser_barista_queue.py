@@ -1,6 +1,8 @@
 """The barista queue on a tablet on the counter: headless chromium at 768x1024 and 1024x768
 against the live server and the real worker; touch targets and layout measured."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -12,6 +14,7 @@ from tests.browser import (
     LIVE,
     TABLET_LANDSCAPE,
     TABLET_PORTRAIT,
+    assert_accessible,
     assert_no_horizontal_scroll,
     boxes,
     live,
@@ -19,37 +22,21 @@ from tests.browser import (
     not_reloaded,
     order_of,
     shot,
+    waiting_for_a_barista,
 )
 from tests.conftest import wait_for
 from tests.stepfunctions import factories
 
 pytestmark = [pytest.mark.integration]
 
-LATTE = {"drink": "Latte", "modifiers": {"Milk": "Oat", "Syrup": "Vanilla"}}
 TOUCH = 44  # px: the smallest touch target
 
 
-def _waiting_for_a_barista(user_id: str) -> Order:
-    """A real order, through the workflow, to the barista's wait."""
-    order_services.order_start(user_id=user_id)
-    order = wait_for(
-        lambda: Order.objects.filter(
-            user_id=user_id, workflow_state=order_services.CUSTOMER_WAIT
-        ).first(),
-        message=f"{user_id}'s order to wait for its drink",
-    )
-    order_services.order_submit(order=order, drink=LATTE)
-    return wait_for(
-        lambda: Order.objects.filter(pk=order.pk, workflow_state=order_services.BARISTA_WAIT)
-        .exclude(order_number=None)
-        .first(),
-        message=f"{user_id}'s order to wait for a barista",
-    )
-
-
-def _queued_rows(claims: list[str]) -> list[Order]:
-    """Orders waiting for a barista as rows (the queue reads rows), claimed as given."""
+def _queued_rows(claims: list[str], ages: dict[str, int] | None = None) -> list[Order]:
+    """Orders waiting for a barista as rows (the queue reads rows), claimed as given, waiting for
+    `ages[claim]` seconds (0 when not given)."""
     now = timezone.now()
+    ages = ages or {}
     return [
         Order.objects.create(
             order_id=f"queued-{index}",
@@ -59,7 +46,7 @@ def _queued_rows(claims: list[str]) -> list[Order]:
             order_number=index + 1,
             drink={"drink": "Latte", "icon": "☕", "modifiers": {"Milk": "Oat"}},
             barista=claim,
-            submitted_at=now,
+            submitted_at=now - timedelta(seconds=ages.get(claim, 0)),
         )
         for index, claim in enumerate(claims)
     ]
@@ -67,7 +54,8 @@ def _queued_rows(claims: list[str]) -> list[Order]:
 
 @pytest.mark.parametrize("size", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"])
 def test_the_queue_fits_a_tablet_with_touch_targets(bar, size):
-    rows = _queued_rows(["", "carol", "bob", ""])
+    # Another barista's order amber (set back, its age still readable), the barista's own red.
+    rows = _queued_rows(["", "carol", "bob", ""], ages={"carol": 200, "bob": 400})
     page = bar.barista("bob", size=size)
     live(page)
     assert page.locator("#nav-sidebar").count() == 0
@@ -90,13 +78,17 @@ def test_the_queue_fits_a_tablet_with_touch_targets(bar, size):
         "parseFloat(getComputedStyle(document.querySelector('.card-drink')).fontSize)"
     )
     assert number_px >= 32 and drink_px >= 22
+    # With its own claim, unclaimed orders and another barista's (set back, still readable).
+    assert page.locator(".queue-card.claimed-other .age-amber").count() == 1
+    assert page.locator(".queue-card.claimed-mine .age-red").count() == 1
+    assert_accessible(page)
     if size == TABLET_PORTRAIT:
         shot(page, "barista-queue")
 
 
 def test_cancel_asks_first_and_messages_are_plain(bar):
     shop_config_update(changes={"qr_code_required": False}, by="test")
-    order = _waiting_for_a_barista("alice")
+    order = waiting_for_a_barista("alice")
     page = bar.barista("bob", size=TABLET_PORTRAIT)
     live(page)
     card = page.locator(f"[data-order='{order.order_id}']")
@@ -104,6 +96,7 @@ def test_cancel_asks_first_and_messages_are_plain(bar):
     card.locator("summary[data-action=cancel]").click()
     assert card.locator("button[name=cancel]").is_visible()
     assert f"Cancel order {order.order_number}?" in card.inner_text()
+    assert_accessible(page, "the cancel confirmation open")
     card.locator("button[name=keep]").click()
     assert card.locator("button[name=cancel]").is_hidden()
     assert Order.objects.get(pk=order.pk).status == Order.Status.CREATED
@@ -120,7 +113,7 @@ def test_cancel_asks_first_and_messages_are_plain(bar):
 
 def test_an_order_stopped_meanwhile_is_explained(bar):
     shop_config_update(changes={"qr_code_required": False}, by="test")
-    order = _waiting_for_a_barista("alice")
+    order = waiting_for_a_barista("alice")
     page = bar.barista("bob", size=TABLET_LANDSCAPE)
     live(page)
     # The barista's screen will not catch up: its live refreshes (which would drop the card) are
@@ -139,6 +132,7 @@ def test_an_order_stopped_meanwhile_is_explained(bar):
     assert f"Order {order.order_number} is no longer open" in message
     assert "Task Timed Out" not in message and "Provided task" not in message
     assert page.locator(f"[data-order='{order.order_id}']").count() == 0
+    assert_accessible(page, "a refused action's message")
 
 
 def test_a_new_order_is_flagged_live(bar):
@@ -148,12 +142,13 @@ def test_a_new_order_is_flagged_live(bar):
     mark(page)
     page.click("#sound-toggle")
     assert page.inner_text("#sound-toggle") == "Sound: on"
-    order = _waiting_for_a_barista("alice")
+    order = waiting_for_a_barista("alice")
     card = page.locator(f"[data-order='{order.order_id}'].arrived")
     card.wait_for(timeout=LIVE)
     assert page.inner_text("#new-order-cue") == f"New order {order.order_number}"
     assert "Oat" in card.inner_text() and "Vanilla" in card.inner_text()
     not_reloaded(page)
+    assert_accessible(page, "a new order flagged")
     page.reload()
     assert page.inner_text("#sound-toggle") == "Sound: on"  # the choice is kept on the tablet
     assert page.locator(".arrived").count() == 0  # nothing is new after a reload

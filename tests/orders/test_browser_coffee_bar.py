@@ -20,6 +20,7 @@ from stepfunctions.models import Execution
 from stepfunctions.tasks import expire_tokens
 from tests.browser import (
     LIVE,
+    assert_accessible,
     choose_latte,
     live,
     mark,
@@ -42,9 +43,11 @@ def test_a_customer_orders_and_a_barista_makes_it(bar, fresh_qr_window):
     # The countdown follows the server's clock (moved here), not the browser's: at most 5:00.
     minutes, seconds = display.inner_text("#display-panel [data-deadline]").split(":")
     assert 0 < int(minutes) * 60 + int(seconds) <= 300
+    assert_accessible(display, "the display board with its QR code")
 
     customer = bar.customer("alice")
     customer.goto(link)
+    assert_accessible(customer, "the QR code's page")
     customer.click("#start-order")
     customer.wait_for_url(re.compile(r"/orders/\w+/$"))
     live(customer)
@@ -69,10 +72,14 @@ def test_a_customer_orders_and_a_barista_makes_it(bar, fresh_qr_window):
     row.locator("button[name=make]").click()
     barista.wait_for_selector(f"[data-order='{order.order_id}'] button[name=complete]")
     customer.wait_for_selector("#order-status:text('Being made by bob')", timeout=LIVE)
+    assert_accessible(customer, "being made")
+    assert_accessible(barista, "the barista's own claim")
 
     barista.locator(f"[data-order='{order.order_id}'] button[name=complete]").click()
     customer.wait_for_selector("#order-status:text('Ready for pickup')", timeout=LIVE)
     display.wait_for_selector(f"#ready li:text('{order.order_number}')", timeout=LIVE)
+    assert_accessible(customer, "ready for pickup")
+    assert_accessible(display, "the display board with a drink ready")
     not_reloaded(customer)
     not_reloaded(display)
     assert Order.objects.get(pk=order.pk).status == Order.Status.COMPLETED
@@ -97,6 +104,7 @@ def test_the_shop_closed(bar):
     barista.wait_for_selector("#shop-state:text('closed')")
     display.wait_for_selector("#board-closed:has-text('Not taking orders')", timeout=LIVE)
     not_reloaded(display)
+    assert_accessible(barista, "the queue with the shop closed")
 
     customer = bar.customer()
     assert "The shop is closed" in customer.inner_text("main")
@@ -106,6 +114,7 @@ def test_the_shop_closed(bar):
     shop_config_update(changes={"store_open": False}, by="test")
     customer.click("#start-order")
     customer.wait_for_selector("#order-status:text('The shop is closed right now')")
+    assert_accessible(customer, "refused: the shop closed")
 
 
 def test_the_shop_at_capacity(bar):
@@ -115,6 +124,7 @@ def test_the_shop_at_capacity(bar):
     customer = bar.customer()
     customer.click("#start-order")
     customer.wait_for_selector("#order-status:text('The shop is at capacity')")
+    assert_accessible(customer, "refused: the shop full")
 
 
 def test_an_invalid_modifier_posted_by_hand(bar):
@@ -174,6 +184,7 @@ def test_a_customer_times_out_and_is_told_why(bar):
         wait_for(lambda: Execution.objects.filter(stage=Execution.Stage.DONE).exists())
     customer.wait_for_selector("#order-status:text('Timed out')", timeout=LIVE)
     not_reloaded(customer)
+    assert_accessible(customer, "timed out")
 
 
 def test_a_customer_cannot_open_another_customers_order(bar):

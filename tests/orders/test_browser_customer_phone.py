@@ -10,6 +10,7 @@ from stepfunctions.services import execution_stop
 from tests.browser import (
     LIVE,
     PHONE,
+    assert_accessible,
     assert_inside_viewport,
     assert_no_horizontal_scroll,
     choose_latte,
@@ -68,6 +69,7 @@ def test_the_visitors_pages_fit_a_phone(bar):
         assert_no_horizontal_scroll(page)
         _header_on_one_line(page)
         assert_inside_viewport(page, "main input:not([type=hidden]), main button")
+        assert_accessible(page)
     help_text = page.inner_text("main")
     assert "The name the baristas will see" in help_text
     assert "150 characters or fewer" not in help_text and "Required." not in help_text
@@ -79,6 +81,7 @@ def test_the_visitors_pages_fit_a_phone(bar):
     assert page.url == f"{bar.url}/"
     _header_on_one_line(page)
     assert_no_horizontal_scroll(page)
+    assert_accessible(page)
 
 
 def test_the_order_history_fits_and_says_how_each_order_ended(bar):
@@ -98,6 +101,7 @@ def test_the_order_history_fits_and_says_how_each_order_ended(bar):
         ]
     )
     assert "CANCELLED" not in page.inner_text("main")
+    assert_accessible(page)
     shot(page, "customer-phone-history")
 
 
@@ -107,9 +111,11 @@ def test_an_order_on_a_phone_from_start_to_cancel(bar):
     assert_inside_viewport(page, "#order-steps li, #drink-form fieldset, #submit-drink")
     assert page.locator(".deadline").is_visible()  # the customer's own wait has a countdown
     page.check("input[name=drink][value=Latte]")
+    assert_accessible(page, "choosing a drink")
     shot(page, "customer-phone-order")
     choose_latte(page)
     page.wait_for_selector("#order-status:text('Waiting for a barista')")
+    assert_accessible(page, "waiting for a barista")
     # The barista's deadline is not the customer's to worry about.
     assert page.locator(".deadline, [data-deadline]").count() == 0
     page.click("#cancel-order")
@@ -120,6 +126,7 @@ def test_an_order_on_a_phone_from_start_to_cancel(bar):
     assert steps.nth(1).get_attribute("class") == "ended"
     assert page.locator("#order-steps li.current").count() == 0
     assert_no_horizontal_scroll(page)
+    assert_accessible(page, "cancelled")
 
 
 def test_a_second_coffee_the_same_day(bar):
@@ -165,3 +172,4 @@ def test_every_final_state_on_the_order_page(bar):
         page.wait_for_selector(f"#order-status:text({words!r})", timeout=LIVE)
         assert page.locator("#order-steps li.ended").count() == 1
         assert page.locator("#drink-form, #cancel-order, .deadline").count() == 0
+        assert_accessible(page, reason)

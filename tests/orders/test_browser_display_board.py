@@ -10,6 +10,7 @@ from orders.services.order_processor import BARISTA_WAIT
 from orders.services.shop_config import shop_config_update
 from tests.browser import (
     LIVE,
+    assert_accessible,
     assert_inside_viewport,
     boxes,
     live,
@@ -102,6 +103,7 @@ def test_the_board_fills_the_screen(bar, screen):
         assert private not in text
     assert page.locator("a").count() == 1 and page.locator("a#qr-link").count() == 1
     assert page.locator("form, button, header").count() == 0
+    assert_accessible(page)
     if screen == "1920x1080":
         shot(page, "display-board")
 
@@ -116,6 +118,7 @@ def test_the_closed_shop_fills_the_board(bar):
     assert heading.bounding_box()["height"] >= 0.1 * 720
     # Drinks made before closing can still be picked up.
     assert page.locator("#ready li").all_inner_texts() == ["101", "100"]
+    assert_accessible(page)
     shot(page, "display-board-closed")
 
 
@@ -147,6 +150,7 @@ def test_the_board_catches_up_after_the_network_drops(bar):
     page.context.set_offline(True)
     wait_until(page, "document.body.dataset.live === 'reconnecting'", timeout=LIVE)
     assert page.locator("#board-offline").is_visible()
+    assert_accessible(page, "the board reconnecting")
     # Meanwhile the order is handed over; the board misses that event.
     Order.objects.filter(order_id="up-1").update(
         status=Order.Status.COMPLETED, updated_at=timezone.now()

@@ -20,7 +20,7 @@ from orders.services.order_processor import BARISTA_WAIT
 from orders.services.shop_config import shop_config_update
 from stepfunctions.models import Execution
 from stepfunctions.tasks import time_out_executions
-from tests.browser import LIVE, choose_latte, live, mark, not_reloaded, order_of
+from tests.browser import LIVE, assert_accessible, choose_latte, live, mark, not_reloaded, order_of
 from tests.conftest import aws_cli, open_token, wait_for
 
 pytestmark = [pytest.mark.integration]
@@ -65,6 +65,7 @@ def _shown_ended(order: Order, pages, status: str) -> None:
     )
     for page in pages:
         not_reloaded(page)
+        assert_accessible(page)
 
 
 @pytest.mark.parametrize("caller", ["boto3", "the aws CLI"])

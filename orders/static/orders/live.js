@@ -1,8 +1,78 @@
 // Live pages without a build step: an element with data-live-stream (an SSE URL) and
 // data-live-panel (a fragment URL) re-fetches its fragment whenever an event arrives
 // (only events about data-live-order, when set). Countdowns and ages tick in the browser.
+// Re-rendering keeps keyboard focus where it was, and each change of a panel's [data-announce]
+// text is told once through the page's one live region (#announcer), which is never re-rendered.
 (function () {
   "use strict";
+
+  // The page's polite live region. Setting the same text twice is not a second announcement:
+  // it is cleared first, so a screen reader hears each change once.
+  function announce(text) {
+    var region = document.getElementById("announcer");
+    if (!region || !text) { return; }
+    region.textContent = "";
+    setTimeout(function () { region.textContent = text; }, 100);
+  }
+
+  // What identifies an element across re-renders: its data-focus-key, its id, or (for a form
+  // field) its name and value.
+  function focusKey(field) {
+    if (field.dataset && field.dataset.focusKey) { return "key:" + field.dataset.focusKey; }
+    if (field.id) { return "#" + field.id; }
+    if (field.name) { return field.name + "=" + (field.type === "radio" ? field.value : ""); }
+    return null;
+  }
+
+  var FOCUSABLE = "button, summary, a[href], input:not([type=hidden]), select, textarea";
+
+  function visible(node) { return node && node.getClientRects().length > 0; }
+
+  // Where the focus was in a panel about to be re-rendered: the element's key, and the focus
+  // group (a queue card) it sat in and that group's place, for when the element is gone.
+  function focusTake(root) {
+    var active = document.activeElement;
+    if (!active || active === document.body || !root.contains(active)) { return null; }
+    var group = active.closest("[data-focus-group]");
+    var groups = Array.prototype.slice.call(root.querySelectorAll("[data-focus-group]"));
+    return {
+      key: focusKey(active),
+      group: group ? group.dataset.focusGroup : null,
+      index: group ? groups.indexOf(group) : -1
+    };
+  }
+
+  function firstFocusable(node) {
+    var found = null;
+    node.querySelectorAll(FOCUSABLE).forEach(function (candidate) {
+      if (!found && visible(candidate) && !candidate.disabled) { found = candidate; }
+    });
+    return found;
+  }
+
+  // Back to the same element; if it is gone, to its group's first control, else to the group
+  // now in its place (the next card, else the one before), else to the panel's heading; never
+  // to <body>.
+  function focusGive(root, taken) {
+    if (!taken) { return; }
+    var target = null;
+    root.querySelectorAll(FOCUSABLE + ", [id], [data-focus-key]").forEach(function (node) {
+      if (!target && taken.key && focusKey(node) === taken.key && visible(node)) { target = node; }
+    });
+    var groups = Array.prototype.slice.call(root.querySelectorAll("[data-focus-group]"));
+    if (!target && taken.group) {
+      var same = groups.filter(function (g) { return g.dataset.focusGroup === taken.group; })[0];
+      var near = same || groups[taken.index] || groups[taken.index - 1];
+      target = near ? firstFocusable(near) : null;
+    }
+    target = target || root.querySelector("[data-focus-fallback]");
+    if (target) { target.focus({ preventScroll: true }); }
+  }
+
+  function announced(root) {
+    var node = root.querySelector("[data-announce]");
+    return node ? node.textContent.trim() : "";
+  }
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
 
@@ -16,10 +86,22 @@
     return Date.now() + Number(el.dataset.offset);
   }
 
+  // Deadlines already warned of (by value): a re-rendered countdown is not warned of twice; a
+  // deadline moved on (more time given) is a new one.
+  var warned = {};
+
   function tick() {
     document.querySelectorAll("[data-deadline]").forEach(function (el) {
       var left = Math.max(0, Math.round((Date.parse(el.dataset.deadline) - serverNow(el)) / 1000));
       el.textContent = Math.floor(left / 60) + ":" + pad(left % 60);
+      var warning = el.dataset.warning && document.getElementById(el.dataset.warning);
+      if (warning && left > 0 && left <= Number(el.dataset.warnBefore)) {
+        warning.hidden = false;
+        if (!warned[el.dataset.deadline]) {
+          warned[el.dataset.deadline] = true;
+          announce(warning.textContent);
+        }
+      }
       if (left === 0 && el.hasAttribute("data-refresh-at-zero") && !el.dataset.fired) {
         el.dataset.fired = "1";
         document.dispatchEvent(new Event("live:refresh"));
@@ -75,10 +157,14 @@
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
         .then(function (html) {
           var typed = inputs(el);
+          var focus = focusTake(el);
+          var said = announced(el);
           el.innerHTML = html;
           restore(el, typed);
           wire(el);
           tick();
+          focusGive(el, focus);
+          if (announced(el) !== said) { announce(announced(el)); }
           el.dispatchEvent(new CustomEvent("live:updated", { bubbles: true }));
         })
         .catch(function () {})
@@ -159,10 +245,30 @@
     });
   }
 
+  // After an action's page load: focus goes to the element the address's ?focus= names (the
+  // first control of a card, or the panel's heading when the card is gone), and the action's
+  // message is told. (Not a #fragment: the browser's own scroll to it would take the focus.)
+  function arrive() {
+    var name = new URLSearchParams(location.search).get("focus");
+    var panel = document.querySelector("[data-live-stream]");
+    if (name && panel) {
+      history.replaceState(null, "", location.pathname);
+      var named = document.getElementById(name);
+      var target = named && (named.matches(FOCUSABLE) ? named : firstFocusable(named));
+      target = target || panel.querySelector("[data-focus-fallback]");
+      if (target) { target.focus(); }
+    }
+    var told = document.querySelectorAll(".messages li, ul.messagelist li");
+    announce(Array.prototype.map.call(told, function (li) { return li.textContent.trim(); })
+      .join(" "));
+  }
+
+  document.addEventListener("live:announce", function (event) { announce(event.detail); });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live-stream]").forEach(live);
     wire(document);
     tick();
     setInterval(tick, 1000);
+    arrive();
   });
 })();

@@ -54,6 +54,7 @@
     });
     var cue = document.getElementById("new-order-cue");
     cue.textContent = (numbers.length === 1 ? "New order " : "New orders ") + numbers.join(", ");
+    document.dispatchEvent(new CustomEvent("live:announce", { detail: cue.textContent }));
     cue.hidden = false;
     clearTimeout(cueTimer);
     cueTimer = setTimeout(function () { cue.hidden = true; }, CUE_MS);
@@ -71,9 +72,27 @@
     scan();
   });
   document.addEventListener("live:updated", scan);
-  // "No, keep it" closes its confirmation (delegated: the panel is re-rendered live).
+  // The Cancel confirmation (delegated: the panel is re-rendered live). Opened, focus moves to
+  // its safe answer, "No, keep it" (the group around it is named by the question); "No, keep it"
+  // or Escape closes it and focus goes back to "Cancel…", which reappears.
+  function closeConfirm(details) {
+    details.open = false;
+    details.querySelector("summary").focus();
+  }
   document.addEventListener("click", function (event) {
     var keep = event.target.closest("[data-close-details]");
-    if (keep) { keep.closest("details").open = false; }
+    if (keep) { closeConfirm(keep.closest("details")); return; }
+    var summary = event.target.closest("details.cancel > summary");
+    if (summary) {
+      // After the browser has opened it (the click's default action).
+      setTimeout(function () {
+        var details = summary.parentElement;
+        if (details.open) { details.querySelector("[data-close-details]").focus(); }
+      }, 0);
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    var details = event.key === "Escape" && event.target.closest && event.target.closest("details.cancel[open]");
+    if (details) { event.preventDefault(); closeConfirm(details); }
   });
 })();
