@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0008_login_locks'),
+        ('orders', '0010_day_report'),
     ]
 
     operations = [
