@@ -9,8 +9,16 @@ import pytest
 from orders.models import MenuItemOff, Order
 from orders.services.shop_config import shop_config_update
 from orders.services.sold_out import sold_out_now
-from tests.browser import LIVE, TABLET_PORTRAIT, live, mark, not_reloaded, wait_until
-from tests.orders.test_browser_barista_queue import _waiting_for_a_barista
+from tests.browser import (
+    LIVE,
+    TABLET_PORTRAIT,
+    assert_accessible,
+    live,
+    mark,
+    not_reloaded,
+    wait_until,
+    waiting_for_a_barista,
+)
 
 pytestmark = [pytest.mark.integration]
 
@@ -24,7 +32,7 @@ LATTE_OAT = (
 
 def test_a_barista_sells_out_oat_and_an_open_order_page_loses_it_live(bar):
     shop_config_update(changes={"qr_code_required": False}, by="test")
-    before = _waiting_for_a_barista("ana")
+    before = waiting_for_a_barista("ana")
     assert before.drink["modifiers"]["Milk"] == "Oat"
 
     customer = bar.customer("alice")
@@ -55,6 +63,8 @@ def test_a_barista_sells_out_oat_and_an_open_order_page_loses_it_live(bar):
     assert Order.objects.get(pk=before.pk).drink == before.drink
     card = barista.locator(f"#queue [data-order='{before.order_id}']")
     assert "Milk: Oat" in card.inner_text()
+    assert_accessible(barista, "the queue with Oat sold out and its Undo showing")
+    assert_accessible(customer, "the order page without Oat")
 
     barista.click("#sold-out-undo")
     barista.wait_for_selector(f"{OAT_TOGGLE}[aria-pressed=false]", timeout=LIVE)
