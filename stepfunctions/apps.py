@@ -12,7 +12,8 @@ class StepFunctionsConfig(AppConfig):
         # register under the names services.messages sends to, in every process (a web process
         # sends messages but would import no task module of its own).
         from stepfunctions import tasks  # noqa: F401
-        from stepfunctions.integrations import celery_tasks, nested
+        from stepfunctions.integrations import celery_tasks, http, nested
 
         nested.register()
         celery_tasks.register()
+        http.register()

@@ -1,3 +1,3 @@
 """Admin for the engine; importing the modules registers their ModelAdmins."""
 
-from stepfunctions.admin import access_keys, executions, workflow  # noqa: F401
+from stepfunctions.admin import access_keys, connections, executions, workflow  # noqa: F401

@@ -167,6 +167,11 @@ def celery_task_run(*, token: str, task: str, args: list, kwargs: dict) -> str:
     reset = _current_token.set(token)
     try:
         result = current_app.tasks[task](*args, **kwargs)
+    except StatesError as error:
+        # A Step Functions error of the engine's own (the HTTP Task's): its name and cause as
+        # they are, as a handler's StatesError reaches Retry and Catch in a stage.
+        error_name = (error.error or "States.TaskFailed")[:MAX_ERROR_LENGTH]
+        outcome, failure = None, (error_name, (error.cause or "")[:MAX_CAUSE_LENGTH])
     except Exception as error:
         outcome, failure = None, _error_cause(error)
     else:

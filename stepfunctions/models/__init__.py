@@ -1,7 +1,9 @@
-"""The engine's records: definitions, executions, callback tokens, history, the event log, keys."""
+"""The engine's records: definitions, executions, callback tokens, history, the event log, keys,
+the HTTP Task's connections."""
 
 from stepfunctions.models.access_keys import AccessKey
 from stepfunctions.models.children import ChildGroup
+from stepfunctions.models.connections import Connection
 from stepfunctions.models.events import Event
 from stepfunctions.models.executions import Execution
 from stepfunctions.models.history import HistoryEvent
@@ -13,6 +15,7 @@ __all__ = [
     "AccessKey",
     "CallbackToken",
     "ChildGroup",
+    "Connection",
     "Cursor",
     "Event",
     "Execution",

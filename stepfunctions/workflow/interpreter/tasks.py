@@ -55,7 +55,8 @@ class TaskStates(Run):
 
     def run_task(self, state: State, raw_input: Any, attempts: list[int]) -> Next | Outcome:
         assert state.resource is not None
-        token = self.host.new_token() if state.is_callback or state.waits_for_job else None
+        waits = state.is_callback or state.waits_for_job or state.waits_for_response
+        token = self.host.new_token() if waits else None
         ctx = self.state_context(state, attempts, token if state.is_callback else None)
         try:
             if state.jsonata:
@@ -103,8 +104,9 @@ class TaskStates(Run):
             return self.task_failed(state, raw_input, attempts, StatesError(TASK_FAILED, cause))
         response = copy.deepcopy(response)
         if token is not None:
-            details = {"resourceType": kind, "resource": name, "output": to_json(response)}
-            self.record("TaskSubmitted", details)
+            if not state.waits_for_response:
+                details = {"resourceType": kind, "resource": name, "output": to_json(response)}
+                self.record("TaskSubmitted", details)
             return Waiting(
                 state.name,
                 raw_input,
