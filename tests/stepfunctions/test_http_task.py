@@ -8,7 +8,9 @@ import base64
 import itertools
 import json
 import logging
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -281,3 +283,28 @@ def test_parameters_are_checked_in_the_stage(inline_stages, allow_local):
     ):  # fmt: skip
         execution = start(definition(parameters, **caught("Http.InvalidParameters")))
         assert execution.output["error"]["Error"] == "Http.InvalidParameters", parameters
+
+
+def test_the_readmes_example_runs_as_written(inline_stages, allow_local, server, capsys):
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [shell] = [b for b in re.findall(r"```sh\n(.*?)```", text, flags=re.S) if "Connection(" in b]
+    exec(re.search(r'shell -c "(.*?)"', shell, flags=re.S).group(1), {})  # the connection
+    arn = capsys.readouterr().out.strip()
+    assert arn == Connection.objects.get(name="payments").arn
+    [block] = [b for b in re.findall(r"```json\n(.*?)```", text, flags=re.S) if "http:invoke" in b]
+    document = json.loads(block)
+    parameters = document["States"]["Charge"]["Parameters"]
+    assert parameters["ApiEndpoint"] == "https://api.example.com/charges"
+    parameters["ApiEndpoint"] = f"{server.url}/echo"  # this test's server stands in for the API
+    machine = services.state_machine_create(name="Payments", definition=document)
+    execution, _ = services.execution_start(
+        state_machine=machine, input={"amount": 450, "customer": "c-17"}
+    )
+    execution.refresh_from_db()
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.output["payment"]["status"] == 200
+    received = server.last("/echo")
+    assert received.path == "/echo?currency=EUR"
+    assert received.headers["X-Api-Key"] == "the-key-your-provider-gave"
+    assert received.headers["Idempotency-Key"] == execution.name
+    assert json.loads(received.body) == {"amount": 450, "customer": "c-17"}
