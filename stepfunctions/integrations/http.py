@@ -106,9 +106,8 @@ def request_read(parameters: Any) -> dict:
 
 
 def _http_invoke(parameters: Any, invocation: resources.Invocation) -> None:
-    """In the stage: checks the parameters and sends the call to the task queue after commit."""
-    if invocation.token is None:
-        raise StatesError("States.Runtime", "http:invoke runs only as a request and response")
+    """In the stage: checks the parameters and sends the call to the task queue after commit
+    (the interpreter opened the token the state waits on: RESPONSE_RESOURCES)."""
     message = request_read(parameters)
     celery_task_send(
         task=HTTP_TASK, args=[message], kwargs={}, queue=task_queue(), task_id=str(uuid.uuid4()),
