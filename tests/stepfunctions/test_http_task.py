@@ -11,6 +11,7 @@ import logging
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 import time_machine
@@ -113,10 +114,16 @@ def test_query_parameters_headers_and_a_url_encoded_body(inline_stages, allow_lo
     assert execution.status == "SUCCEEDED", execution.cause
     received = server.last("/echo")
     assert received.method == "POST"
-    assert received.path == "/echo?fixed=1&size=large&extra=a&extra=b"
+    path, _, query = received.path.partition("?")
+    assert path == "/echo" and query.startswith("fixed=1&")  # the endpoint's own query first
+    # (PostgreSQL's JSONB keeps a definition's keys in an order of its own.)
+    expected = [("extra", "a"), ("extra", "b"), ("fixed", "1"), ("size", "large")]
+    assert sorted(parse_qsl(query)) == expected
     assert received.headers["X-Order"] == "42"
     assert received.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert received.body == b"items%5B%5D=latte&items%5B%5D=mocha&note=hot"
+    body = received.body.decode()
+    assert "items%5B%5D=latte&items%5B%5D=mocha" in body  # an array's items in order
+    assert sorted(parse_qsl(body)) == [("items[]", "latte"), ("items[]", "mocha"), ("note", "hot")]
 
 
 def test_a_json_body_and_a_text_answer(inline_stages, allow_local, server):
