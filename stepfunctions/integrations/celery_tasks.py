@@ -7,7 +7,9 @@
   engine's runner (`run_celery_task` in stepfunctions.tasks), which runs the named task in its
   worker and closes the token through the callback services: the task's return value becomes
   the state's result, its exception the state's error (the exception's class name, as Lambda's
-  `errorType`; the cause Lambda's JSON, `{"errorMessage", "errorType", "stackTrace"}`).
+  `errorType`; the cause Lambda's JSON, `{"errorMessage", "errorType", "stackTrace"}`; a
+  `StatesError` keeps its own error and cause: the HTTP Task's call, integrations/http.py,
+  runs through this runner as the task `stepfunctions.tasks.http_invoke`).
 - `arn:aws:states:::celery:task`: fire and forget; the result is `{"TaskId"}`.
 - `arn:aws:states:::celery:task.waitForTaskToken`: the task is sent as it is, and whoever holds
   the token (`"Kwargs": {"token.$": "$$.Task.Token"}`) answers with SendTaskSuccess / Failure.
