@@ -32,7 +32,9 @@ class Target:
     region: str = "us-east-1"
 
 
-def sfn_client(target: Target):
+def sfn_client(target: Target, connections: int = 2):
+    """A boto3 client of the target's API, with no retries and `connections` kept-alive
+    connections (one per thread that shares it)."""
     import boto3
     from botocore.config import Config
 
@@ -43,7 +45,9 @@ def sfn_client(target: Target):
         region_name=target.region,
         aws_access_key_id=target.access_key_id,
         aws_secret_access_key=target.secret_access_key,
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=2),
+        config=Config(
+            retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=connections
+        ),
     )
 
 

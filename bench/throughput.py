@@ -40,10 +40,12 @@ SIZES = {
 CLIENT_PROCESSES = 4
 
 
-def callback_gaps(prefix: str) -> dict:
+def callback_gaps(prefix: str, first_wait: str = CUSTOMER_WAIT, second_wait: str = BARISTA_WAIT,
+                  ) -> dict:  # fmt: skip
     """From the database, for executions named prefix-*: each SendTaskSuccess's token closing
     (the moment the callback committed) to the execution's next wait (the next token's creation)
-    or its end (stop date)."""
+    or its end (stop date). The two waits are the states `first_wait` and `second_wait` (the
+    seed's customer and barista waits by default)."""
     from stepfunctions.models import CallbackToken, Execution
 
     tokens: dict = {}
@@ -55,8 +57,8 @@ def callback_gaps(prefix: str) -> dict:
     for execution_id, stop in Execution.objects.filter(name__startswith=f"{prefix}-").values_list(
         "id", "stop_date"
     ):
-        first = tokens.get((execution_id, CUSTOMER_WAIT))
-        second = tokens.get((execution_id, BARISTA_WAIT))
+        first = tokens.get((execution_id, first_wait))
+        second = tokens.get((execution_id, second_wait))
         if first and second and first[1]:
             to_wait.append((second[0] - first[1]).total_seconds())
         if second and second[1] and stop:

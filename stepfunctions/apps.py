@@ -12,8 +12,9 @@ class StepFunctionsConfig(AppConfig):
         # register under the names services.messages sends to, in every process (a web process
         # sends messages but would import no task module of its own).
         from stepfunctions import tasks  # noqa: F401
-        from stepfunctions.integrations import activities, celery_tasks, nested
+        from stepfunctions.integrations import activities, celery_tasks, http, nested
 
         nested.register()
         celery_tasks.register()
         activities.register()
+        http.register()

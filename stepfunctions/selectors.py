@@ -163,6 +163,16 @@ def token_is_open(*, token: str) -> bool:
     return CallbackToken.objects.filter(token=token, status=CallbackToken.Status.OPEN).exists()
 
 
+def token_deadline(*, token: str) -> datetime | None:
+    """When the task token's state times out (its TimeoutSeconds or HeartbeatSeconds, the
+    sooner), or None when it has no deadline or is not open."""
+    return (
+        CallbackToken.objects.filter(token=token, status=CallbackToken.Status.OPEN)
+        .values_list("deadline", flat=True)
+        .first()
+    )
+
+
 _MACHINE = Rows(Part(StateMachine, "m"))
 
 

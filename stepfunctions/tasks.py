@@ -7,6 +7,7 @@ from celery import Task, shared_task
 
 from stepfunctions import services
 from stepfunctions.integrations.celery_tasks import celery_task_run
+from stepfunctions.integrations.http import http_call
 from stepfunctions.services.retention import executions_purge
 from stepfunctions.services.task_messages import task_messages_resend
 
@@ -32,6 +33,13 @@ def run_celery_task(token: str, task: str, args: list, kwargs: dict) -> str:
     """Runs a Task state's Celery task and closes the state's token with its outcome (on the
     task queue, stepfunctions.integrations.celery_tasks)."""
     return celery_task_run(token=token, task=task, args=args, kwargs=kwargs)
+
+
+@shared_task(name="stepfunctions.tasks.http_invoke")
+def http_invoke(message: dict) -> dict:
+    """An HTTP Task's call (stepfunctions.integrations.http), run by `run_celery_task` for the
+    state's token: its result or its StatesError closes the token."""
+    return http_call(message)
 
 
 def _sweep_task(name: str, sweep: Callable[[], int]) -> Task:

@@ -183,6 +183,15 @@ STEPFUNCTIONS_TASK_QUEUE = os.environ.get("STEPFUNCTIONS_TASK_QUEUE", "stepfunct
 # Pool processes of runsystem's worker of that queue (the Procfile's and compose's tasks-worker
 # read the same variable): modest, as each runs one task at a time beside the stages' worker.
 TASKS_WORKER_CONCURRENCY = int(os.environ.get("TASKS_WORKER_CONCURRENCY", "2"))
+# The hosts the HTTP Task (`arn:aws:states:::http:invoke`) may call: host names, addresses or
+# networks, comma-separated; `public` (the default) any public address, `*` every host. Checked
+# against the address a name resolves to, so a workflow cannot reach the database, Redis, the
+# metrics or a cloud metadata service on a private, loopback or link-local address.
+HTTP_TASK_ALLOWED_HOSTS = [
+    host.strip()
+    for host in os.environ.get("HTTP_TASK_ALLOWED_HOSTS", "public").split(",")
+    if host.strip()
+]
 # ARNs are shaped like AWS's so that tools parsing them work.
 AWS_REGION = os.environ.get("SERVERLESSPRESSO_REGION", "us-east-1")
 AWS_ACCOUNT_ID = os.environ.get("SERVERLESSPRESSO_ACCOUNT_ID", "123456789012")

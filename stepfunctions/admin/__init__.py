@@ -1,3 +1,9 @@
 """Admin for the engine; importing the modules registers their ModelAdmins."""
 
-from stepfunctions.admin import access_keys, activities, executions, workflow  # noqa: F401
+from stepfunctions.admin import (  # noqa: F401
+    access_keys,
+    activities,
+    connections,
+    executions,
+    workflow,
+)

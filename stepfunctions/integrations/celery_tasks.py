@@ -7,7 +7,9 @@
   engine's runner (`run_celery_task` in stepfunctions.tasks), which runs the named task in its
   worker and closes the token through the callback services: the task's return value becomes
   the state's result, its exception the state's error (the exception's class name, as Lambda's
-  `errorType`; the cause Lambda's JSON, `{"errorMessage", "errorType", "stackTrace"}`).
+  `errorType`; the cause Lambda's JSON, `{"errorMessage", "errorType", "stackTrace"}`; a
+  `StatesError` keeps its own error and cause: the HTTP Task's call, integrations/http.py,
+  runs through this runner as the task `stepfunctions.tasks.http_invoke`).
 - `arn:aws:states:::celery:task`: fire and forget; the result is `{"TaskId"}`.
 - `arn:aws:states:::celery:task.waitForTaskToken`: the task is sent as it is, and whoever holds
   the token (`"Kwargs": {"token.$": "$$.Task.Token"}`) answers with SendTaskSuccess / Failure.
@@ -173,6 +175,11 @@ def celery_task_run(*, token: str, task: str, args: list, kwargs: dict) -> str:
     reset = _current_token.set(token)
     try:
         result = current_app.tasks[task](*args, **kwargs)
+    except StatesError as error:
+        # A Step Functions error of the engine's own (the HTTP Task's): its name and cause as
+        # they are, as a handler's StatesError reaches Retry and Catch in a stage.
+        error_name = (error.error or "States.TaskFailed")[:MAX_ERROR_LENGTH]
+        outcome, failure = None, (error_name, (error.cause or "")[:MAX_CAUSE_LENGTH])
     except Exception as error:
         outcome, failure = None, _error_cause(error)
     else:

@@ -1,9 +1,11 @@
-"""The engine's records: definitions, executions, callback tokens, history, the event log, keys."""
+"""The engine's records: definitions, executions, callback tokens, history, the event log, keys,
+the HTTP Task's connections."""
 
 from stepfunctions.models.access_keys import AccessKey
 from stepfunctions.models.activities import Activity
 from stepfunctions.models.aliases import StateMachineAlias
 from stepfunctions.models.children import ChildGroup
+from stepfunctions.models.connections import Connection
 from stepfunctions.models.events import Event
 from stepfunctions.models.executions import Execution
 from stepfunctions.models.history import HistoryEvent
@@ -18,6 +20,7 @@ __all__ = [
     "Activity",
     "CallbackToken",
     "ChildGroup",
+    "Connection",
     "Cursor",
     "Event",
     "Execution",

@@ -87,6 +87,18 @@ class State:
         on a token the host closes (never shown to the workflow as $$.Task.Token)."""
         return bool(self.resource and self.resource.endswith((".sync", ".sync:2")))
 
+    @property
+    def waits_for_response(self) -> bool:
+        """A request-response resource the host answers later (the HTTP Task): the state waits
+        on a token the host closes, as for `.sync`, but history shows no TaskSubmitted (AWS
+        writes none for a request and its response)."""
+        return self.resource in RESPONSE_RESOURCES
+
+
+# Resources AWS runs as one request whose response is the state's result, which the engine runs
+# off the stage (on a worker queue) and waits for.
+RESPONSE_RESOURCES = frozenset({"arn:aws:states:::http:invoke"})
+
 
 @dataclass(frozen=True)
 class Definition:

@@ -3,10 +3,12 @@
 
 Only what a reader fills in is filled in: the <executionArn>, <token> and <token2> read from the
 commands' own answers, the development key runsystem prints for AKIA... / ..., and the port.
-"Your own workflows" runs as its reader does it: its example task (the README's `reports/tasks.py`
-as written) in an app `reports` added to INSTALLED_APPS (here a settings module importing the
-test settings and adding it, both on PYTHONPATH: runsystem's task worker imports it), its
-definition saved as `report.asl.json` in the reader's directory.
+"Your own workflows" runs as its reader does it (its HTTP Task too: the connection made from
+the repository's directory, the machine created where its definition is saved): its example
+task (the README's `reports/tasks.py` as written) in an app `reports` added to INSTALLED_APPS
+(here a settings module importing the test settings and adding it, both on PYTHONPATH:
+runsystem's task worker imports it), its definition saved as `report.asl.json` in the reader's
+directory.
 Each ```sh block runs in one shell: its `export` and `.` lines hold for the commands after them.
 `make run` and `make test` are checked with `make -n` (they are this system and this suite).
 The deployment blocks (docker-compose, honcho, backups) need a Docker engine or a deployment's
@@ -71,7 +73,7 @@ def report_example() -> tuple[str, str]:
 def test_the_readme_has_the_commands_this_test_runs():
     blocks, deployment = local_and_deployment_blocks()
     flat = [command for block in blocks for command in block]
-    assert len(blocks) == 4 and len(flat) >= 17
+    assert len(blocks) == 6 and len(flat) >= 20
     assert len(deployment) >= 3
     for block in deployment:
         for command in block:
@@ -174,9 +176,30 @@ def run_report_block(shell: Shell, block: list[str], reader: Path) -> int:
     return ran
 
 
+def run_http_blocks(shell: Shell, connection_block: list[str], http_block: list[str],
+                    reader: Path) -> int:  # fmt: skip
+    """ "The HTTP Task": its connection made from the repository's directory (the command prints
+    its ARN), its definition saved as `payments.asl.json` in the reader's directory, the machine
+    created and started there (its call goes to the README's placeholder API, so only the
+    start's answer is checked). Returns how many commands ran."""
+    command = "\n".join(connection_block)  # one command: Python code in quotes, over lines
+    assert command.startswith(".venv/bin/python manage.py shell -c")
+    arn = shell.run(command).strip().splitlines()[-1]
+    assert arn.startswith("arn:aws:events:us-east-1:123456789012:connection/payments/"), arn
+    text = (REPO / "README.md").read_text()
+    [definition] = [b for b in re.findall(r"```json\n(.*?)```", text, flags=re.S)
+                    if "http:invoke" in b]  # fmt: skip
+    (reader / "payments.asl.json").write_text(definition)
+    for command in http_block:
+        output = shell.run(command, cwd=reader)
+    assert ":execution:Payments:" in json.loads(output)["executionArn"]
+    return 1 + len(http_block)
+
+
 @pytest.mark.integration
 def test_every_readme_command_runs_as_written(tmp_path):
-    (make_block, seed_block, aws_block, report_block), _ = local_and_deployment_blocks()
+    blocks, _ = local_and_deployment_blocks()
+    make_block, seed_block, aws_block, report_block, connection_block, http_block = blocks
     for command in make_block:
         target = command.split()[1]
         done = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True)
@@ -227,4 +250,5 @@ def test_every_readme_command_runs_as_written(tmp_path):
             assert histories == 1
         # Set up as in "Step Functions API" (the aws block's export lines), as the README says.
         ran += run_report_block(shell, report_block, reader)
-        assert ran >= 15
+        ran += run_http_blocks(shell, connection_block, http_block, reader)
+        assert ran >= 18

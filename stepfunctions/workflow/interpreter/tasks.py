@@ -55,7 +55,12 @@ class TaskStates(Run):
 
     def run_task(self, state: State, raw_input: Any, attempts: list[int]) -> Next | Outcome:
         assert state.resource is not None
-        waits = state.is_callback or state.waits_for_job or state.is_activity
+        waits = (
+            state.is_callback
+            or state.waits_for_job
+            or state.is_activity
+            or state.waits_for_response
+        )
         token = self.host.new_token() if waits else None
         ctx = self.state_context(state, attempts, token if state.is_callback else None)
         try:
@@ -108,8 +113,9 @@ class TaskStates(Run):
             return self.task_failed(state, raw_input, attempts, StatesError(TASK_FAILED, cause))
         response = copy.deepcopy(response)
         if token is not None:
-            details = {"resourceType": kind, "resource": name, "output": to_json(response)}
-            self.record("TaskSubmitted", details)
+            if not state.waits_for_response:  # AWS writes no TaskSubmitted for http:invoke
+                details = {"resourceType": kind, "resource": name, "output": to_json(response)}
+                self.record("TaskSubmitted", details)
             return self.waiting(state, raw_input, attempts, token, heartbeat, timeout)
         return self.task_succeeded(state, raw_input, attempts, response)
 
