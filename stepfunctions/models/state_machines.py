@@ -48,7 +48,7 @@ class StateMachine(models.Model):
             row = cursor.fetchone()
         if row is None:
             return None
-        number, definition, created_at = _version_row(row[0])
+        number, definition, created_at = _version_row(row[0], row[1])
         version = StateMachineVersion(
             id=row[0],
             state_machine_id=self.pk,
@@ -98,11 +98,15 @@ class StateMachineVersion(models.Model):
 
 
 _LATEST_VERSION = Statement(
-    "SELECT id FROM {StateMachineVersion} WHERE state_machine_id = %s ORDER BY number DESC LIMIT 1"
+    "SELECT id, created_at FROM {StateMachineVersion} WHERE state_machine_id = %s"
+    " ORDER BY number DESC LIMIT 1"
 )
 
 
 @functools.lru_cache(maxsize=256)
-def _version_row(pk: int) -> tuple:
-    """A version's (number, definition, created_at): versions never change once written."""
+def _version_row(pk: int, written: object) -> tuple:
+    """A version's (number, definition, created_at): versions never change once written. Keyed
+    by the row's id and the moment it was written (as the database gives it), since an id alone
+    can name another row later: SQLite gives a deleted last row's id again (a machine deleted
+    and another created, a table rebuilt empty by a migration)."""
     return StateMachineVersion.objects.values_list("number", "definition", "created_at").get(pk=pk)

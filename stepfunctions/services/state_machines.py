@@ -20,7 +20,7 @@ from stepfunctions.workflow.diagnostics import Diagnostic, definition_check
 # AWS: 1-80 characters, no whitespace, brackets, wildcards, punctuation or control characters.
 _NAME_RE = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
 
-_loaded: dict[int, Definition] = {}
+_loaded: dict[tuple, Definition] = {}
 
 
 def name_validate(*, name: str) -> str:
@@ -48,11 +48,14 @@ def definition_parse(*, definition: str | dict) -> dict:
 
 
 def definition_for(*, version: StateMachineVersion) -> Definition:
-    """The parsed definition of a version, parsed once per process (versions never change)."""
-    definition = _loaded.get(version.pk)
+    """The parsed definition of a version, parsed once per process (versions never change).
+    Keyed by the row's id and the moment it was written: an id alone can name another row later
+    (SQLite gives a deleted last row's id again)."""
+    key = (version.pk, version.created_at)
+    definition = _loaded.get(key)
     if definition is None:
         definition = load_definition(version.definition, resource_known=resources.resource_known)
-        _loaded[version.pk] = definition
+        _loaded[key] = definition
     return definition
 
 

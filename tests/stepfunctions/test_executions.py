@@ -13,7 +13,7 @@ from stepfunctions.errors import (
     InvalidName,
     TaskTimedOut,
 )
-from stepfunctions.models import CallbackToken, Execution
+from stepfunctions.models import CallbackToken, Execution, StateMachineVersion
 from tests.conftest import SEED_INPUT, open_token
 from tests.stepfunctions import factories
 
@@ -120,3 +120,24 @@ def test_a_start_after_an_update_runs_the_new_version(machine, django_assert_num
         changed,
     )
     assert version.state_machine is machine
+
+
+def test_a_version_id_given_to_another_row_runs_that_rows_definition(transactional_db):
+    # Parsed definitions are kept per process; a row that takes a deleted version's id (SQLite
+    # gives a deleted last row's id again after a table rebuild) must not run the old one.
+    def passing(value: str) -> dict:
+        return {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": value, "End": True}}}
+
+    first = services.state_machine_create(name="First", definition=passing("first"))
+    ran, _ = services.execution_start(state_machine=first, input={})
+    services.stages_run_due()  # whether or not a nudge ran it (a flag another test left)
+    ran.refresh_from_db()
+    assert ran.output == "first"
+    reused = first.latest_version.pk
+    services.state_machine_delete(state_machine=first)
+    second = services.state_machine_create(name="Second", definition=passing("second"))
+    StateMachineVersion.objects.filter(pk=second.latest_version.pk).update(id=reused)
+    execution, _ = services.execution_start(state_machine=second, input={})
+    services.stages_run_due()
+    execution.refresh_from_db()
+    assert (execution.version_id, execution.output) == (reused, "second")
