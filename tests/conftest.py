@@ -36,6 +36,30 @@ SEED_INPUT = {"detail": {"orderId": "1", "userId": "testuser"}}
 def pytest_configure(config):
     # The SQLite test database lives in var/, which a fresh clone does not have yet.
     var_dir_ensure()
+    _flush_by_delete_on_postgresql()
+
+
+def _flush_by_delete_on_postgresql():
+    """After each transactional test pytest-django empties every table with Django's flush, which
+    on PostgreSQL is one TRUNCATE of all ~30 tables: 0.35-0.6 s a test on this machine (each table's
+    files are replaced), against 0.06-0.08 s for DELETEs of the few rows a test leaves. Hundreds of
+    transactional tests made that minutes of CI. The DELETEs run in flush's one transaction, with
+    the foreign keys checked at its commit, when every row is gone. A flush that must restart the
+    sequences or cascade keeps Django's TRUNCATE."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade or not tables:
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        return ["SET CONSTRAINTS ALL DEFERRED;"] + [
+            f"DELETE FROM {self.quote_name(table)};" for table in tables
+        ]
+
+    DatabaseOperations.sql_flush = sql_flush
 
 
 @pytest.fixture(scope="session", autouse=True)

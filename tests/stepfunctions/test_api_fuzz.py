@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.apps import apps
+from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,9 +24,12 @@ PASS_DEFINITION = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "
 
 
 def _snapshot() -> tuple:
-    counts = tuple(
-        model.objects.count() for model in apps.get_app_config("stepfunctions").get_models()
-    )
+    # Every engine table's row count in one statement: the test takes this twice per example.
+    tables = sorted({m._meta.db_table for m in apps.get_app_config("stepfunctions").get_models()})
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"(SELECT COUNT(*) FROM {quote(t)})" for t in tables))
+        counts = cursor.fetchone()
     runs = tuple(Execution.objects.order_by("pk").values_list("pk", "status", "due_at"))
     tokens = tuple(CallbackToken.objects.order_by("pk").values_list("pk", "status", "deadline"))
     return counts, runs, tokens
