@@ -97,8 +97,16 @@ def _answer(body: bytes, status: int = 200) -> HttpResponse:
     return response
 
 
-def _refuse(code: str, message: str, *, prefix: str = _FRONT_END_ERROR, status: int = 400):
-    return _answer(answer_encode({"__type": prefix + code, "message": message}), status)
+def _refuse(
+    code: str,
+    message: str,
+    *,
+    prefix: str = _FRONT_END_ERROR,
+    status: int = 400,
+    members: dict[str, str] | None = None,
+):
+    body = {"__type": prefix + code, "message": message, **(members or {})}
+    return _answer(answer_encode(body), status)
 
 
 def service_unavailable(message: str, *, retry_after: int) -> HttpResponse:
@@ -210,7 +218,9 @@ def request_read(request: HttpRequest) -> Call | HttpResponse:
 def service_refusal(error: ServiceError) -> HttpResponse:
     """A service's refusal as AWS answers it."""
     prefix = _FRONT_END_ERROR if isinstance(error, SerializationException) else _SERVICE_ERROR
-    return _refuse(error.code, error.message, prefix=prefix, status=error.http_status)
+    return _refuse(
+        error.code, error.message, prefix=prefix, status=error.http_status, members=error.members
+    )
 
 
 def answer(members: dict[str, Any]) -> HttpResponse:
