@@ -117,6 +117,13 @@ def test_state(members: Members) -> Members:
     mock = _mock(members)
     now = timezone.now()
     configuration = members.get("stateConfiguration") or {}
+    retry_count = (
+        configuration.get("retrierRetryCount", 0) if isinstance(configuration, dict) else 0
+    )
+    if not isinstance(retry_count, int) or isinstance(retry_count, bool) or retry_count < 0:
+        raise ValidationException(
+            "Invalid 'stateConfiguration.retrierRetryCount': must be an integer of 0 or more"
+        )
     try:
         state, scope = state_pick(definition, members.get("stateName"))
         result = state_test(
@@ -127,7 +134,7 @@ def test_state(members: Members) -> Members:
             now=now,
             variables=variables,
             mock=mock,
-            retry_count=int(configuration.get("retrierRetryCount") or 0),
+            retry_count=retry_count,
         )
     except DefinitionError as error:
         diagnostic = definition_error(error)

@@ -231,6 +231,11 @@ def test_state_name_within_a_whole_machine_and_its_variables():
         ),
         ({"definition": json.dumps(TASK), "mock": {"result": "{x"}}, ValidationException, "mock"),
         ({"definition": json.dumps(PASS), "context": "{}"}, ValidationException, "with a 'mock'"),
+        (
+            {"definition": json.dumps(PASS), "stateConfiguration": {"retrierRetryCount": "x"}},
+            ValidationException,
+            "retrierRetryCount",
+        ),
     ],
 )
 def test_bad_requests_are_refused(request_members, refusal, says):
