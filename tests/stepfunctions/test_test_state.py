@@ -276,3 +276,21 @@ def test_test_state_with_the_aws_cli(live_server, sfn_key):
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"status": "FAILED", "error": "Busy", "cause": "later"}
+
+
+def test_wait_goes_on_at_once_and_parallel_takes_its_mock():
+    wait = {"Type": "Wait", "Seconds": 3600, "Next": "Later"}
+    assert _run(wait, {"a": 1}) == {
+        "status": "SUCCEEDED",
+        "output": '{"a":1}',
+        "nextState": "Later",
+    }
+    parallel = {
+        "Type": "Parallel",
+        "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Oops"}],
+        "End": True,
+    }
+    caught = _run(parallel, {}, mock={"errorOutput": {"error": "Broke"}})
+    assert (caught["status"], caught["nextState"]) == ("CAUGHT_ERROR", "Oops")
+    assert json.loads(caught["output"]) == {"Error": "Broke", "Cause": None}
