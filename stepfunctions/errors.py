@@ -10,6 +10,8 @@ class ServiceError(Exception):
     """A refusal that changed nothing."""
 
     http_status = 400
+    # Members of the error's shape besides `message` (ResourceNotFound's resourceName).
+    members: dict[str, str] = {}
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -81,11 +83,20 @@ class MissingRequiredParameter(ServiceError):
     pass
 
 
-class ResourceNotFound(ServiceError):
+class _NamesResource(ServiceError):
+    """An error whose shape names the resource (`resourceName`: its ARN), as AWS answers it."""
+
+    def __init__(self, message: str, resource_name: str | None = None) -> None:
+        super().__init__(message)
+        if resource_name is not None:
+            self.members = {"resourceName": resource_name}
+
+
+class ResourceNotFound(_NamesResource):
     pass
 
 
-class TooManyTags(ServiceError):
+class TooManyTags(_NamesResource):
     pass
 
 

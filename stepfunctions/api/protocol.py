@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from stepfunctions.api import activities, operations, tags, validation, versions
+from stepfunctions.api import activities, operations, tags, test_state, validation, versions
 from stepfunctions.api.encoding import SerializationException, answer_encode, members_validate
 from stepfunctions.api.sigv4 import AuthError, signature_verify
 from stepfunctions.errors import ServiceError
@@ -79,6 +79,8 @@ OPERATIONS: dict[str, Operation] = {
     "ListActivities": Operation(activities.list_activities, _READ),
     # A worker's long poll; the web server's ASGI path runs it without a thread (api.polls).
     "GetActivityTask": Operation(activities.get_activity_task, _ACTIVITIES),
+    # One state on its own, mocked: it reads and runs nothing of the account's.
+    "TestState": Operation(test_state.test_state, _READ),
 }
 # Operations counted against a rate limit per key (settings.RATE_LIMITS).
 _THROTTLED = {
@@ -95,8 +97,16 @@ def _answer(body: bytes, status: int = 200) -> HttpResponse:
     return response
 
 
-def _refuse(code: str, message: str, *, prefix: str = _FRONT_END_ERROR, status: int = 400):
-    return _answer(answer_encode({"__type": prefix + code, "message": message}), status)
+def _refuse(
+    code: str,
+    message: str,
+    *,
+    prefix: str = _FRONT_END_ERROR,
+    status: int = 400,
+    members: dict[str, str] | None = None,
+):
+    body = {"__type": prefix + code, "message": message, **(members or {})}
+    return _answer(answer_encode(body), status)
 
 
 def service_unavailable(message: str, *, retry_after: int) -> HttpResponse:
@@ -208,7 +218,9 @@ def request_read(request: HttpRequest) -> Call | HttpResponse:
 def service_refusal(error: ServiceError) -> HttpResponse:
     """A service's refusal as AWS answers it."""
     prefix = _FRONT_END_ERROR if isinstance(error, SerializationException) else _SERVICE_ERROR
-    return _refuse(error.code, error.message, prefix=prefix, status=error.http_status)
+    return _refuse(
+        error.code, error.message, prefix=prefix, status=error.http_status, members=error.members
+    )
 
 
 def answer(members: dict[str, Any]) -> HttpResponse:

@@ -1,5 +1,6 @@
 """Tags on the API's resources, kept by resource ARN (stepfunctions.models.Tag), with AWS's limits:
-at most 50 a resource, keys of 1 to 128 characters, values of up to 256.
+at most 50 a resource, keys of 1 to 128 characters not beginning with `aws:` (AWS's own), values
+of up to 256. ResourceNotFound and TooManyTags name the resource (`resourceName`), as AWS's do.
 
 Which kinds of resource take tags is a registry (`taggable`): state machines register here; another
 kind (activities) registers its own lookup, and the tags need nothing else of it.
@@ -16,6 +17,7 @@ from stepfunctions.models import Activity, StateMachine, Tag
 
 MAX_TAGS = 50
 MAX_KEY, MAX_VALUE = 128, 256
+RESERVED_PREFIX = "aws:"  # AWS's own tags; no caller sets or removes one, whatever its case
 
 # kind (as in the ARN) -> the rows of the resource of a name (one row, or none).
 _TAGGABLE: dict[str, Callable[[str], QuerySet]] = {}
@@ -35,13 +37,16 @@ taggable("activity", lambda name: Activity.objects.filter(name=name))
 def _resource_check(resource_arn: str, *, lock: bool) -> None:
     """InvalidArn for an ARN that names no resource here; ResourceNotFound for one that does
     not exist. With `lock`, its row is locked for the caller's transaction."""
-    match = arn_parse(resource_arn, pattern=RESOURCE_ARN_RE, missing=ResourceNotFound)
+    try:
+        match = arn_parse(resource_arn, pattern=RESOURCE_ARN_RE, missing=ResourceNotFound)
+    except ResourceNotFound as error:  # another account's: AWS names the resource all the same
+        raise ResourceNotFound(error.message, resource_arn) from None
     named = _TAGGABLE.get(match["kind"])
     rows = named(match["name"]) if named is not None else None
     if rows is not None and lock:
         rows = rows.select_for_update()
     if rows is None or rows.values_list("pk", flat=True).first() is None:
-        raise ResourceNotFound(f"Resource not found: '{resource_arn}'")
+        raise ResourceNotFound(f"Resource not found: '{resource_arn}'", resource_arn)
 
 
 def _tags_check(tags: Iterable) -> dict[str, str]:
@@ -60,8 +65,18 @@ def _tags_check(tags: Iterable) -> dict[str, str]:
                 f"1 validation error detected: Value at 'tags.{i + 1}.member.value' failed to "
                 f"satisfy constraint: Member must have length less than or equal to {MAX_VALUE}"
             )
+        if key.lower().startswith(RESERVED_PREFIX):
+            raise ValidationException(_reserved(key, f"tags.{i + 1}.member.key"))
         checked[key] = value
     return checked
+
+
+def _reserved(key: str, at: str) -> str:
+    return (
+        f"1 validation error detected: Value '{key}' at '{at}' failed to satisfy constraint: "
+        f"Tag keys may not begin with '{RESERVED_PREFIX}' (any case): the prefix is reserved for "
+        "AWS use"
+    )
 
 
 def tags_add(*, resource_arn: str, tags: Iterable) -> None:
@@ -74,7 +89,8 @@ def tags_add(*, resource_arn: str, tags: Iterable) -> None:
         if len(held | checked.keys()) > MAX_TAGS:
             raise TooManyTags(
                 f"Too many tags: '{resource_arn}' would have {len(held | checked.keys())} "
-                f"tags; a resource takes at most {MAX_TAGS}"
+                f"tags; a resource takes at most {MAX_TAGS}",
+                resource_arn,
             )
         Tag.objects.filter(resource_arn=resource_arn, key__in=checked).delete()
         Tag.objects.bulk_create(
@@ -83,10 +99,15 @@ def tags_add(*, resource_arn: str, tags: Iterable) -> None:
 
 
 def tags_remove(*, resource_arn: str, keys: Iterable[str]) -> None:
-    """Removes the tags of these keys; a key the resource has not is no error."""
+    """Removes the tags of these keys; a key the resource has not is no error, an `aws:` key
+    is refused (ValidationException) and nothing is removed."""
+    keys = list(keys)
+    for i, key in enumerate(keys):
+        if isinstance(key, str) and key.lower().startswith(RESERVED_PREFIX):
+            raise ValidationException(_reserved(key, f"tagKeys.{i + 1}.member"))
     with transaction.atomic():
         _resource_check(resource_arn, lock=True)
-        Tag.objects.filter(resource_arn=resource_arn, key__in=list(keys)).delete()
+        Tag.objects.filter(resource_arn=resource_arn, key__in=keys).delete()
 
 
 def tags_of(*, resource_arn: str) -> list[Tag]:

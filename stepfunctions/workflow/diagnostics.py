@@ -1,8 +1,9 @@
 """Diagnostics of an ASL document, as ValidateStateMachineDefinition gives them: a severity, a
 code, a message and a location (a JSON pointer such as `/States/Emit - Workflow Started TT/Next`).
 
-ERRORs are what `load_definition` refuses (the first one it meets: it stops there) and a scope
-with no state that ends the run; a definition with an ERROR cannot be created or updated.
+ERRORs are what `load_definition` refuses (the first one it meets, then each state's own, as
+each loads alone, and each transition to a state that does not exist) and a scope with no state
+that ends the run; a definition with an ERROR cannot be created or updated.
 WARNINGs are for a definition that loads but holds something that cannot run as written: a state
 no transition reaches, a catcher whose every error an earlier catcher already takes, a field
 that looks like a path without its `.$`, a Pass state's Result holding a path.
@@ -10,6 +11,7 @@ that looks like a path without its `.$`, a Pass state's Result holding a path.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from typing import Any
 from .definition import Definition, State
 from .errors import ALL, HEARTBEAT_TIMEOUT, RUNTIME, TASK_FAILED, TIMEOUT, DefinitionError
 from .errors import error_matches as _matches
+from .jsontext import JsonRefused, json_read
 from .loader import load_definition
 
 ERROR, WARNING = "ERROR", "WARNING"
@@ -86,12 +89,89 @@ def definition_check(
     try:
         definition = load_definition(doc, resource_known=resource_known)
     except DefinitionError as error:
-        return None, [definition_error(error)]
+        return None, _errors(doc, error, resource_known)
     found = list(_scope(definition, ()))
     found.sort(key=lambda d: d.severity != ERROR)
     if any(d.severity == ERROR for d in found):
         return None, found
     return definition, found
+
+
+def _errors(
+    doc: dict | str, first: DefinitionError, resource_known: Callable[[str], bool]
+) -> list[Diagnostic]:
+    """Every ERROR found, the loader's (the first it met: what CreateStateMachine answers)
+    first: each state is loaded on its own (its targets standing in as Succeed states), its
+    targets are looked up, and a Parallel's branches and a Map's item processor are gone through
+    the same way. A document that is no JSON object, or has no object of States, has one."""
+    found = [definition_error(first)]
+    try:
+        raw = json_read(doc) if isinstance(doc, str) else doc
+    except JsonRefused:
+        return found
+    states = raw.get("States") if isinstance(raw, dict) else None
+    if isinstance(states, dict):
+        language = raw.get("QueryLanguage")
+        seen = {(found[0].code, found[0].location)}
+        for diagnostic in _state_errors(states, language, (), resource_known):
+            if (diagnostic.code, diagnostic.location) not in seen:
+                seen.add((diagnostic.code, diagnostic.location))
+                found.append(diagnostic)
+    return found
+
+
+def _named_targets(raw: dict) -> Iterator[tuple[str, Any]]:
+    """(field, state name) of each transition a state's raw fields name."""
+    for key in ("Next", "Default"):
+        if key in raw:
+            yield key, raw[key]
+    for key in ("Choices", "Catch"):
+        rules = raw.get(key)
+        for i, rule in enumerate(rules if isinstance(rules, list) else ()):
+            if isinstance(rule, dict) and "Next" in rule:
+                yield f"{key}[{i}].Next", rule["Next"]
+
+
+def _state_errors(
+    states: dict,
+    language: Any,
+    prefix: tuple[str, ...],
+    resource_known: Callable[[str], bool],
+) -> Iterator[Diagnostic]:
+    for name, raw in states.items():
+        if not isinstance(raw, dict):
+            continue  # the loader's own error says it
+        targets = list(_named_targets(raw))
+        for field, target in targets:
+            if not isinstance(target, str) or target not in states:
+                message = f"names a state that does not exist: {json.dumps(target)}"
+                yield _within(prefix, definition_error(DefinitionError(name, field, message)))
+        alone = {str(t): {"Type": "Succeed"} for _, t in targets if isinstance(t, str)}
+        wrapper: dict[str, Any] = {"StartAt": name, "States": {**alone, name: raw}}
+        if language is not None:
+            wrapper["QueryLanguage"] = language
+        try:
+            load_definition(wrapper, resource_known=resource_known)
+        except DefinitionError as error:
+            yield _within(prefix, definition_error(error))
+        inner = raw.get("QueryLanguage", language)
+        branches = raw.get("Branches") if raw.get("Type") == "Parallel" else None
+        for i, branch in enumerate(branches if isinstance(branches, list) else ()):
+            if isinstance(branch, dict) and isinstance(branch.get("States"), dict):
+                where = (*prefix, "States", name, "Branches", str(i))
+                yield from _state_errors(branch["States"], inner, where, resource_known)
+        for key in ("ItemProcessor", "Iterator"):
+            processor = raw.get(key) if raw.get("Type") == "Map" else None
+            if isinstance(processor, dict) and isinstance(processor.get("States"), dict):
+                where = (*prefix, "States", name, key)
+                yield from _state_errors(processor["States"], inner, where, resource_known)
+
+
+def _within(prefix: tuple[str, ...], diagnostic: Diagnostic) -> Diagnostic:
+    if not prefix:
+        return diagnostic
+    location = (pointer(prefix) or "") + (diagnostic.location or "")
+    return Diagnostic(diagnostic.severity, diagnostic.code, diagnostic.message, location)
 
 
 def _scope(definition: Definition, prefix: tuple[str, ...]) -> Iterator[Diagnostic]:

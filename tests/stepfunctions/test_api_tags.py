@@ -89,3 +89,25 @@ def test_tag_resource_with_the_aws_cli(live_server, sfn_key, sfn):
     )
     assert done.returncode == 0, done.stderr
     assert _tags(sfn, arn) == {}
+
+
+def test_tag_errors_name_the_resource_and_aws_keys_are_refused(sfn):
+    arn = sfn.create_state_machine(name="Named", definition=PASS_ONLY, roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    missing = arn.replace(":Named", ":Nope")
+    with pytest.raises(sfn.exceptions.ResourceNotFound) as refused:
+        sfn.list_tags_for_resource(resourceArn=missing)
+    assert refused.value.response["resourceName"] == missing
+    sfn.tag_resource(resourceArn=arn, tags=[{"key": f"t{i}", "value": "x"} for i in range(50)])
+    with pytest.raises(sfn.exceptions.TooManyTags) as refused:
+        sfn.tag_resource(resourceArn=arn, tags=[{"key": "one-more", "value": "x"}])
+    assert refused.value.response["resourceName"] == arn
+
+    # `aws:` (any case) is AWS's own prefix: neither set nor removed, and nothing changes.
+    for key in ("aws:team", "AWS:Team"):
+        with pytest.raises(sfn.exceptions.ValidationException, match="aws:"):
+            sfn.tag_resource(resourceArn=arn, tags=[{"key": "t0", "value": "y"}, {"key": key}])
+        with pytest.raises(sfn.exceptions.ValidationException, match="aws:"):
+            sfn.untag_resource(resourceArn=arn, tagKeys=["t0", key])
+    assert _tags(sfn, arn)["t0"] == "x" and len(_tags(sfn, arn)) == 50

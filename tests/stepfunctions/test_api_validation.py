@@ -63,3 +63,25 @@ def test_validate_with_the_aws_cli(live_server, sfn_key):
     answer = json.loads(done.stdout)
     assert answer["result"] == "FAIL"
     assert answer["diagnostics"][0]["location"] == f"/States/{CUSTOMER_WAIT}/Next"
+
+
+def test_validate_lists_every_error_it_finds(sfn):
+    doc = machine_document()
+    doc["States"][CUSTOMER_WAIT]["Next"] = "Nowhere"
+    doc["States"]["Shop Open?"]["Default"] = "Gone"
+    doc["States"]["Generate Order Number"]["Resource"] = 7
+    answer = sfn.validate_state_machine_definition(definition=json.dumps(doc))
+    assert answer["result"] == "FAIL" and answer["truncated"] is False
+    found = {(d["code"], d["location"]) for d in answer["diagnostics"]}
+    assert found == {
+        ("MISSING_TRANSITION_TARGET", f"/States/{CUSTOMER_WAIT}/Next"),
+        ("MISSING_TRANSITION_TARGET", "/States/Shop Open?/Default"),
+        ("INVALID_RESOURCE", "/States/Generate Order Number/Resource"),
+    }
+    assert all(d["severity"] == "ERROR" and d["message"] for d in answer["diagnostics"])
+    # The first is what CreateStateMachine answers; maxResults cuts the list.
+    first = sfn.validate_state_machine_definition(definition=json.dumps(doc), maxResults=1)
+    assert first["truncated"] is True and first["diagnostics"] == answer["diagnostics"][:1]
+    with pytest.raises(sfn.exceptions.InvalidDefinition) as refused:
+        sfn.create_state_machine(name="Broken", definition=json.dumps(doc), roleArn=ROLE)
+    assert answer["diagnostics"][0]["location"] in refused.value.response["Error"]["Message"]

@@ -32,6 +32,7 @@ class BranchStates(TaskStates):
                     effective = raw_input
             else:
                 effective = apply_input_path(state.input_path, raw_input, ctx)
+                effective = self.noted("afterInputPath", effective)
                 if state.type == "Parallel" and "Parameters" in state.raw:
                     effective = self.template(state, "Parameters", effective, ctx)
             if state.type == "Parallel":
@@ -75,19 +76,23 @@ class BranchStates(TaskStates):
                 f"Invalid path '{state.items_path.text}': the value of ItemsPath must be a JSON "
                 f"array, not '{to_json(items)}'",
             )
+        self.noted("afterItemsPath", items)
         key = "ItemSelector" if "ItemSelector" in state.raw else "Parameters"
         if key not in state.raw:
             return copy.deepcopy(items)
-        return [
-            resolve_template(
-                state.raw[key],
-                effective,
-                {**ctx, "Map": {"Item": {"Index": index, "Value": item}}},
-                field=key,
-                variables=self.variables,
-            )
-            for index, item in enumerate(items)
-        ]
+        return self.noted(
+            "afterItemSelector",
+            [
+                resolve_template(
+                    state.raw[key],
+                    effective,
+                    {**ctx, "Map": {"Item": {"Index": index, "Value": item}}},
+                    field=key,
+                    variables=self.variables,
+                )
+                for index, item in enumerate(items)
+            ],
+        )
 
     def jsonata_map_inputs(self, state: State, states: dict) -> list[Any]:
         items = states["input"]

@@ -25,7 +25,9 @@ class FlowStates(Run):
         try:
             if state.type == "Fail":
                 return self.fail_state(state, raw_input, ctx)
-            effective = apply_input_path(state.input_path, raw_input, ctx)
+            effective = self.noted(
+                "afterInputPath", apply_input_path(state.input_path, raw_input, ctx)
+            )
             target, delay = None, 0.0
             if state.type == "Wait":
                 delay = self.wait_delay(state, effective, ctx)
@@ -38,9 +40,10 @@ class FlowStates(Run):
             else:  # Pass
                 if "Parameters" in state.raw:
                     effective = self.template(state, "Parameters", effective, ctx)
-                result = assign_input = state.raw.get("Result", effective)
+                result = assign_input = self.noted("result", state.raw.get("Result", effective))
                 check_size(state, result)
                 output = apply_result_path(state.result_path, raw_input, result)
+                output = self.noted("afterResultPath", output)
             assigned = self.assigned(state, state.raw.get("Assign"), assign_input, ctx)
             output = apply_output_path(state.output_path, output, ctx)
             text = check_size(state, output)

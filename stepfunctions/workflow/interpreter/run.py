@@ -122,6 +122,12 @@ class Run:
             ctx["Task"] = {"Token": token}
         return ctx
 
+    def noted(self, key: str, value: Any) -> Any:
+        """`value`, a step of the state's data flow named as TestState's inspection data names it
+        (`afterInputPath`, `afterResultPath`, ...). A run keeps nothing of it; the TestState run
+        (interpreter.inspect) records it."""
+        return value
+
     def template(self, state: State, key: str, data: Any, ctx: dict) -> Any:
         """The state's Parameters or ResultSelector, built from `data`."""
         return resolve_template(state.raw[key], data, ctx, field=key, variables=self.variables)

@@ -75,7 +75,7 @@ class TaskStates(Run):
                 )
             else:
                 effective = apply_input_path(state.input_path, raw_input, ctx)
-                parameters = effective
+                parameters = effective = self.noted("afterInputPath", effective)
                 if "Parameters" in state.raw:
                     parameters = self.template(state, "Parameters", effective, ctx)
                 heartbeat = self.seconds(state, effective, ctx, "heartbeat")
@@ -210,7 +210,9 @@ class TaskStates(Run):
                 result = self.template(state, "ResultSelector", result, ctx)
             assigned = self.assigned(state, state.raw.get("Assign"), result, ctx)
             output = apply_result_path(state.result_path, raw_input, result)
-            output = apply_output_path(state.output_path, output, ctx)
+            output = apply_output_path(
+                state.output_path, self.noted("afterResultPath", output), ctx
+            )
             text = check_size(state, output)
         except StatesError as err:
             return self.task_error(state, raw_input, attempts, err)
