@@ -10,10 +10,12 @@ Saving and reverting need `stepfunctions.publish_state_machine`; starting an exe
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.safestring import mark_safe
 
@@ -73,6 +75,12 @@ class StudioAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def _machine(self, request, object_id: str) -> StateMachine:
+        machine = self.get_object(request, unquote(object_id))
+        if machine is None:
+            raise Http404(f"No state machine {object_id!r}")
+        return machine
+
     def _page(self, machine: StateMachine | None) -> str:
         if machine is None:
             return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_add")
@@ -91,6 +99,7 @@ class StudioAdmin(admin.ModelAdmin):
                     f"admin:{self.opts.app_label}_{self.opts.model_name}_studio_check"
                 ),
                 "resources": resources.resources_registered(),
+                "ace": static("django_ace/ace/"),
                 "types": TYPES,
             },
             "studio_types": TYPES,
@@ -141,13 +150,10 @@ class StudioAdmin(admin.ModelAdmin):
             "studio_description": description,
             "add": True,
         }
-        status = 400 if problems else 200
-        return TemplateResponse(
-            request, "admin/stepfunctions/studio/add.html", context, status=status
-        )
+        return TemplateResponse(request, "admin/stepfunctions/studio/add.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        machine = get_object_or_404(StateMachine, pk=object_id)
+        machine = self._machine(request, object_id)
         if not self.has_view_or_change_permission(request, machine):
             raise PermissionDenied
         latest = machine.latest_version
@@ -185,15 +191,14 @@ class StudioAdmin(admin.ModelAdmin):
             "studio_revisions": revisions,
             "studio_latest": latest,
         }
-        response = super().change_view(request, object_id, form_url, context)
-        if problems:
-            response.status_code = 400
-        return response
+        # A refused save shows the page again, never the model form's own POST handling.
+        request.method = "GET"
+        return super().change_view(request, object_id, form_url, context)
 
     def revert_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST" or not self.has_publish_permission(request):
             raise PermissionDenied
-        machine = get_object_or_404(StateMachine, pk=object_id)
+        machine = self._machine(request, object_id)
         number = int(request.POST.get("revision", "0") or 0)
         get_object_or_404(machine.versions, number=number)
         version, changed = studio_revert(state_machine=machine, number=number)
@@ -210,7 +215,7 @@ class StudioAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(self._page(machine))
 
     def diff_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        machine = get_object_or_404(StateMachine, pk=object_id)
+        machine = self._machine(request, object_id)
         if not self.has_view_or_change_permission(request, machine):
             raise PermissionDenied
         try:
@@ -234,7 +239,7 @@ class StudioAdmin(admin.ModelAdmin):
         the execution's page (its diagram follows the path live)."""
         if request.method != "POST" or not request.user.has_perm(START):
             raise PermissionDenied
-        machine = get_object_or_404(StateMachine, pk=object_id)
+        machine = self._machine(request, object_id)
         try:
             execution, _ = services.execution_start(
                 state_machine=machine, input=request.POST.get("input", "{}")

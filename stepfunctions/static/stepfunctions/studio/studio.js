@@ -16,11 +16,12 @@
   const ctx = { config, doc: null, selected: null, tab: "config" };
 
   ace.config.set("useStrictCSP", true); // the pages' CSP: Ace's styles come from its css files
+  ace.config.set("basePath", config.ace); // where Ace finds its modes and themes
   const holder = document.getElementById("studio-editor");
   holder.hidden = false;
   textarea.hidden = true;
   const editor = ace.edit(holder, {
-    mode: "ace/mode/json", useWorker: false, tabSize: 2, useSoftTabs: true,
+    useWorker: false, mode: "ace/mode/json", tabSize: 2, useSoftTabs: true,
     showPrintMargin: false, enableKeyboardAccessibility: true,
   });
   editor.setValue(textarea.value, -1);
