@@ -150,10 +150,14 @@ def test_the_seed_walk_through_the_panels_publishes_the_seed_workflow_and_runs(b
     for waiting in CALLBACK_STATES:
         token = _open_token(execution)
         assert token.state_name == waiting
+        page.reload()  # the path taken so far, and the state it waits in (blue)
+        assert page.locator(
+            f"#execution-diagram g.current[data-state={json.dumps(waiting)}]"
+        ).count()
         services.task_success(task_token=token.token, output='{"orderId": 1}')
     _wait_ended(execution)
     page.reload()
-    assert "SUCCEEDED" in page.inner_text("#content-main")
+    assert "Status:\nSucceeded" in page.inner_text("#content-main")
 
 
 def _open_token(execution):
