@@ -39,7 +39,6 @@ STARTER = {
     "StartAt": "Start",
     "States": {"Start": {"Type": "Pass", "End": True}},
 }
-SEED_INPUT = {"detail": {"orderId": "1", "userId": "testuser"}}
 TYPES = ["Pass", "Wait", "Choice", "Task", "Parallel", "Map", "Succeed", "Fail"]
 
 
@@ -105,7 +104,7 @@ class StudioAdmin(admin.ModelAdmin):
             "studio_types": TYPES,
             "can_publish": self.has_publish_permission(request),
             "can_start": request.user.has_perm(START),
-            "studio_input": json.dumps(SEED_INPUT, indent=2),
+            "studio_input": "{}",
         }
 
     def check_view(self, request: HttpRequest) -> JsonResponse:

@@ -127,6 +127,7 @@ def test_the_seed_walk_through_the_panels_publishes_the_seed_workflow_and_runs(b
     assert page.inner_text("#studio-diagnostics") == "No problems: the definition can be saved."
     assert page.locator("#studio-diagram g[data-state='Barista timedout']").count() == 1
     assert_no_horizontal_scroll(page)
+    page.evaluate("document.getElementById('studio').scrollIntoView()")
     shot(page, "workflow-studio")
     assert_accessible(page, "Workflow Studio with a state's panel open", preload=False)
 
