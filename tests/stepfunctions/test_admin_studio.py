@@ -154,7 +154,7 @@ def test_revert_makes_an_earlier_revision_current_as_a_new_version_and_diff_comp
     latest = machine.latest_version
     assert (latest.number, latest.published_number) == (3, 2)
     assert latest.definition == _pass("first")
-    assert "Revision 1 made current again" == latest.description
+    assert latest.description == "Revision 1 made current again"
     diff = admin_client.get(_page(machine, "studio/diff/") + "?old=1&new=2").content.decode()
     assert "--- revision 1" in diff and "+++ revision 2" in diff
     assert "-      &quot;Result&quot;: &quot;first&quot;" in diff
