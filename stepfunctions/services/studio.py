@@ -76,7 +76,7 @@ def studio_check(*, definition: str) -> tuple[dict | None, list[dict]]:
                 "state": state,
                 "field": field,
                 "text": diagnostic.message
-                if not named or f'"{state}"' in diagnostic.message
+                if not named or any(f"{q}{state}{q}" in diagnostic.message for q in "\"'")
                 else f"{named}: {diagnostic.message}",
             }
         )

@@ -185,11 +185,38 @@ def test_a_broken_definition_is_refused_with_its_state_and_field_named(bar):
     change = f"{bar.url}/admin/stepfunctions/statemachine/{machine.pk}/change/"
     page.goto(change)
     page.wait_for_selector("#studio-editor .ace_content")
+    # The JSON drives the panel and the diagram: a heartbeat changed in the editor.
+    page.evaluate(
+        """() => { const editor = ace.edit("studio-editor");
+        const at = editor.find('"HeartbeatSeconds": 900');
+        editor.session.replace(at, '"HeartbeatSeconds": 600'); }"""
+    )
+    page.select_option("#studio-state", "Emit - Workflow Started TT")
+    tab(page, "errors")
+    assert page.input_value("#sf-heartbeat") == "600"
+    # A Pass state deleted: the arrows to it go to its Next, and the diagram loses it.
+    page.select_option("#studio-state", "Customer cancelled")
+    page.click("#sf-delete")
+    wait_until(page, CHECKED)
+    assert page.locator("#studio-diagram g[data-state='Customer cancelled']").count() == 0
+    document = json.loads(page.evaluate("ace.edit('studio-editor').getValue()"))
+    catch = document["States"]["Emit - Workflow Started TT"]["Catch"][1]
+    assert catch["Next"] == "Emit - Order Cancelled"
     # A Next to a missing state: a Choice deleted has no one arrow to reconnect.
     page.select_option("#studio-state", "Shop Open?")
     page.click("#sf-delete")
     wait_until(page, CHECKED)
     assert 'State "Get Shop Status": field "Next"' in page.inner_text("#studio-diagnostics")
+    # Marked at its line in the editor's gutter ("Next": "Shop Open?" of Get Shop Status),
+    # where the problem's line link takes the keyboard.
+    page.click("#studio-diagnostics .studio-error .studio-goto")
+    [line] = page.evaluate(
+        """Array.from(document.querySelectorAll('#studio-editor .ace_gutter-cell'))
+        .filter((cell) => cell.matches('.ace_error') || cell.querySelector('.ace_error'))
+        .map((cell) => cell.textContent.trim())"""
+    )
+    text = page.evaluate("ace.edit('studio-editor').getValue()").splitlines()
+    assert '"Next": "Shop Open?"' in text[int(line) - 1]
     assert_no_horizontal_scroll(page)
     assert_accessible(page, "Workflow Studio at 1024x768 with an error listed", preload=False)
     with page.expect_navigation():

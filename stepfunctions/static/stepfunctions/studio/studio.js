@@ -90,7 +90,11 @@
     if (!found.length) problems.appendChild(el("li", { class: "studio-ok", text: "No problems: the definition can be saved." }));
     const notes = found.map((problem) => {
       const row = lineOf(lines, problem);
-      problems.appendChild(el("li", { class: `studio-${problem.severity.toLowerCase()}`, text: `${problem.severity} (line ${row + 1}) ${problem.text}` }));
+      const go = el("button", { type: "button", class: "studio-goto", text: `line ${row + 1}` });
+      go.addEventListener("click", () => { editor.gotoLine(row + 1, 0, true); editor.focus(); });
+      problems.appendChild(el("li", { class: `studio-${problem.severity.toLowerCase()}` }, [
+        document.createTextNode(`${problem.severity} (`), go, document.createTextNode(`) ${problem.text}`),
+      ]));
       return { row, column: 0, text: problem.text, type: problem.severity === "ERROR" ? "error" : "warning" };
     });
     editor.session.setAnnotations(notes);
@@ -118,8 +122,8 @@
   function check() {
     clearTimeout(timer);
     root.dataset.checking = "1";
+    const mine = (sequence += 1); // only the latest check's answer is shown
     timer = setTimeout(async () => {
-      const mine = (sequence += 1);
       const text = editor.getValue();
       textarea.value = text;
       const response = await fetch(config.check, { method: "POST", body: text, headers: { "X-CSRFToken": csrf }, credentials: "same-origin" });
