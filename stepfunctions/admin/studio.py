@@ -111,7 +111,7 @@ class StudioAdmin(admin.ModelAdmin):
         """The diagnostics of the posted definition (the request's body) and its diagram."""
         if request.method != "POST":
             return JsonResponse({"error": "POST the definition"}, status=405)
-        if not self.has_view_or_change_permission(request):
+        if not (self.has_view_or_change_permission(request) or self.has_add_permission(request)):
             raise PermissionDenied
         document, found = studio_check(definition=request.body.decode("utf-8", "replace"))
         return JsonResponse({"diagnostics": found, "svg": _svg(document)})

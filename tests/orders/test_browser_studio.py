@@ -237,3 +237,11 @@ def test_a_broken_definition_is_refused_with_its_state_and_field_named(bar):
     refused = page.inner_text("#studio-refused")
     assert 'State "Emit - Workflow Started TT"' in refused and "Catch[2].Next" in refused
     assert StateMachine.objects.get(pk=machine.pk).versions.count() == 1
+
+    # Adding goes through the same editor, with the name to give once.
+    page.goto(f"{bar.url}/admin/stepfunctions/statemachine/add/")
+    page.wait_for_selector("#studio-editor .ace_content")
+    wait_until(page, CHECKED)
+    assert page.locator("#studio-diagram g[data-state=Start]").count() == 1
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page, "adding a state machine in Workflow Studio")

@@ -121,6 +121,13 @@ def test_saving_needs_its_own_permission(client, machine):
     assert machine.latest_version.published_number == 1
 
 
+def test_the_check_needs_a_permission_on_state_machines(client, db):
+    user = _staff(client)
+    assert client.post(CHECK, "{}", content_type="text/plain").status_code == 403
+    user.user_permissions.add(Permission.objects.get(codename="add_statemachine"))
+    assert client.post(CHECK, "{}", content_type="text/plain").status_code == 200
+
+
 def test_the_name_is_fixed_once_created(admin_client, machine):
     admin_client.post(_page(machine), {"name": "Renamed", "definition": json.dumps(_pass("first"))})
     assert StateMachine.objects.get(pk=machine.pk).name == "Studio"
