@@ -245,3 +245,10 @@ def test_a_broken_definition_is_refused_with_its_state_and_field_named(bar):
     assert page.locator("#studio-diagram g[data-state=Start]").count() == 1
     assert_no_horizontal_scroll(page)
     assert_accessible(page, "adding a state machine in Workflow Studio")
+    page.fill("#studio-name", "Added")
+    page.fill("#studio-description", "The first")
+    with page.expect_navigation():
+        page.click("#studio-save-button")
+    added = StateMachine.objects.get(name="Added")
+    assert page.url.endswith(f"/admin/stepfunctions/statemachine/{added.pk}/change/")
+    assert added.latest_version.published_number == 1
