@@ -168,3 +168,8 @@ def _put_events(parameters: Any, invocation: Invocation) -> dict:
     if failed:
         raise StatesError("EventBridge.FailedEntry", json.dumps(response, separators=(",", ":")))
     return response
+
+
+def resources_registered() -> list[str]:
+    """The Resource ARNs registered one by one (families match patterns: not listed), sorted."""
+    return sorted(_resources)

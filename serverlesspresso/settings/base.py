@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Ace, the code editor of the engine's Workflow Studio (its static files, no CDN).
+    "django_ace",
     # The Step Functions engine, then the coffee bar that uses it.
     "stepfunctions",
     "orders",

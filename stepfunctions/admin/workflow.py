@@ -1,5 +1,6 @@
-"""State machines in the admin: their revisions and published versions (each with its diff from
-the revision before, by difflib), their aliases with their routing, and their tags; the event log."""
+"""State machines in the admin: their page is Workflow Studio (admin/studio.py), above their
+revisions and published versions (each with its diff from the revision before, by difflib), their
+aliases with their routing, and their tags; the event log."""
 
 import difflib
 import json
@@ -8,6 +9,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from stepfunctions import selectors
+from stepfunctions.admin.studio import StudioAdmin
 from stepfunctions.models import Event, StateMachine
 from stepfunctions.services.tags import tags_of
 
@@ -24,7 +26,7 @@ def _diff(before: dict | None, after: dict, *, old: str, new: str) -> str:
 
 
 @admin.register(StateMachine)
-class StateMachineAdmin(admin.ModelAdmin):
+class StateMachineAdmin(StudioAdmin):
     list_display = ["name", "created_at"]
     fields = ["name", "role_arn", "created_at", "versions_table", "aliases_table", "tags_table"]
     readonly_fields = ["created_at", "versions_table", "aliases_table", "tags_table"]

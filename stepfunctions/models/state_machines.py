@@ -22,6 +22,10 @@ class StateMachine(models.Model):
     # given again, as on AWS). Changed only under the machine's row lock.
     versions_published = models.PositiveIntegerField(default=0, db_default=0)
 
+    class Meta:
+        # Saving in Workflow Studio publishes a version: a permission of its own (admin/studio.py).
+        permissions = [("publish_state_machine", "Can save and publish a state machine in Studio")]
+
     def __str__(self) -> str:
         return self.name
 
