@@ -14,6 +14,7 @@ from stepfunctions.models import (
     CallbackToken,
     Execution,
     HistoryEvent,
+    MapRun,
     StateMachine,
     StateMachineVersion,
 )
@@ -41,16 +42,21 @@ _EXECUTION_ID = Rows(
 
 def _by_arn(arn: str) -> dict[str, Any]:
     # A Parallel branch or Map iteration (a child run) is no execution of the API's: the SQL
-    # reads only executions of no group.
+    # reads only executions of no group, or a map run's children (`<machine>/<label>:<name>`).
     match = arn_parse(arn, pattern=EXECUTION_ARN_RE, missing=ExecutionDoesNotExist)
-    return {"machine": match["machine"], "name": match["name"]}
+    machine, _, label = match["machine"].partition("/")
+    if label:
+        return {"machine": machine, "name": match["name"], "label": label}
+    return {"machine": machine, "name": match["name"]}
 
 
 def execution_get(*, arn: str, with_version: bool = True) -> Execution:
     """The execution with its state machine, and its version (the definition) unless a reader
     of the execution's own fields (DescribeExecution) says it needs none."""
     rows = _EXECUTION_VERSIONED if with_version else _EXECUTION
-    found = rows.fetch(_execution_sql(with_version=with_version), _by_arn(arn), connection)
+    params = _by_arn(arn)
+    sql = _execution_sql(with_version=with_version, child="label" in params)
+    found = rows.fetch(sql, params, connection)
     if not found:
         raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
     return found[0]
@@ -58,7 +64,8 @@ def execution_get(*, arn: str, with_version: bool = True) -> Execution:
 
 def execution_id_get(*, arn: str) -> Any:
     """Only the execution's id (GetExecutionHistory reads nothing else of it)."""
-    found = _EXECUTION_ID.fetch(_execution_id_sql(), _by_arn(arn), connection)
+    params = _by_arn(arn)
+    found = _EXECUTION_ID.fetch(_execution_id_sql(child="label" in params), params, connection)
     if not found:
         raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
     return found[0].pk
@@ -80,7 +87,7 @@ def history_page(
         if not 0 <= after_event_id <= _EVENT_ID_MAX:
             raise ValueError(after_event_id)
         params["after"] = after_event_id
-    sql = _history_sql(reverse=reverse, after=after_event_id is not None)
+    sql = _history_sql(reverse=reverse, after=after_event_id is not None, child="label" in params)
     return _HISTORY.fetch(sql, params, connection)
 
 
@@ -99,7 +106,23 @@ def _machine_join() -> str:
 _NAMED = " WHERE m.{machine} = %(machine)s AND e.{name} = %(name)s AND e.{group} IS NULL"
 
 
-def _named_where() -> str:
+# A map run's child (e) named by its machine's name (m), the map run's label and its own.
+_CHILD_NAMED = (
+    " WHERE m.{machine} = %(machine)s AND e.{name} = %(name)s AND e.{group} IN"
+    " (SELECT r.{run_group} FROM {runs} r WHERE r.{label} = %(label)s)"
+)
+
+
+def _named_where(child: bool = False) -> str:
+    if child:
+        return _CHILD_NAMED.format(
+            machine=_col(StateMachine, "name"),
+            name=_col(Execution, "name"),
+            group=_col(Execution, "group"),
+            run_group=_col(MapRun, "group"),
+            runs=table(MapRun, connection),
+            label=_col(MapRun, "label"),
+        )
     return _NAMED.format(
         machine=_col(StateMachine, "name"),
         name=_col(Execution, "name"),
@@ -108,7 +131,7 @@ def _named_where() -> str:
 
 
 @cache
-def _execution_sql(*, with_version: bool) -> str:
+def _execution_sql(*, with_version: bool, child: bool = False) -> str:
     rows = _EXECUTION_VERSIONED if with_version else _EXECUTION
     version = (
         f" JOIN {table(StateMachineVersion, connection)} v"
@@ -116,27 +139,27 @@ def _execution_sql(*, with_version: bool) -> str:
     )
     return (
         f"SELECT {rows.columns(connection)} FROM {table(Execution, connection)} e"  # noqa: S608
-        f"{_machine_join()}{version if with_version else ''}{_named_where()}"
+        f"{_machine_join()}{version if with_version else ''}{_named_where(child)}"
     )
 
 
 @cache
-def _execution_id_sql() -> str:
+def _execution_id_sql(*, child: bool = False) -> str:
     return (
         f"SELECT {_EXECUTION_ID.columns(connection)} FROM {table(Execution, connection)} e"  # noqa: S608
-        f"{_machine_join()}{_named_where()}"
+        f"{_machine_join()}{_named_where(child)}"
     )
 
 
 @cache
-def _history_sql(*, reverse: bool, after: bool) -> str:
+def _history_sql(*, reverse: bool, after: bool, child: bool = False) -> str:
     event_id = f"h.{_col(HistoryEvent, 'event_id')}"
     past = f" AND {event_id} {'<' if reverse else '>'} %(after)s" if after else ""
     return (
         f"SELECT {_HISTORY.columns(connection)} FROM {table(HistoryEvent, connection)} h"  # noqa: S608
         f" JOIN {table(Execution, connection)} e"
         f" ON e.{_col(Execution, 'id')} = h.{_col(HistoryEvent, 'execution')}"
-        f"{_machine_join()}{_named_where()}{past}"
+        f"{_machine_join()}{_named_where(child)}{past}"
         f" ORDER BY {event_id} {'DESC' if reverse else 'ASC'} LIMIT %(limit)s"
     )
 
