@@ -1,6 +1,8 @@
 """The engine's reads: rows and objects, in the order the API lists them. Their response shapes
 and the paging live with the API (stepfunctions.api.shapes, stepfunctions.api.paging)."""
 
+import re
+import uuid
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -9,9 +11,10 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from stepfunctions.arns import EXECUTION_ARN_RE, arn_parse
-from stepfunctions.errors import ExecutionDoesNotExist
+from stepfunctions.errors import ExecutionDoesNotExist, ResourceNotFound
 from stepfunctions.models import (
     CallbackToken,
+    Cursor,
     Execution,
     HistoryEvent,
     MapRun,
@@ -234,3 +237,65 @@ def versions_published(*, state_machine: StateMachine) -> QuerySet:
 
 def aliases_of(*, state_machine: StateMachine) -> QuerySet:
     return state_machine.aliases.order_by("name")
+
+
+# --- Map runs (a distributed Map's: stepfunctions.models.map_runs) -------------------------------
+MAP_RUN_ARN_RE = re.compile(
+    r"^arn:aws:states:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):mapRun:"
+    r"(?P<machine>[^:/]+)/(?P<label>[^:/]+):(?P<id>[^:/]+)$"
+)
+
+
+def map_run_get(*, arn: str) -> MapRun:
+    """The map run named by its ARN (`mapRun:<machine>/<label>:<id>`), with its execution and
+    machine; ResourceNotFound when there is none (InvalidArn when the ARN is malformed)."""
+    match = arn_parse(arn, pattern=MAP_RUN_ARN_RE, missing=ResourceNotFound)
+    try:
+        key = uuid.UUID(match["id"])
+    except ValueError:
+        key = None
+    found = (
+        MapRun.objects.select_related("execution__state_machine")
+        .filter(
+            pk=key,
+            label=match["label"],
+            execution__state_machine__name=match["machine"],
+        )
+        .first()
+        if key is not None
+        else None
+    )
+    if found is None:
+        raise ResourceNotFound(f"Resource not found: '{arn}'")
+    return found
+
+
+def map_runs_of(*, execution: Execution) -> QuerySet:
+    """The map runs an execution's distributed Map states started, newest first."""
+    return (
+        MapRun.objects.filter(execution=execution)
+        .select_related("execution__state_machine")
+        .order_by("-start_date", "-pk")
+    )
+
+
+def map_run_children(*, map_run: MapRun, status: str | None = None) -> QuerySet:
+    """A map run's children that have started (newest first, as ListExecutions lists), by
+    status when given; one not started yet (past MaxConcurrency) is no execution yet."""
+    children = Execution.objects.filter(group_id=map_run.group_id).exclude(
+        stage=Execution.Stage.WAITING, cursor__kind=Cursor.START
+    )
+    if status:
+        children = children.filter(status=status)
+    return children.order_by("-start_date", "-pk")
+
+
+def map_run_of_child(*, execution: Execution) -> MapRun | None:
+    """The map run a child execution belongs to (None for any other execution)."""
+    if execution.group_id is None:
+        return None
+    return (
+        MapRun.objects.select_related("execution__state_machine")
+        .filter(group_id=execution.group_id)
+        .first()
+    )
