@@ -242,3 +242,19 @@ def test_item_reader_and_result_writer_are_refused_saying_why(
         services.state_machine_create(name="DistRefused", definition=json.dumps(definition))
     assert field in refused.value.message
     assert fragment in refused.value.message
+
+
+def test_the_admin_lists_map_runs_with_their_item_counts(inline_stages, admin_client):
+    processor = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    definition = distributed(processor, Label="Admin", ItemBatcher={"MaxItemsPerBatch": 2})
+    execution = start("DistAdmin", definition, {"items": [1, 2, 3]})
+    map_run = MapRun.objects.get(execution=execution)
+    listed = admin_client.get("/admin/stepfunctions/maprun/")
+    assert listed.status_code == 200
+    assert b"succeeded: 3" in listed.content and b"total: 3" in listed.content
+    page = admin_client.get(f"/admin/stepfunctions/maprun/{map_run.pk}/change/")
+    assert page.status_code == 200
+    assert map_run.arn.encode() in page.content
+    assert b"succeeded: 2" in page.content  # the child executions: two batches
+    shown = admin_client.get(f"/admin/stepfunctions/execution/{execution.pk}/change/")
+    assert f"/admin/stepfunctions/maprun/{map_run.pk}/change/".encode() in shown.content
