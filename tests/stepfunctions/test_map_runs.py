@@ -258,3 +258,66 @@ def test_the_admin_lists_map_runs_with_their_item_counts(inline_stages, admin_cl
     assert b"succeeded: 2" in page.content  # the child executions: two batches
     shown = admin_client.get(f"/admin/stepfunctions/execution/{execution.pk}/change/")
     assert f"/admin/stepfunctions/maprun/{map_run.pk}/change/".encode() in shown.content
+
+
+def test_a_child_keeps_its_inner_parallel_in_its_own_history_and_jsonata_batches(inline_stages):
+    inner = {
+        "StartAt": "Par",
+        "States": {
+            "Par": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}],
+                "End": True,
+            }
+        },
+    }
+    execution = start("DistNested", distributed(inner), {"items": [7]})
+    assert execution.output == [[7]]
+    [child] = children(MapRun.objects.get(execution=execution))
+    assert "PassStateEntered" in history_types(child)
+    assert "PassStateEntered" not in history_types(execution)
+
+    jsonata = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Fan",
+        "States": {
+            "Fan": {
+                "Type": "Map",
+                "Items": "{% $states.input.xs %}",
+                "ItemBatcher": {
+                    "MaxItemsPerBatch": 3,
+                    "BatchInput": {"k": "{% $states.input.k %}"},
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                    "StartAt": "P",
+                    "States": {
+                        "P": {
+                            "Type": "Pass",
+                            "Output": "{% [$count($states.input.Items), $states.input.BatchInput.k] %}",
+                            "End": True,
+                        }
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    counted = start("DistJsonata", jsonata, {"xs": [1, 2, 3, 4], "k": 1})
+    assert (counted.status, counted.output) == ("SUCCEEDED", [[3, 1], [1, 1]])
+
+
+def test_a_child_stopped_through_the_api_fails_an_intolerant_map_run(inline_stages):
+    definition = distributed({"StartAt": "W", "States": {"W": WAITS}})
+    execution = start("DistChildStop", definition, {"items": [1, 2]})
+    map_run = MapRun.objects.get(execution=execution)
+    first = children(map_run).first()
+    child = selectors.execution_get(arn=map_run.child_arn(first.name))
+    services.execution_stop(execution=child)
+    execution.refresh_from_db()
+    assert (execution.status, execution.error) == (
+        "FAILED",
+        "States.ExceedToleratedFailureThreshold",
+    )
+    assert history_types(Execution.objects.get(pk=first.pk))[-1] == "ExecutionAborted"
+    assert set(children(map_run).values_list("status", flat=True)) == {"ABORTED"}

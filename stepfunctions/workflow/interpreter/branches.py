@@ -75,9 +75,8 @@ class BranchStates(TaskStates):
         sizes = None
         if distributed.batched:
             batch_input = distributed.batch_input
-            if batch_input is not None and state.jsonata:
-                states = {"input": effective, "context": ctx}
-                batch_input = self.jsonata(batch_input, states, "ItemBatcher.BatchInput")
+            if batch_input is not None and state.jsonata:  # `effective` is $states
+                batch_input = self.jsonata(batch_input, effective, "ItemBatcher.BatchInput")
             elif batch_input is not None:
                 batch_input = resolve_template(
                     batch_input, effective, ctx, field="BatchInput", variables=self.variables
