@@ -258,8 +258,12 @@ def _children_ended(group_id: Any, executions: list[Execution], *, now: datetime
         transaction.on_commit(stages_nudge_send, robust=True)
     elif counts["max_concurrency"] and executions[0].group.distributed:
         # UpdateMapRun may have moved MaxConcurrency: the room left, not one for one.
-        max_concurrency = counts["max_concurrency"]
-        map_runs.children_slots_start(group_id=group_id, max_concurrency=max_concurrency, now=now)
+        map_runs.children_slots_start(
+            group_id=group_id,
+            max_concurrency=counts["max_concurrency"],
+            now=now,
+            ending=tuple(e.pk for e in executions),
+        )
     elif counts["max_concurrency"]:
         _start_next(group_id, len(executions), now=now)
 

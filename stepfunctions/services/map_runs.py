@@ -135,12 +135,17 @@ def _unstarted(group_id: Any):
     )
 
 
-def children_slots_start(*, group_id: Any, max_concurrency: int, now: datetime) -> int:
+def children_slots_start(
+    *, group_id: Any, max_concurrency: int, now: datetime, ending: tuple = ()
+) -> int:
     """Starts as many unstarted children as the map run's MaxConcurrency leaves room for now
-    (every one when it is 0), lowest index first. The caller holds the group's row."""
+    (every one when it is 0), lowest index first. The caller holds the group's row; `ending`
+    are children it is ending whose rows may still say RUNNING (a stop counts them first)."""
     if max_concurrency:
         running = (
-            Execution.objects.filter(group_id=group_id, status=Execution.Status.RUNNING).count()
+            Execution.objects.filter(group_id=group_id, status=Execution.Status.RUNNING)
+            .exclude(pk__in=ending)
+            .count()
             - _unstarted(group_id).count()
         )
         count = max_concurrency - running

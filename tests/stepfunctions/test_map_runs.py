@@ -321,3 +321,30 @@ def test_a_child_stopped_through_the_api_fails_an_intolerant_map_run(inline_stag
     )
     assert history_types(Execution.objects.get(pk=first.pk))[-1] == "ExecutionAborted"
     assert set(children(map_run).values_list("status", flat=True)) == {"ABORTED"}
+
+
+def test_children_ending_together_with_update_map_run_keep_max_concurrency(inline_stages):
+    """Two children end in two threads while a third raises MaxConcurrency: the group's row
+    serializes them, so exactly the room the new bound leaves is filled, never more."""
+    from tests.stepfunctions.test_races import _run_together
+
+    definition = distributed({"StartAt": "W", "States": {"W": WAITS}}, MaxConcurrency=2)
+    execution = start("DistRace", definition, {"items": list(range(10))})
+    map_run = MapRun.objects.get(execution=execution)
+    first, second = open_tokens(map_run)
+    results = _run_together(
+        lambda: services.task_success(task_token=first, output="0"),
+        lambda: services.task_success(task_token=second, output="1"),
+        lambda: map_run_update(map_run=map_run, max_concurrency=3),
+    )
+    assert not [r for r in results if isinstance(r, Exception)]
+    answered = 2
+    while tokens := open_tokens(map_run):
+        assert len(tokens) == min(3, 10 - answered)
+        for token in tokens:
+            services.task_success(task_token=token, output=str(answered))
+            answered += 1
+    execution.refresh_from_db()
+    assert execution.status == "SUCCEEDED" and len(execution.output) == 10
+    items_count, _ = map_run_counts(map_run=map_run)
+    assert (items_count["succeeded"], items_count["running"], items_count["pending"]) == (10, 0, 0)
