@@ -23,20 +23,25 @@ def _started_before(value: str) -> Q:
     return Q(start_date__lt=start) | Q(start_date=start, pk__lt=key)
 
 
+def _newest_first(rows: Any, kind: str, members: Members) -> tuple[list, str | None]:
+    """A page of rows listed newest first, keyed by (startDate, id) so pages never overlap."""
+    return page(
+        rows,
+        kind=kind,
+        max_results=members.get("maxResults"),
+        next_token=members.get("nextToken"),
+        after=_started_before,
+        key=lambda row: f"{row.start_date.isoformat()}|{row.pk}",
+    )
+
+
 def _paged(member: str, items: list, next_token: str | None) -> Members:
     return {member: items, **({"nextToken": next_token} if next_token else {})}
 
 
 def list_map_runs(members: Members) -> Members:
     execution = selectors.execution_get(arn=members["executionArn"], with_version=False)
-    runs, next_token = page(
-        selectors.map_runs_of(execution=execution),
-        kind="mapruns",
-        max_results=members.get("maxResults"),
-        next_token=members.get("nextToken"),
-        after=_started_before,
-        key=lambda run: f"{run.start_date.isoformat()}|{run.pk}",
-    )
+    runs, next_token = _newest_first(selectors.map_runs_of(execution=execution), "mapruns", members)
     items = [
         {
             "executionArn": members["executionArn"],
@@ -99,14 +104,8 @@ def list_map_run_executions(members: Members) -> Members:
             f"1 validation error detected: Value '{status}' at 'statusFilter' failed to "
             f"satisfy constraint: Member must satisfy enum value set: {Execution.Status.values}"
         )
-    children, next_token = page(
-        selectors.map_run_children(map_run=map_run, status=status),
-        kind="children",
-        max_results=members.get("maxResults"),
-        next_token=members.get("nextToken"),
-        after=_started_before,
-        key=lambda e: f"{e.start_date.isoformat()}|{e.pk}",
-    )
+    children = selectors.map_run_children(map_run=map_run, status=status)
+    children, next_token = _newest_first(children, "children", members)
     items = [
         {
             "executionArn": map_run.child_arn(child.name),

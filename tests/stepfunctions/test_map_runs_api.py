@@ -93,6 +93,18 @@ def test_map_runs_with_boto3_and_the_aws_cli(live_stages, live_server, sfn_key, 
 
     children = sfn.list_executions(mapRunArn=run_arn)["executions"]
     assert len(children) == 3
+    first_page = sfn.list_executions(mapRunArn=run_arn, maxResults=2)
+    rest = _cli(
+        live_server,
+        sfn_key,
+        "list-executions",
+        "--map-run-arn",
+        run_arn,
+        "--starting-token",
+        first_page["nextToken"],
+    )
+    paged = [c["executionArn"] for c in first_page["executions"] + rest["executions"]]
+    assert paged == [c["executionArn"] for c in children]
     assert {c["mapRunArn"] for c in children} == {run_arn}
     assert sorted(c["itemCount"] for c in children) == [2, 2, 2]
     child = next(c for c in children if c["status"] == "SUCCEEDED")
