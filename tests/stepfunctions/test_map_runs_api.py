@@ -57,7 +57,7 @@ def _open_tokens(map_run_id, count):
     return wait_for(tokens, message=f"{count} open tokens")
 
 
-def test_map_runs_with_boto3_and_the_aws_cli(live_stages, live_server, sfn_key, sfn):
+def test_map_runs_with_boto3_and_the_aws_cli(live_stages, live_server, sfn_key, sfn, make_sfn):
     machine = sfn.create_state_machine(
         name="Fanout", definition=json.dumps(DEFINITION), roleArn=ROLE
     )["stateMachineArn"]
@@ -147,3 +147,18 @@ def test_map_runs_with_boto3_and_the_aws_cli(live_stages, live_server, sfn_key, 
         sfn.describe_map_run(mapRunArn=run_arn[:-36] + "00000000-0000-0000-0000-000000000000")
     with pytest.raises(sfn.exceptions.InvalidArn):
         sfn.describe_map_run(mapRunArn="arn:aws:states:us-east-1:123456789012:mapRun:nope")
+
+    # A read-only key reads map runs; updating one needs the permission a stop needs.
+    from django.contrib.auth import get_user_model
+
+    from stepfunctions.services.access_keys import access_key_create
+
+    reader_key = access_key_create(
+        user=get_user_model().objects.create_user(username="map-reader"), grants=["read"]
+    )
+    reader = make_sfn(reader_key)
+    assert reader.describe_map_run(mapRunArn=run_arn)["status"] == "SUCCEEDED"
+    assert reader.list_map_runs(executionArn=execution_arn)["mapRuns"]
+    with pytest.raises(reader.exceptions.ClientError) as denied:
+        reader.update_map_run(mapRunArn=run_arn, maxConcurrency=2)
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
