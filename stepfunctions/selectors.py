@@ -1,6 +1,8 @@
 """The engine's reads: rows and objects, in the order the API lists them. Their response shapes
 and the paging live with the API (stepfunctions.api.shapes, stepfunctions.api.paging)."""
 
+import re
+import uuid
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -9,11 +11,13 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from stepfunctions.arns import EXECUTION_ARN_RE, arn_parse
-from stepfunctions.errors import ExecutionDoesNotExist
+from stepfunctions.errors import ExecutionDoesNotExist, ResourceNotFound
 from stepfunctions.models import (
     CallbackToken,
+    Cursor,
     Execution,
     HistoryEvent,
+    MapRun,
     StateMachine,
     StateMachineVersion,
 )
@@ -41,16 +45,21 @@ _EXECUTION_ID = Rows(
 
 def _by_arn(arn: str) -> dict[str, Any]:
     # A Parallel branch or Map iteration (a child run) is no execution of the API's: the SQL
-    # reads only executions of no group.
+    # reads only executions of no group, or a map run's children (`<machine>/<label>:<name>`).
     match = arn_parse(arn, pattern=EXECUTION_ARN_RE, missing=ExecutionDoesNotExist)
-    return {"machine": match["machine"], "name": match["name"]}
+    machine, _, label = match["machine"].partition("/")
+    if label:
+        return {"machine": machine, "name": match["name"], "label": label}
+    return {"machine": machine, "name": match["name"]}
 
 
 def execution_get(*, arn: str, with_version: bool = True) -> Execution:
     """The execution with its state machine, and its version (the definition) unless a reader
     of the execution's own fields (DescribeExecution) says it needs none."""
     rows = _EXECUTION_VERSIONED if with_version else _EXECUTION
-    found = rows.fetch(_execution_sql(with_version=with_version), _by_arn(arn), connection)
+    params = _by_arn(arn)
+    sql = _execution_sql(with_version=with_version, child="label" in params)
+    found = rows.fetch(sql, params, connection)
     if not found:
         raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
     return found[0]
@@ -58,7 +67,8 @@ def execution_get(*, arn: str, with_version: bool = True) -> Execution:
 
 def execution_id_get(*, arn: str) -> Any:
     """Only the execution's id (GetExecutionHistory reads nothing else of it)."""
-    found = _EXECUTION_ID.fetch(_execution_id_sql(), _by_arn(arn), connection)
+    params = _by_arn(arn)
+    found = _EXECUTION_ID.fetch(_execution_id_sql(child="label" in params), params, connection)
     if not found:
         raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
     return found[0].pk
@@ -80,7 +90,7 @@ def history_page(
         if not 0 <= after_event_id <= _EVENT_ID_MAX:
             raise ValueError(after_event_id)
         params["after"] = after_event_id
-    sql = _history_sql(reverse=reverse, after=after_event_id is not None)
+    sql = _history_sql(reverse=reverse, after=after_event_id is not None, child="label" in params)
     return _HISTORY.fetch(sql, params, connection)
 
 
@@ -99,7 +109,23 @@ def _machine_join() -> str:
 _NAMED = " WHERE m.{machine} = %(machine)s AND e.{name} = %(name)s AND e.{group} IS NULL"
 
 
-def _named_where() -> str:
+# A map run's child (e) named by its machine's name (m), the map run's label and its own.
+_CHILD_NAMED = (
+    " WHERE m.{machine} = %(machine)s AND e.{name} = %(name)s AND e.{group} IN"
+    " (SELECT r.{run_group} FROM {runs} r WHERE r.{label} = %(label)s)"
+)
+
+
+def _named_where(child: bool = False) -> str:
+    if child:
+        return _CHILD_NAMED.format(
+            machine=_col(StateMachine, "name"),
+            name=_col(Execution, "name"),
+            group=_col(Execution, "group"),
+            run_group=_col(MapRun, "group"),
+            runs=table(MapRun, connection),
+            label=_col(MapRun, "label"),
+        )
     return _NAMED.format(
         machine=_col(StateMachine, "name"),
         name=_col(Execution, "name"),
@@ -108,7 +134,7 @@ def _named_where() -> str:
 
 
 @cache
-def _execution_sql(*, with_version: bool) -> str:
+def _execution_sql(*, with_version: bool, child: bool = False) -> str:
     rows = _EXECUTION_VERSIONED if with_version else _EXECUTION
     version = (
         f" JOIN {table(StateMachineVersion, connection)} v"
@@ -116,27 +142,27 @@ def _execution_sql(*, with_version: bool) -> str:
     )
     return (
         f"SELECT {rows.columns(connection)} FROM {table(Execution, connection)} e"  # noqa: S608
-        f"{_machine_join()}{version if with_version else ''}{_named_where()}"
+        f"{_machine_join()}{version if with_version else ''}{_named_where(child)}"
     )
 
 
 @cache
-def _execution_id_sql() -> str:
+def _execution_id_sql(*, child: bool = False) -> str:
     return (
         f"SELECT {_EXECUTION_ID.columns(connection)} FROM {table(Execution, connection)} e"  # noqa: S608
-        f"{_machine_join()}{_named_where()}"
+        f"{_machine_join()}{_named_where(child)}"
     )
 
 
 @cache
-def _history_sql(*, reverse: bool, after: bool) -> str:
+def _history_sql(*, reverse: bool, after: bool, child: bool = False) -> str:
     event_id = f"h.{_col(HistoryEvent, 'event_id')}"
     past = f" AND {event_id} {'<' if reverse else '>'} %(after)s" if after else ""
     return (
         f"SELECT {_HISTORY.columns(connection)} FROM {table(HistoryEvent, connection)} h"  # noqa: S608
         f" JOIN {table(Execution, connection)} e"
         f" ON e.{_col(Execution, 'id')} = h.{_col(HistoryEvent, 'execution')}"
-        f"{_machine_join()}{_named_where()}{past}"
+        f"{_machine_join()}{_named_where(child)}{past}"
         f" ORDER BY {event_id} {'DESC' if reverse else 'ASC'} LIMIT %(limit)s"
     )
 
@@ -211,3 +237,65 @@ def versions_published(*, state_machine: StateMachine) -> QuerySet:
 
 def aliases_of(*, state_machine: StateMachine) -> QuerySet:
     return state_machine.aliases.order_by("name")
+
+
+# --- Map runs (a distributed Map's: stepfunctions.models.map_runs) -------------------------------
+MAP_RUN_ARN_RE = re.compile(
+    r"^arn:aws:states:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):mapRun:"
+    r"(?P<machine>[^:/]+)/(?P<label>[^:/]+):(?P<id>[^:/]+)$"
+)
+
+
+def map_run_get(*, arn: str) -> MapRun:
+    """The map run named by its ARN (`mapRun:<machine>/<label>:<id>`), with its execution and
+    machine; ResourceNotFound when there is none (InvalidArn when the ARN is malformed)."""
+    match = arn_parse(arn, pattern=MAP_RUN_ARN_RE, missing=ResourceNotFound)
+    try:
+        key = uuid.UUID(match["id"])
+    except ValueError:
+        key = None
+    found = (
+        MapRun.objects.select_related("execution__state_machine")
+        .filter(
+            pk=key,
+            label=match["label"],
+            execution__state_machine__name=match["machine"],
+        )
+        .first()
+        if key is not None
+        else None
+    )
+    if found is None:
+        raise ResourceNotFound(f"Resource not found: '{arn}'")
+    return found
+
+
+def map_runs_of(*, execution: Execution) -> QuerySet:
+    """The map runs an execution's distributed Map states started, newest first."""
+    return (
+        MapRun.objects.filter(execution=execution)
+        .select_related("execution__state_machine")
+        .order_by("-start_date", "-pk")
+    )
+
+
+def map_run_children(*, map_run: MapRun, status: str | None = None) -> QuerySet:
+    """A map run's children that have started (newest first, as ListExecutions lists), by
+    status when given; one not started yet (past MaxConcurrency) is no execution yet."""
+    children = Execution.objects.filter(group_id=map_run.group_id).exclude(
+        stage=Execution.Stage.WAITING, cursor__kind=Cursor.START
+    )
+    if status:
+        children = children.filter(status=status)
+    return children.order_by("-start_date", "-pk")
+
+
+def map_run_of_child(*, execution: Execution) -> MapRun | None:
+    """The map run a child execution belongs to (None for any other execution)."""
+    if execution.group_id is None:
+        return None
+    return (
+        MapRun.objects.select_related("execution__state_machine")
+        .filter(group_id=execution.group_id)
+        .first()
+    )

@@ -5,5 +5,6 @@ from stepfunctions.admin import (  # noqa: F401
     activities,
     connections,
     executions,
+    map_runs,
     workflow,
 )

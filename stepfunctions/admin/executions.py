@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from stepfunctions import services
+from stepfunctions.admin.map_runs import map_runs_links
 from stepfunctions.diagram import diagram_svg
 from stepfunctions.models import Execution
 from stepfunctions.services.callbacks import MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH
@@ -50,6 +51,7 @@ class ExecutionAdmin(admin.ModelAdmin):
         "output_json",
         "error",
         "cause",
+        "map_runs",
         "history_table",
     ]
     readonly_fields = fields
@@ -148,6 +150,10 @@ class ExecutionAdmin(admin.ModelAdmin):
     @admin.display(description="Output")
     def output_json(self, execution: Execution):
         return _json(execution.output) if execution.output is not None else "–"
+
+    @admin.display(description="map runs")
+    def map_runs(self, execution: Execution):
+        return map_runs_links(execution)
 
     @admin.display(description="History events")
     def history_table(self, execution: Execution):

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from stepfunctions import selectors, services
-from stepfunctions.api import shapes, versions
+from stepfunctions.api import map_runs, shapes, versions
 from stepfunctions.api.paging import page, page_fetched
 from stepfunctions.errors import (
     InvalidToken,
@@ -62,9 +62,11 @@ def start_execution(members: Members) -> Members:
 
 
 def describe_execution(members: Members) -> Members:
-    return shapes.execution_describe(
-        selectors.execution_get(arn=members["executionArn"], with_version=False)
-    )
+    execution = selectors.execution_get(arn=members["executionArn"], with_version=False)
+    answer = shapes.execution_describe(execution)
+    if execution.group_id is not None:  # a map run's child: its ARNs and the run's
+        answer = map_runs.child_described(answer, execution)
+    return answer
 
 
 def stop_execution(members: Members) -> Members:
@@ -88,8 +90,10 @@ def _started_before(value: str) -> Q:
 
 
 def list_executions(members: Members) -> Members:
+    if "mapRunArn" in members:  # a map run's children
+        return map_runs.list_map_run_executions(members)
     if "stateMachineArn" not in members:
-        raise ValidationException("stateMachineArn is required (map runs are not supported)")
+        raise ValidationException("Either a stateMachineArn or a mapRunArn is required")
     machine, started_as = versions.started_as(members["stateMachineArn"])
     status = members.get("statusFilter")
     if status is not None and status not in Execution.Status.values:

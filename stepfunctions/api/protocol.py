@@ -14,7 +14,15 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from stepfunctions.api import activities, operations, tags, test_state, validation, versions
+from stepfunctions.api import (
+    activities,
+    map_runs,
+    operations,
+    tags,
+    test_state,
+    validation,
+    versions,
+)
 from stepfunctions.api.encoding import SerializationException, answer_encode, members_validate
 from stepfunctions.api.sigv4 import AuthError, signature_verify
 from stepfunctions.errors import ServiceError
@@ -81,6 +89,10 @@ OPERATIONS: dict[str, Operation] = {
     "GetActivityTask": Operation(activities.get_activity_task, _ACTIVITIES),
     # One state on its own, mocked: it reads and runs nothing of the account's.
     "TestState": Operation(test_state.test_state, _READ),
+    # A distributed Map's map runs: read as executions are, updated as a stop changes one.
+    "ListMapRuns": Operation(map_runs.list_map_runs, _READ),
+    "DescribeMapRun": Operation(map_runs.describe_map_run, _READ),
+    "UpdateMapRun": Operation(map_runs.update_map_run, _START),
 }
 # Operations counted against a rate limit per key (settings.RATE_LIMITS).
 _THROTTLED = {

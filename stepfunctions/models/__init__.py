@@ -9,6 +9,7 @@ from stepfunctions.models.connections import Connection
 from stepfunctions.models.events import Event
 from stepfunctions.models.executions import Execution
 from stepfunctions.models.history import HistoryEvent
+from stepfunctions.models.map_runs import MapRun
 from stepfunctions.models.state_machines import StateMachine, StateMachineVersion
 from stepfunctions.models.tags import Tag
 from stepfunctions.models.task_messages import TaskMessage
@@ -25,6 +26,7 @@ __all__ = [
     "Event",
     "Execution",
     "HistoryEvent",
+    "MapRun",
     "StateMachine",
     "StateMachineAlias",
     "StateMachineVersion",

@@ -48,6 +48,9 @@ class ChildGroup(models.Model):
     max_concurrency = models.PositiveIntegerField(default=0)
     # Set once, by the child whose end wakes the parent: later ends change nothing.
     woken = models.BooleanField(default=False)
+    # A distributed Map's (its MapRun, stepfunctions.models.map_runs): its children are
+    # executions of the API's, each with a history of its own.
+    distributed = models.BooleanField(default=False, db_default=False)
 
     objects = ChildGroupQuerySet.as_manager()
 

@@ -35,8 +35,9 @@ from typing import Any, Protocol
 from django.db import transaction
 from django.utils import timezone
 
-from stepfunctions.models import CallbackToken, ChildGroup, Cursor, Execution
+from stepfunctions.models import CallbackToken, ChildGroup, Cursor, Execution, MapRun
 from stepfunctions.models.children import group_child_ended
+from stepfunctions.services import map_runs
 from stepfunctions.services.messages import stages_nudge_send
 from stepfunctions.services.state_machines import definition_for
 from stepfunctions.workflow import Branching, BranchResult, Definition, cursor_of, resume
@@ -55,6 +56,8 @@ class Stage(Protocol):
     def now(self) -> datetime: ...
 
     def context(self) -> dict: ...
+
+    def record(self, event_type: str, details: dict) -> int: ...
 
 
 # --- the child's side ----------------------------------------------------------------------------
@@ -78,6 +81,8 @@ def context_of(execution: Execution) -> dict | None:
     """A child's context object (the top-level execution's); None for a top-level execution."""
     if execution.group_id is None:
         return None
+    if execution.group.distributed:  # a map run's child: its own (services.map_runs)
+        return map_runs.child_context(execution)
     return execution.group.context
 
 
@@ -102,7 +107,9 @@ def branching_save(stage: "Stage", outcome: Branching) -> None:
     root_id = execution.pk
     if parent_group is not None:
         path = [*parent_group.path, [parent_group.state_name, _branch(parent_group, execution)]]
-        root_id = parent_group.root_id
+        # A map run's child keeps its own history: its branches' events go there.
+        root_id = execution.pk if parent_group.distributed else parent_group.root_id
+    distributed = outcome.map_run is not None
     group = ChildGroup(
         id=uuid.uuid4(),
         parent=execution,
@@ -114,13 +121,20 @@ def branching_save(stage: "Stage", outcome: Branching) -> None:
         open_children=len(outcome.inputs),
         tolerated=outcome.tolerated_failures,
         max_concurrency=outcome.max_concurrency,
+        distributed=distributed,
     )
+    map_run = None
+    if distributed:
+        map_run, group.context = map_runs.map_run_build(
+            execution=execution, group=group, outcome=outcome, root_id=root_id, now=now
+        )
+        stage.record("MapRunStarted", {"mapRunArn": group.context["MapRunArn"]})
     limit = outcome.max_concurrency or len(outcome.inputs)
     children = [
         Execution(
             state_machine=execution.state_machine,
             version=execution.version,
-            name=uuid.uuid4().hex,
+            name=str(uuid.uuid4()) if distributed else uuid.uuid4().hex,
             input=child_input,
             # The outer scope's variables as the state started: the child's states read them.
             position=Cursor(Cursor.START, variables=outcome.variables or None),
@@ -135,7 +149,7 @@ def branching_save(stage: "Stage", outcome: Branching) -> None:
     ]
     execution.stage = Execution.Stage.WAITING
     execution.position = cursor_of(outcome, group=str(group.id))
-    stage.branching = (group, children)
+    stage.branching = (group, children, map_run)
 
 
 def branches_resume(
@@ -156,9 +170,13 @@ def branches_resume(
         if row["status"] not in (Execution.Status.RUNNING, Execution.Status.SUCCEEDED)
     ]
     failure = results[min(failed)[1]] if failed else None
+    distributed = definition.state(cursor.state).distributed is not None
+    if distributed:  # the map run's threshold decides (services.map_runs)
+        host, now = common["host"], common["host"].now()
+        failure = map_runs.map_run_close(group_id=cursor.group, results=results, host=host, now=now)
     running = [i for i, row in enumerate(rows) if row["status"] == Execution.Status.RUNNING]
     if running:
-        if definition.state(cursor.state).type == ChildGroup.Kind.MAP:
+        if definition.state(cursor.state).type == ChildGroup.Kind.MAP and not distributed:
             for index in running:  # as AWS ends a Map's other iterations once one has failed
                 common["host"].record("MapIterationAborted", {"index": index, "name": cursor.state})
         group_id = uuid.UUID(cursor.group)
@@ -173,12 +191,16 @@ def writes_before_history(stages: list["Stage"]) -> None:
     per top-level execution for the whole batch."""
     started = [stage.branching for stage in stages if stage.branching is not None]
     if started:
-        ChildGroup.objects.bulk_create([group for group, _ in started])
-        Execution.objects.bulk_create([child for _, children in started for child in children])
+        ChildGroup.objects.bulk_create([group for group, _, _ in started])
+        Execution.objects.bulk_create([child for _, children, _ in started for child in children])
+        runs = [map_run for _, _, map_run in started if map_run is not None]
+        if runs:
+            MapRun.objects.bulk_create(runs)
         transaction.on_commit(stages_nudge_send, robust=True)
     routed: dict[Any, list[tuple[Stage, list[tuple]]]] = {}
     for stage in stages:
-        if stage.execution.group_id is not None and stage.history:
+        group_id = stage.execution.group_id
+        if group_id is not None and stage.history and not stage.execution.group.distributed:
             events = _history_translate(stage)
             stage.history = []
             if events:
@@ -234,6 +256,14 @@ def _children_ended(group_id: Any, executions: list[Execution], *, now: datetime
         ChildGroup.objects.filter(pk=group_id).seal()
         Execution.objects.wake([counts["parent_id"]], at=now)
         transaction.on_commit(stages_nudge_send, robust=True)
+    elif counts["max_concurrency"] and executions[0].group.distributed:
+        # UpdateMapRun may have moved MaxConcurrency: the room left, not one for one.
+        map_runs.children_slots_start(
+            group_id=group_id,
+            max_concurrency=counts["max_concurrency"],
+            now=now,
+            ending=tuple(e.pk for e in executions),
+        )
     elif counts["max_concurrency"]:
         _start_next(group_id, len(executions), now=now)
 
@@ -281,10 +311,14 @@ def execution_ending(execution: Execution, status: str, *, now: datetime) -> Non
     # The raw cursor: a poisoned stage's may not even read as a Cursor.
     cursor = execution.cursor if isinstance(execution.cursor, dict) else {}
     if cursor.get("kind") == Cursor.CHILDREN:
-        if status == Execution.Status.ABORTED and execution.group_id is None:
-            # A stop ends the Parallel or Map state in flight first, as in AWS's history.
-            kind = ChildGroup.objects.filter(pk=cursor.get("group")).values_list("kind", flat=True)
-            for state_kind in kind:
+        own_history = execution.group_id is None or execution.group.distributed
+        if status == Execution.Status.ABORTED and own_history:
+            # A stop ends the Parallel or Map state in flight first (a distributed Map's map run
+            # before it), as in AWS's history.
+            groups = ChildGroup.objects.filter(pk=cursor.get("group"))
+            for state_kind, distributed in groups.values_list("kind", "distributed"):
+                if distributed:
+                    execution.history_event("MapRunAborted", {}, now=now).save()
                 execution.history_event(f"{state_kind}StateAborted", {}, now=now).save()
         parent_id = execution.pk
         transaction.on_commit(lambda: children_abort(parent_id=parent_id), robust=True)
@@ -299,6 +333,7 @@ def children_abort(*, parent_id: Any = None, group_id: Any = None) -> int:
         groups = ChildGroup.objects.filter(pk=group_id)
     assert groups is not None
     groups.seal()  # a child ending now wakes nobody
+    map_runs.map_runs_abort(groups=groups, now=timezone.now())
     ids = list(
         Execution.objects.filter(group__in=groups, status=Execution.Status.RUNNING).values_list(
             "pk", flat=True
@@ -324,4 +359,6 @@ def children_abort(*, parent_id: Any = None, group_id: Any = None) -> int:
 
 def _abort_locked(child: Execution, *, now: datetime) -> None:
     CallbackToken.objects.close_open(execution=child, now=now)
+    if child.group.distributed:  # a map run's child: its own history ends too
+        child.history_event("ExecutionAborted", {}, now=now).save()
     child.end(status=Execution.Status.ABORTED, now=now)

@@ -36,6 +36,20 @@ ACTIVITY_ARN = re.compile(r"^arn:aws:states:[a-z0-9-]+:\d{12}:activity:[^:]+$")
 
 
 @dataclass(frozen=True)
+class DistributedMap:
+    """A Map state in DISTRIBUTED mode (workflow.distributed reads it): each item, or each
+    batch of items with an ItemBatcher, runs as a child execution of its own in a map run."""
+
+    label: str | None = None  # the map run's ARN part (a UUID when absent)
+    execution_type: str = "STANDARD"
+    # ItemBatcher: at most this many items / bytes of input per child (None: no such bound).
+    max_items_per_batch: int | None = None
+    max_input_bytes_per_batch: int | None = None
+    batched: bool = False
+    batch_input: Any = None  # a template (JSONPath) or expressions (JSONata); None: no BatchInput
+
+
+@dataclass(frozen=True)
 class State:
     """One validated state. Path fields hold None for JSON null (absent fields default to `$`)."""
 
@@ -70,6 +84,8 @@ class State:
     max_concurrency: int = 0
     tolerated_failure_count: int | None = None
     tolerated_failure_percentage: float | None = None
+    # A Map state in DISTRIBUTED mode (None: inline).
+    distributed: DistributedMap | None = None
 
     @property
     def is_callback(self) -> bool:

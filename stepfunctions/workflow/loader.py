@@ -12,6 +12,7 @@ from typing import Any
 
 from .choice import rule_errors
 from .definition import MAX_ATTEMPTS, MAX_SECONDS, Definition, State
+from .distributed import distributed_read, s3_refuse
 from .errors import DefinitionError
 from .jsonata_query import expression_errors, is_expression
 from .jsontext import JsonRefused, json_read, json_value_check
@@ -38,10 +39,9 @@ FIELDS: dict[str, set[str]] = {
     | {"ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Assign"}
     | {"Iterator", "ItemProcessor", "ItemsPath", "ItemSelector", "MaxConcurrency"}
     | {"ToleratedFailureCount", "ToleratedFailurePercentage", "Label"}
-    # Distributed Map's: refused by _read_map with a message that says so.
+    # A distributed Map's (workflow.distributed: ItemReader and ResultWriter refused, saying so).
     | {"ItemReader", "ItemBatcher", "ResultWriter"},
 }
-_DISTRIBUTED_FIELDS = ("ItemReader", "ItemBatcher", "ResultWriter")
 _BRANCH_FIELDS = {"StartAt", "States", "Comment", "ProcessorConfig"}
 _TOP_FIELDS = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
 # A JSONata state's fields: Arguments and Output take the place of the five JSONPath fields.
@@ -318,11 +318,10 @@ def _read_branches(reader: StateReader, scope: _Scope) -> tuple[Definition, ...]
 
 def _read_map(reader: StateReader, scope: _Scope) -> dict[str, Any]:
     """An inline Map's ItemProcessor (or the older Iterator), ItemsPath, ItemSelector (or the
-    older Parameters), MaxConcurrency and tolerated failures; a distributed Map is refused."""
+    older Parameters), MaxConcurrency and tolerated failures; a distributed Map's own fields
+    (workflow.distributed)."""
     raw = reader.raw
-    for key in _DISTRIBUTED_FIELDS:
-        if key in raw:
-            raise reader.fail(key, "Distributed Map states are not supported (INLINE only)")
+    s3_refuse(reader)
     if reader.jsonata:
         reader.expressions("Items")
         reader.expressions("ItemSelector")
@@ -339,9 +338,7 @@ def _read_map(reader: StateReader, scope: _Scope) -> dict[str, Any]:
     config = processor.get("ProcessorConfig", {}) if isinstance(processor, dict) else {}
     if not isinstance(config, dict) or set(config) - {"Mode", "ExecutionType"}:
         raise reader.fail(f"{key}.ProcessorConfig", "must be an object with Mode")
-    if config.get("Mode", "INLINE") != "INLINE":
-        message = "Distributed Map states are not supported: Mode must be INLINE"
-        raise reader.fail(f"{key}.ProcessorConfig.Mode", message)
+    distributed = distributed_read(reader, config, key)
     concurrency = raw.get("MaxConcurrency", 0)
     if not (
         positive_int(concurrency, MAX_ATTEMPTS) or concurrency == 0 and type(concurrency) is int
@@ -361,4 +358,5 @@ def _read_map(reader: StateReader, scope: _Scope) -> dict[str, Any]:
         "max_concurrency": concurrency,
         "tolerated_failure_count": count,
         "tolerated_failure_percentage": percentage,
+        "distributed": distributed,
     }

@@ -110,6 +110,10 @@ class Branching:
     tolerated_failures: int = 0
     entered_event_id: int | None = field(default=None, compare=False)
     variables: dict = field(default_factory=dict)
+    # A distributed Map's map run: {"label", "execution_type", "batch_sizes" (items per child,
+    # None when not batched), "tolerated_failure_count", "tolerated_failure_percentage"}; None
+    # for a Parallel or an inline Map.
+    map_run: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from ..definition import State
+from ..distributed import batches_make
 from ..errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, RUNTIME, StatesError
 from ..jsonata_query import QUERY_EVALUATION_ERROR
 from ..outcomes import Branching, BranchResult, Outcome
@@ -35,18 +36,22 @@ class BranchStates(TaskStates):
                 effective = self.noted("afterInputPath", effective)
                 if state.type == "Parallel" and "Parameters" in state.raw:
                     effective = self.template(state, "Parameters", effective, ctx)
+            map_run = None
             if state.type == "Parallel":
                 inputs = [copy.deepcopy(effective) for _ in state.branches]
                 tolerated = 0
             else:
                 inputs = self.map_inputs(state, effective, ctx)
                 tolerated = map_tolerated_failures(state, len(inputs))
+                length = len(inputs)
+                if state.distributed is not None:
+                    inputs, map_run = self.map_run(state, inputs, effective, ctx)
         except StatesError as err:
             return self.task_error(state, raw_input, attempts, err)
         if state.type == "Parallel":
             self.record("ParallelStateStarted", {})
         else:
-            self.record("MapStateStarted", {"length": len(inputs)})
+            self.record("MapStateStarted", {"length": length})
             if not inputs:  # nothing to iterate: the Map succeeds at once with []
                 return self.branches_ended(state, raw_input, attempts, [], None)
         return Branching(
@@ -58,7 +63,33 @@ class BranchStates(TaskStates):
             tolerated,
             self.entered_event_id,
             copy.deepcopy(self.variables),
+            map_run,
         )
+
+    def map_run(
+        self, state: State, items: list[Any], effective: Any, ctx: dict
+    ) -> tuple[list[Any], dict]:
+        """A distributed Map's children's inputs (each item, or each batch of them with an
+        ItemBatcher) and what its host's map run is started with (Branching.map_run)."""
+        distributed = state.distributed
+        assert distributed is not None
+        sizes = None
+        if distributed.batched:
+            batch_input = distributed.batch_input
+            if batch_input is not None and state.jsonata:  # `effective` is $states
+                batch_input = self.jsonata(batch_input, effective, "ItemBatcher.BatchInput")
+            elif batch_input is not None:
+                batch_input = resolve_template(
+                    batch_input, effective, ctx, field="BatchInput", variables=self.variables
+                )
+            items, sizes = batches_make(distributed, items, batch_input)
+        return items, {
+            "label": distributed.label,
+            "execution_type": distributed.execution_type,
+            "batch_sizes": sizes,
+            "tolerated_failure_count": state.tolerated_failure_count,
+            "tolerated_failure_percentage": state.tolerated_failure_percentage,
+        }
 
     def map_inputs(self, state: State, effective: Any, ctx: dict) -> list[Any]:
         """Each iteration's input: the item, or ItemSelector (the older Parameters) built with
@@ -128,9 +159,15 @@ class BranchStates(TaskStates):
         through its Retry and Catch; else its result is the outputs in branch (item) order."""
         kind = state.type
         failed = sum(result.status != "SUCCEEDED" for result in results)
-        tolerance = kind == "Map" and (
-            state.tolerated_failure_count is not None
-            or state.tolerated_failure_percentage is not None
+        # A distributed Map's host decides by its map run's threshold (UpdateMapRun may move it
+        # while it runs): its `failure` is then States.ExceedToleratedFailureThreshold.
+        tolerance = (
+            kind == "Map"
+            and state.distributed is None
+            and (
+                state.tolerated_failure_count is not None
+                or state.tolerated_failure_percentage is not None
+            )
         )
         if tolerance and failed > map_tolerated_failures(state, len(results)):
             self.record(f"{kind}StateFailed", {})
