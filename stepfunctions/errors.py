@@ -91,3 +91,8 @@ class TooManyTags(ServiceError):
 
 class ActivityDoesNotExist(ServiceError):
     pass
+
+
+class ExecutionNotRedrivable(ServiceError):
+    """RedriveExecution on an execution that cannot be redriven (running, succeeded, past its
+    redrivable period...): the message is AWS's redriveStatusReason."""

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from stepfunctions.api import activities, operations, tags, validation, versions
+from stepfunctions.api import activities, operations, redrive, tags, validation, versions
 from stepfunctions.api.encoding import SerializationException, answer_encode, members_validate
 from stepfunctions.api.sigv4 import AuthError, signature_verify
 from stepfunctions.errors import ServiceError
@@ -79,6 +79,8 @@ OPERATIONS: dict[str, Operation] = {
     "ListActivities": Operation(activities.list_activities, _READ),
     # A worker's long poll; the web server's ASGI path runs it without a thread (api.polls).
     "GetActivityTask": Operation(activities.get_activity_task, _ACTIVITIES),
+    # Runs a stopped execution again: a start's permission, as StopExecution's.
+    "RedriveExecution": Operation(redrive.redrive_execution, _START),
 }
 # Operations counted against a rate limit per key (settings.RATE_LIMITS).
 _THROTTLED = {
