@@ -19,7 +19,7 @@ from stepfunctions.models import ChildGroup, Execution
 from stepfunctions.services import redrive
 from stepfunctions.workflow import StatesError
 from tests.conftest import open_token
-from tests.stepfunctions.test_children import CALLBACK, callback_state
+from tests.stepfunctions.test_children import callback_state
 
 COUNTED = "arn:aws:states:::test:redrive.counted"
 calls: Counter = Counter()
