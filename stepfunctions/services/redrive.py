@@ -129,6 +129,10 @@ def _group_redrive(group_id: Any, *, now: datetime, context_count: int) -> int:
     (a child in a Parallel or Map state of its own: its children likewise); the group counts
     only them, woken by the last to end. A Map with MaxConcurrency starts that many at once,
     the rest of those not started waiting as before. Returns how many run again."""
+    if Execution.objects.filter(group_id=group_id, status=Execution.Status.RUNNING).exists():
+        # Its children are still being aborted (after the commit that ended it): a moment later
+        # they have ended, and the group can count the ones that run again.
+        raise ExecutionNotRedrivable(REASON_RUNNING)
     group = ChildGroup.objects.select_for_update().get(pk=group_id)
     children = list(
         Execution.objects.select_for_update()

@@ -140,6 +140,13 @@ def test_only_the_failed_parallel_branch_runs_again(inline_stages):
     execution = run("Branches", definition, {"x": 1})
     assert execution.status == "FAILED"
     broken.clear()
+    # A child still being aborted after its parent ended (a moment, after that commit): refused.
+    failed_child = Execution.objects.get(group__parent=execution, status="FAILED")
+    child = Execution.objects.filter(pk=failed_child.pk)
+    child.update(status="RUNNING")
+    with pytest.raises(ExecutionNotRedrivable, match=redrive.REASON_RUNNING):
+        services.execution_redrive(execution=execution)
+    child.update(status="FAILED")
     execution = redriven(execution)
     assert execution.status == "SUCCEEDED", execution.cause
     assert calls == {"a": 1, "b": 2}
@@ -183,6 +190,42 @@ def test_only_the_failed_map_iterations_run_again(inline_stages):
     assert ChildGroup.objects.get(parent=execution).woken
 
 
+def test_a_parallel_inside_a_map_runs_only_its_failed_branch_again(inline_stages):
+    inner = {
+        "Type": "Parallel",
+        "Branches": [
+            {"StartAt": "A", "States": {"A": task("a", End=True)}},
+            {"StartAt": "B", "States": {"B": task("$", "$", End=True)}},
+        ],
+        "End": True,
+    }
+    inner["Branches"][1]["States"]["B"]["Parameters"] = {"step.$": "$", "value": 0}
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemProcessor": {"StartAt": "Both", "States": {"Both": inner}},
+                "End": True,
+            }
+        },
+    }
+    broken.add("y")
+    execution = run("Nested", definition, ["x", "y", "z"])
+    assert execution.status == "FAILED"
+    broken.clear()
+    execution = redriven(execution)
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert [[b["step"] for b in item] for item in execution.output] == [
+        ["a", "x"],
+        ["a", "y"],
+        ["a", "z"],
+    ]
+    # Item y's branch B ran twice; its branch A, and items x and z, once each.
+    assert calls["y"] == 2 and calls["x"] == calls["z"] == 1
+    assert calls["a"] == 3
+
+
 def test_a_stopped_execution_enters_its_task_again(inline_stages):
     definition = {
         "StartAt": "First",
@@ -221,9 +264,17 @@ def test_a_timed_out_execution_gets_its_timeout_again(inline_stages):
         execution = redriven(execution)
         assert execution.status == "RUNNING"
         assert execution.timeout_at == execution.redrive_date + timedelta(seconds=60)
+    with time_machine.travel(execution.timeout_at + timedelta(seconds=1), tick=False):
+        services.executions_time_out()
+        execution.refresh_from_db()
+        assert (execution.status, execution.cause) == (
+            "TIMED_OUT",
+            "The execution ran longer than its TimeoutSeconds (60)",
+        )
+        execution = redriven(execution)
     services.task_success(task_token=open_token(execution, "Wait"), output="1")
     execution.refresh_from_db()
-    assert execution.status == "SUCCEEDED"
+    assert (execution.status, execution.redrive_count) == ("SUCCEEDED", 2)
 
 
 def _refused(execution, reason):
