@@ -22,6 +22,7 @@ from tests.conftest import open_token
 from tests.stepfunctions.test_children import callback_state
 
 COUNTED = "arn:aws:states:::test:redrive.counted"
+RedriveCount = "$$.Execution.RedriveCount"
 calls: Counter = Counter()
 broken: set = set()
 
@@ -33,7 +34,7 @@ def _counted(payload, invocation):
     calls[step] += 1
     if step in broken:
         raise StatesError("Broken", f"{step} is broken")
-    return {"step": step, "seen": payload.get("value")}
+    return {"step": step, "seen": payload.get("value"), "redrives": payload.get("redrives")}
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +47,7 @@ def task(step, value_path="$", **fields):
     return {
         "Type": "Task",
         "Resource": COUNTED,
-        "Parameters": {"step": step, "value.$": value_path},
+        "Parameters": {"step": step, "value.$": value_path, "redrives.$": RedriveCount},
         **fields,
     }
 
@@ -93,8 +94,9 @@ def test_a_failed_execution_goes_on_from_the_failed_state(inline_stages):
     assert execution.status == "SUCCEEDED", execution.cause
     # First ran once; Second twice, the second time with the same input and variables.
     assert calls == {"first": 1, "second": 2}
-    assert execution.output["first"] == {"step": "first", "seen": {"n": 7}}
-    assert execution.output["second"] == {"step": "second", "seen": 7}
+    # The context object's RedriveCount: 0 in the first run, 1 in the redriven one.
+    assert execution.output["first"] == {"step": "first", "seen": {"n": 7}, "redrives": 0}
+    assert execution.output["second"] == {"step": "second", "seen": 7, "redrives": 1}
     assert (execution.redrive_count, execution.error, execution.redrive_cursor) == (1, "", None)
     assert execution.redrive_date is not None
     event = execution.history.get(event_id=failed_at + 1)
@@ -166,7 +168,7 @@ def test_only_the_failed_map_iterations_run_again(inline_stages):
                         "Item": {
                             "Type": "Task",
                             "Resource": COUNTED,
-                            "Parameters": {"step.$": "$"},
+                            "Parameters": {"step.$": "$", "redrives.$": RedriveCount},
                             "End": True,
                         }
                     },
@@ -184,6 +186,7 @@ def test_only_the_failed_map_iterations_run_again(inline_stages):
     execution = redriven(execution)
     assert execution.status == "SUCCEEDED", execution.cause
     assert [out["step"] for out in execution.output] == ["i0", "i1", "i2", "i3"]
+    assert [out["redrives"] for out in execution.output][:2] == [0, 1]
     # Each item that had succeeded ran once in all; the failed (and the never started) ran now.
     assert calls["i0"] == 1 and calls["i1"] == 2
     assert all(calls[item] == 1 + (item == "i1") for item in ("i0", "i1", "i2", "i3"))
