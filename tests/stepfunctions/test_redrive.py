@@ -17,7 +17,7 @@ from stepfunctions import resources, services
 from stepfunctions.errors import ExecutionNotRedrivable
 from stepfunctions.models import ChildGroup, Execution
 from stepfunctions.services import redrive
-from stepfunctions.workflow import StatesError
+from stepfunctions.workflow import Cursor, Finished, StatesError, redrive_point
 from tests.conftest import open_token
 from tests.stepfunctions.test_children import callback_state
 
@@ -356,3 +356,24 @@ def test_two_redrives_at_once_redrive_once(inline_stages):
     execution.refresh_from_db()
     assert execution.redrive_count == 1
     assert execution.history.filter(type="ExecutionRedriven").count() == 1
+
+
+def test_where_a_redrive_goes_on():
+    """workflow.redrive_point, by how the execution ended: the failed state entered again with
+    its input and variables; a stop in a task enters that task again; a Parallel or Map state
+    keeps its children's group; a run not started, or between states, goes on from there."""
+    failed = Finished("FAILED", None, "E", "c", "S", {"in": 1}, {"v": 2})
+    assert redrive_point(Cursor(Cursor.START), failed) == Cursor(
+        Cursor.CONTINUE, state="S", input={"in": 1}, variables={"v": 2}
+    )
+    children = Cursor(Cursor.CHILDREN, state="M", raw_input=[1], attempts=(2,), group="g")
+    assert redrive_point(children, failed).kind == Cursor.CONTINUE  # caught, then S failed
+    on_map = Finished("FAILED", None, "E", "c", "M", [1], None)
+    assert redrive_point(children, on_map) == Cursor(
+        Cursor.CHILDREN, state="M", raw_input=[1], attempts=(), group="g"
+    )
+    task = Cursor(Cursor.TASK, state="T", raw_input={"x": 1}, attempts=(1,), token_id=5)
+    assert redrive_point(task) == Cursor(Cursor.CONTINUE, state="T", input={"x": 1})
+    for cursor in (Cursor(Cursor.START), Cursor(Cursor.CONTINUE, state="P", input=1)):
+        assert redrive_point(cursor) == cursor
+    assert redrive_point(None) == Cursor(Cursor.START)
