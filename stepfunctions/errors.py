@@ -102,3 +102,8 @@ class TooManyTags(_NamesResource):
 
 class ActivityDoesNotExist(ServiceError):
     pass
+
+
+class ExecutionNotRedrivable(ServiceError):
+    """RedriveExecution on an execution that cannot be redriven (running, succeeded, past its
+    redrivable period...): the message is AWS's redriveStatusReason."""

@@ -1,5 +1,6 @@
 """Each execution in the admin: its workflow diagram with the path taken, input, output, history,
-and Stop for a running one (StopExecution, for a staff user with `stepfunctions.stop_execution`)."""
+and Stop for a running one (StopExecution, for a staff user with `stepfunctions.stop_execution`),
+Redrive for one that can be redriven (RedriveExecution, with `stepfunctions.redrive_execution`)."""
 
 import json
 
@@ -10,12 +11,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from stepfunctions import services
 from stepfunctions.admin.map_runs import map_runs_links
 from stepfunctions.diagram import diagram_svg
+from stepfunctions.errors import ExecutionNotRedrivable
 from stepfunctions.models import Execution
 from stepfunctions.services.callbacks import MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH
 
@@ -46,6 +49,8 @@ class ExecutionAdmin(admin.ModelAdmin):
         "stage",
         "start_date",
         "stop_date",
+        "redrive_count",
+        "redrive_date",
         "diagram",
         "input_json",
         "output_json",
@@ -70,14 +75,63 @@ class ExecutionAdmin(admin.ModelAdmin):
     def has_stop_permission(self, request) -> bool:
         return request.user.has_perm("stepfunctions.stop_execution")
 
+    def has_redrive_permission(self, request) -> bool:
+        return request.user.has_perm("stepfunctions.redrive_execution")
+
     def get_urls(self):
         stop = self.admin_site.admin_view(self.stop_view)
         name = f"{self.opts.app_label}_{self.opts.model_name}_stop"
-        return [path("<path:object_id>/stop/", stop, name=name), *super().get_urls()]
+        redrive = self.admin_site.admin_view(self.redrive_view)
+        redrive_name = f"{self.opts.app_label}_{self.opts.model_name}_redrive"
+        return [
+            path("<path:object_id>/stop/", stop, name=name),
+            path("<path:object_id>/redrive/", redrive, name=redrive_name),
+            *super().get_urls(),
+        ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_stop": self.has_stop_permission(request)}
+        execution = self.get_object(request, object_id)
+        redrivable = (
+            execution is not None
+            and self.has_redrive_permission(request)
+            and services.execution_redrive_status(execution=execution, now=timezone.now())[1]
+            is None
+        )
+        extra_context = {
+            **(extra_context or {}),
+            "can_stop": self.has_stop_permission(request),
+            "can_redrive": redrivable,
+        }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def redrive_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """A confirmation page, then RedriveExecution: the execution goes on from the state that
+        did not succeed; a refusal (it is running again, past its redrivable period...) is
+        shown with AWS's reason. The admin's history records who redrove it."""
+        if not self.has_redrive_permission(request):
+            raise PermissionDenied
+        execution = get_object_or_404(self.get_queryset(request), pk=object_id)
+        page = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[execution.pk]
+        )
+        if request.method == "POST":
+            try:
+                services.execution_redrive(execution=execution)
+            except ExecutionNotRedrivable as refused:
+                self.message_user(request, f"{execution}: {refused.message}", messages.WARNING)
+            else:
+                self.log_change(request, execution, "Redriven (RedriveExecution).")
+                self.message_user(request, f"{execution} is redriven.", messages.SUCCESS)
+            return HttpResponseRedirect(page)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Redrive {execution}?",
+            "execution": execution,
+            "reason": services.execution_redrive_status(execution=execution, now=timezone.now())[1],
+            "change_url": page,
+        }
+        return TemplateResponse(request, "admin/stepfunctions/execution/redrive.html", context)
 
     def stop_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """A confirmation page, then StopExecution: the execution ends ABORTED with the error and

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from stepfunctions import selectors, services
-from stepfunctions.api import map_runs, shapes, versions
+from stepfunctions.api import map_runs, redrive, shapes, versions
 from stepfunctions.api.paging import page, page_fetched
 from stepfunctions.errors import (
     InvalidToken,
@@ -102,6 +102,7 @@ def list_executions(members: Members) -> Members:
             f"satisfy constraint: Member must satisfy enum value set: {Execution.Status.values}"
         )
     executions = selectors.executions_of(state_machine=machine, status=status)
+    executions = redrive.redrive_filtered(executions, members.get("redriveFilter"))
     executions, next_token = page(
         executions if started_as is None else executions.filter(started_as),
         kind="executions",

@@ -18,6 +18,7 @@ from stepfunctions.api import (
     activities,
     map_runs,
     operations,
+    redrive,
     tags,
     test_state,
     validation,
@@ -93,6 +94,8 @@ OPERATIONS: dict[str, Operation] = {
     "ListMapRuns": Operation(map_runs.list_map_runs, _READ),
     "DescribeMapRun": Operation(map_runs.describe_map_run, _READ),
     "UpdateMapRun": Operation(map_runs.update_map_run, _START),
+    # Runs a stopped execution again: a start's permission, as StopExecution's.
+    "RedriveExecution": Operation(redrive.redrive_execution, _START),
 }
 # Operations counted against a rate limit per key (settings.RATE_LIMITS).
 _THROTTLED = {

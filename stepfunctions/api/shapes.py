@@ -3,7 +3,10 @@
 import json
 from typing import Any
 
+from django.utils import timezone
+
 from stepfunctions.models import Execution, HistoryEvent, StateMachine, StateMachineVersion
+from stepfunctions.services import execution_redrive_status
 
 
 def started_on(execution: Execution, *, machine_arn: str) -> dict[str, Any]:
@@ -40,7 +43,23 @@ def execution_describe(execution: Execution) -> dict[str, Any]:
         answer["error"] = execution.error
     if execution.cause:
         answer["cause"] = execution.cause
+    answer.update(redrive_members(execution, status=True))
     return answer
+
+
+def redrive_members(execution: Execution, *, status: bool = False) -> dict[str, Any]:
+    """redriveCount, redriveDate once redriven, and with `status` (DescribeExecution's)
+    redriveStatus, with redriveStatusReason when it is NOT_REDRIVABLE."""
+    members: dict[str, Any] = {"redriveCount": execution.redrive_count}
+    if execution.redrive_date is not None:
+        members["redriveDate"] = execution.redrive_date
+    if status:
+        members["redriveStatus"], reason = execution_redrive_status(
+            execution=execution, now=timezone.now()
+        )
+        if reason is not None:
+            members["redriveStatusReason"] = reason
+    return members
 
 
 def execution_item(execution: Execution, *, state_machine: StateMachine) -> dict[str, Any]:
@@ -53,6 +72,7 @@ def execution_item(execution: Execution, *, state_machine: StateMachine) -> dict
         "startDate": execution.start_date,
         **({"stopDate": execution.stop_date} if execution.stop_date else {}),
         **started_on(execution, machine_arn=state_machine.arn),
+        **redrive_members(execution),
     }
 
 

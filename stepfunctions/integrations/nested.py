@@ -112,7 +112,7 @@ def described(execution: Execution, *, as_json: bool) -> dict:
         "Input": data(execution.input),
         "InputDetails": {"Included": True},
         "Name": execution.name,
-        "RedriveCount": 0,
+        "RedriveCount": execution.redrive_count,
         "StartDate": _millis(execution.start_date),
         "StateMachineArn": execution.state_machine.arn,
         "Status": execution.status,

@@ -20,6 +20,14 @@ class ChildGroupQuerySet(models.QuerySet):
         (`group_child_ended` leaves a woken group). Conditional; returns how many it sealed."""
         return self.filter(woken=False).update(woken=True)
 
+    def reopen(self, *, open_children: int, context: dict) -> int:
+        """A redrive runs `open_children` of the group's children again: it counts them afresh
+        and is woken again by the last to end (or by failures past what it tolerates); the
+        caller holds the top-level execution's and the group's rows."""
+        return self.update(
+            open_children=open_children, failed_children=0, woken=False, context=context
+        )
+
 
 class ChildGroup(models.Model):
     class Kind(models.TextChoices):

@@ -18,13 +18,14 @@ from stepfunctions.models.bulk import recordset, recordset_json
 from stepfunctions.models.children import ChildGroup
 from stepfunctions.models.fields import JSONValueField, recordset_value
 from stepfunctions.models.history import HistoryEvent
+from stepfunctions.models.redrive import RedriveFields, RedriveQuerySet
 from stepfunctions.models.rows import Part, Rows
 from stepfunctions.models.sql import PerVendor, Statement
 from stepfunctions.models.state_machines import StateMachine, StateMachineVersion
 from stepfunctions.workflow import Cursor
 
 
-class ExecutionQuerySet(models.QuerySet):
+class ExecutionQuerySet(RedriveQuerySet, models.QuerySet):
     def due_locked(
         self, pk: Any, *, now: datetime, skip_locked: bool = False
     ) -> "Execution | None":
@@ -150,7 +151,7 @@ class ExecutionQuerySet(models.QuerySet):
         )
 
 
-class Execution(models.Model):
+class Execution(RedriveFields, models.Model):
     """One run of a state machine's version: its input, where it is, and how it ended."""
 
     # Step Functions' ExecutionStatus (each value its name): RUNNING, then one final status.
@@ -207,7 +208,10 @@ class Execution(models.Model):
 
     class Meta:
         # The admin's Stop (StopExecution from the execution's page and the list's action).
-        permissions = [("stop_execution", "Can stop a running execution")]
+        permissions = [
+            ("stop_execution", "Can stop a running execution"),
+            ("redrive_execution", "Can redrive an execution that did not succeed"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["state_machine", "name"], name="one_execution_name")
         ]
@@ -279,6 +283,7 @@ class Execution(models.Model):
         (a stop, its TimeoutSeconds, a poisoned stage, a child aborted), under the caller's row
         lock: one UPDATE, conditional on RUNNING, of what ending changes and of the event count
         the history written meanwhile moved. False (nothing written) if it had ended already."""
+        self.redrive_point_keep(status, None)  # where a redrive goes on: before finish clears it
         self.finish(status=status, now=now, error=error, cause=cause)
         return bool(
             Execution.objects.filter(pk=self.pk, status=Execution.Status.RUNNING).update(
@@ -298,6 +303,7 @@ _END_FIELDS = (
     "error",
     "cause",
     "event_count",
+    "redrive_cursor",
 )
 
 

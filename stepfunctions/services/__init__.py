@@ -7,6 +7,7 @@ from stepfunctions.services.callbacks import (
     tokens_expire,
 )
 from stepfunctions.services.executions import execution_start, execution_stop
+from stepfunctions.services.redrive import execution_redrive, execution_redrive_status
 from stepfunctions.services.stages import execution_advance, stages_run_due
 from stepfunctions.services.state_machines import (
     state_machine_create,
@@ -39,4 +40,6 @@ __all__ = [
     "task_heartbeat",
     "task_success",
     "tokens_expire",
+    "execution_redrive",
+    "execution_redrive_status",
 ]

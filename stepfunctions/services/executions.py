@@ -143,7 +143,9 @@ def execution_end(
 
 def execution_time_out(*, execution: Execution, now: datetime) -> None:
     """Ends a RUNNING execution past its TimeoutSeconds (under its row lock) as TIMED_OUT."""
-    seconds = round((execution.timeout_at - execution.start_date).total_seconds())
+    # A redriven execution's TimeoutSeconds count from its redrive.
+    begun = execution.redrive_date or execution.start_date
+    seconds = round((execution.timeout_at - begun).total_seconds())
     execution_end(
         execution=execution,
         status=Execution.Status.TIMED_OUT,

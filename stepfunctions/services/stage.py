@@ -105,7 +105,7 @@ class Stage:
                 "Input": execution.input,
                 "Name": execution.name,
                 "StartTime": execution.start_date.isoformat().replace("+00:00", "Z"),
-                "RedriveCount": 0,  # executions are not redriven here
+                "RedriveCount": execution.redrive_count,
                 "RoleArn": machine.role_arn,
             },
             "StateMachine": {"Id": machine.arn, "Name": machine.name},
@@ -131,6 +131,7 @@ class Stage:
         elif isinstance(outcome, Branching):
             children.branching_save(self, outcome)
         elif isinstance(outcome, Finished):
+            execution.redrive_point_keep(outcome.status, outcome)  # before finish clears the cursor
             execution.finish(
                 status=outcome.status,
                 now=now,
@@ -162,6 +163,7 @@ _STAGE_FIELDS = (
     "cause",
     "event_count",
     "stop_date",
+    "redrive_cursor",
 )
 
 

@@ -6,7 +6,7 @@ through a `Host`, returning an Outcome the caller acts on. A pausing Outcome giv
 to store and resume from (`cursor_of`).
 """
 
-from .cursor import Cursor, cursor_of
+from .cursor import Cursor, cursor_of, redrive_point
 from .definition import ACTIVITY_ARN, Catcher, Definition, Retrier, State
 from .errors import DefinitionError, StatesError, error_matches
 from .interpreter import resource_names, resume, start
@@ -59,6 +59,7 @@ __all__ = [
     "json_value_check",
     "Waiting",
     "cursor_of",
+    "redrive_point",
     "error_matches",
     "load_definition",
     "parse_path",

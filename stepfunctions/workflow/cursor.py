@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .outcomes import Branching, Continue, Delayed, Pause, Sleeping, Waiting
+from .outcomes import Branching, Continue, Delayed, Finished, Pause, Sleeping, Waiting
 
 
 @dataclass(frozen=True)
@@ -116,3 +116,36 @@ def cursor_of(outcome: Pause, *, token_id: int | None = None, group: str | None 
     return Cursor(
         Cursor.CONTINUE, state=outcome.state_name, input=outcome.state_input, variables=variables
     )
+
+
+def redrive_point(cursor: Cursor | None, failed: Finished | None = None) -> Cursor:
+    """Where a redrive of an execution that ended unsuccessfully goes on: the state that did not
+    succeed, entered again with the input it was entered with (a Task's token and retry counts
+    start afresh). `cursor` is the execution's resume point when it ended (the one its last stage
+    ran from); `failed`, the interpreter's failure, if the execution failed in its definition.
+
+    A Parallel or Map state waiting on its child runs (or failing once they ended) keeps its
+    CHILDREN cursor: a redrive runs again only the children that did not succeed. A run that
+    had not started, or was between states or in a Wait state, goes on from there."""
+    if failed is not None and failed.state_name is not None:
+        if (
+            cursor is not None
+            and cursor.kind == Cursor.CHILDREN
+            and cursor.state == failed.state_name
+        ):
+            return Cursor(**{**cursor.__dict__, "attempts": ()})
+        return Cursor(
+            Cursor.CONTINUE,
+            state=failed.state_name,
+            input=failed.state_input,
+            variables=failed.variables or None,
+        )
+    if cursor is None:
+        return Cursor(Cursor.START)
+    if cursor.kind == Cursor.CHILDREN:
+        return Cursor(**{**cursor.__dict__, "attempts": ()})
+    if cursor.kind in (Cursor.TASK, Cursor.RETRY):
+        return Cursor(
+            Cursor.CONTINUE, state=cursor.state, input=cursor.raw_input, variables=cursor.variables
+        )
+    return cursor

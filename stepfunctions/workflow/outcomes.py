@@ -134,6 +134,11 @@ class Finished:
     output: Any
     error: str | None
     cause: str | None
+    # A failure's state, with its input and the variables it was entered with: where a redrive
+    # goes on (cursor.redrive_point). Not part of equality.
+    state_name: str | None = field(default=None, compare=False)
+    state_input: Any = field(default=None, compare=False)
+    variables: dict | None = field(default=None, compare=False)
 
 
 # The outcomes that pause a run (each has a Cursor to go on from: cursor.cursor_of).

@@ -39,7 +39,7 @@ class Interpreter(FlowStates, BranchStates):
     """A run that enters every type of state."""
 
     def enter(self, state: State, raw_input: Any) -> Next | Outcome:
-        self.state_name = state.name
+        self.state_name, self.state_input = state.name, raw_input
         self.entered_event_id = self.record(
             f"{state.type}StateEntered", {"name": state.name, "input": to_json(raw_input)}
         )
@@ -121,6 +121,7 @@ def resume(
         state_name=state.name,
         variables=cursor.variables,
         entered_event_id=cursor.entered_event_id,
+        state_input=cursor.input if cursor.kind == Cursor.WAIT else cursor.raw_input,
     )
     if cursor.kind == Cursor.WAIT:
         data = copy.deepcopy(cursor.input)

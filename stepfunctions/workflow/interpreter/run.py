@@ -61,6 +61,7 @@ class Run:
         self.max_transitions = max_transitions
         # The state being run and the id of its ...StateEntered event, for States.Runtime causes.
         self.state_name: str | None = None
+        self.state_input: Any = None  # the state's raw input: where a redrive enters it again
         self.entered_event_id: int | None = None
         self.variables: dict = {}  # the workflow's variables, set by Assign
         self.last_event_id = 0
@@ -76,11 +77,13 @@ class Run:
         state_name: str | None,
         variables: dict | None,
         entered_event_id: int | None = None,
+        state_input: Any = None,
     ) -> Run:
         """A run going on from an earlier stage: in `state_name` (entered at the event
         `entered_event_id`), with the workflow's variables as that stage left them."""
         run = cls(defn, context, host, max_transitions)
         run.state_name, run.entered_event_id = state_name, entered_event_id
+        run.state_input = state_input
         run.variables = copy.deepcopy(variables or {})
         return run
 
@@ -201,4 +204,8 @@ class Run:
             self.record("ExecutionSucceeded", {"output": to_json(output)})
         else:
             self.record("ExecutionFailed", {"error": error, "cause": cause})
+            variables = copy.deepcopy(self.variables) or None
+            return Finished(
+                status, output, error, cause, self.state_name, self.state_input, variables
+            )
         return Finished(status, output, error, cause)
