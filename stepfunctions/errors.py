@@ -91,3 +91,8 @@ class TooManyTags(ServiceError):
 
 class ActivityDoesNotExist(ServiceError):
     pass
+
+
+class StateMachineTypeNotSupported(ServiceError):
+    """The operation does not serve this type of machine (StartSyncExecution on a STANDARD one,
+    ListExecutions on an EXPRESS one)."""

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from stepfunctions.api import activities, operations, tags, validation, versions
+from stepfunctions.api import activities, operations, sync, tags, validation, versions
 from stepfunctions.api.encoding import SerializationException, answer_encode, members_validate
 from stepfunctions.api.sigv4 import AuthError, signature_verify
 from stepfunctions.errors import ServiceError
@@ -79,6 +79,8 @@ OPERATIONS: dict[str, Operation] = {
     "ListActivities": Operation(activities.list_activities, _READ),
     # A worker's long poll; the web server's ASGI path runs it without a thread (api.polls).
     "GetActivityTask": Operation(activities.get_activity_task, _ACTIVITIES),
+    # An EXPRESS run answered when it ends; the ASGI path waits without a thread (api.sync_view).
+    "StartSyncExecution": Operation(sync.start_sync_execution, _START),
 }
 # Operations counted against a rate limit per key (settings.RATE_LIMITS).
 _THROTTLED = {
@@ -86,6 +88,7 @@ _THROTTLED = {
     "SendTaskFailure": "sfn-callbacks",
     "SendTaskHeartbeat": "sfn-callbacks",
     "StartExecution": "sfn-starts",
+    "StartSyncExecution": "sfn-starts",
 }
 
 

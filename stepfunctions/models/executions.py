@@ -173,7 +173,9 @@ class Execution(models.Model):
         StateMachine, on_delete=models.PROTECT, related_name="executions"
     )
     version = models.ForeignKey(StateMachineVersion, on_delete=models.PROTECT, related_name="+")
-    name = models.CharField(max_length=80)
+    # The run's name; an EXPRESS run's is "<name>:<uuid>" (its ARN's last two parts: AWS lets
+    # Express runs share a name), `api_name` its name as the API gives it.
+    name = models.CharField(max_length=120)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     stage = models.CharField(max_length=8, choices=Stage.choices, default=Stage.READY)
     # Where the next stage resumes, as JSON: read and written through `position` (a Cursor).
@@ -228,10 +230,17 @@ class Execution(models.Model):
 
     @property
     def arn(self) -> str:
+        machine = self.state_machine
+        kind = "express" if machine.express else "execution"
         return (
-            f"arn:aws:states:{settings.AWS_REGION}:{settings.AWS_ACCOUNT_ID}:execution:"
-            f"{self.state_machine.name}:{self.name}"
+            f"arn:aws:states:{settings.AWS_REGION}:{settings.AWS_ACCOUNT_ID}:{kind}:"
+            f"{machine.name}:{self.name}"
         )
+
+    @property
+    def api_name(self) -> str:
+        """The name it was started with (an EXPRESS run's without its ":<uuid>")."""
+        return self.name.partition(":")[0]
 
     @property
     def position(self) -> Cursor | None:

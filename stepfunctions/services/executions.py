@@ -8,10 +8,12 @@ stepfunctions.services.stages; the sweeps that end, relay or re-drive them in .s
 
 import contextlib
 import json
+import math
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -52,19 +54,26 @@ def execution_start(
     name: str | None = None,
     version: StateMachineVersion | None = None,
     qualifier: str = "",
+    nudge: bool = True,
 ) -> tuple[Execution, bool]:
     """Starts an execution on `version` (a published version, or one an alias routed to; by
     default the machine's latest revision) and enqueues its first stage. The execution keeps
     that version to its end, whatever is updated or published meanwhile.
 
     Idempotent by name as Step Functions is: the same name with the same input while RUNNING
-    returns the existing execution (created False); otherwise ExecutionAlreadyExists.
+    returns the existing execution (created False); otherwise ExecutionAlreadyExists. An EXPRESS
+    run is not: its name gets a uuid (its ARN's last part), and it runs at most
+    SFN_EXPRESS_MAX_SECONDS whatever its TimeoutSeconds. Without `nudge` the caller runs its
+    first stage itself (StartSyncExecution); the stall sweep does if the caller does not.
     """
     data = input_parse(input=input)
     name = name_validate(name=name) if name is not None else str(uuid.uuid4())
     now = timezone.now()
     version = version or state_machine.version_to_start()
     timeout = definition_for(version=version).timeout_seconds
+    if state_machine.express:
+        name = f"{name}:{uuid.uuid4()}"
+        timeout = min(timeout or math.inf, settings.SFN_EXPRESS_MAX_SECONDS)
     execution = Execution(
         state_machine=state_machine,
         version=version,
@@ -83,7 +92,8 @@ def execution_start(
         with transaction.atomic() if in_transaction else contextlib.nullcontext():
             # A plain INSERT of every column (models.bulk): Django's save() costs more CPU.
             rows_insert(Execution, [execution], _EXECUTION_FIELDS)
-            execution_nudge(execution.pk)  # after commit (at once, in autocommit)
+            if nudge:
+                execution_nudge(execution.pk)  # after commit (at once, in autocommit)
     except IntegrityError:
         existing = Execution.objects.filter(state_machine=state_machine, name=name).first()
         if (
@@ -136,7 +146,9 @@ def execution_end(
     children.execution_ending(execution, status, now=now)
     CallbackToken.objects.close_open(execution=execution, now=now)
     details = {k: v for k, v in {"error": error, "cause": cause}.items() if v is not None}
-    execution.history_event(event_type, details, now=now).save()
+    event = execution.history_event(event_type, details, now=now)
+    if execution.state_machine.history_keeps(event_type):
+        event.save()
     execution.end(status=status, now=now, error=error or "", cause=cause or "")
     hooks.execution_closed(execution, status)
 

@@ -85,7 +85,9 @@ class Stage:
 
     def record(self, event_type: str, details: dict) -> int:
         row = self.execution.history_row(event_type, details, now=self._now)
-        self.history.append(row)
+        # An EXPRESS run keeps only what its logging level would log (numbered all the same).
+        if self.execution.state_machine.history_keeps(event_type):
+            self.history.append(row)
         return row[1]
 
     def _emit(self, entries: list[dict]) -> list[str]:
@@ -103,7 +105,7 @@ class Stage:
             "Execution": {
                 "Id": execution.arn,
                 "Input": execution.input,
-                "Name": execution.name,
+                "Name": execution.api_name,
                 "StartTime": execution.start_date.isoformat().replace("+00:00", "Z"),
                 "RedriveCount": 0,  # executions are not redriven here
                 "RoleArn": machine.role_arn,

@@ -61,7 +61,9 @@ def _resume(stage: Stage, execution: Execution) -> Any:
     return resume(definition, cursor, input=execution.input, task_result=result, **common)
 
 
-def execution_advance(*, execution_id: Any, skip_locked: bool = False) -> bool:
+def execution_advance(
+    *, execution_id: Any, skip_locked: bool = False, ran: list | None = None
+) -> bool:
     """Runs the execution's due automatic stage, if one is due. Returns whether it ran one.
 
     The execution row is locked for the whole stage and the stage runs only while the row says
@@ -74,10 +76,11 @@ def execution_advance(*, execution_id: Any, skip_locked: bool = False) -> bool:
     the stall sweep runs the stage again.
 
     `skip_locked` (a relayed nudge): a stage another worker is running is left to it, rather
-    than waited for with a worker process tied up.
+    than waited for with a worker process tied up. `ran` (a list) gets the execution as its
+    stage left it (committed), for a caller that answers from it without reading it again.
     """
     try:
-        return _stage_run(execution_id, skip_locked=skip_locked)
+        return _stage_run(execution_id, skip_locked=skip_locked, ran=ran)
     except TRANSIENT_ERRORS:
         raise
     except Exception as error:
@@ -127,18 +130,20 @@ def _fail_poisoned(execution_id: Any, error: Exception) -> bool:
     return True
 
 
-def _stage_run(execution_id: Any, *, skip_locked: bool) -> bool:
+def _stage_run(execution_id: Any, *, skip_locked: bool, ran: list | None = None) -> bool:
     now = timezone.now()
     with transaction.atomic():
         execution = Execution.objects.due_locked(execution_id, now=now, skip_locked=skip_locked)
         if execution is None:
             return False
         writes = StageWrites()
-        ran = _stage_step(execution, now, writes)
+        stepped = _stage_step(execution, now, writes)
         writes.flush()
-    if ran is None:
+    if stepped is None:
         return False
-    _stage_log(*ran)
+    _stage_log(*stepped)
+    if ran is not None:
+        ran.append(execution)
     return True
 
 
