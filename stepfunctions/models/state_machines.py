@@ -14,7 +14,9 @@ from stepfunctions.models.sql import Statement
 class StateMachine(models.Model):
     """A named workflow. Its definition lives in versions, so an execution keeps the one it began."""
 
-    Type = models.TextChoices("Type", "STANDARD EXPRESS", module=__name__, qualname="StateMachine.Type")
+    Type = models.TextChoices(
+        "Type", "STANDARD EXPRESS", module=__name__, qualname="StateMachine.Type"
+    )
     LogLevel = models.TextChoices(
         "LogLevel", "ALL ERROR FATAL OFF", module=__name__, qualname="StateMachine.LogLevel"
     )

@@ -82,7 +82,10 @@ def express_run_read(*, execution_id: Any) -> Execution | None:
     if execution is None or execution.status != Execution.Status.RUNNING:
         return execution
     now = timezone.now()
-    if execution.timeout_at is None or (now - execution.timeout_at).total_seconds() < _DEADLINE_GRACE:
+    if (
+        execution.timeout_at is None
+        or (now - execution.timeout_at).total_seconds() < _DEADLINE_GRACE
+    ):
         return None
     with transaction.atomic():
         locked = (

@@ -64,9 +64,10 @@ def test_a_sync_run_ends_within_its_start_and_keeps_no_history(transactional_db)
     with CaptureQueriesContext(connection) as queries:
         run = express_sync_start(state_machine=machine, input='{"n": 21}', name="r1")
     assert (run.status, run.output) == ("SUCCEEDED", {"n": 42})
-    assert run.arn.startswith(
-        "arn:aws:states:us-east-1:123456789012:express:Fast:r1:"
-    ) and run.api_name == "r1"
+    assert (
+        run.arn.startswith("arn:aws:states:us-east-1:123456789012:express:Fast:r1:")
+        and run.api_name == "r1"
+    )
     assert not HistoryEvent.objects.exists()
     # No history rows, no Celery message, no read after: the version, an INSERT, the locked
     # read and one UPDATE in a transaction (and the definition, parsed once per process).
@@ -116,7 +117,10 @@ def test_what_express_cannot_run_is_refused_as_aws_words_it(transactional_db, re
                 "Type": "Parallel",
                 "End": True,
                 "Branches": [
-                    {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": resource, "End": True}}}  # fmt: skip
+                    {
+                        "StartAt": "Call",
+                        "States": {"Call": {"Type": "Task", "Resource": resource, "End": True}},
+                    }
                 ],
             }
         },
