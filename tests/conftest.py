@@ -245,8 +245,9 @@ def sfn(make_sfn, sfn_key):
     return make_sfn(sfn_key)
 
 
-def aws_cli(live_server, key, *args: str):
-    """Runs `aws stepfunctions ...` from the awscli package against the live server."""
+def aws_cli(live_server, key, *args: str, env: dict[str, str] | None = None):
+    """Runs `aws stepfunctions ...` from the awscli package against the live server (`env`: more
+    of the CLI's environment variables)."""
     import subprocess
     import sys
 
@@ -259,6 +260,7 @@ def aws_cli(live_server, key, *args: str):
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_MAX_ATTEMPTS": "1",
+        **(env or {}),
     }
     aws = Path(sys.executable).with_name("aws")
     return subprocess.run(
