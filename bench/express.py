@@ -6,7 +6,7 @@ One run on real processes (bench.system.Processes: gunicorn, the stages' Celery 
 production settings) on a throwaway PostgreSQL database and the benchmark's Redis database
 (BENCH_POSTGRES_URL, BENCH_REDIS_URL). A workflow of a Pass, a Task (the coffee bar's
 GetShopStatus through lambda:invoke), a Choice and a Succeed is run `--runs` times each way,
-through the Step Functions API (boto3, STARTERS calls at once):
+through the Step Functions API (boto3, STARTERS calls at once), the ways taking turns in ROUNDS:
 
 1. **Standard**: StartExecution on a STANDARD machine; the worker runs it, every history event
    written; runs/s from the first start to the last SUCCEEDED.
@@ -37,6 +37,7 @@ from bench.report import say
 
 DATABASE = "wtbench_express"
 STARTERS = 8
+ROUNDS = 3
 
 
 def small_workflow() -> dict:
@@ -107,6 +108,17 @@ def one_way(processes, call, prefix: str, runs: int, *, database: str | None) ->
     }
 
 
+def _rounds_total(measured: list[dict]) -> dict:
+    """The rounds of one way as one: runs/s over their seconds, CPU per run over their runs."""
+    runs = sum(m["runs"] for m in measured)
+    seconds = sum(m["seconds"] for m in measured)
+    per_run = {kind: round(sum(m["CPU ms per run"][kind] * m["runs"] for m in measured) / runs, 2)
+               for kind in ("web", "worker", "postgresql", "total")}  # fmt: skip
+    history = sum(m["history rows per run"] * m["runs"] for m in measured) / runs
+    return {"runs": runs, "seconds": round(seconds, 2), "runs/s": round(runs / seconds, 1),
+            "CPU ms per run": per_run, "history rows per run": round(history, 1)}  # fmt: skip
+
+
 def measure(processes: system.Processes, access_key, *, runs: int, database: str | None) -> dict:
     """The three ways on `processes` (their environment's database, which this process's Django
     uses too), through the API with `access_key` (granted everything). Starts the web and the
@@ -137,14 +149,21 @@ def measure(processes: system.Processes, access_key, *, runs: int, database: str
     def start_async(name: str) -> None:
         sfn.start_execution(stateMachineArn=express.arn, name=name)
 
-    ways = [("Standard (StartExecution)", start_standard, "std-"),
-            ("Express, synchronous (StartSyncExecution)", start_sync, "sync-"),
-            ("Express, asynchronous (StartExecution)", start_async, "async-")]  # fmt: skip
+    ways = [("Standard (StartExecution)", start_standard, "std"),
+            ("Express, synchronous (StartSyncExecution)", start_sync, "sync"),
+            ("Express, asynchronous (StartExecution)", start_async, "async")]  # fmt: skip
     for _, call, prefix in ways:
         one_way(processes, call, f"warm-{prefix}", min(runs, 10), database=database)
-    for label, call, prefix in ways:
-        say(f"{label}: {runs} runs")
-        results[label] = one_way(processes, call, prefix, runs, database=database)
+    # In ROUNDS taking turns, so a change in the machine's other load weighs on each way alike.
+    rounds: dict[str, list[dict]] = {label: [] for label, _, _ in ways}
+    for number in range(ROUNDS):
+        for label, call, prefix in ways:
+            say(f"round {number + 1}: {label}, {runs // ROUNDS} runs")
+            figures = one_way(processes, call, f"{prefix}{number}-", runs // ROUNDS,
+                              database=database)  # fmt: skip
+            rounds[label].append(figures)
+    for label, measured in rounds.items():
+        results[label] = _rounds_total(measured)
     standard_cpu = results[ways[0][0]]["CPU ms per run"]["total"]
     for label, _, _ in ways[1:]:
         results[f"{label} CPU / Standard CPU"] = stats.ratio(

@@ -173,8 +173,7 @@ class Execution(models.Model):
         StateMachine, on_delete=models.PROTECT, related_name="executions"
     )
     version = models.ForeignKey(StateMachineVersion, on_delete=models.PROTECT, related_name="+")
-    # The run's name; an EXPRESS run's is "<name>:<uuid>" (its ARN's last two parts: AWS lets
-    # Express runs share a name), `api_name` its name as the API gives it.
+    # An EXPRESS run's is "<name>:<uuid>" (its ARN's last parts: Express runs share names).
     name = models.CharField(max_length=120)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     stage = models.CharField(max_length=8, choices=Stage.choices, default=Stage.READY)

@@ -29,6 +29,7 @@ from stepfunctions.models import (
 from stepfunctions.models.bulk import rows_insert
 from stepfunctions.services import children
 from stepfunctions.services.messages import execution_nudge
+from stepfunctions.services.stage import EXECUTION_FIELDS
 from stepfunctions.services.state_machines import definition_for, name_validate
 from stepfunctions.workflow import JsonRefused, json_read
 
@@ -54,7 +55,6 @@ def execution_start(
     name: str | None = None,
     version: StateMachineVersion | None = None,
     qualifier: str = "",
-    nudge: bool = True,
 ) -> tuple[Execution, bool]:
     """Starts an execution on `version` (a published version, or one an alias routed to; by
     default the machine's latest revision) and enqueues its first stage. The execution keeps
@@ -62,10 +62,43 @@ def execution_start(
 
     Idempotent by name as Step Functions is: the same name with the same input while RUNNING
     returns the existing execution (created False); otherwise ExecutionAlreadyExists. An EXPRESS
-    run is not: its name gets a uuid (its ARN's last part), and it runs at most
-    SFN_EXPRESS_MAX_SECONDS whatever its TimeoutSeconds. Without `nudge` the caller runs its
-    first stage itself (StartSyncExecution); the stall sweep does if the caller does not.
+    run is not (execution_build).
     """
+    execution = execution_build(
+        state_machine=state_machine, input=input, name=name, version=version, qualifier=qualifier
+    )
+    # One INSERT is a transaction of its own; inside the caller's, a savepoint keeps that one
+    # usable when the name is taken.
+    in_transaction = transaction.get_connection().in_atomic_block
+    try:
+        with transaction.atomic() if in_transaction else contextlib.nullcontext():
+            execution_insert(execution)
+            execution_nudge(execution.pk)  # after commit (at once, in autocommit)
+    except IntegrityError:
+        existing = Execution.objects.filter(
+            state_machine=state_machine, name=execution.name
+        ).first()
+        if (
+            existing is not None
+            and existing.status == Execution.Status.RUNNING
+            and existing.input == execution.input
+        ):
+            return existing, False
+        raise ExecutionAlreadyExists(f"Execution Already Exists: '{execution.name}'") from None
+    return execution, True
+
+
+def execution_build(
+    *,
+    state_machine: StateMachine,
+    input: str | Any = "{}",
+    name: str | None = None,
+    version: StateMachineVersion | None = None,
+    qualifier: str = "",
+) -> Execution:
+    """A new execution, not saved yet, at its start and due now. An EXPRESS run's name gets a
+    uuid (its ARN's last part: Express runs may share a name), and it runs at most
+    SFN_EXPRESS_MAX_SECONDS whatever its TimeoutSeconds."""
     data = input_parse(input=input)
     name = name_validate(name=name) if name is not None else str(uuid.uuid4())
     now = timezone.now()
@@ -74,7 +107,7 @@ def execution_start(
     if state_machine.express:
         name = f"{name}:{uuid.uuid4()}"
         timeout = min(timeout or math.inf, settings.SFN_EXPRESS_MAX_SECONDS)
-    execution = Execution(
+    return Execution(
         state_machine=state_machine,
         version=version,
         name=name,
@@ -85,30 +118,12 @@ def execution_start(
         timeout_at=now + timedelta(seconds=timeout) if timeout else None,
         qualifier=qualifier,
     )
-    # One INSERT is a transaction of its own; inside the caller's, a savepoint keeps that one
-    # usable when the name is taken.
-    in_transaction = transaction.get_connection().in_atomic_block
-    try:
-        with transaction.atomic() if in_transaction else contextlib.nullcontext():
-            # A plain INSERT of every column (models.bulk): Django's save() costs more CPU.
-            rows_insert(Execution, [execution], _EXECUTION_FIELDS)
-            if nudge:
-                execution_nudge(execution.pk)  # after commit (at once, in autocommit)
-    except IntegrityError:
-        existing = Execution.objects.filter(state_machine=state_machine, name=name).first()
-        if (
-            existing is not None
-            and existing.status == Execution.Status.RUNNING
-            and existing.input == data
-        ):
-            return existing, False
-        raise ExecutionAlreadyExists(f"Execution Already Exists: '{name}'") from None
-    return execution, True
 
 
-_EXECUTION_FIELDS = tuple(
-    field.name for field in Execution._meta.concrete_fields if field.name != "id"
-) + ("id",)
+def execution_insert(execution: Execution) -> None:
+    """Inserts a built execution: a plain INSERT of every column (models.bulk), as Django's
+    save() costs more CPU."""
+    rows_insert(Execution, [execution], EXECUTION_FIELDS)
 
 
 def execution_stop(

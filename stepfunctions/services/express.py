@@ -5,8 +5,9 @@ differences made where they happen: its history keeps only what its machine's lo
 would log (StateMachine.history_keeps; none by default), and it lives at most
 SFN_EXPRESS_MAX_SECONDS (services.executions.execution_start).
 
-StartSyncExecution (express_sync_start) runs the first stage in the caller's request, with no
-Celery message: a run with no Wait or long Task ends there, in a handful of statements. A run
+StartSyncExecution (express_sync_start) runs the first stage in the caller's request, in the
+transaction that inserts the run, with no Celery message: a run with no Wait or long Task ends
+there, in one transaction of a few statements. A run
 that pauses (a Wait state, a retry's delay, an HTTP Task on the task queue) goes on through the
 ordinary stages, and the caller waits for its end (express_sync_wait in a request thread,
 express_sync_wait_async on an event loop, holding no thread), looking at the row at growing
@@ -14,6 +15,7 @@ intervals, up to the run's deadline, when the caller ends it TIMED_OUT itself if
 """
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Iterator
@@ -25,9 +27,14 @@ from django.utils import timezone
 
 from stepfunctions.errors import StateMachineTypeNotSupported
 from stepfunctions.models import Execution, StateMachine, StateMachineVersion
-from stepfunctions.services.executions import execution_start, execution_time_out
-from stepfunctions.services.stages import execution_advance
+from stepfunctions.services.executions import (
+    execution_build,
+    execution_insert,
+    execution_time_out,
+)
+from stepfunctions.services.stages import TRANSIENT_ERRORS, execution_advance, execution_run_new
 
+logger = logging.getLogger(__name__)
 NOT_SUPPORTED = "This operation is not supported by this type of state machine"
 # How often a waiting caller looks at its run: soon at first, then at most every _LOOK_MAX s.
 _LOOK_FIRST, _LOOK_MAX = 0.02, 0.25
@@ -48,26 +55,34 @@ def express_sync_start(
     or paused for a later stage the ordinary stages run)."""
     if not state_machine.express:
         raise StateMachineTypeNotSupported(NOT_SUPPORTED)
-    execution, _ = execution_start(
-        state_machine=state_machine,
-        input=input,
-        name=name,
-        version=version,
-        qualifier=qualifier,
-        nudge=False,
+    execution = execution_build(
+        state_machine=state_machine, input=input, name=name, version=version, qualifier=qualifier
     )
-    # Each call runs the stage due now, under the row lock, and hands back the row as the stage
-    # left it; a stage due later was nudged with its countdown when it was saved.
-    while True:
+    try:
+        execution_run_new(execution=execution)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        # A stage that fails for good: run again the ordinary way, which ends the run FAILED
+        # with States.Runtime (services.stages.execution_advance).
+        logger.warning("An Express run's first stage failed; running it again", exc_info=True)
+        execution = execution_build(
+            state_machine=state_machine,
+            input=input,
+            name=name,
+            version=version,
+            qualifier=qualifier,
+        )
+        execution_insert(execution)
+    # Each call runs a stage due now (a Parallel's branches, a transition budget's next part),
+    # under the row lock, and hands back the row as the stage left it.
+    while execution.stage == Execution.Stage.READY and execution.due_at <= timezone.now():
         ran: list[Execution] = []
         if not execution_advance(execution_id=execution.pk, ran=ran) or not ran:
-            break  # another worker ran it, or the stage failed and ended the run
+            # Another worker ran it, or the stage failed and ended the run.
+            return express_run_read(execution_id=execution.pk) or execution
         execution = ran[0]
-        if execution.stage == Execution.Stage.DONE:
-            return execution
-        if execution.stage != Execution.Stage.READY or execution.due_at > timezone.now():
-            return execution
-    return express_run_read(execution_id=execution.pk) or execution
+    return execution
 
 
 def express_run_read(*, execution_id: Any) -> Execution | None:

@@ -17,7 +17,11 @@ from django.utils import timezone
 from stepfunctions.models import CallbackToken, Cursor, Execution
 from stepfunctions.observability import execution_log_ids
 from stepfunctions.services import children
-from stepfunctions.services.executions import execution_end, execution_time_out
+from stepfunctions.services.executions import (
+    execution_end,
+    execution_insert,
+    execution_time_out,
+)
 from stepfunctions.services.messages import execution_nudge, nudge_flag_clear, stages_nudge_send
 from stepfunctions.services.stage import Stage, StageWrites
 from stepfunctions.workflow import TaskFailure, TaskSuccess, TaskTimeout, resume
@@ -144,6 +148,25 @@ def _stage_run(execution_id: Any, *, skip_locked: bool, ran: list | None = None)
     _stage_log(*stepped)
     if ran is not None:
         ran.append(execution)
+    return True
+
+
+def execution_run_new(*, execution: Execution) -> bool:
+    """Runs a new execution's first stage (services.executions.execution_build: not saved yet)
+    and inserts its row as the stage left it, in one transaction: no Celery message, no row
+    lock (no other transaction sees the row before it commits), no row written twice or read
+    back. A stage due again (a Wait, a retry's delay) is nudged as any stage is. Raises what
+    the stage raises, with nothing written."""
+    now = execution.start_date
+    with transaction.atomic():
+        writes = StageWrites(new=True)
+        ran = _stage_step(execution, now, writes)
+        writes.flush()
+        if ran is None:  # nothing ran: the row as it was built
+            execution_insert(execution)
+    if ran is None:
+        return False
+    _stage_log(*ran)
     return True
 
 

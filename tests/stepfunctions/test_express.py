@@ -69,9 +69,9 @@ def test_a_sync_run_ends_within_its_start_and_keeps_no_history(transactional_db)
         and run.api_name == "r1"
     )
     assert not HistoryEvent.objects.exists()
-    # No history rows, no Celery message, no read after: the version, an INSERT, the locked
-    # read and one UPDATE in a transaction (and the definition, parsed once per process).
-    assert len(queries) <= 7, [q["sql"] for q in queries]
+    # No history rows, no Celery message, no row lock, no read: the version, then the run's
+    # one INSERT in a transaction (and the definition, parsed once per process).
+    assert len(queries) <= 5, [q["sql"] for q in queries]
     failed = express_sync_start(state_machine=machine, input='{"n": 51}', name="r1")
     assert (failed.status, failed.error, failed.cause) == ("FAILED", "TooBig", "n is over 100")
     assert failed.arn != run.arn  # Express runs may share a name
@@ -179,3 +179,17 @@ def test_an_express_run_started_asynchronously_goes_through_the_stages(inline_st
         message="the express run",
     )
     assert done.output == {"n": 4} and not HistoryEvent.objects.exists()
+
+
+def test_a_first_stage_that_fails_is_run_again_the_ordinary_way(transactional_db, monkeypatch):
+    """Nothing of the failed try is kept; the ordinary stage then runs the run (here to its
+    end; a stage failing again ends it FAILED with States.Runtime)."""
+    from stepfunctions.services import express as module
+
+    def broken(*, execution):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(module, "execution_run_new", broken)
+    run = express_sync_start(state_machine=express(), input='{"n": 2}')
+    assert (run.status, run.output) == ("SUCCEEDED", {"n": 4})
+    assert Execution.objects.count() == 1
