@@ -4,8 +4,8 @@
 
 One run on real processes (bench.system.Processes: gunicorn, the stages' Celery worker,
 production settings) on a throwaway PostgreSQL database and the benchmark's Redis database
-(BENCH_POSTGRES_URL, BENCH_REDIS_URL). A workflow of a Pass, a Task (the coffee bar's
-GetShopStatus through lambda:invoke), a Choice and a Succeed is run `--runs` times each way,
+(BENCH_POSTGRES_URL, BENCH_REDIS_URL). A workflow of a Pass, a Task (an EventBridge
+event on the engine's bus), a Choice and a Succeed is run `--runs` times each way,
 through the Step Functions API (boto3, STARTERS calls at once), the ways taking turns in ROUNDS:
 
 1. **Standard**: StartExecution on a STANDARD machine; the worker runs it, every history event
@@ -16,13 +16,16 @@ through the Step Functions API (boto3, STARTERS calls at once), the ways taking 
    history.
 
 For each, CPU per run: the web server's processes, the worker's and the PostgreSQL backends of
-the database (bench.meters), and the history rows written per run. Prints the figures as JSON
-and writes them (var/bench/express-<time>.json); asserts nothing.
+the database (bench.meters); the history rows written per run; the API call's time (p50: a
+StartSyncExecution's is the whole run's) and a run's start to its end as its row says (p50; a
+run that ends in its first stage ends at its start, stages being timed by their start).
+Prints the figures as JSON and writes them (var/bench/express-<time>.json); asserts nothing.
 """
 
 import argparse
 import contextlib
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -41,18 +44,23 @@ ROUNDS = 3
 
 
 def small_workflow() -> dict:
-    task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-            "Parameters": {"FunctionName": "GetShopStatus", "Payload": {}},
-            "ResultSelector": {"open.$": "$.Payload.storeOpen"}, "Next": "Open?"}  # fmt: skip
+    """A Pass, a Task (an EventBridge event put on the engine's bus: a row, no lock), a Choice
+    and a Succeed. (The coffee bar's GetShopStatus would lock the shop's row for a stage's
+    transaction: a batch of Standard stages shares one lock and one count, where each
+    synchronous Express run takes its own.)"""
+    entry = {"Source": "bench", "DetailType": "express-bench", "Detail": {"drink.$": "$.drink"}}
+    task = {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+            "Parameters": {"Entries": [entry]},
+            "ResultSelector": {"failed.$": "$.FailedEntryCount"}, "Next": "Put?"}  # fmt: skip
     return {
         "StartAt": "Prepare",
         "States": {
-            "Prepare": {"Type": "Pass", "Result": {"drink": "espresso"}, "Next": "Shop"},
-            "Shop": task,
-            "Open?": {
+            "Prepare": {"Type": "Pass", "Result": {"drink": "espresso"}, "Next": "Put"},
+            "Put": task,
+            "Put?": {
                 "Type": "Choice",
                 "Default": "Done",
-                "Choices": [{"Variable": "$.open", "BooleanEquals": False, "Next": "Done"}],
+                "Choices": [{"Variable": "$.failed", "NumericGreaterThan": 0, "Next": "Done"}],
             },  # fmt: skip
             "Done": {"Type": "Succeed"},
         },
@@ -73,6 +81,14 @@ def _ended(prefix: str) -> int:
     return Execution.objects.filter(name__startswith=prefix).exclude(status="RUNNING").count()
 
 
+def _durations_ms(prefix: str) -> list[float]:
+    """Each run's start to its end, from its row: for a Standard run, the worker's turn too."""
+    from stepfunctions.models import Execution
+
+    rows = Execution.objects.filter(name__startswith=prefix).values_list("start_date", "stop_date")
+    return [(stop - start).total_seconds() * 1000 for start, stop in rows]
+
+
 def _history_rows(prefix: str) -> int:
     from stepfunctions.models import HistoryEvent
 
@@ -88,7 +104,7 @@ def one_way(processes, call, prefix: str, runs: int, *, database: str | None) ->
     with meter:
         started = time.perf_counter()
         with ThreadPoolExecutor(STARTERS) as pool:
-            list(pool.map(lambda i: call(f"{prefix}{i}"), range(runs)))
+            calls_ms = list(pool.map(lambda i: _timed(call, f"{prefix}{i}"), range(runs)))
         deadline = time.monotonic() + 60 + runs
         while _ended(prefix) < runs:
             if time.monotonic() > deadline:
@@ -105,7 +121,15 @@ def one_way(processes, call, prefix: str, runs: int, *, database: str | None) ->
         "runs/s": round(runs / elapsed, 1),
         "CPU ms per run": per_run,
         "history rows per run": round(_history_rows(prefix) / runs, 1),
+        "API call p50 ms": round(statistics.median(calls_ms), 1),
+        "start to end p50 ms": round(statistics.median(_durations_ms(prefix)), 1),
     }
+
+
+def _timed(call, name: str) -> float:
+    started = time.perf_counter()
+    call(name)
+    return (time.perf_counter() - started) * 1000
 
 
 def _rounds_total(measured: list[dict]) -> dict:
@@ -116,7 +140,9 @@ def _rounds_total(measured: list[dict]) -> dict:
                for kind in ("web", "worker", "postgresql", "total")}  # fmt: skip
     history = sum(m["history rows per run"] * m["runs"] for m in measured) / runs
     return {"runs": runs, "seconds": round(seconds, 2), "runs/s": round(runs / seconds, 1),
-            "CPU ms per run": per_run, "history rows per run": round(history, 1)}  # fmt: skip
+            "CPU ms per run": per_run, "history rows per run": round(history, 1),
+            **{f"{figure} (median of rounds)": statistics.median(m[figure] for m in measured)
+               for figure in ("API call p50 ms", "start to end p50 ms")}}  # fmt: skip
 
 
 def measure(processes: system.Processes, access_key, *, runs: int, database: str | None) -> dict:
