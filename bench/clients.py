@@ -32,9 +32,10 @@ class Target:
     region: str = "us-east-1"
 
 
-def sfn_client(target: Target, connections: int = 2):
+def sfn_client(target: Target, connections: int = 2, *, inject_host_prefix: bool = True):
     """A boto3 client of the target's API, with no retries and `connections` kept-alive
-    connections (one per thread that shares it)."""
+    connections (one per thread that shares it); `inject_host_prefix=False` sends
+    StartSyncExecution to the endpoint's own host, not `sync-<host>`."""
     import boto3
     from botocore.config import Config
 
@@ -46,7 +47,9 @@ def sfn_client(target: Target, connections: int = 2):
         aws_access_key_id=target.access_key_id,
         aws_secret_access_key=target.secret_access_key,
         config=Config(
-            retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=connections
+            retries={"max_attempts": 1, "mode": "standard"},
+            max_pool_connections=connections,
+            inject_host_prefix=inject_host_prefix,
         ),
     )
 

@@ -36,6 +36,7 @@ STREAM_PREFIX = "/events/"
 # the event loop (stepfunctions.api.polls).
 SFN_PREFIX = "/sfn"
 POLL_TARGET = b"AWSStepFunctions.GetActivityTask"
+SYNC_TARGET = b"AWSStepFunctions.StartSyncExecution"
 # What a stream needs: its security headers, the session and the user. All async-capable, so an
 # anonymous stream never leaves the event loop; a sync-only middleware here would hold a thread
 # for each open stream (Django runs it in a per-request thread that lives as long as the stream).
@@ -81,10 +82,28 @@ class ActivityPollHandler(StreamHandler):
         return match
 
 
+class SyncExecutionHandler(StreamHandler):
+    """StartSyncExecution (a POST to the Step Functions API with that X-Amz-Target): resolved to
+    the engine's async view, so a caller waiting for an Express run's end is a coroutine, not a
+    request thread."""
+
+    def resolve_request(self, request):
+        from stepfunctions.api.sync_view import start_sync_execution_view
+
+        match = ResolverMatch(start_sync_execution_view, (), {}, url_name="start-sync-execution")
+        request.resolver_match = match
+        return match
+
+
 def _is_activity_poll(scope) -> bool:
+    return _sfn_target(scope) == POLL_TARGET
+
+
+def _sfn_target(scope) -> bytes | None:
+    """A POST to the Step Functions API: its X-Amz-Target."""
     if not scope["path"].startswith(SFN_PREFIX) or scope.get("method") != "POST":
-        return False
-    return any(name == b"x-amz-target" and value == POLL_TARGET for name, value in scope["headers"])
+        return None
+    return next((value for name, value in scope["headers"] if name == b"x-amz-target"), None)
 
 
 django.setup(set_prefix=False)
@@ -92,6 +111,7 @@ django.setup(set_prefix=False)
 web_bounds_install()
 streams = StreamHandler()
 polls = ActivityPollHandler()
+sync_runs = SyncExecutionHandler()
 requests = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_REQUEST_THREADS)
 
 
@@ -101,6 +121,8 @@ async def application(scope, receive, send) -> None:
             app = streams
         elif _is_activity_poll(scope):
             app = polls
+        elif _sfn_target(scope) == SYNC_TARGET:
+            app = sync_runs
         else:
             app = requests
         await app(scope, receive, send)

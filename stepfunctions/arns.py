@@ -22,11 +22,16 @@ QUALIFIED_MACHINE_ARN_RE = re.compile(
 RESOURCE_ARN_RE = re.compile(_HOME + r"(?P<kind>[A-Za-z]+):(?P<name>[^:]+)$")
 EXECUTION_ARN_RE = re.compile(_HOME + r"execution:(?P<machine>[^:]+):(?P<name>[^:]+)$")
 ACTIVITY_ARN_RE = re.compile(_HOME + r"activity:(?P<name>[^:]+)$")
+# An EXPRESS run's ARN (express:<machine>:<name>:<uuid>): no operation on one execution takes it.
+EXPRESS_ARN_RE = re.compile(_HOME + r"express:")
 
 
 def arn_parse(arn: str, *, pattern: re.Pattern, missing: type[ServiceError]) -> re.Match:
     """The ARN's parts; InvalidArn or `missing` (the kind's DoesNotExist) when not ours."""
     match = pattern.match(arn or "")
+    if pattern is EXECUTION_ARN_RE and EXPRESS_ARN_RE.match(arn or ""):
+        # What AWS answers DescribeExecution, StopExecution and GetExecutionHistory.
+        raise InvalidArn("Invalid Arn: 'Resource type not valid in this context: express'")
     if not match:
         raise InvalidArn(f"Invalid Arn: '{arn}'")
     if match["region"] != settings.AWS_REGION:

@@ -107,3 +107,8 @@ class ActivityDoesNotExist(ServiceError):
 class ExecutionNotRedrivable(ServiceError):
     """RedriveExecution on an execution that cannot be redriven (running, succeeded, past its
     redrivable period...): the message is AWS's redriveStatusReason."""
+
+
+class StateMachineTypeNotSupported(ServiceError):
+    """The operation does not serve this type of machine (StartSyncExecution on a STANDARD one,
+    ListExecutions on an EXPRESS one)."""

@@ -269,9 +269,9 @@ def sfn(make_sfn, sfn_key):
     return make_sfn(sfn_key)
 
 
-def aws_cli(live_server, key, *args: str, env: dict | None = None):
-    """Runs `aws stepfunctions ...` from the awscli package against the live server (`env`:
-    more environment variables)."""
+def aws_cli(live_server, key, *args: str, env: dict[str, str] | None = None):
+    """Runs `aws stepfunctions ...` from the awscli package against the live server (`env`: more
+    of the CLI's environment variables)."""
     import subprocess
     import sys
 

@@ -263,6 +263,8 @@ SFN_ACTIVITY_POLL_SECONDS = float(os.environ.get("SFN_ACTIVITY_POLL_SECONDS", "6
 # A waiting poll is woken by Redis when a task is scheduled; it also looks at the database this
 # often, for a wake-up lost with Redis. Each idle poll costs one small read per period.
 SFN_ACTIVITY_RECHECK_SECONDS = float(os.environ.get("SFN_ACTIVITY_RECHECK_SECONDS", "5"))
+# An EXPRESS run's longest life (AWS: 5 minutes), its TimeoutSeconds capped to it; tests shorten it.
+SFN_EXPRESS_MAX_SECONDS = float(os.environ.get("SFN_EXPRESS_MAX_SECONDS", "300"))
 # runsystem makes and prints a development key only on the embedded defaults (a local run); a
 # deployment with a DATABASE_URL issues its keys with create-access-key or the admin.
 SFN_DEVELOPMENT_KEY = "DATABASE_URL" not in os.environ
@@ -275,9 +277,17 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
 
 
 def hosts_with_public(hosts: list[str]) -> list[str]:
-    """The allowed hosts plus the public URL's: a QR code must not point at a 400 Bad Request."""
+    """The allowed hosts plus the public URL's: a QR code must not point at a 400 Bad Request.
+    Each name's `sync-` form too: botocore sends StartSyncExecution and TestState to the host
+    `sync-<endpoint host>` (README, "Express workflows")."""
     public = urlsplit(PUBLIC_BASE_URL).hostname if PUBLIC_BASE_URL else None
-    return [*hosts, public] if public and public not in hosts else hosts
+    hosts = [*hosts, public] if public and public not in hosts else hosts
+    return hosts + [f"sync-{h}" for h in hosts if _is_name(h) and f"sync-{h}" not in hosts]
+
+
+def _is_name(host: str) -> bool:
+    """A host name (not an address, a pattern or a wildcard), which a `sync-` form can prefix."""
+    return bool(host) and host[0] not in ".*[" and not host.replace(".", "").isdigit()
 
 
 ALLOWED_HOSTS = hosts_with_public(ALLOWED_HOSTS)

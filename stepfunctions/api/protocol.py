@@ -19,6 +19,7 @@ from stepfunctions.api import (
     map_runs,
     operations,
     redrive,
+    sync,
     tags,
     test_state,
     validation,
@@ -96,6 +97,8 @@ OPERATIONS: dict[str, Operation] = {
     "UpdateMapRun": Operation(map_runs.update_map_run, _START),
     # Runs a stopped execution again: a start's permission, as StopExecution's.
     "RedriveExecution": Operation(redrive.redrive_execution, _START),
+    # An EXPRESS run answered when it ends; the ASGI path waits without a thread (api.sync_view).
+    "StartSyncExecution": Operation(sync.start_sync_execution, _START),
 }
 # Operations counted against a rate limit per key (settings.RATE_LIMITS).
 _THROTTLED = {
@@ -103,6 +106,7 @@ _THROTTLED = {
     "SendTaskFailure": "sfn-callbacks",
     "SendTaskHeartbeat": "sfn-callbacks",
     "StartExecution": "sfn-starts",
+    "StartSyncExecution": "sfn-starts",
 }
 
 

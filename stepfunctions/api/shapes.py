@@ -114,9 +114,10 @@ def state_machine_describe(
         "status": "ACTIVE",
         "definition": json.dumps(shown.definition, indent=2),
         "roleArn": state_machine.role_arn,
-        "type": "STANDARD",
+        "type": state_machine.type,
         "creationDate": version.published_at if version else state_machine.created_at,
         "revisionId": str(shown.number),
+        "loggingConfiguration": {"level": state_machine.log_level, "includeExecutionData": False},
     }
     if version is not None and version.description:
         answer["description"] = version.description
@@ -128,6 +129,39 @@ def state_machine_item(state_machine: StateMachine) -> dict[str, Any]:
     return {
         "stateMachineArn": state_machine.arn,
         "name": state_machine.name,
-        "type": "STANDARD",
+        "type": state_machine.type,
         "creationDate": state_machine.created_at,
     }
+
+
+def sync_execution(
+    execution: Execution, *, billed_milliseconds: int, with_data: bool = True
+) -> dict[str, Any]:
+    """StartSyncExecution's answer for an ended EXPRESS run (`with_data`: its input and output,
+    includedData ALL_DATA; METADATA_ONLY leaves them out)."""
+    machine_arn = execution.state_machine.arn
+    answer: dict[str, Any] = {
+        "executionArn": execution.arn,
+        "stateMachineArn": machine_arn,
+        "name": execution.api_name,
+        "startDate": execution.start_date,
+        "stopDate": execution.stop_date,
+        "status": execution.status,
+        "inputDetails": {"included": with_data},
+        "billingDetails": {
+            # AWS bills memory in 64 MB steps; nothing here measures a run's memory.
+            "billedMemoryUsedInMB": 64,
+            "billedDurationInMilliseconds": billed_milliseconds,
+        },
+    }
+    if with_data:
+        answer["input"] = json.dumps(execution.input)
+    if execution.status == Execution.Status.SUCCEEDED:
+        answer["outputDetails"] = {"included": with_data}
+        if with_data:
+            answer["output"] = json.dumps(execution.output)
+    if execution.error:
+        answer["error"] = execution.error
+    if execution.cause:
+        answer["cause"] = execution.cause
+    return answer

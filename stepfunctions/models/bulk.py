@@ -202,3 +202,58 @@ def _rows_values(connection, items, columns, value) -> tuple[str, list]:
 
 # The rows of an INSERT (after its column list), on each database.
 _ROWS = PerVendor(postgresql=_rows_recordset, sqlite=_rows_values)
+
+
+# --- Many rows' fields in one UPDATE ----------------------------------------------------------------
+def rows_update(model, objs: list, fields, *, using: str) -> None:
+    """Writes `fields` of many rows of `model` in one UPDATE: on PostgreSQL from one JSON parameter
+    (recordset), elsewhere from a VALUES list (Django's bulk_update builds a CASE per field and row,
+    and cost more CPU than the stages it saved)."""
+    connection = connections[using]
+    columns = [model._meta.pk, *(model._meta.get_field(name) for name in fields)]
+    sql, params = _UPDATE.of(connection)(model, connection, columns, objs)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _attribute(obj: models.Model, column: models.Field) -> Any:
+    return getattr(obj, column.attname)
+
+
+def _update_recordset(model, connection, columns: list, objs: list) -> tuple[str, list]:
+    """PostgreSQL: the rows as one JSON parameter (recordset)."""
+    quote = connection.ops.quote_name
+    table, pk = quote(model._meta.db_table), quote(columns[0].column)
+    assignments = ", ".join(
+        f"{quote(c.column)} = {recordset_value(c, f'r.{quote(c.column)}')}" for c in columns[1:]
+    )
+    sql = (
+        f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model
+        f"FROM ROWS FROM ({recordset(connection, columns)}) AS r "
+        f"WHERE {table}.{pk} = r.{pk}"
+    )
+    return sql, [recordset_json(objs, columns, _attribute)]
+
+
+def _update_values(model, connection, columns: list, objs: list) -> tuple[str, list]:
+    """SQLite: the rows as a VALUES list."""
+    quote = connection.ops.quote_name
+    table, pk = quote(model._meta.db_table), quote(columns[0].column)
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    params = [
+        column.get_db_prep_save(getattr(obj, column.attname), connection)
+        for obj in objs
+        for column in columns
+    ]
+    assignments = ", ".join(
+        f"{quote(c.column)} = v.column{i}" for i, c in enumerate(columns[1:], start=2)
+    )
+    sql = (
+        f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model
+        f"FROM (VALUES {', '.join([row] * len(objs))}) AS v "
+        f"WHERE {table}.{pk} = v.column1"
+    )
+    return sql, params
+
+
+_UPDATE = PerVendor(postgresql=_update_recordset, sqlite=_update_values)

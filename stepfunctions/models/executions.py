@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import connections, models
 from django.db.models import Q, Subquery
 
-from stepfunctions.models.bulk import recordset, recordset_json
+from stepfunctions.models.bulk import rows_update
 from stepfunctions.models.children import ChildGroup
-from stepfunctions.models.fields import JSONValueField, recordset_value
+from stepfunctions.models.fields import JSONValueField
 from stepfunctions.models.history import HistoryEvent
 from stepfunctions.models.redrive import RedriveFields, RedriveQuerySet
 from stepfunctions.models.rows import Part, Rows
@@ -77,17 +77,11 @@ class ExecutionQuerySet(RedriveQuerySet, models.QuerySet):
             return cursor.fetchone()[0]
 
     def stages_save(self, executions: list["Execution"], fields: Iterable[str]) -> None:
-        """Writes `fields` of many executions in one UPDATE, the rows locked by the caller: on
-        PostgreSQL from one JSON parameter (models.bulk.recordset), elsewhere from a VALUES list
-        (Django's bulk_update builds a CASE per field and row, and cost more CPU than the stages
-        it saved)."""
+        """Writes `fields` of many executions in one UPDATE (models.bulk.rows_update), the rows
+        locked by the caller."""
         if not executions:
             return
-        connection = connections[self.db]
-        columns = [Execution._meta.pk, *(Execution._meta.get_field(name) for name in fields)]
-        sql, params = _STAGES_UPDATE.of(connection)(connection, columns, executions)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+        rows_update(Execution, executions, fields, using=self.db)
 
     def lock(self, ids: Iterable[Any], *, skip_locked: bool = False) -> list:
         """Row-locks executions, in id order; returns the ids it locked.
@@ -174,7 +168,8 @@ class Execution(RedriveFields, models.Model):
         StateMachine, on_delete=models.PROTECT, related_name="executions"
     )
     version = models.ForeignKey(StateMachineVersion, on_delete=models.PROTECT, related_name="+")
-    name = models.CharField(max_length=80)
+    # An EXPRESS run's is "<name>:<uuid>" (its ARN's last parts: Express runs share names).
+    name = models.CharField(max_length=120)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     stage = models.CharField(max_length=8, choices=Stage.choices, default=Stage.READY)
     # Where the next stage resumes, as JSON: read and written through `position` (a Cursor).
@@ -232,10 +227,17 @@ class Execution(RedriveFields, models.Model):
 
     @property
     def arn(self) -> str:
+        machine = self.state_machine
+        kind = "express" if machine.express else "execution"
         return (
-            f"arn:aws:states:{settings.AWS_REGION}:{settings.AWS_ACCOUNT_ID}:execution:"
-            f"{self.state_machine.name}:{self.name}"
+            f"arn:aws:states:{settings.AWS_REGION}:{settings.AWS_ACCOUNT_ID}:{kind}:"
+            f"{machine.name}:{self.name}"
         )
+
+    @property
+    def api_name(self) -> str:
+        """The name it was started with (an EXPRESS run's without its ":<uuid>")."""
+        return self.name.partition(":")[0]
 
     @property
     def position(self) -> Cursor | None:
@@ -318,48 +320,6 @@ def _groups_attach(claimed: list[Execution]) -> None:
         if execution.group_id is not None:
             execution.group = groups[execution.group_id]
 
-
-def _attribute(obj: models.Model, column: models.Field) -> Any:
-    return getattr(obj, column.attname)
-
-
-def _stages_update_recordset(connection, columns: list, executions: list) -> tuple[str, list]:
-    """PostgreSQL: the rows as one JSON parameter (models.bulk.recordset)."""
-    quote = connection.ops.quote_name
-    table, pk = quote(Execution._meta.db_table), quote(columns[0].column)
-    assignments = ", ".join(
-        f"{quote(c.column)} = {recordset_value(c, f'r.{quote(c.column)}')}" for c in columns[1:]
-    )
-    sql = (
-        f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model
-        f"FROM ROWS FROM ({recordset(connection, columns)}) AS r "
-        f"WHERE {table}.{pk} = r.{pk}"
-    )
-    return sql, [recordset_json(executions, columns, _attribute)]
-
-
-def _stages_update_values(connection, columns: list, executions: list) -> tuple[str, list]:
-    """SQLite: the rows as a VALUES list."""
-    quote = connection.ops.quote_name
-    table, pk = quote(Execution._meta.db_table), quote(columns[0].column)
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    params = [
-        column.get_db_prep_save(getattr(execution, column.attname), connection)
-        for execution in executions
-        for column in columns
-    ]
-    assignments = ", ".join(
-        f"{quote(c.column)} = v.column{i}" for i, c in enumerate(columns[1:], start=2)
-    )
-    sql = (
-        f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model
-        f"FROM (VALUES {', '.join([row] * len(executions))}) AS v "
-        f"WHERE {table}.{pk} = v.column1"
-    )
-    return sql, params
-
-
-_STAGES_UPDATE = PerVendor(postgresql=_stages_update_recordset, sqlite=_stages_update_values)
 
 # Due stages, counted up to a bound through the partial index on READY executions' due_at.
 _DUE_TOTAL = Statement(

@@ -14,6 +14,13 @@ from stepfunctions.models.sql import Statement
 class StateMachine(models.Model):
     """A named workflow. Its definition lives in versions, so an execution keeps the one it began."""
 
+    Type = models.TextChoices(
+        "Type", "STANDARD EXPRESS", module=__name__, qualname="StateMachine.Type"
+    )
+    LogLevel = models.TextChoices(
+        "LogLevel", "ALL ERROR FATAL OFF", module=__name__, qualname="StateMachine.LogLevel"
+    )
+
     name = models.CharField(max_length=80, unique=True)
     # The roleArn given at CreateStateMachine ($$.Execution.RoleArn); nothing here assumes it.
     role_arn = models.CharField(max_length=256)
@@ -21,6 +28,15 @@ class StateMachine(models.Model):
     # How many versions were ever published: the next one's number (deleted numbers are not
     # given again, as on AWS). Changed only under the machine's row lock.
     versions_published = models.PositiveIntegerField(default=0, db_default=0)
+    # STANDARD or EXPRESS (CreateStateMachine's type; AWS never changes it after creation).
+    type = models.CharField(
+        max_length=8, choices=Type.choices, default=Type.STANDARD, db_default=Type.STANDARD
+    )
+    # loggingConfiguration's level: which history events an EXPRESS machine's runs keep
+    # (history_keeps); a STANDARD machine keeps its whole history whatever the level.
+    log_level = models.CharField(
+        max_length=5, choices=LogLevel.choices, default=LogLevel.OFF, db_default=LogLevel.OFF
+    )
 
     class Meta:
         # Saving in Workflow Studio publishes a version: a permission of its own (admin/studio.py).
@@ -32,6 +48,22 @@ class StateMachine(models.Model):
     @property
     def arn(self) -> str:
         return f"arn:aws:states:{settings.AWS_REGION}:{settings.AWS_ACCOUNT_ID}:stateMachine:{self.name}"
+
+    @property
+    def express(self) -> bool:
+        return self.type == StateMachine.Type.EXPRESS
+
+    def history_keeps(self, event_type: str) -> bool:
+        """Whether a run of this machine keeps a history event of `event_type`: every one on a
+        STANDARD machine; on an EXPRESS one, what AWS's logging level would log (ALL: every
+        event, ERROR: the failures, FATAL: only the execution's own failed end, OFF: none)."""
+        if not self.express or self.log_level == StateMachine.LogLevel.ALL:
+            return True
+        if self.log_level == StateMachine.LogLevel.ERROR:
+            return event_type.endswith(_ERROR_ENDINGS)
+        if self.log_level == StateMachine.LogLevel.FATAL:
+            return event_type in _FATAL_EVENTS
+        return False
 
     @staticmethod
     def role_arn_default(name: str) -> str:
@@ -100,6 +132,10 @@ class StateMachineVersion(models.Model):
         """The published version's ARN (a revision never published has none)."""
         return f"{self.state_machine.arn}:{self.published_number}"
 
+
+# The events AWS's ERROR and FATAL logging levels log (its CloudWatch Logs levels).
+_ERROR_ENDINGS = ("Failed", "TimedOut", "Aborted")
+_FATAL_EVENTS = frozenset({"ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"})
 
 _LATEST_VERSION = Statement(
     "SELECT id, created_at FROM {StateMachineVersion} WHERE state_machine_id = %s"

@@ -8,10 +8,12 @@ stepfunctions.services.stages; the sweeps that end, relay or re-drive them in .s
 
 import contextlib
 import json
+import math
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -27,6 +29,7 @@ from stepfunctions.models import (
 from stepfunctions.models.bulk import rows_insert
 from stepfunctions.services import children
 from stepfunctions.services.messages import execution_nudge
+from stepfunctions.services.stage import EXECUTION_FIELDS
 from stepfunctions.services.state_machines import definition_for, name_validate
 from stepfunctions.workflow import JsonRefused, json_read
 
@@ -58,14 +61,53 @@ def execution_start(
     that version to its end, whatever is updated or published meanwhile.
 
     Idempotent by name as Step Functions is: the same name with the same input while RUNNING
-    returns the existing execution (created False); otherwise ExecutionAlreadyExists.
+    returns the existing execution (created False); otherwise ExecutionAlreadyExists. An EXPRESS
+    run is not (execution_build).
     """
+    execution = execution_build(
+        state_machine=state_machine, input=input, name=name, version=version, qualifier=qualifier
+    )
+    # One INSERT is a transaction of its own; inside the caller's, a savepoint keeps that one
+    # usable when the name is taken.
+    in_transaction = transaction.get_connection().in_atomic_block
+    try:
+        with transaction.atomic() if in_transaction else contextlib.nullcontext():
+            execution_insert(execution)
+            execution_nudge(execution.pk)  # after commit (at once, in autocommit)
+    except IntegrityError:
+        existing = Execution.objects.filter(
+            state_machine=state_machine, name=execution.name
+        ).first()
+        if (
+            existing is not None
+            and existing.status == Execution.Status.RUNNING
+            and existing.input == execution.input
+        ):
+            return existing, False
+        raise ExecutionAlreadyExists(f"Execution Already Exists: '{execution.name}'") from None
+    return execution, True
+
+
+def execution_build(
+    *,
+    state_machine: StateMachine,
+    input: str | Any = "{}",
+    name: str | None = None,
+    version: StateMachineVersion | None = None,
+    qualifier: str = "",
+) -> Execution:
+    """A new execution, not saved yet, at its start and due now. An EXPRESS run's name gets a
+    uuid (its ARN's last part: Express runs may share a name), and it runs at most
+    SFN_EXPRESS_MAX_SECONDS whatever its TimeoutSeconds."""
     data = input_parse(input=input)
     name = name_validate(name=name) if name is not None else str(uuid.uuid4())
     now = timezone.now()
     version = version or state_machine.version_to_start()
     timeout = definition_for(version=version).timeout_seconds
-    execution = Execution(
+    if state_machine.express:
+        name = f"{name}:{uuid.uuid4()}"
+        timeout = min(timeout or math.inf, settings.SFN_EXPRESS_MAX_SECONDS)
+    return Execution(
         state_machine=state_machine,
         version=version,
         name=name,
@@ -76,29 +118,12 @@ def execution_start(
         timeout_at=now + timedelta(seconds=timeout) if timeout else None,
         qualifier=qualifier,
     )
-    # One INSERT is a transaction of its own; inside the caller's, a savepoint keeps that one
-    # usable when the name is taken.
-    in_transaction = transaction.get_connection().in_atomic_block
-    try:
-        with transaction.atomic() if in_transaction else contextlib.nullcontext():
-            # A plain INSERT of every column (models.bulk): Django's save() costs more CPU.
-            rows_insert(Execution, [execution], _EXECUTION_FIELDS)
-            execution_nudge(execution.pk)  # after commit (at once, in autocommit)
-    except IntegrityError:
-        existing = Execution.objects.filter(state_machine=state_machine, name=name).first()
-        if (
-            existing is not None
-            and existing.status == Execution.Status.RUNNING
-            and existing.input == data
-        ):
-            return existing, False
-        raise ExecutionAlreadyExists(f"Execution Already Exists: '{name}'") from None
-    return execution, True
 
 
-_EXECUTION_FIELDS = tuple(
-    field.name for field in Execution._meta.concrete_fields if field.name != "id"
-) + ("id",)
+def execution_insert(execution: Execution) -> None:
+    """Inserts a built execution: a plain INSERT of every column (models.bulk), as Django's
+    save() costs more CPU."""
+    rows_insert(Execution, [execution], EXECUTION_FIELDS)
 
 
 def execution_stop(
@@ -136,7 +161,9 @@ def execution_end(
     children.execution_ending(execution, status, now=now)
     CallbackToken.objects.close_open(execution=execution, now=now)
     details = {k: v for k, v in {"error": error, "cause": cause}.items() if v is not None}
-    execution.history_event(event_type, details, now=now).save()
+    event = execution.history_event(event_type, details, now=now)
+    if execution.state_machine.history_keeps(event_type):
+        event.save()
     execution.end(status=status, now=now, error=error or "", cause=cause or "")
     hooks.execution_closed(execution, status)
 

@@ -85,7 +85,9 @@ class Stage:
 
     def record(self, event_type: str, details: dict) -> int:
         row = self.execution.history_row(event_type, details, now=self._now)
-        self.history.append(row)
+        # An EXPRESS run keeps only what its logging level would log (numbered all the same).
+        if self.execution.state_machine.history_keeps(event_type):
+            self.history.append(row)
         return row[1]
 
     def _emit(self, entries: list[dict]) -> list[str]:
@@ -103,7 +105,7 @@ class Stage:
             "Execution": {
                 "Id": execution.arn,
                 "Input": execution.input,
-                "Name": execution.name,
+                "Name": execution.api_name,
                 "StartTime": execution.start_date.isoformat().replace("+00:00", "Z"),
                 "RedriveCount": execution.redrive_count,
                 "RoleArn": machine.role_arn,
@@ -167,6 +169,11 @@ _STAGE_FIELDS = (
 )
 
 
+# Every column of an execution's row, for its INSERT (models.bulk.rows_insert).
+EXECUTION_FIELDS = tuple(
+    field.name for field in Execution._meta.concrete_fields if field.name != "id"
+) + ("id",)
+
 _TOKEN_FIELDS = (
     "token",
     "execution",
@@ -195,7 +202,12 @@ class StageWrites:
     together, in the order they ran, in the caller's one transaction.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, new: bool = False) -> None:
+        # `new`: the stages are new executions' first, their rows not inserted yet: the flush
+        # inserts each row as its stage left it, in place of the UPDATE (an EXPRESS run's
+        # StartSyncExecution: services.stages.execution_run_new). Rows written before it point
+        # at it by foreign keys checked at commit.
+        self.new = new
         self.stages: list[Stage] = []
         self.finished: list[Execution] = []
         # The handlers' memo for this batch (resources.Invocation.batch).
@@ -226,7 +238,10 @@ class StageWrites:
         events = [event for stage in stages for event in stage.events]
         if events:
             events_save(events)
-        Execution.objects.stages_save([stage.execution for stage in stages], _STAGE_FIELDS)
+        if self.new:
+            rows_insert(Execution, [stage.execution for stage in stages], EXECUTION_FIELDS)
+        else:
+            Execution.objects.stages_save([stage.execution for stage in stages], _STAGE_FIELDS)
         children.writes_after_executions(stages, now=stages[0].now())
         for execution in finished:
             if execution.group_id is None:  # a child run is no app's execution

@@ -17,7 +17,11 @@ from django.utils import timezone
 from stepfunctions.models import CallbackToken, Cursor, Execution
 from stepfunctions.observability import execution_log_ids
 from stepfunctions.services import children
-from stepfunctions.services.executions import execution_end, execution_time_out
+from stepfunctions.services.executions import (
+    execution_end,
+    execution_insert,
+    execution_time_out,
+)
 from stepfunctions.services.messages import execution_nudge, nudge_flag_clear, stages_nudge_send
 from stepfunctions.services.stage import Stage, StageWrites
 from stepfunctions.workflow import TaskFailure, TaskSuccess, TaskTimeout, resume
@@ -61,7 +65,9 @@ def _resume(stage: Stage, execution: Execution) -> Any:
     return resume(definition, cursor, input=execution.input, task_result=result, **common)
 
 
-def execution_advance(*, execution_id: Any, skip_locked: bool = False) -> bool:
+def execution_advance(
+    *, execution_id: Any, skip_locked: bool = False, ran: list | None = None
+) -> bool:
     """Runs the execution's due automatic stage, if one is due. Returns whether it ran one.
 
     The execution row is locked for the whole stage and the stage runs only while the row says
@@ -74,10 +80,11 @@ def execution_advance(*, execution_id: Any, skip_locked: bool = False) -> bool:
     the stall sweep runs the stage again.
 
     `skip_locked` (a relayed nudge): a stage another worker is running is left to it, rather
-    than waited for with a worker process tied up.
+    than waited for with a worker process tied up. `ran` (a list) gets the execution as its
+    stage left it (committed), for a caller that answers from it without reading it again.
     """
     try:
-        return _stage_run(execution_id, skip_locked=skip_locked)
+        return _stage_run(execution_id, skip_locked=skip_locked, ran=ran)
     except TRANSIENT_ERRORS:
         raise
     except Exception as error:
@@ -127,15 +134,36 @@ def _fail_poisoned(execution_id: Any, error: Exception) -> bool:
     return True
 
 
-def _stage_run(execution_id: Any, *, skip_locked: bool) -> bool:
+def _stage_run(execution_id: Any, *, skip_locked: bool, ran: list | None = None) -> bool:
     now = timezone.now()
     with transaction.atomic():
         execution = Execution.objects.due_locked(execution_id, now=now, skip_locked=skip_locked)
         if execution is None:
             return False
         writes = StageWrites()
+        stepped = _stage_step(execution, now, writes)
+        writes.flush()
+    if stepped is None:
+        return False
+    _stage_log(*stepped)
+    if ran is not None:
+        ran.append(execution)
+    return True
+
+
+def execution_run_new(*, execution: Execution) -> bool:
+    """Runs a new execution's first stage (services.executions.execution_build: not saved yet)
+    and inserts its row as the stage left it, in one transaction: no Celery message, no row
+    lock (no other transaction sees the row before it commits), no row written twice or read
+    back. A stage due again (a Wait, a retry's delay) is nudged as any stage is. Raises what
+    the stage raises, with nothing written."""
+    now = execution.start_date
+    with transaction.atomic():
+        writes = StageWrites(new=True)
         ran = _stage_step(execution, now, writes)
         writes.flush()
+        if ran is None:  # nothing ran: the row as it was built
+            execution_insert(execution)
     if ran is None:
         return False
     _stage_log(*ran)

@@ -13,6 +13,7 @@ from stepfunctions.errors import (
     StateMachineDoesNotExist,
 )
 from stepfunctions.models import Execution, StateMachine, StateMachineVersion
+from stepfunctions.services.express_definitions import express_definition_check
 from stepfunctions.services.tags import tags_add, tags_forget
 from stepfunctions.workflow import Definition, load_definition
 from stepfunctions.workflow.diagnostics import Diagnostic, definition_check
@@ -71,21 +72,34 @@ def state_machine_get(*, arn_or_name: str) -> StateMachine:
 
 
 def state_machine_create(
-    *, name: str, definition: str | dict, role_arn: str | None = None, tags: list | None = None
+    *,
+    name: str,
+    definition: str | dict,
+    role_arn: str | None = None,
+    tags: list | None = None,
+    type: str = StateMachine.Type.STANDARD,
+    log_level: str = StateMachine.LogLevel.OFF,
 ) -> StateMachine:
     """Creates a state machine with revision 1, running as `role_arn` ($$.Execution.RoleArn;
-    StateMachine.role_arn_default(name) when none is given), with its `tags`.
+    StateMachine.role_arn_default(name) when none is given), with its `tags`, of `type`
+    (STANDARD or EXPRESS: an EXPRESS definition is refused what Express cannot run), its runs'
+    history kept by `log_level` (StateMachine.history_keeps).
 
-    Idempotent as CreateStateMachine is: the same name with the same definition and role (any
-    role, when none is given) answers the existing machine (its tags as they are); another
-    definition or role is refused.
+    Idempotent as CreateStateMachine is: the same name with the same definition, type and role
+    (any role, when none is given) answers the existing machine (its tags as they are); another
+    definition, type or role is refused.
     """
     name_validate(name=name)
     document = definition_parse(definition=definition)
+    if type == StateMachine.Type.EXPRESS:
+        express_definition_check(document=document)
     try:
         with transaction.atomic():
             machine = StateMachine.objects.create(
-                name=name, role_arn=role_arn or StateMachine.role_arn_default(name)
+                name=name,
+                role_arn=role_arn or StateMachine.role_arn_default(name),
+                type=type,
+                log_level=log_level,
             )
             StateMachineVersion.objects.create(state_machine=machine, number=1, definition=document)
             if tags:
@@ -95,6 +109,7 @@ def state_machine_create(
         if (
             existing is not None
             and existing.latest_version.definition == document
+            and existing.type == type
             and role_arn in (None, existing.role_arn)
         ):
             return existing
@@ -125,15 +140,22 @@ def state_machine_update(
     state_machine: StateMachine,
     definition: str | dict | None = None,
     role_arn: str | None = None,
+    log_level: str | None = None,
 ) -> StateMachineVersion:
     """Adds a version for a new definition (executions already running keep the version they
-    started with) and stores a new role (their next stages run as it, as on AWS)."""
+    started with) and stores a new role (their next stages run as it, as on AWS) and logging
+    level (the history an EXPRESS machine's runs keep from their next stage on)."""
     document = definition_parse(definition=definition) if definition is not None else None
+    if document is not None and state_machine.express:
+        express_definition_check(document=document)
     with transaction.atomic():
         locked = StateMachine.objects.select_for_update().get(pk=state_machine.pk)
-        if role_arn is not None and role_arn != locked.role_arn:
-            locked.role_arn = role_arn
-            locked.save(update_fields=["role_arn"])
+        changed = {"role_arn": role_arn, "log_level": log_level}
+        changed = {k: v for k, v in changed.items() if v is not None and v != getattr(locked, k)}
+        if changed:
+            for field, value in changed.items():
+                setattr(locked, field, value)
+            locked.save(update_fields=list(changed))
         latest = locked.latest_version
         if document is None or (latest is not None and latest.definition == document):
             return latest

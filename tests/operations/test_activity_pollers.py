@@ -240,3 +240,35 @@ def test_the_readmes_worker_runs_as_written(system, tmp_path):
     finally:
         worker.terminate()
         worker.wait(10)
+
+
+SYNC_RUNS = 80  # more than the web processes' request threads (2 x 32)
+
+
+def test_sync_runs_that_pause_wait_without_request_threads(system):
+    """StartSyncExecution goes to the engine's async view (the ASGI application routes it by its
+    X-Amz-Target): eighty callers waiting for Express runs that pause leave the rest of the API
+    answering at once, and each gets its run's end. boto3 past the `sync-` host prefix."""
+    sfn = client(system, inject_host_prefix=False, max_pool_connections=SYNC_RUNS + 4,
+                 read_timeout=60)  # fmt: skip
+    pauses = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {"Type": "Wait", "Seconds": 5, "Next": "Done"},
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    machine = sfn.create_state_machine(
+        name="SyncPauses", definition=json.dumps(pauses), roleArn=ROLE, type="EXPRESS"
+    )["stateMachineArn"]
+    with ThreadPoolExecutor(SYNC_RUNS) as pool:
+        runs = [
+            pool.submit(sfn.start_sync_execution, stateMachineArn=machine, input=f'{{"n": {n}}}')
+            for n in range(SYNC_RUNS)
+        ]
+        time.sleep(2)  # every run started, and waiting
+        during = [_timed(sfn.list_state_machines) for _ in range(5)]
+        answers = [run.result(timeout=60) for run in runs]
+    assert max(during) < ANSWER_SECONDS, during
+    assert [a["status"] for a in answers] == ["SUCCEEDED"] * SYNC_RUNS
+    assert sorted(json.loads(a["output"])["n"] for a in answers) == list(range(SYNC_RUNS))

@@ -73,7 +73,7 @@ def report_example() -> tuple[str, str]:
 def test_the_readme_has_the_commands_this_test_runs():
     blocks, deployment = local_and_deployment_blocks()
     flat = [command for block in blocks for command in block]
-    assert len(blocks) == 6 and len(flat) >= 20
+    assert len(blocks) == 7 and len(flat) >= 20
     assert len(deployment) >= 3
     for block in deployment:
         for command in block:
@@ -152,6 +152,17 @@ def reader_app(directory: Path, settings: str) -> dict[str, str]:
     return {"PYTHONPATH": os.pathsep.join(path), "DJANGO_SETTINGS_MODULE": "readme_settings"}
 
 
+def run_express_block(shell: Shell, block: list[str]) -> int:
+    """ "Express workflows": past the `sync-` host prefix, a synchronous run's answer is its end.
+    Returns how many commands ran."""
+    for command in block:
+        output = shell.run(command)
+    answer = json.loads(output)
+    assert answer["status"] == "SUCCEEDED" and json.loads(answer["output"]) == "hello", answer
+    assert ":express:Hello:" in answer["executionArn"]
+    return len(block)
+
+
 def run_report_block(shell: Shell, block: list[str], reader: Path) -> int:
     """ "Your own workflows"' commands in the reader's directory, where the definition is saved
     as the README says; the execution ends with the example task's result. Returns how many ran."""
@@ -199,7 +210,9 @@ def run_http_blocks(shell: Shell, connection_block: list[str], http_block: list[
 @pytest.mark.integration
 def test_every_readme_command_runs_as_written(tmp_path):
     blocks, _ = local_and_deployment_blocks()
-    make_block, seed_block, aws_block, report_block, connection_block, http_block = blocks
+    make_block, seed_block, aws_block, express_block, report_block, connection_block, http_block = (
+        blocks
+    )
     for command in make_block:
         target = command.split()[1]
         done = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True)
@@ -249,6 +262,7 @@ def test_every_readme_command_runs_as_written(tmp_path):
                     assert json.loads(described["output"])["Order"]["Payload"]["orderNumber"] >= 1
             assert histories == 1
         # Set up as in "Step Functions API" (the aws block's export lines), as the README says.
+        ran += run_express_block(shell, express_block)
         ran += run_report_block(shell, report_block, reader)
         ran += run_http_blocks(shell, connection_block, http_block, reader)
         assert ran >= 18
