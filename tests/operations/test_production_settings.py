@@ -46,8 +46,14 @@ def test_production_values_come_from_the_environment():
     done = manage(env, "shell", "--verbosity", "0", "-c", code)
     assert done.returncode == 0, done.stderr
     values = json.loads(done.stdout.splitlines()[-1])
-    # The public URL's host is allowed, and its origin trusted for form posts.
-    assert values["ALLOWED_HOSTS"] == ["localhost", "coffee.example.org"]
+    # The public URL's host is allowed, and its origin trusted for form posts; each name's sync-
+    # form too (botocore's host prefix for StartSyncExecution and TestState).
+    assert values["ALLOWED_HOSTS"] == [
+        "localhost",
+        "coffee.example.org",
+        "sync-localhost",
+        "sync-coffee.example.org",
+    ]
     assert values["CSRF_TRUSTED_ORIGINS"] == ["https://coffee.example.org"]
     assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert values["SECURE_SSL_REDIRECT"] and values["SESSION_COOKIE_SECURE"]
