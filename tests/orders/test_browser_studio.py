@@ -10,6 +10,7 @@ import json
 
 import pytest
 from django.contrib.auth.models import User
+from playwright.sync_api import expect
 
 from orders.services.order_processor import order_processor_document
 from stepfunctions import services
@@ -18,6 +19,8 @@ from tests.browser import (
     TABLET_LANDSCAPE,
     assert_accessible,
     assert_no_horizontal_scroll,
+    mark,
+    not_reloaded,
     shot,
     wait_until,
 )
@@ -148,17 +151,24 @@ def test_the_seed_walk_through_the_panels_publishes_the_seed_workflow_and_runs(b
     execution = Execution.objects.get(state_machine=machine)
     assert execution.version_id == latest.pk
     assert f"/admin/stepfunctions/execution/{execution.pk}/change/" in page.url
+    # The page follows the execution by itself (execution_live.js), never reloaded: the path
+    # taken so far and the state it waits in (blue), then its end.
+    mark(page)
     for waiting in CALLBACK_STATES:
         token = _open_token(execution)
         assert token.state_name == waiting
-        page.reload()  # the path taken so far, and the state it waits in (blue)
-        assert page.locator(
-            f"#execution-diagram g.current[data-state={json.dumps(waiting)}]"
-        ).count()
+        expect(
+            page.locator(f"#execution-diagram g.current[data-state={json.dumps(waiting)}]")
+        ).to_have_count(1)
         services.task_success(task_token=token.token, output='{"orderId": 1}')
     _wait_ended(execution)
-    page.reload()
+    expect(page.locator(".field-status .readonly")).to_have_text("Succeeded")
+    expect(page.locator("#execution-live")).to_contain_text("has ended")
+    expect(page.locator("#execution-diagram g.current")).to_have_count(0)
+    assert page.locator("#history td", has_text="ExecutionSucceeded").count() == 1
+    not_reloaded(page)
     assert "Status:\nSucceeded" in page.inner_text("#content-main")
+    assert_accessible(page, "an execution's page followed live", preload=False)
 
 
 def _open_token(execution):
