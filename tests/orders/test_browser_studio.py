@@ -262,3 +262,30 @@ def test_a_broken_definition_is_refused_with_its_state_and_field_named(bar):
     added = StateMachine.objects.get(name="Added")
     assert page.url.endswith(f"/admin/stepfunctions/statemachine/{added.pk}/change/")
     assert added.latest_version.published_number == 1
+
+
+def test_an_execution_page_follows_its_execution_to_a_failure_on_a_tablet(bar):
+    """The page opened while the execution waits shows the state it waits in; when it fails, the
+    page shows it failed there (red), its status and history, and drops Stop, never reloaded."""
+    from tests.stepfunctions.test_timeouts import WAIT, wait_state
+
+    machine = services.state_machine_create(
+        name="LiveFollowed", definition={"StartAt": WAIT, "States": {WAIT: wait_state(End=True)}}
+    )
+    execution, _ = services.execution_start(state_machine=machine, input={"n": 1})
+    token = _open_token(execution)
+    page = staff(bar, TABLET_LANDSCAPE)
+    page.goto(f"{bar.url}/admin/stepfunctions/execution/{execution.pk}/change/")
+    state = f"#execution-diagram g[data-state={json.dumps(WAIT)}]"
+    expect(page.locator(f"{state}.current")).to_have_count(1)
+    expect(page.locator("#execution-live")).to_have_text("Following the execution live.")
+    assert page.locator("#stop-execution-link").count() == 1
+    mark(page)
+    services.task_failure(task_token=token.token, error="Barista.Gone", cause="Left early")
+    expect(page.locator(".field-status .readonly")).to_have_text("Failed")
+    expect(page.locator(f"{state}.failed")).to_have_count(1)
+    expect(page.locator("#history td", has_text="ExecutionFailed")).to_have_count(1)
+    expect(page.locator("#stop-execution-link")).to_have_count(0)
+    not_reloaded(page)
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page, "an execution's page that followed it to its failure", preload=False)
