@@ -289,3 +289,48 @@ def test_an_execution_page_follows_its_execution_to_a_failure_on_a_tablet(bar):
     not_reloaded(page)
     assert_no_horizontal_scroll(page)
     assert_accessible(page, "an execution's page that followed it to its failure", preload=False)
+
+
+def test_retry_rules_are_edited_as_a_form_per_rule(bar):
+    """Error handling's Retry as a form per rule (errors, interval, attempts, backoff), added and
+    removed like catchers; the JSON follows, and a rule's other fields are kept."""
+    machine = services.state_machine_create(name=NAME, definition=order_processor_document())
+    page = staff(bar, TABLET_LANDSCAPE)
+    page.goto(f"{bar.url}/admin/stepfunctions/statemachine/{machine.pk}/change/")
+    page.wait_for_selector("#studio-editor .ace_content")
+    wait_until(page, CHECKED)
+    page.select_option("#studio-state", "Generate Order Number")
+    tab(page, "errors")
+    for i in range(2):
+        page.click("#sf-retry-add")
+        wait_until(page, CHECKED)
+        assert page.evaluate("document.activeElement.id") == f"sf-retry-{i}-errors"
+    field(page, "#sf-retry-0-errors", "States.TaskFailed, Lambda.ServiceException")
+    field(page, "#sf-retry-0-intervalseconds", "2")
+    field(page, "#sf-retry-0-maxattempts", "5")
+    field(page, "#sf-retry-0-backoffrate", "1.5")
+    field(page, "#sf-retry-1-maxattempts", "0")
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page, "Workflow Studio's Retry rules as forms", preload=False)
+
+    def retry():
+        document = json.loads(page.evaluate("ace.edit('studio-editor').getValue()"))
+        return document["States"]["Generate Order Number"].get("Retry")
+
+    assert retry() == [
+        {
+            "ErrorEquals": ["States.TaskFailed", "Lambda.ServiceException"],
+            "IntervalSeconds": 2,
+            "MaxAttempts": 5,
+            "BackoffRate": 1.5,
+        },
+        {"ErrorEquals": ["States.ALL"], "MaxAttempts": 0},
+    ]
+    page.click("#sf-retry-0-remove")
+    wait_until(page, CHECKED)
+    assert retry() == [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 0}]
+    assert page.input_value("#sf-retry-0-maxattempts") == "0"
+    page.click("#sf-retry-0-remove")
+    wait_until(page, CHECKED)
+    assert retry() is None
+    assert page.evaluate("document.activeElement.id") == "sf-retry-add"
