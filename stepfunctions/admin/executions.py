@@ -1,13 +1,15 @@
 """Each execution in the admin: its workflow diagram with the path taken, input, output, history,
 and Stop for a running one (StopExecution, for a staff user with `stepfunctions.stop_execution`),
-Redrive for one that can be redriven (RedriveExecution, with `stepfunctions.redrive_execution`)."""
+Redrive for one that can be redriven (RedriveExecution, with `stepfunctions.redrive_execution`).
+While it runs, the page follows it live (static/stepfunctions/execution_live.js asks the live
+view, the diagram, status and history as JSON, about once a second until it ends)."""
 
 import json
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -38,6 +40,7 @@ class StopForm(forms.Form):
 class ExecutionAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["stepfunctions/admin.css"]}
+        js = ["stepfunctions/execution_live.js"]
 
     list_display = ["name", "state_machine", "status", "stage", "start_date", "stop_date"]
     list_filter = ["status", "stage", "state_machine"]
@@ -83,7 +86,10 @@ class ExecutionAdmin(admin.ModelAdmin):
         name = f"{self.opts.app_label}_{self.opts.model_name}_stop"
         redrive = self.admin_site.admin_view(self.redrive_view)
         redrive_name = f"{self.opts.app_label}_{self.opts.model_name}_redrive"
+        live = self.admin_site.admin_view(self.live_view)
+        live_name = f"{self.opts.app_label}_{self.opts.model_name}_live"
         return [
+            path("<path:object_id>/live/", live, name=live_name),
             path("<path:object_id>/stop/", stop, name=name),
             path("<path:object_id>/redrive/", redrive, name=redrive_name),
             *super().get_urls(),
@@ -103,6 +109,23 @@ class ExecutionAdmin(admin.ModelAdmin):
             "can_redrive": redrivable,
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def live_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
+        """The page's parts that change while the execution runs, for execution_live.js: its
+        status, the diagram with the path taken so far, the history table and the output."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        execution = get_object_or_404(self.get_queryset(request), pk=object_id)
+        return JsonResponse(
+            {
+                "status": execution.status,
+                "status_display": execution.get_status_display(),
+                "running": execution.status == Execution.Status.RUNNING,
+                "diagram": self._diagram_svg(execution),
+                "history": str(self.history_table(execution)),
+                "output": str(self.output_json(execution)),
+            }
+        )
 
     def redrive_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """A confirmation page, then RedriveExecution: the execution goes on from the state that
@@ -175,6 +198,32 @@ class ExecutionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Workflow")
     def diagram(self, execution: Execution):
+        live = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_live", args=[execution.pk]
+        )
+        legend = (
+            "<p class='sfn-legend'><span class='sfn-passed'>■</span> passed through · "
+            "<span class='sfn-waiting'>■</span> waiting in / running · "
+            "<span class='sfn-failed'>■</span> failed · bold arrows: the path taken</p>"
+        )
+        following = (
+            "<p class='sfn-live' id='execution-live' role='status'>"
+            "Following the execution live.</p>"
+            if execution.status == Execution.Status.RUNNING
+            else ""
+        )
+        return format_html(
+            "<div id='execution-diagram' data-live='{}' data-status='{}'>"
+            "<div id='execution-svg'>{}</div>{}{}</div>",
+            live,
+            execution.status,
+            # The SVG is built from escaped names only (stepfunctions.diagram).
+            mark_safe(self._diagram_svg(execution)),  # noqa: S308
+            mark_safe(legend),  # noqa: S308
+            mark_safe(following),  # noqa: S308
+        )
+
+    def _diagram_svg(self, execution: Execution) -> str:
         entered = [
             event.details.get("name")
             for event in execution.history.filter(type__endswith="StateEntered")
@@ -186,16 +235,9 @@ class ExecutionAdmin(admin.ModelAdmin):
         failed = None
         if execution.status in (Execution.Status.FAILED, Execution.Status.TIMED_OUT) and entered:
             failed = entered[-1]
-        svg = diagram_svg(
+        return diagram_svg(
             definition=execution.version.definition, path=entered, current=current, failed=failed
         )
-        legend = (
-            "<p class='sfn-legend'><span class='sfn-passed'>■</span> passed through · "
-            "<span class='sfn-waiting'>■</span> waiting in / running · "
-            "<span class='sfn-failed'>■</span> failed · bold arrows: the path taken</p>"
-        )
-        # svg is built from escaped names only (stepfunctions.diagram).
-        return mark_safe(f"<div id='execution-diagram'>{svg}{legend}</div>")  # noqa: S308
 
     @admin.display(description="Input")
     def input_json(self, execution: Execution):

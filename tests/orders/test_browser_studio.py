@@ -10,6 +10,7 @@ import json
 
 import pytest
 from django.contrib.auth.models import User
+from playwright.sync_api import expect
 
 from orders.services.order_processor import order_processor_document
 from stepfunctions import services
@@ -18,6 +19,8 @@ from tests.browser import (
     TABLET_LANDSCAPE,
     assert_accessible,
     assert_no_horizontal_scroll,
+    mark,
+    not_reloaded,
     shot,
     wait_until,
 )
@@ -148,17 +151,24 @@ def test_the_seed_walk_through_the_panels_publishes_the_seed_workflow_and_runs(b
     execution = Execution.objects.get(state_machine=machine)
     assert execution.version_id == latest.pk
     assert f"/admin/stepfunctions/execution/{execution.pk}/change/" in page.url
+    # The page follows the execution by itself (execution_live.js), never reloaded: the path
+    # taken so far and the state it waits in (blue), then its end.
+    mark(page)
     for waiting in CALLBACK_STATES:
         token = _open_token(execution)
         assert token.state_name == waiting
-        page.reload()  # the path taken so far, and the state it waits in (blue)
-        assert page.locator(
-            f"#execution-diagram g.current[data-state={json.dumps(waiting)}]"
-        ).count()
+        expect(
+            page.locator(f"#execution-diagram g.current[data-state={json.dumps(waiting)}]")
+        ).to_have_count(1)
         services.task_success(task_token=token.token, output='{"orderId": 1}')
     _wait_ended(execution)
-    page.reload()
+    expect(page.locator(".field-status .readonly")).to_have_text("Succeeded")
+    expect(page.locator("#execution-live")).to_contain_text("has ended")
+    expect(page.locator("#execution-diagram g.current")).to_have_count(0)
+    assert page.locator("#history td", has_text="ExecutionSucceeded").count() == 1
+    not_reloaded(page)
     assert "Status:\nSucceeded" in page.inner_text("#content-main")
+    assert_accessible(page, "an execution's page followed live", preload=False)
 
 
 def _open_token(execution):
@@ -252,3 +262,75 @@ def test_a_broken_definition_is_refused_with_its_state_and_field_named(bar):
     added = StateMachine.objects.get(name="Added")
     assert page.url.endswith(f"/admin/stepfunctions/statemachine/{added.pk}/change/")
     assert added.latest_version.published_number == 1
+
+
+def test_an_execution_page_follows_its_execution_to_a_failure_on_a_tablet(bar):
+    """The page opened while the execution waits shows the state it waits in; when it fails, the
+    page shows it failed there (red), its status and history, and drops Stop, never reloaded."""
+    from tests.stepfunctions.test_timeouts import WAIT, wait_state
+
+    machine = services.state_machine_create(
+        name="LiveFollowed", definition={"StartAt": WAIT, "States": {WAIT: wait_state(End=True)}}
+    )
+    execution, _ = services.execution_start(state_machine=machine, input={"n": 1})
+    token = _open_token(execution)
+    page = staff(bar, TABLET_LANDSCAPE)
+    page.goto(f"{bar.url}/admin/stepfunctions/execution/{execution.pk}/change/")
+    state = f"#execution-diagram g[data-state={json.dumps(WAIT)}]"
+    expect(page.locator(f"{state}.current")).to_have_count(1)
+    expect(page.locator("#execution-live")).to_have_text("Following the execution live.")
+    assert page.locator("#stop-execution-link").count() == 1
+    mark(page)
+    services.task_failure(task_token=token.token, error="Barista.Gone", cause="Left early")
+    expect(page.locator(".field-status .readonly")).to_have_text("Failed")
+    expect(page.locator(f"{state}.failed")).to_have_count(1)
+    expect(page.locator("#history td", has_text="ExecutionFailed")).to_have_count(1)
+    expect(page.locator("#stop-execution-link")).to_have_count(0)
+    not_reloaded(page)
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page, "an execution's page that followed it to its failure", preload=False)
+
+
+def test_retry_rules_are_edited_as_a_form_per_rule(bar):
+    """Error handling's Retry as a form per rule (errors, interval, attempts, backoff), added and
+    removed like catchers; the JSON follows, and a rule's other fields are kept."""
+    machine = services.state_machine_create(name=NAME, definition=order_processor_document())
+    page = staff(bar, TABLET_LANDSCAPE)
+    page.goto(f"{bar.url}/admin/stepfunctions/statemachine/{machine.pk}/change/")
+    page.wait_for_selector("#studio-editor .ace_content")
+    wait_until(page, CHECKED)
+    page.select_option("#studio-state", "Generate Order Number")
+    tab(page, "errors")
+    for i in range(2):
+        page.click("#sf-retry-add")
+        wait_until(page, CHECKED)
+        assert page.evaluate("document.activeElement.id") == f"sf-retry-{i}-errors"
+    field(page, "#sf-retry-0-errors", "States.TaskFailed, Lambda.ServiceException")
+    field(page, "#sf-retry-0-intervalseconds", "2")
+    field(page, "#sf-retry-0-maxattempts", "5")
+    field(page, "#sf-retry-0-backoffrate", "1.5")
+    field(page, "#sf-retry-1-maxattempts", "0")
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page, "Workflow Studio's Retry rules as forms", preload=False)
+
+    def retry():
+        document = json.loads(page.evaluate("ace.edit('studio-editor').getValue()"))
+        return document["States"]["Generate Order Number"].get("Retry")
+
+    assert retry() == [
+        {
+            "ErrorEquals": ["States.TaskFailed", "Lambda.ServiceException"],
+            "IntervalSeconds": 2,
+            "MaxAttempts": 5,
+            "BackoffRate": 1.5,
+        },
+        {"ErrorEquals": ["States.ALL"], "MaxAttempts": 0},
+    ]
+    page.click("#sf-retry-0-remove")
+    wait_until(page, CHECKED)
+    assert retry() == [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 0}]
+    assert page.input_value("#sf-retry-0-maxattempts") == "0"
+    page.click("#sf-retry-0-remove")
+    wait_until(page, CHECKED)
+    assert retry() is None
+    assert page.evaluate("document.activeElement.id") == "sf-retry-add"

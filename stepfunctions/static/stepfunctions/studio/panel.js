@@ -28,7 +28,7 @@ window.StudioPanel = (function () {
   }
 
   // One labelled field: `read` gives its value, `write` takes the new one (may throw a message).
-  function field(ctx, { id, label, kind = "text", options = [], read, write, hint, disabled }) {
+  function field(ctx, { id, label, kind = "text", options = [], read, write, hint, disabled, step }) {
     const wrap = el("div", { class: "studio-field" });
     const inputId = `sf-${id}`;
     let input;
@@ -45,6 +45,7 @@ window.StudioPanel = (function () {
     } else {
       input = el("input", { id: inputId, type: kind === "number" ? "number" : "text" });
       if (kind === "number") input.min = "0";
+      if (step) input.step = step;
       const value = read();
       input.value = value === undefined || value === null ? "" : String(value);
     }
@@ -209,9 +210,46 @@ window.StudioPanel = (function () {
     return box;
   }
 
+  // One Retry rule as a form; its other fields (MaxDelaySeconds, JitterStrategy) are kept as they are.
+  function retrier(ctx, state, i) {
+    const r = state.Retry[i];
+    const box = el("fieldset", { class: "studio-catcher studio-retrier" }, [el("legend", { text: `Retrier ${i + 1}` })]);
+    const number = (key, label, extra = {}) => field(ctx, {
+      id: `retry-${i}-${key.toLowerCase()}`, label, kind: "number", read: () => r[key], write: (v) => set(r, key, v), ...extra,
+    });
+    box.append(
+      field(ctx, {
+        id: `retry-${i}-errors`, label: "Errors (comma separated)", read: () => (r.ErrorEquals || []).join(", "),
+        hint: "States.ALL, States.Timeout, States.TaskFailed, or an error name",
+        write: (v) => { r.ErrorEquals = v.split(",").map((e) => e.trim()).filter(Boolean); },
+      }),
+      number("IntervalSeconds", "Interval (seconds, default 1)"),
+      number("MaxAttempts", "Max attempts (default 3)"),
+      number("BackoffRate", "Backoff rate (default 2.0)", { step: "any" }),
+    );
+    const remove = el("button", { type: "button", id: `sf-retry-${i}-remove`, class: "button", text: `Remove retrier ${i + 1}` });
+    remove.addEventListener("click", () => ctx.commit(() => {
+      state.Retry.splice(i, 1);
+      if (!state.Retry.length) delete state.Retry;
+    }, "sf-retry-add", true));
+    box.appendChild(remove);
+    return box;
+  }
+
   function errorHandling(ctx, name, state) {
     if (!WITH_ERRORS.includes(state.Type)) return [el("p", { text: `A ${state.Type} state has no error handling.` })];
-    const out = [field(ctx, { id: "retry", label: "Retry (JSON list of retriers)", kind: "json", read: () => state.Retry, write: (v) => set(state, "Retry", v) })];
+    const out = [];
+    if (state.Retry !== undefined && !(Array.isArray(state.Retry) && state.Retry.every((r) => r && typeof r === "object"))) {
+      // Not a list of rules (typed so in the JSON): edited as JSON until it is one.
+      out.push(field(ctx, { id: "retry", label: "Retry (JSON list of retriers)", kind: "json", read: () => state.Retry, write: (v) => set(state, "Retry", v) }));
+    } else {
+      (state.Retry || []).forEach((_, i) => out.push(retrier(ctx, state, i)));
+      const addRetry = el("button", { type: "button", id: "sf-retry-add", class: "button", text: "Add new retrier" });
+      addRetry.addEventListener("click", () => ctx.commit(() => {
+        state.Retry = (state.Retry || []).concat([{ ErrorEquals: ["States.ALL"] }]);
+      }, `sf-retry-${(state.Retry || []).length}-errors`, true));
+      out.push(addRetry);
+    }
     (state.Catch || []).forEach((_, i) => out.push(catcher(ctx, name, state, i)));
     const add = el("button", { type: "button", id: "sf-catch-add", class: "button", text: "Add new catcher" });
     add.addEventListener("click", () => ctx.commit(() => {
