@@ -143,6 +143,10 @@ def test_state_machines_versions_and_aliases_with_the_aws_cli(live_server, sfn_k
     )
     assert (ran["stateMachineArn"], ran["name"], ran["roleArn"]) == (machine, "Audit", ROLE)
     assert json.loads(ran["definition"]) == json.loads(_pass("v1"))
+    # What AWS answers beyond the required members, for a machine with logging and tracing off.
+    assert ran["loggingConfiguration"] == {"level": "OFF", "includeExecutionData": False}
+    assert ran["tracingConfiguration"] == described["tracingConfiguration"] == {"enabled": False}
+    assert "mapRunArn" not in ran and "label" not in ran
 
     assert cli("delete-state-machine-alias", "--state-machine-alias-arn", alias) == {}
     assert sfn.list_state_machine_aliases(stateMachineArn=machine)["stateMachineAliases"] == []
