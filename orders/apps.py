@@ -37,5 +37,6 @@ class OrdersConfig(AppConfig):
         hooks.on_execution_closed(order_events.order_execution_closed)
         hooks.on_event_topics(bus.event_topics)
         hooks.on_log_fields(orders.order_log_fields)
+        hooks.on_redrive_refusal(orders.order_redrive_refusal)
         post_migrate.connect(_sync_workflow, sender=self)
         post_migrate.connect(_sync_coffee_bar, sender=self)

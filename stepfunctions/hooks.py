@@ -14,6 +14,11 @@ out to other systems (publish after commit instead). Registering the same handle
   the engine's log lines about that execution (a stage's, a callback's), beside `execution_id`
   and `execution_name`: the coffee bar names the order an `order-<id>` execution runs. Called
   for each line, so it must be cheap and must not query.
+- `on_redrive_refusal(refusal)`: refusal(execution) gives why an ended execution must not be
+  redriven (an app's reason, as ExecutionNotRedrivable's message and DescribeExecution's
+  redriveStatusReason), or None. Asked only once AWS's own reasons allow the redrive (an
+  execution that ended without success), so one indexed query is fine: the coffee bar refuses
+  its orders' executions.
 """
 
 from collections.abc import Callable, Iterable
@@ -28,11 +33,13 @@ EventsHandler = Callable[[list["Event"]], None]
 ClosedHandler = Callable[["Execution", str], None]
 TopicsFunction = Callable[["Event"], Iterable[str]]
 LogFieldsFunction = Callable[[str], dict[str, str]]
+RedriveRefusal = Callable[["Execution"], str | None]
 
 _events_handlers: list[EventsHandler] = []
 _closed_handlers: list[ClosedHandler] = []
 _topics_functions: list[TopicsFunction] = []
 _log_fields_functions: list[LogFieldsFunction] = []
+_redrive_refusals: list[RedriveRefusal] = []
 
 
 def _add(registry: list, handler: Callable) -> Callable:
@@ -57,6 +64,10 @@ def on_log_fields(fields: LogFieldsFunction) -> LogFieldsFunction:
     return _add(_log_fields_functions, fields)
 
 
+def on_redrive_refusal(refusal: RedriveRefusal) -> RedriveRefusal:
+    return _add(_redrive_refusals, refusal)
+
+
 def events_saved(events: list["Event"]) -> None:
     for handler in _events_handlers:
         handler(events)
@@ -79,3 +90,12 @@ def log_fields(execution_name: str) -> dict[str, str]:
     for function in _log_fields_functions:
         fields.update(function(execution_name))
     return fields
+
+
+def redrive_refusal(execution: "Execution") -> str | None:
+    """The first registered app's reason not to redrive `execution`, or None."""
+    for refusal in _redrive_refusals:
+        reason = refusal(execution)
+        if reason:
+            return reason
+    return None

@@ -55,6 +55,20 @@ def order_log_fields(execution_name: str) -> dict[str, str]:
     return {"order_id": order_id}
 
 
+def order_redrive_refusal(execution: Execution) -> str | None:
+    """Why an order's execution is not redriven (stepfunctions.hooks.on_redrive_refusal): its
+    order ended with it (order_execution_closed), and a redrive would run the workflow again for
+    an order the customer, the barista and the screens already saw end. None for an execution
+    that runs no order."""
+    order_id = Order.objects.filter(execution=execution).values_list("order_id", flat=True).first()
+    if order_id is None:
+        return None
+    return (
+        f"Execution ran coffee-bar order {order_id}, which ended with it; "
+        "the coffee bar does not redrive orders: place a new order instead."
+    )
+
+
 def _daily_place_take(*, user_id: str, limit: int, order_id: str) -> None:
     """Refuses an order over the customer's daily limit. The customer's day row is locked, so two
     starts at once are counted one after the other; cancelled orders (refused by the shop,

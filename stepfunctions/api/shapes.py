@@ -5,8 +5,12 @@ from typing import Any
 
 from django.utils import timezone
 
+from stepfunctions import selectors
 from stepfunctions.models import Execution, HistoryEvent, StateMachine, StateMachineVersion
 from stepfunctions.services import execution_redrive_status
+
+# What AWS answers for a machine without X-Ray tracing (nothing here traces).
+NO_TRACING = {"enabled": False}
 
 
 def started_on(execution: Execution, *, machine_arn: str) -> dict[str, Any]:
@@ -118,9 +122,33 @@ def state_machine_describe(
         "creationDate": version.published_at if version else state_machine.created_at,
         "revisionId": str(shown.number),
         "loggingConfiguration": {"level": state_machine.log_level, "includeExecutionData": False},
+        "tracingConfiguration": NO_TRACING,
     }
     if version is not None and version.description:
         answer["description"] = version.description
+    return answer
+
+
+def state_machine_for_execution(execution: Execution) -> dict[str, Any]:
+    """DescribeStateMachineForExecution's answer: the machine as the execution runs it (the
+    version it started on, whatever came since); for a map run's child, the labelled machine
+    with the run's ARN and label."""
+    machine, version = execution.state_machine, execution.version
+    answer = {
+        "stateMachineArn": machine.arn,
+        "name": machine.name,
+        "definition": json.dumps(version.definition, indent=2),
+        "roleArn": machine.role_arn,
+        "updateDate": version.created_at,
+        "revisionId": str(version.number),
+        "loggingConfiguration": {"level": machine.log_level, "includeExecutionData": False},
+        "tracingConfiguration": NO_TRACING,
+    }
+    map_run = selectors.map_run_of_child(execution=execution)
+    if map_run is not None:
+        answer["stateMachineArn"] = map_run.state_machine_arn
+        answer["mapRunArn"] = map_run.arn
+        answer["label"] = map_run.label
     return answer
 
 

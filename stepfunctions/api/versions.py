@@ -1,12 +1,12 @@
 """The operations on a state machine's versions and aliases, and DescribeStateMachineForExecution:
 members in, a service or selector, members out (as stepfunctions.api.operations)."""
 
-import json
 from typing import Any
 
 from django.db.models import Q
 
 from stepfunctions import selectors
+from stepfunctions.api import shapes
 from stepfunctions.api.paging import page
 from stepfunctions.errors import (
     InvalidArn,
@@ -194,13 +194,4 @@ def list_state_machine_aliases(members: Members) -> Members:
 # --- Executions ---------------------------------------------------------------------------------
 def describe_state_machine_for_execution(members: Members) -> Members:
     """The machine as the execution runs it: the version it started on, whatever came since."""
-    execution = selectors.execution_get(arn=members["executionArn"])
-    machine, version = execution.state_machine, execution.version
-    return {
-        "stateMachineArn": machine.arn,
-        "name": machine.name,
-        "definition": json.dumps(version.definition, indent=2),
-        "roleArn": machine.role_arn,
-        "updateDate": version.created_at,
-        "revisionId": str(version.number),
-    }
+    return shapes.state_machine_for_execution(selectors.execution_get(arn=members["executionArn"]))

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from stepfunctions import hooks
 from stepfunctions.errors import ExecutionNotRedrivable
 from stepfunctions.models import ChildGroup, Cursor, Execution
 from stepfunctions.models.redrive import REDRIVABLE_STATUSES
@@ -56,6 +57,9 @@ def execution_redrive_status(*, execution: Execution, now: datetime) -> tuple[st
         return NOT_REDRIVABLE, REASON_MAX_TIME
     if execution.stop_date is not None and now - execution.stop_date > REDRIVABLE_PERIOD:
         return NOT_REDRIVABLE, REASON_PERIOD
+    refused = hooks.redrive_refusal(execution)  # an app's own reason (the coffee bar's orders)
+    if refused:
+        return NOT_REDRIVABLE, refused
     return REDRIVABLE, None
 
 

@@ -76,7 +76,8 @@ def test_what_aws_refuses_of_express_runs(fast):
     started = fast.start_execution(stateMachineArn=fast.machine, input='{"n": 1}')
     arn = started["executionArn"]
     assert ":express:Fast:" in arn
-    for call in (fast.describe_execution, fast.get_execution_history, fast.stop_execution):
+    calls = (fast.describe_execution, fast.get_execution_history, fast.stop_execution)
+    for call in (*calls, fast.redrive_execution, fast.describe_state_machine_for_execution):
         with pytest.raises(fast.exceptions.InvalidArn) as refused:
             call(executionArn=arn)
         assert refused.value.response["Error"]["Message"] == (

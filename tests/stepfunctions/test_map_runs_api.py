@@ -115,6 +115,9 @@ def test_map_runs_with_boto3_and_the_aws_cli(live_stages, live_server, sfn_key, 
     assert child_described["mapRunArn"] == run_arn
     assert child_described["stateMachineArn"] == f"{machine}/Orders"
     assert json.loads(child_described["input"]) == {"Items": [1, 2]}
+    child_machine = sfn.describe_state_machine_for_execution(executionArn=child["executionArn"])
+    assert child_machine["stateMachineArn"] == f"{machine}/Orders"
+    assert (child_machine["mapRunArn"], child_machine["label"]) == (run_arn, "Orders")
     history = sfn.get_execution_history(executionArn=child["executionArn"])["events"]
     assert [e["type"] for e in history][0] == "ExecutionStarted"
     assert [e["type"] for e in history][-1] == "ExecutionSucceeded"
