@@ -26,6 +26,7 @@ from stepfunctions.models import (
 )
 from stepfunctions.models.bulk import rows_insert
 from stepfunctions.services import children
+from stepfunctions.services.deadlines import TIMEOUT, deadlines_add_on_commit
 from stepfunctions.services.messages import execution_nudge
 from stepfunctions.services.state_machines import definition_for, name_validate
 from stepfunctions.workflow import JsonRefused, json_read
@@ -84,6 +85,7 @@ def execution_start(
             # A plain INSERT of every column (models.bulk): Django's save() costs more CPU.
             rows_insert(Execution, [execution], _EXECUTION_FIELDS)
             execution_nudge(execution.pk)  # after commit (at once, in autocommit)
+            deadlines_add_on_commit([(TIMEOUT, execution.timeout_at)])
     except IntegrityError:
         existing = Execution.objects.filter(state_machine=state_machine, name=name).first()
         if (

@@ -1,0 +1,142 @@
+"""Timers that fire when due: the moments deadlines fall, kept in a Redis sorted set.
+
+Whatever opens a deadline (a stage that opens a token with HeartbeatSeconds or TimeoutSeconds, a
+stage due later than a countdown reaches, a start with the execution's TimeoutSeconds) and a
+heartbeat that moves one adds its moment after commit, rounded UP to a bucket of
+WORKFLOW_DEADLINE_BUCKET_SECONDS: one member per kind of sweep and bucket (ZADD NX), however many
+timers share it, so the set grows with the distinct moments, not with the waiting executions.
+The scheduler (services.deadline_scheduler, a thread in beat's process) sleeps until the earliest
+bucket and runs that kind's sweep at once.
+
+The database stays the truth; a bucket only says "sweep now". A heartbeat that moves a deadline
+on leaves its old bucket to fire a sweep that finds nothing. A set lost with Redis (a restart
+without persistence), or a deadline whose ZADD failed, is left to the periodic sweeps, at their
+period, as before. A member is taken with one atomic script, so two schedulers (two beats) never
+both fire it; the sweeps are guarded in the database anyway.
+
+Waking the scheduler: it sleeps on a wake list (BLPOP) with a timeout until the set's earliest
+moment. An add whose earliest moment comes before the set's earliest (or finds the set empty)
+pushes onto the list in the same script: the scheduler, asleep for a later moment or for good,
+wakes and looks again. A later moment needs no wake: the scheduler looks at the set each time
+it wakes.
+"""
+
+import logging
+import math
+import time
+from collections.abc import Iterable
+from datetime import datetime
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+from stepfunctions.services.events import redis_client
+
+logger = logging.getLogger(__name__)
+
+KEY = "stepfunctions:deadlines"
+WAKE_KEY = "stepfunctions:deadlines:wake"
+# The kinds of sweep a member names, in the order the scheduler runs them: an execution's
+# timeout first (it closes its tokens), then the tokens, then the stages due later.
+TIMEOUT, TOKEN, STAGE = "timeout", "token", "stage"
+KINDS = (TIMEOUT, TOKEN, STAGE)
+
+# ARGV: score, member, score, member ... Adds the members that are new; pushes a wake-up when
+# the earliest of them comes before the set's earliest moment (or the set was empty).
+_ADD = """
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+redis.call('ZADD', KEYS[1], 'NX', unpack(ARGV))
+local earliest = nil
+for i = 1, #ARGV, 2 do
+  local score = tonumber(ARGV[i])
+  if earliest == nil or score < earliest then earliest = score end
+end
+if #first == 0 or earliest < tonumber(first[2]) then
+  redis.call('LPUSH', KEYS[2], '1')
+  redis.call('LTRIM', KEYS[2], 0, 0)
+  return 1
+end
+return 0
+"""
+# ARGV: now, limit. Takes the members due by now: whoever runs this fires them, nobody else.
+_POP_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+return due
+"""
+_scripts: dict = {}  # registered scripts, by client and source
+
+
+def bucket_seconds() -> float:
+    return float(getattr(settings, "WORKFLOW_DEADLINE_BUCKET_SECONDS", 0.05))
+
+
+def deadline_bucket(at: datetime | float) -> float:
+    """The bucket's moment (epoch seconds, to the millisecond): `at` rounded UP, so a sweep at
+    the bucket's moment finds every deadline of the bucket due."""
+    seconds = at.timestamp() if isinstance(at, datetime) else float(at)
+    size = bucket_seconds()
+    # Rounded to the millisecond first: a deadline already on a boundary stays in its bucket.
+    return math.ceil(round(seconds / size, 6)) * round(size * 1000) / 1000
+
+
+def _member(kind: str, bucket: float) -> str:
+    return f"{kind}:{round(bucket * 1000)}"
+
+
+def _script(client: redis.Redis, source: str):
+    key = (id(client), source)
+    if key not in _scripts:
+        _scripts[key] = client.register_script(source)
+    return _scripts[key]
+
+
+def deadlines_add(
+    deadlines: Iterable[tuple[str, datetime | None]], *, client: redis.Redis | None = None
+) -> bool:
+    """Adds (kind, moment) deadlines to the set (None moments skipped); returns whether it woke
+    the scheduler. Never raises for Redis: a deadline it could not add is left to the periodic
+    sweeps."""
+    members: dict[str, float] = {}
+    for kind, at in deadlines:
+        if at is not None:
+            bucket = deadline_bucket(at)
+            members[_member(kind, bucket)] = bucket
+    if not members:
+        return False
+    args: list = []
+    for member, score in members.items():
+        args += [score, member]
+    client = client or redis_client()
+    try:
+        return bool(_script(client, _ADD)(keys=[KEY, WAKE_KEY], args=args, client=client))
+    except redis.RedisError as error:
+        logger.warning("Could not add %d deadlines (%s); the sweeps fire them", len(members), error)
+        return False
+
+
+def deadlines_add_on_commit(deadlines: list[tuple[str, datetime | None]]) -> None:
+    """Adds the deadlines once the current transaction commits (at once, in autocommit): the
+    scheduler never sweeps for a row that is not committed yet."""
+    if any(at is not None for _, at in deadlines):
+        transaction.on_commit(lambda: deadlines_add(deadlines), robust=True)
+
+
+def deadlines_take_due(*, client: redis.Redis, now: float | None = None, limit: int = 1000) -> set:
+    """Takes the members due by `now` (epoch seconds) out of the set; returns their kinds."""
+    moment = time.time() if now is None else now
+    taken = _script(client, _POP_DUE)(keys=[KEY], args=[moment, limit], client=client)
+    return {member.decode().partition(":")[0] for member in taken}
+
+
+def deadline_earliest(*, client: redis.Redis) -> float | None:
+    """The earliest bucket's moment (epoch seconds), None when the set is empty."""
+    first = client.zrange(KEY, 0, 0, withscores=True)
+    return first[0][1] if first else None
+
+
+def deadline_sleep(seconds: float, *, client: redis.Redis) -> bool:
+    """Sleeps up to `seconds` (at least a millisecond), woken early by an add of an earlier
+    moment; returns whether it was woken."""
+    return client.blpop([WAKE_KEY], timeout=max(seconds, 0.001)) is not None
