@@ -26,6 +26,7 @@ from stepfunctions.services.deadlines import (
     deadline_earliest,
     deadline_sleep,
     deadlines_take_due,
+    scheduler_on,
 )
 from stepfunctions.services.messages import stages_nudge_send
 from stepfunctions.services.sweeps import executions_time_out
@@ -106,7 +107,7 @@ def deadline_scheduler_start() -> bool:
     WORKFLOW_DEADLINE_SCHEDULER is off; returns whether it started one. A daemon: it ends with
     the process, and a second beat's scheduler shares the set without firing a bucket twice."""
     global _thread
-    if not getattr(settings, "WORKFLOW_DEADLINE_SCHEDULER", True):
+    if not scheduler_on():
         return False
     if _thread is not None and _thread.is_alive():
         return False

@@ -72,6 +72,10 @@ def bucket_seconds() -> float:
     return float(getattr(settings, "WORKFLOW_DEADLINE_BUCKET_SECONDS", 0.05))
 
 
+def scheduler_on() -> bool:
+    return bool(getattr(settings, "WORKFLOW_DEADLINE_SCHEDULER", True))
+
+
 def deadline_bucket(at: datetime | float) -> float:
     """The bucket's moment (epoch seconds, to the millisecond): `at` rounded UP, so a sweep at
     the bucket's moment finds every deadline of the bucket due."""
@@ -118,7 +122,10 @@ def deadlines_add(
 
 def deadlines_add_on_commit(deadlines: list[tuple[str, datetime | None]]) -> None:
     """Adds the deadlines once the current transaction commits (at once, in autocommit): the
-    scheduler never sweeps for a row that is not committed yet."""
+    scheduler never sweeps for a row that is not committed yet. Nothing while the scheduler is
+    off (WORKFLOW_DEADLINE_SCHEDULER): nobody would take them."""
+    if not scheduler_on():
+        return
     if any(at is not None for _, at in deadlines):
         transaction.on_commit(lambda: deadlines_add(deadlines), robust=True)
 

@@ -10,7 +10,7 @@ import time_machine
 
 from stepfunctions import services
 from stepfunctions.models import CallbackToken, Execution
-from stepfunctions.services.deadline_scheduler import deadlines_step
+from stepfunctions.services.deadline_scheduler import deadline_scheduler_start, deadlines_step
 from stepfunctions.services.deadlines import KEY, WAKE_KEY, deadline_bucket
 from tests.conftest import open_token
 from tests.stepfunctions.test_timeouts import wait_state
@@ -98,3 +98,11 @@ def test_a_short_wait_keeps_its_countdown_and_adds_nothing(inline_stages, client
     states = {"Wait": {"Type": "Wait", "Seconds": 2, "End": True}}
     _start("OnTimeShortWait", {"StartAt": "Wait", "States": states})
     assert _members(client) == {}
+
+
+def test_with_the_scheduler_off_nothing_is_added_nor_started(inline_stages, client, settings):
+    settings.WORKFLOW_DEADLINE_SCHEDULER = False
+    definition = {"StartAt": WAIT, "TimeoutSeconds": 3, "States": {WAIT: wait_state(End=True)}}
+    _start("OffTimeout", definition)
+    assert _members(client) == {}
+    assert deadline_scheduler_start() is False
