@@ -21,6 +21,7 @@ from stepfunctions.services.callbacks import tokens_expire
 from stepfunctions.services.deadlines import (
     KINDS,
     STAGE,
+    TAKE_MARGIN,
     TIMEOUT,
     TOKEN,
     deadline_earliest,
@@ -80,7 +81,8 @@ def deadlines_step(*, client: redis.Redis, idle_seconds: float = IDLE_SECONDS) -
     if kinds:
         return deadlines_fire(kinds)
     earliest = deadline_earliest(client=client)
-    wait = idle_seconds if earliest is None else min(earliest - time.time(), idle_seconds)
+    due_in = None if earliest is None else earliest + TAKE_MARGIN - time.time()
+    wait = idle_seconds if due_in is None else min(due_in, idle_seconds)
     if wait > 0:
         deadline_sleep(wait, client=client)
     return None

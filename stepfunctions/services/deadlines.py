@@ -41,6 +41,7 @@ WAKE_KEY = "stepfunctions:deadlines:wake"
 # timeout first (it closes its tokens), then the tokens, then the stages due later.
 TIMEOUT, TOKEN, STAGE = "timeout", "token", "stage"
 KINDS = (TIMEOUT, TOKEN, STAGE)
+TAKE_MARGIN = 0.001
 
 # ARGV: score, member, score, member ... Adds the members that are new; pushes a wake-up when
 # the earliest of them comes before the set's earliest moment (or the set was empty).
@@ -66,6 +67,12 @@ if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
 return due
 """
 _scripts: dict = {}  # registered scripts, by client and source
+# The members this process added whose moment is still to come, with it: a stage batch of a busy
+# worker mostly opens deadlines in buckets it added a moment ago (the coffee bar's 900 s
+# heartbeats), and skips the round trip for them. (After a Redis restart those few buckets are
+# left to the periodic sweeps, as the rest of the lost set is.)
+_added: dict[str, float] = {}
+_ADDED_MAX = 4096
 
 
 def bucket_seconds() -> float:
@@ -107,6 +114,8 @@ def deadlines_add(
         if at is not None:
             bucket = deadline_bucket(at)
             members[_member(kind, bucket)] = bucket
+    now = time.time()
+    members = {m: score for m, score in members.items() if _added.get(m, 0) <= now}
     if not members:
         return False
     args: list = []
@@ -114,10 +123,15 @@ def deadlines_add(
         args += [score, member]
     client = client or redis_client()
     try:
-        return bool(_script(client, _ADD)(keys=[KEY, WAKE_KEY], args=args, client=client))
+        woke = bool(_script(client, _ADD)(keys=[KEY, WAKE_KEY], args=args, client=client))
     except redis.RedisError as error:
         logger.warning("Could not add %d deadlines (%s); the sweeps fire them", len(members), error)
         return False
+    if len(_added) > _ADDED_MAX:
+        for member in [m for m, score in _added.items() if score <= now]:
+            del _added[member]
+    _added.update(members)
+    return woke
 
 
 def deadlines_add_on_commit(deadlines: list[tuple[str, datetime | None]]) -> None:
@@ -131,8 +145,10 @@ def deadlines_add_on_commit(deadlines: list[tuple[str, datetime | None]]) -> Non
 
 
 def deadlines_take_due(*, client: redis.Redis, now: float | None = None, limit: int = 1000) -> set:
-    """Takes the members due by `now` (epoch seconds) out of the set; returns their kinds."""
-    moment = time.time() if now is None else now
+    """Takes the members due by `now` (epoch seconds) out of the set; returns their kinds. A
+    bucket is due a millisecond after its moment: the sweep's clock (microseconds) is then past
+    every deadline of the bucket, whatever the float's rounding."""
+    moment = (time.time() if now is None else now) - TAKE_MARGIN
     taken = _script(client, _POP_DUE)(keys=[KEY], args=[moment, limit], client=client)
     return {member.decode().partition(":")[0] for member in taken}
 

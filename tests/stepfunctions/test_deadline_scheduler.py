@@ -10,8 +10,9 @@ import time_machine
 
 from stepfunctions import services
 from stepfunctions.models import CallbackToken, Execution
+from stepfunctions.services import deadlines
 from stepfunctions.services.deadline_scheduler import deadline_scheduler_start, deadlines_step
-from stepfunctions.services.deadlines import KEY, WAKE_KEY, deadline_bucket
+from stepfunctions.services.deadlines import KEY, TAKE_MARGIN, WAKE_KEY, deadline_bucket
 from tests.conftest import open_token
 from tests.stepfunctions.test_timeouts import wait_state
 
@@ -23,6 +24,7 @@ def client(redis_url, settings):
     settings.WORKFLOW_DEADLINE_BUCKET_SECONDS = 0.05
     client = redis.Redis.from_url(redis_url)
     client.delete(KEY, WAKE_KEY)
+    deadlines._added.clear()
     yield client
     client.delete(KEY, WAKE_KEY)
 
@@ -47,7 +49,7 @@ def test_a_token_deadline_fires_its_sweep_at_its_bucket_and_not_before(inline_st
 
     with time_machine.travel(token.deadline - timedelta(milliseconds=1), tick=False):
         assert deadlines_step(client=client, idle_seconds=0.01) is None  # not due: it slept
-    with time_machine.travel(bucket, tick=False):
+    with time_machine.travel(bucket + 2 * TAKE_MARGIN, tick=False):
         assert deadlines_step(client=client, idle_seconds=0.01) == {"token": 1}
     execution.refresh_from_db()
     assert execution.status == "FAILED"  # timed out, no Catch
@@ -66,9 +68,9 @@ def test_a_heartbeat_adds_its_new_deadline_and_the_old_bucket_finds_nothing(inli
     assert sorted(_members(client).values()) == pytest.approx(
         [deadline_bucket(first), deadline_bucket(moved)]
     )
-    with time_machine.travel(deadline_bucket(first), tick=False):
+    with time_machine.travel(deadline_bucket(first) + 2 * TAKE_MARGIN, tick=False):
         assert deadlines_step(client=client, idle_seconds=0.01) == {"token": 0}
-    with time_machine.travel(deadline_bucket(moved), tick=False):
+    with time_machine.travel(deadline_bucket(moved) + 2 * TAKE_MARGIN, tick=False):
         assert deadlines_step(client=client, idle_seconds=0.01) == {"token": 1}
 
 
@@ -76,7 +78,7 @@ def test_an_execution_timeout_fires_at_its_bucket(inline_stages, client):
     definition = {"StartAt": WAIT, "TimeoutSeconds": 3, "States": {WAIT: wait_state(End=True)}}
     execution = _start("OnTimeTimeout", definition)
     assert [m.partition(":")[0] for m in _members(client)] == ["timeout"]
-    with time_machine.travel(deadline_bucket(execution.timeout_at), tick=False):
+    with time_machine.travel(deadline_bucket(execution.timeout_at) + 2 * TAKE_MARGIN, tick=False):
         assert deadlines_step(client=client, idle_seconds=0.01) == {"timeout": 1}
     execution.refresh_from_db()
     assert (execution.status, execution.error) == ("TIMED_OUT", "States.Timeout")
@@ -87,7 +89,7 @@ def test_a_wait_past_the_countdowns_reach_is_nudged_at_its_bucket(inline_stages,
               "Done": {"Type": "Pass", "End": True}}  # fmt: skip
     execution = _start("OnTimeLongWait", {"StartAt": "Wait", "States": states})
     assert [m.partition(":")[0] for m in _members(client)] == ["stage"]
-    with time_machine.travel(deadline_bucket(execution.due_at), tick=False):
+    with time_machine.travel(deadline_bucket(execution.due_at) + 2 * TAKE_MARGIN, tick=False):
         # The nudge runs the due stage (eagerly here; a worker's claim in production).
         assert deadlines_step(client=client, idle_seconds=0.01) == {"stage": 0}
     execution.refresh_from_db()

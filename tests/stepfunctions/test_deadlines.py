@@ -32,6 +32,7 @@ def client(redis_url, settings):
     settings.WORKFLOW_DEADLINE_BUCKET_SECONDS = 0.05
     client = redis.Redis.from_url(redis_url)
     client.delete(KEY, WAKE_KEY)
+    deadlines._added.clear()
     yield client
     client.delete(KEY, WAKE_KEY)
 
@@ -77,7 +78,9 @@ def test_a_bucket_is_taken_at_its_moment_by_one_taker(client):
     deadlines_add([(TOKEN, at(1.01)), (TIMEOUT, at(1.01)), (STAGE, at(3))], client=client)
     with time_machine.travel(at(1.04), tick=False):
         assert deadlines_take_due(client=client) == set()  # the deadline, not yet its bucket
-    with time_machine.travel(at(1.05), tick=False):
+    with time_machine.travel(at(1.0505), tick=False):  # its moment, not its margin yet
+        assert deadlines_take_due(client=client) == set()
+    with time_machine.travel(at(1.052), tick=False):
         assert deadlines_take_due(client=client) == {TOKEN, TIMEOUT}
         assert deadlines_take_due(client=client) == set()  # a second beat's scheduler: nothing
     with time_machine.travel(at(60), tick=False):
@@ -98,3 +101,16 @@ def test_after_redis_lost_its_scripts_the_add_loads_them_again(client):
     client.script_flush()  # a restart forgets the scripts the client loaded
     assert deadlines_add([(TOKEN, at(0.5))], client=client) is True
     assert client.zcard(KEY) == 2
+
+
+def test_a_bucket_this_process_added_is_not_sent_again_until_its_moment(client):
+    with time_machine.travel(at(0), tick=False):
+        assert deadlines_add([(TOKEN, at(900.01))], client=client) is True
+        client.delete(KEY, WAKE_KEY)  # as if another process's scheduler...: not asked again
+        assert deadlines_add([(TOKEN, at(900.02))], client=client) is False
+        assert client.zcard(KEY) == 0
+        deadlines_add([(TIMEOUT, at(900.02))], client=client)  # another kind: its own member
+        assert client.zcard(KEY) == 1
+    with time_machine.travel(at(901), tick=False):  # past its moment: a late add goes through
+        deadlines_add([(TOKEN, at(900.01))], client=client)
+        assert client.zcard(KEY) == 2
