@@ -5,15 +5,13 @@ shape."""
 import pytest
 
 from bench.timers import KINDS, measure
-from serverlesspresso import celery_app
-from tests.processes import production_processes
+from tests.operations.test_timers_on_time import session_processes
 
 pytestmark = pytest.mark.integration
 
 
 def test_the_benchmark_measures_each_kind_of_timer(transactional_db, redis_url, tmp_path):
-    broker = celery_app.conf.broker_url
-    with production_processes(redis_url, tmp_path, CELERY_BROKER_URL=broker) as processes:
+    with session_processes(redis_url, tmp_path) as processes:
         results = measure(processes, timers=9, seconds=1, delay=1, concurrency=1)
     assert "still running" not in results
     lateness = results["lateness"]

@@ -7,7 +7,9 @@ The test process starts the executions on the session's Redis and broker, which 
 beat share; the worker runs every stage.
 """
 
+import contextlib
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -16,7 +18,8 @@ import redis
 from serverlesspresso import celery_app
 from stepfunctions import services
 from stepfunctions.models import CallbackToken, Execution, HistoryEvent
-from stepfunctions.services.deadlines import KEY
+from stepfunctions.services.deadlines import KEY, WAKE_KEY
+from stepfunctions.services.messages import NUDGE_KEY
 from tests.conftest import wait_for
 from tests.processes import production_processes
 from tests.stepfunctions.test_timeouts import wait_state
@@ -53,6 +56,20 @@ TIMEOUT = {
 }
 
 
+@contextlib.contextmanager
+def session_processes(redis_url: str, tmp_path) -> Iterator:
+    """A worker's and beat's Processes on the session's Redis and broker (the test process's
+    starts and nudges reach them); afterwards the broker's queue, the nudge flag and the deadline
+    set are emptied, so that no message the stopped worker gave back runs in a later test."""
+    broker = celery_app.conf.broker_url
+    try:
+        with production_processes(redis_url, tmp_path, CELERY_BROKER_URL=broker) as processes:
+            yield processes
+    finally:
+        celery_app.control.purge()
+        redis.Redis.from_url(redis_url).delete(NUDGE_KEY, KEY, WAKE_KEY)
+
+
 def _started(processes) -> None:
     processes.wait("beat", lambda: "beat: Starting" in processes.log("beat"), timeout=60)
     processes.wait("worker", lambda: " ready." in processes.log("worker"), timeout=60)
@@ -80,8 +97,7 @@ def test_timers_fire_when_due_and_the_sweep_still_fires_a_lost_one(
         kind: services.state_machine_create(name=f"OnTime{kind.title()}", definition=definition)
         for kind, definition in (("heartbeat", HEARTBEAT), ("wait", WAIT), ("timeout", TIMEOUT))
     }
-    broker = celery_app.conf.broker_url
-    with production_processes(redis_url, tmp_path, CELERY_BROKER_URL=broker) as processes:
+    with session_processes(redis_url, tmp_path) as processes:
         processes.worker()
         processes.beat()
         _started(processes)
