@@ -146,11 +146,12 @@ def measure(processes: system.Processes, *, timers: int, seconds: float, delay: 
     from stepfunctions.models import Execution
 
     results: dict = {"timers": timers, "over seconds": seconds, "delay seconds": delay}
-    if waiting:
-        results["waiting"] = waiting_insert(waiting)
     processes.worker(concurrency=concurrency)
     processes.beat()
     _started(processes)
+    if waiting:  # the worker runs the template's first stage
+        say(f"inserting {waiting:,} executions waiting on deadlines an hour away")
+        results["waiting"] = waiting_insert(waiting)
     say(f"starting {timers} timers of {delay} s over {seconds} s")
     started = timers_start(timers=timers, seconds=seconds, delay=delay)
     ids = [pk for _, pk in started]
