@@ -1,5 +1,6 @@
 """The scheduler of deadlines: a thread in beat's process that sleeps until the earliest bucket
-of the deadline set (services.deadlines) and runs that bucket's sweeps at once.
+of the deadline set (services.deadlines), woken early on its wake channel, and runs that
+bucket's sweeps at once.
 
 It asks Redis, never the database, while it waits: an idle system's database sees only the
 periodic sweeps, at their period, as before. It runs the sweeps themselves, in its own thread,
@@ -25,6 +26,7 @@ from stepfunctions.services.deadlines import (
     TIMEOUT,
     TOKEN,
     deadline_earliest,
+    deadline_listener,
     deadline_sleep,
     deadlines_take_due,
     scheduler_on,
@@ -74,7 +76,9 @@ def deadlines_fire(kinds: set) -> dict:
     return moved
 
 
-def deadlines_step(*, client: redis.Redis, idle_seconds: float = IDLE_SECONDS) -> dict | None:
+def deadlines_step(
+    *, client: redis.Redis, listener, idle_seconds: float = IDLE_SECONDS
+) -> dict | None:
     """One turn of the scheduler: fires what is due (returning what moved), or else sleeps
     until the earliest bucket, an earlier one's wake-up or `idle_seconds` (returning None)."""
     kinds = deadlines_take_due(client=client)
@@ -84,20 +88,26 @@ def deadlines_step(*, client: redis.Redis, idle_seconds: float = IDLE_SECONDS) -
     due_in = None if earliest is None else earliest + TAKE_MARGIN - time.time()
     wait = idle_seconds if due_in is None else min(due_in, idle_seconds)
     if wait > 0:
-        deadline_sleep(wait, client=client)
+        deadline_sleep(wait, listener=listener)
     return None
 
 
 def deadlines_serve(*, stop: threading.Event, idle_seconds: float = IDLE_SECONDS) -> None:
-    """The scheduler's loop, until `stop` is set. Its own Redis connection: it blocks on it."""
+    """The scheduler's loop, until `stop` is set, on Redis connections of its own (one listens)."""
     client = redis.Redis.from_url(
         settings.REDIS_URL, socket_timeout=idle_seconds + 5, socket_connect_timeout=3
     )
+    listener = None
     while not stop.is_set():
         try:
-            deadlines_step(client=client, idle_seconds=idle_seconds)
+            # Subscribed before the set is read: a wake-up published after the read is heard.
+            listener = listener or deadline_listener(client)
+            deadlines_step(client=client, listener=listener, idle_seconds=idle_seconds)
         except redis.RedisError as error:
             logger.warning("The deadline scheduler lost Redis (%s); the sweeps cover", error)
+            if listener is not None:
+                listener.close()
+            listener = None
             stop.wait(RETRY_SECONDS)
         except Exception:
             logger.exception("The deadline scheduler failed a turn; it goes on")

@@ -14,11 +14,13 @@ without persistence), or a deadline whose ZADD failed, is left to the periodic s
 period, as before. A member is taken with one atomic script, so two schedulers (two beats) never
 both fire it; the sweeps are guarded in the database anyway.
 
-Waking the scheduler: it sleeps on a wake list (BLPOP) with a timeout until the set's earliest
-moment. An add whose earliest moment comes before the set's earliest (or finds the set empty)
-pushes onto the list in the same script: the scheduler, asleep for a later moment or for good,
-wakes and looks again. A later moment needs no wake: the scheduler looks at the set each time
-it wakes.
+Waking the scheduler: it listens on a wake channel (subscribed for as long as it runs) until the
+set's earliest moment, timed on its own clock: Redis times a blocking command's timeout (BLPOP's)
+only to its event loop's tick, up to 100 ms late on an idle server. An add whose earliest moment
+comes before the set's earliest (or finds the set empty) publishes on the channel in the same
+script: the scheduler, asleep for a later moment or for good, wakes and looks again (a message
+published while it sweeps waits in its connection). A later moment needs no wake: the scheduler
+looks at the set each time it wakes, and after a lost connection.
 """
 
 import logging
@@ -36,14 +38,14 @@ from stepfunctions.services.events import redis_client
 logger = logging.getLogger(__name__)
 
 KEY = "stepfunctions:deadlines"
-WAKE_KEY = "stepfunctions:deadlines:wake"
+WAKE_CHANNEL = "stepfunctions:deadlines:wake"
 # The kinds of sweep a member names, in the order the scheduler runs them: an execution's
 # timeout first (it closes its tokens), then the tokens, then the stages due later.
 TIMEOUT, TOKEN, STAGE = "timeout", "token", "stage"
 KINDS = (TIMEOUT, TOKEN, STAGE)
 TAKE_MARGIN = 0.001
 
-# ARGV: score, member, score, member ... Adds the members that are new; pushes a wake-up when
+# ARGV: score, member, score, member ... Adds the members that are new; publishes a wake-up when
 # the earliest of them comes before the set's earliest moment (or the set was empty).
 _ADD = """
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -54,8 +56,7 @@ for i = 1, #ARGV, 2 do
   if earliest == nil or score < earliest then earliest = score end
 end
 if #first == 0 or earliest < tonumber(first[2]) then
-  redis.call('LPUSH', KEYS[2], '1')
-  redis.call('LTRIM', KEYS[2], 0, 0)
+  redis.call('PUBLISH', KEYS[2], '1')
   return 1
 end
 return 0
@@ -123,7 +124,7 @@ def deadlines_add(
         args += [score, member]
     client = client or redis_client()
     try:
-        woke = bool(_script(client, _ADD)(keys=[KEY, WAKE_KEY], args=args, client=client))
+        woke = bool(_script(client, _ADD)(keys=[KEY, WAKE_CHANNEL], args=args, client=client))
     except redis.RedisError as error:
         logger.warning("Could not add %d deadlines (%s); the sweeps fire them", len(members), error)
         return False
@@ -159,7 +160,18 @@ def deadline_earliest(*, client: redis.Redis) -> float | None:
     return first[0][1] if first else None
 
 
-def deadline_sleep(seconds: float, *, client: redis.Redis) -> bool:
-    """Sleeps up to `seconds` (at least a millisecond), woken early by an add of an earlier
-    moment; returns whether it was woken."""
-    return client.blpop([WAKE_KEY], timeout=max(seconds, 0.001)) is not None
+def deadline_listener(client: redis.Redis):
+    """The scheduler's subscription to the wake channel (a connection of its own)."""
+    listener = client.pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(WAKE_CHANNEL)
+    listener.get_message(timeout=1.0)  # the subscription's confirmation, read and dropped
+    return listener
+
+
+def deadline_sleep(seconds: float, *, listener) -> bool:
+    """Sleeps up to `seconds` (at least a millisecond, on this process's clock), woken early by an
+    add of an earlier moment; returns whether it was woken (the wake-ups waiting are read too)."""
+    woken = listener.get_message(timeout=max(seconds, 0.001)) is not None
+    while woken and listener.get_message(timeout=0) is not None:
+        pass
+    return woken

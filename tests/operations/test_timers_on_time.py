@@ -18,7 +18,7 @@ import redis
 from serverlesspresso import celery_app
 from stepfunctions import services
 from stepfunctions.models import CallbackToken, Execution, HistoryEvent
-from stepfunctions.services.deadlines import KEY, WAKE_KEY
+from stepfunctions.services.deadlines import KEY
 from stepfunctions.services.messages import NUDGE_KEY
 from tests.conftest import wait_for
 from tests.processes import production_processes
@@ -67,7 +67,7 @@ def session_processes(redis_url: str, tmp_path) -> Iterator:
             yield processes
     finally:
         celery_app.control.purge()
-        redis.Redis.from_url(redis_url).delete(NUDGE_KEY, KEY, WAKE_KEY)
+        redis.Redis.from_url(redis_url).delete(NUDGE_KEY, KEY)
 
 
 def _started(processes) -> None:

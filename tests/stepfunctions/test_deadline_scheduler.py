@@ -12,7 +12,7 @@ from stepfunctions import services
 from stepfunctions.models import CallbackToken, Execution
 from stepfunctions.services import deadlines
 from stepfunctions.services.deadline_scheduler import deadline_scheduler_start, deadlines_step
-from stepfunctions.services.deadlines import KEY, TAKE_MARGIN, WAKE_KEY, deadline_bucket
+from stepfunctions.services.deadlines import KEY, TAKE_MARGIN, deadline_bucket, deadline_listener
 from tests.conftest import open_token
 from tests.stepfunctions.test_timeouts import wait_state
 
@@ -23,10 +23,10 @@ WAIT = "Wait for callback"
 def client(redis_url, settings):
     settings.WORKFLOW_DEADLINE_BUCKET_SECONDS = 0.05
     client = redis.Redis.from_url(redis_url)
-    client.delete(KEY, WAKE_KEY)
+    client.delete(KEY)
     deadlines._added.clear()
     yield client
-    client.delete(KEY, WAKE_KEY)
+    client.delete(KEY)
 
 
 def _members(client) -> dict:
@@ -48,9 +48,14 @@ def test_a_token_deadline_fires_its_sweep_at_its_bucket_and_not_before(inline_st
     assert _members(client) == {f"token:{round(bucket * 1000)}": pytest.approx(bucket)}
 
     with time_machine.travel(token.deadline - timedelta(milliseconds=1), tick=False):
-        assert deadlines_step(client=client, idle_seconds=0.01) is None  # not due: it slept
+        assert (
+            deadlines_step(client=client, listener=deadline_listener(client), idle_seconds=0.01)
+            is None
+        )  # not due: it slept
     with time_machine.travel(bucket + 2 * TAKE_MARGIN, tick=False):
-        assert deadlines_step(client=client, idle_seconds=0.01) == {"token": 1}
+        assert deadlines_step(
+            client=client, listener=deadline_listener(client), idle_seconds=0.01
+        ) == {"token": 1}
     execution.refresh_from_db()
     assert execution.status == "FAILED"  # timed out, no Catch
     assert execution.history.filter(type="TaskTimedOut").count() == 1
@@ -69,9 +74,13 @@ def test_a_heartbeat_adds_its_new_deadline_and_the_old_bucket_finds_nothing(inli
         [deadline_bucket(first), deadline_bucket(moved)]
     )
     with time_machine.travel(deadline_bucket(first) + 2 * TAKE_MARGIN, tick=False):
-        assert deadlines_step(client=client, idle_seconds=0.01) == {"token": 0}
+        assert deadlines_step(
+            client=client, listener=deadline_listener(client), idle_seconds=0.01
+        ) == {"token": 0}
     with time_machine.travel(deadline_bucket(moved) + 2 * TAKE_MARGIN, tick=False):
-        assert deadlines_step(client=client, idle_seconds=0.01) == {"token": 1}
+        assert deadlines_step(
+            client=client, listener=deadline_listener(client), idle_seconds=0.01
+        ) == {"token": 1}
 
 
 def test_an_execution_timeout_fires_at_its_bucket(inline_stages, client):
@@ -79,7 +88,9 @@ def test_an_execution_timeout_fires_at_its_bucket(inline_stages, client):
     execution = _start("OnTimeTimeout", definition)
     assert [m.partition(":")[0] for m in _members(client)] == ["timeout"]
     with time_machine.travel(deadline_bucket(execution.timeout_at) + 2 * TAKE_MARGIN, tick=False):
-        assert deadlines_step(client=client, idle_seconds=0.01) == {"timeout": 1}
+        assert deadlines_step(
+            client=client, listener=deadline_listener(client), idle_seconds=0.01
+        ) == {"timeout": 1}
     execution.refresh_from_db()
     assert (execution.status, execution.error) == ("TIMED_OUT", "States.Timeout")
 
@@ -91,7 +102,9 @@ def test_a_wait_past_the_countdowns_reach_is_nudged_at_its_bucket(inline_stages,
     assert [m.partition(":")[0] for m in _members(client)] == ["stage"]
     with time_machine.travel(deadline_bucket(execution.due_at) + 2 * TAKE_MARGIN, tick=False):
         # The nudge runs the due stage (eagerly here; a worker's claim in production).
-        assert deadlines_step(client=client, idle_seconds=0.01) == {"stage": 0}
+        assert deadlines_step(
+            client=client, listener=deadline_listener(client), idle_seconds=0.01
+        ) == {"stage": 0}
     execution.refresh_from_db()
     assert execution.status == "SUCCEEDED"
 

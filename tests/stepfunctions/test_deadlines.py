@@ -2,6 +2,7 @@
 buckets rounded up, one member per kind and bucket, the scheduler woken only by an earlier
 moment, a bucket taken by one taker only and not before its moment."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,9 +17,9 @@ from stepfunctions.services.deadlines import (
     STAGE,
     TIMEOUT,
     TOKEN,
-    WAKE_KEY,
     deadline_bucket,
     deadline_earliest,
+    deadline_listener,
     deadline_sleep,
     deadlines_add,
     deadlines_take_due,
@@ -31,10 +32,10 @@ T0 = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
 def client(redis_url, settings):
     settings.WORKFLOW_DEADLINE_BUCKET_SECONDS = 0.05
     client = redis.Redis.from_url(redis_url)
-    client.delete(KEY, WAKE_KEY)
+    client.delete(KEY)
     deadlines._added.clear()
     yield client
-    client.delete(KEY, WAKE_KEY)
+    client.delete(KEY)
 
 
 def at(seconds: float) -> datetime:
@@ -52,26 +53,27 @@ def test_a_deadline_is_rounded_up_to_its_bucket(settings):
 
 
 def test_one_member_per_kind_and_bucket_and_a_wake_only_for_an_earlier_moment(client):
+    listener = deadline_listener(client)
     # The first moment of an empty set wakes the scheduler (asleep for good, or idling).
     assert deadlines_add([(TOKEN, at(10.01)), (TOKEN, at(10.02))], client=client) is True
     assert client.zcard(KEY) == 1  # the same bucket
-    assert client.llen(WAKE_KEY) == 1
-    client.delete(WAKE_KEY)
+    assert deadline_sleep(5, listener=listener) is True
     # A later moment, or the same bucket of another kind: the scheduler wakes for the earliest
     # anyway, and looks at the set again then.
     assert (
         deadlines_add([(TOKEN, at(20)), (TIMEOUT, at(10.03)), (STAGE, None)], client=client)
         is False
     )
-    assert client.llen(WAKE_KEY) == 0
     assert client.zcard(KEY) == 3
-    # An earlier one wakes it, once however many adds come before it wakes.
+    # An earlier one wakes it; the wake-ups published meanwhile are read at once.
     assert deadlines_add([(STAGE, at(5))], client=client) is True
     assert deadlines_add([(TOKEN, at(4))], client=client) is True
-    assert client.llen(WAKE_KEY) == 1
     assert deadline_earliest(client=client) == pytest.approx(at(4).timestamp())
-    assert deadline_sleep(5, client=client) is True  # woken at once
-    assert deadline_sleep(0.01, client=client) is False  # then sleeps its time
+    assert deadline_sleep(5, listener=listener) is True  # woken at once
+    started = time.monotonic()
+    assert deadline_sleep(0.05, listener=listener) is False  # then sleeps its time
+    assert time.monotonic() - started >= 0.05
+    listener.close()
 
 
 def test_a_bucket_is_taken_at_its_moment_by_one_taker(client):
@@ -106,7 +108,7 @@ def test_after_redis_lost_its_scripts_the_add_loads_them_again(client):
 def test_a_bucket_this_process_added_is_not_sent_again_until_its_moment(client):
     with time_machine.travel(at(0), tick=False):
         assert deadlines_add([(TOKEN, at(900.01))], client=client) is True
-        client.delete(KEY, WAKE_KEY)  # as if another process's scheduler...: not asked again
+        client.delete(KEY)  # as if another process's scheduler...: not asked again
         assert deadlines_add([(TOKEN, at(900.02))], client=client) is False
         assert client.zcard(KEY) == 0
         deadlines_add([(TIMEOUT, at(900.02))], client=client)  # another kind: its own member
