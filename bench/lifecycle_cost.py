@@ -119,6 +119,7 @@ def measure_cost(load: int = 100) -> dict:
     from orders.services.shop_config import shop_config_get
     from stepfunctions import hooks
     from stepfunctions.models import Event, Execution, HistoryEvent
+    from stepfunctions.services import deadlines as deadlines_service
     from stepfunctions.services import events as events_service
 
     make_room(load)
@@ -131,6 +132,14 @@ def measure_cost(load: int = 100) -> dict:
         original_publish(events)
 
     events_service.events_publish = count_publish
+    # The deadline set's round trips (stepfunctions.services.deadlines): one script call each.
+    original_script = deadlines_service._script
+
+    def count_script(client, source):
+        publishes["deadline adds"] += source == deadlines_service._ADD
+        return original_script(client, source)
+
+    deadlines_service._script = count_script
     figures = {}
     try:
         # The day's first order also creates the day's counter.
@@ -155,7 +164,9 @@ def measure_cost(load: int = 100) -> dict:
                 "history rows": HistoryEvent.objects.filter(execution_id=ids[0]).count(),
                 "event rows": Event.objects.filter(execution_id=ids[0]).count(),
                 "redis publishes per lifecycle": round(publishes["messages"] / count, 2),
+                "deadline set adds per lifecycle": round(publishes["deadline adds"] / count, 2),
             }
         return figures
     finally:
         events_service.events_publish = original_publish
+        deadlines_service._script = original_script

@@ -3,11 +3,12 @@ name (stepfunctions.services.messages); beat runs the sweeps (settings' CELERY_B
 
 from collections.abc import Callable
 
-from celery import Task, shared_task
+from celery import Task, shared_task, signals
 
 from stepfunctions import services
 from stepfunctions.integrations.celery_tasks import celery_task_run
 from stepfunctions.integrations.http import http_call
+from stepfunctions.services.deadline_scheduler import deadline_scheduler_start
 from stepfunctions.services.retention import executions_purge
 from stepfunctions.services.task_messages import task_messages_resend
 
@@ -59,3 +60,11 @@ recover_stalled = _sweep_task("recover_stalled", services.executions_recover)
 relay_due_stages = _sweep_task("relay_due_stages", services.executions_relay)
 resend_task_messages = _sweep_task("resend_task_messages", task_messages_resend)
 purge_closed_executions = _sweep_task("purge_closed_executions", executions_purge)
+
+
+@signals.beat_init.connect(weak=False)
+@signals.beat_embedded_init.connect(weak=False)
+def _deadline_scheduler_started(**kwargs) -> None:
+    """Beat's process also runs the deadline scheduler (services.deadline_scheduler): timers fire
+    when due, its periodic sweeps above catching whatever the scheduler missed."""
+    deadline_scheduler_start()

@@ -171,6 +171,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # --- The workflow ------------------------------------------------------------------------------
 # How often beat moves expired callback tokens into their Catch path (seconds).
 WORKFLOW_SWEEP_SECONDS = float(os.environ.get("WORKFLOW_SWEEP_SECONDS", "2"))
+# Timers fire when due (stepfunctions.services.deadlines): each deadline is rounded up to a bucket
+# of this many seconds in Redis, and a thread in beat runs the bucket's sweep at its moment, so a
+# timer fires at most this late (plus the sweep). Smaller: more sweeps at load, each for fewer.
+WORKFLOW_DEADLINE_BUCKET_SECONDS = float(os.environ.get("WORKFLOW_DEADLINE_BUCKET_SECONDS", "0.05"))
+# Off (0): timers wait for the periodic sweeps' tick (up to WORKFLOW_SWEEP_SECONDS), as before.
+WORKFLOW_DEADLINE_SCHEDULER = _env_bool("WORKFLOW_DEADLINE_SCHEDULER", True)
 # An execution left in an automatic stage this long (a lost message, a killed worker) is re-driven.
 WORKFLOW_STALL_SECONDS = float(os.environ.get("WORKFLOW_STALL_SECONDS", "30"))
 # A stage due this long with the broker's queue empty lost its nudge (the broker was down at

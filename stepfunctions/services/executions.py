@@ -28,6 +28,7 @@ from stepfunctions.models import (
 )
 from stepfunctions.models.bulk import rows_insert
 from stepfunctions.services import children
+from stepfunctions.services.deadlines import TIMEOUT, deadlines_add_on_commit
 from stepfunctions.services.messages import execution_nudge
 from stepfunctions.services.stage import EXECUTION_FIELDS
 from stepfunctions.services.state_machines import definition_for, name_validate
@@ -74,6 +75,7 @@ def execution_start(
         with transaction.atomic() if in_transaction else contextlib.nullcontext():
             execution_insert(execution)
             execution_nudge(execution.pk)  # after commit (at once, in autocommit)
+            deadlines_add_on_commit([(TIMEOUT, execution.timeout_at)])
     except IntegrityError:
         existing = Execution.objects.filter(
             state_machine=state_machine, name=execution.name

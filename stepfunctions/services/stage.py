@@ -15,6 +15,7 @@ from stepfunctions.models import CallbackToken, Event, Execution, HistoryEvent
 from stepfunctions.models.bulk import rows_insert, tuples_insert
 from stepfunctions.models.history import HISTORY_FIELDS
 from stepfunctions.services import children
+from stepfunctions.services.deadlines import TOKEN, deadlines_add_on_commit
 from stepfunctions.services.events import events_build, events_save
 from stepfunctions.workflow import (
     Branching,
@@ -212,6 +213,8 @@ class StageWrites:
         self.finished: list[Execution] = []
         # The handlers' memo for this batch (resources.Invocation.batch).
         self.batch: dict = {}
+        # (kind, moment) deadlines the batch opens besides its tokens' (services.deadlines).
+        self.deadlines: list[tuple] = []
 
     def add(self, stage: Stage, *, finished: bool) -> None:
         self.stages.append(stage)
@@ -243,6 +246,10 @@ class StageWrites:
         else:
             Execution.objects.stages_save([stage.execution for stage in stages], _STAGE_FIELDS)
         children.writes_after_executions(stages, now=stages[0].now())
+        # The scheduler hears of the deadlines opened once they are committed.
+        deadlines, self.deadlines = self.deadlines, []
+        deadlines += [(TOKEN, stage.token.deadline) for stage in waiting]
+        deadlines_add_on_commit(deadlines)
         for execution in finished:
             if execution.group_id is None:  # a child run is no app's execution
                 hooks.execution_closed(execution, execution.status)

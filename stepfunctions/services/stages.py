@@ -17,6 +17,7 @@ from django.utils import timezone
 from stepfunctions.models import CallbackToken, Cursor, Execution
 from stepfunctions.observability import execution_log_ids
 from stepfunctions.services import children
+from stepfunctions.services.deadlines import STAGE
 from stepfunctions.services.executions import (
     execution_end,
     execution_insert,
@@ -185,10 +186,13 @@ def _stage_step(
         return None
     if stage.save(outcome):
         delay = max((execution.due_at - now).total_seconds(), 0)
-        # A stage due later than COUNTDOWN_MAX_SECONDS (a long Wait) is fired from its due_at by
-        # the relay and the stall sweep, not by a countdown the broker would hold for hours.
+        # A stage due later than COUNTDOWN_MAX_SECONDS (a long Wait) is fired at its due_at by
+        # the deadline scheduler (the relay and the stall sweep if Redis lost it), not by a
+        # countdown the broker would hold for hours.
         if delay <= COUNTDOWN_MAX_SECONDS and (delay or not in_batch):
             execution_nudge(execution.pk, countdown=delay or None)
+        elif delay > COUNTDOWN_MAX_SECONDS:
+            writes.deadlines.append((STAGE, execution.due_at))  # the deadline scheduler's
     return execution, outcome
 
 
