@@ -8,6 +8,7 @@ one after another, and reads the CPU seconds runsystem's web processes (and work
 them, and this process's own. CPU time, unlike wall-clock time, is little changed by other load
 on the machine. Then the same client calls against a trivial HTTP server that answers each
 operation with the body our server gave it: the client's own floor, whatever the server does.
+As a yardstick, as many GETs of /health/live: the web's CPU for a trivial request.
 With `--py-spy N` it also records N seconds of each web process under a few closed-loop clients
 with py-spy (which must be on PATH or in PY_SPY) and prints where their time goes.
 """
@@ -185,6 +186,27 @@ def client_floor(bodies: dict[str, bytes], count: int) -> dict:
         server.kill()
 
 
+def trivial_requests(endpoint: str, pid: int, count: int) -> dict:
+    """The yardstick: `count` GETs of /health/live (a JSON answer, no database) one after
+    another on one kept-alive connection; the web's CPU per request, the server's floor."""
+    from http.client import HTTPConnection
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    connection = HTTPConnection(parts.hostname, parts.port, timeout=30)
+
+    def get() -> None:
+        connection.request("GET", "/health/live")
+        connection.getresponse().read()
+
+    get()
+    try:
+        figures = _timed_calls(pid, [get] * count)
+    finally:
+        connection.close()
+    return figures
+
+
 def lifecycles_cost(target: Target, pid: int, count: int, tag: str) -> dict:
     """`count` whole lifecycles one after another, as bench.throughput's clients run them: API
     calls per lifecycle by operation, and the CPU per lifecycle of the client and the server."""
@@ -258,6 +280,9 @@ def main() -> None:
                             STATE_MACHINE_ARN)  # fmt: skip
             say("warm-up: 10 lifecycles")
             lifecycles_cost(target, pid, 10, "warm")
+            say(f"yardstick: {options.calls} GETs of /health/live")
+            results["trivial request"] = trivial_requests(running.endpoint, pid, options.calls)
+            say(json.dumps(results["trivial request"], indent=1))
             say(f"{options.calls} calls of each operation")
             results["operations"], bodies = measure_operations(target, pid, options.calls, "op")
             say(json.dumps(results["operations"], indent=1))
