@@ -8,6 +8,8 @@ Requests and live streams take different paths:
 - GetActivityTask (a POST to /sfn/ with that X-Amz-Target: a worker's long poll of up to 60 s)
   goes to the same kind of handler, resolved to the engine's async view: an idle poller is a
   coroutine waiting on Redis, so hundreds of them hold none of the request threads.
+- Every other POST to /sfn/ goes to api_bridge.ApiBridge: the same request threads, one hand-off
+  each way, and only the middleware the API needs (api_bridge.API_MIDDLEWARE).
 - Every other request goes to Django's WSGI handler in a pool of WEB_REQUEST_THREADS threads
   (a2wsgi), as gunicorn's gthread workers ran it: the pool's threads live on, so their database
   connections persist (CONN_MAX_AGE).
@@ -27,6 +29,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.wsgi import get_wsgi_application
 from django.urls import ResolverMatch
 
+from serverlesspresso.api_bridge import ApiBridge, ApiHandler
 from serverlesspresso.database_bounds import web_bounds_install
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serverlesspresso.settings.production")
@@ -113,6 +116,7 @@ streams = StreamHandler()
 polls = ActivityPollHandler()
 sync_runs = SyncExecutionHandler()
 requests = WSGIMiddleware(get_wsgi_application(), workers=settings.WEB_REQUEST_THREADS)
+api = ApiBridge(ApiHandler(), requests.executor, settings.SFN_MAX_BODY_BYTES)
 
 
 async def application(scope, receive, send) -> None:
@@ -123,6 +127,8 @@ async def application(scope, receive, send) -> None:
             app = polls
         elif _sfn_target(scope) == SYNC_TARGET:
             app = sync_runs
+        elif scope["path"].startswith(SFN_PREFIX) and scope.get("method") == "POST":
+            app = api
         else:
             app = requests
         await app(scope, receive, send)
