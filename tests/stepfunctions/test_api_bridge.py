@@ -55,7 +55,9 @@ def _serve(scope: dict, chunks: list[bytes], limit: int = 262144) -> tuple[dict,
         async def send(message):
             sent.append(message)
 
-        asyncio.run(bridge(scope, receive, send))
+        # On a loop of its own thread: the browser tests' driver may leave one in this thread.
+        with ThreadPoolExecutor(1) as loop_thread:
+            loop_thread.submit(asyncio.run, bridge(scope, receive, send)).result()
         pool.submit(connections.close_all).result()
     start, body = sent
     return {**start, "headers": dict(start["headers"])}, body["body"]
