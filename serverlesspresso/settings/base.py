@@ -9,10 +9,11 @@ whatever first writes there (serverlesspresso.var_dir_ensure).
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
+
+from serverlesspresso.settings.hosts import hosts_with
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # The embedded SQLite file, Redis socket and beat schedule live here; a fresh clone has no var/.
@@ -283,17 +284,8 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
 
 
 def hosts_with_public(hosts: list[str]) -> list[str]:
-    """The allowed hosts plus the public URL's: a QR code must not point at a 400 Bad Request.
-    Each name's `sync-` form too: botocore sends StartSyncExecution and TestState to the host
-    `sync-<endpoint host>` (README, "Express workflows")."""
-    public = urlsplit(PUBLIC_BASE_URL).hostname if PUBLIC_BASE_URL else None
-    hosts = [*hosts, public] if public and public not in hosts else hosts
-    return hosts + [f"sync-{h}" for h in hosts if _is_name(h) and f"sync-{h}" not in hosts]
-
-
-def _is_name(host: str) -> bool:
-    """A host name (not an address, a pattern or a wildcard), which a `sync-` form can prefix."""
-    return bool(host) and host[0] not in ".*[" and not host.replace(".", "").isdigit()
+    """The allowed hosts plus the public URL's (settings.hosts.hosts_with)."""
+    return hosts_with(hosts, PUBLIC_BASE_URL)
 
 
 ALLOWED_HOSTS = hosts_with_public(ALLOWED_HOSTS)
