@@ -2,10 +2,11 @@
 within its start with no history kept (but what its logging level keeps), refused definitions,
 the 5-minute bound, an asynchronous Express run through the ordinary stages."""
 
+import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -163,8 +164,10 @@ def test_express_runs_live_at_most_the_express_limit(transactional_db, settings)
     run = express_sync_start(state_machine=express(definition=WAITING))
     assert (run.timeout_at - run.start_date).total_seconds() == 1
 
-    # async_to_sync: a session's browser (Playwright's sync API) may hold this thread's loop.
-    ended = async_to_sync(express_sync_wait_async)(execution=run)
+    # On a loop of its own thread: a session's browser (Playwright's sync API) may hold this one's.
+    with ThreadPoolExecutor(1) as loop_thread:
+        wait = express_sync_wait_async(execution=run)
+        ended = loop_thread.submit(asyncio.run, wait).result()
     assert ended.status == "TIMED_OUT" and ended.stop_date is not None
 
 
