@@ -220,11 +220,12 @@ def test_a_broken_definition_is_refused_with_its_state_and_field_named(bar):
     # Marked at its line in the editor's gutter ("Next": "Shop Open?" of Get Shop Status),
     # where the problem's line link takes the keyboard.
     page.click("#studio-diagnostics .studio-error .studio-goto")
-    [line] = page.evaluate(
-        """Array.from(document.querySelectorAll('#studio-editor .ace_gutter-cell'))
+    marked = """Array.from(document.querySelectorAll('#studio-editor .ace_gutter-cell'))
         .filter((cell) => cell.matches('.ace_error') || cell.querySelector('.ace_error'))
         .map((cell) => cell.textContent.trim())"""
-    )
+    # Ace draws the gutter on its next frame, after scrolling to the line.
+    wait_until(page, f"{marked}.length > 0")
+    [line] = page.evaluate(marked)
     text = page.evaluate("ace.edit('studio-editor').getValue()").splitlines()
     assert '"Next": "Shop Open?"' in text[int(line) - 1]
     assert_no_horizontal_scroll(page)
