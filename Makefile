@@ -65,8 +65,12 @@ browser:
 	        exit 1; \
 	    fi; }
 
-test: $(DEV_INSTALLED) browser
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+# Every test once: the engine's (tests/stepfunctions) with the coffee bar not installed, which
+# proves the engine stands alone, then all the others with it. `make services-test` runs the whole
+# suite again, the engine's tests with the coffee bar installed, on PostgreSQL and Redis.
+# PYTEST_ARGS are options for both runs (-x, --durations=20), not paths.
+test: test-engine browser
+	$(VENV)/bin/pytest --ignore=tests/stepfunctions $(PYTEST_ARGS)
 
 # The engine's tests with the coffee bar (orders) not installed: the engine stands alone.
 test-engine: $(DEV_INSTALLED)
