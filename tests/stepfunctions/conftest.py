@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+import redis
 
 from stepfunctions import resources, services
+from stepfunctions.services import deadlines
 
 MACHINE_NAME = "CallbackWorkflow"
 _DOCUMENT = Path(__file__).resolve().parent / "definitions" / f"{MACHINE_NAME}.asl.json"
@@ -36,3 +38,15 @@ def machine(transactional_db):
     global _numbers
     _numbers = itertools.count(1)
     return services.state_machine_create(name=MACHINE_NAME, definition=machine_document())
+
+
+@pytest.fixture
+def deadline_redis(redis_url, settings):
+    """The session's Redis with the deadline set emptied before and after, 50 ms buckets, and the
+    process's memo of moments already added forgotten."""
+    settings.WORKFLOW_DEADLINE_BUCKET_SECONDS = 0.05
+    client = redis.Redis.from_url(redis_url)
+    client.delete(deadlines.KEY)
+    deadlines._added.clear()
+    yield client
+    client.delete(deadlines.KEY)
