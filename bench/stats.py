@@ -81,11 +81,14 @@ def server_cpu_ms(busy_before: float, busy_after: float, not_server_s: float, li
                   ) -> float | None:  # fmt: skip
     """The server's CPU ms per lifecycle: the machine's busy CPU seconds over a window less what
     was not the server's (the client processes' and the benchmark's own CPU over the same
-    window), per lifecycle completed; None when none completed. Never below 0 (readings a tick
-    apart can cross)."""
-    if not lifecycles:
+    window, and whatever else is subtracted), per lifecycle completed. None when none completed,
+    or when what is subtracted exceeds the whole by more than readings a tick apart can (5%):
+    then the machine was busier with others before than during, and the difference says
+    nothing. Never below 0."""
+    busy = busy_after - busy_before
+    if not lifecycles or busy - not_server_s < -0.05 * busy - 0.02:
         return None
-    return round(max(busy_after - busy_before - not_server_s, 0.0) * 1000 / lifecycles, 1)
+    return round(max(busy - not_server_s, 0.0) * 1000 / lifecycles, 1)
 
 
 def level_figures(run: dict) -> dict:

@@ -130,6 +130,8 @@ def test_the_server_cpu_is_the_machine_busy_cpu_less_the_clients_per_lifecycle()
     assert stats.server_cpu_ms(13.3, 15.3, 0.5, 0) is None
     # Readings a tick apart never make a negative figure.
     assert stats.server_cpu_ms(13.3, 13.3, 0.01, 1) == 0.0
+    # More subtracted than the machine spent (others' load at rest fell away): no figure.
+    assert stats.server_cpu_ms(10.0, 12.0, 3.0, 10) is None
 
 
 def test_cpu_figures_give_the_engine_alone_the_machine_and_the_processes_own():
