@@ -180,7 +180,12 @@ def measure(levels: list[int], seconds: float, cap: float, processes: int, *,
     results: dict = {"server": f"{note}, SERVICES={SERVICES}, one process (python -m "
                      "localstack.runtime.main)", "sweep": {}}  # fmt: skip
     try:
-        with running(own, Path(tempfile.mkdtemp(prefix="wtbench-localstack-"))) as (url, pid):
+        with (
+            tempfile.TemporaryDirectory(
+                prefix="wtbench-localstack-", ignore_cleanup_errors=True
+            ) as work_dir,
+            running(own, Path(work_dir)) as (url, pid),
+        ):
             target = seed_machine(url)
             pool = ClientPool(target, processes)
             try:
