@@ -30,6 +30,10 @@ class Target:
     secret_access_key: str
     state_machine_arn: str
     region: str = "us-east-1"
+    # Take a token only once its task is reported submitted (TaskSubmitted: the event put on
+    # the bus, where a real consumer would read the token). LocalStack and moto drop a callback
+    # that comes between TaskScheduled and TaskSubmitted, and the execution waits forever.
+    await_submitted: bool = False
 
 
 def sfn_client(target: Target, connections: int = 2, *, inject_host_prefix: bool = True):
@@ -54,16 +58,22 @@ def sfn_client(target: Target, connections: int = 2, *, inject_host_prefix: bool
     )
 
 
-def scheduled_tokens(events: list[dict], state_name: str) -> list[str]:
+def scheduled_tokens(events: list[dict], state_name: str, *, submitted: bool = False,
+                     ) -> list[str]:  # fmt: skip
     """Task tokens of a state from GetExecutionHistory's events (a TaskScheduled event belongs to
-    the TaskStateEntered before it)."""
-    tokens, entered = [], None
+    the TaskStateEntered before it); with `submitted`, only those whose TaskSubmitted followed."""
+    tokens, entered, pending = [], None, None
     for event in events:
         if event["type"] == "TaskStateEntered":
             entered = event["stateEnteredEventDetails"]["name"]
         elif event["type"] == "TaskScheduled" and entered == state_name:
             parameters = json.loads(event["taskScheduledEventDetails"]["parameters"])
-            tokens.append(parameters["Entries"][0]["Detail"]["TaskToken"])
+            pending = parameters["Entries"][0]["Detail"]["TaskToken"]
+            if not submitted:
+                tokens.append(pending)
+        elif event["type"] == "TaskSubmitted" and submitted and pending and entered == state_name:
+            tokens.append(pending)
+            pending = None
     return tokens
 
 
@@ -117,7 +127,8 @@ class Lifecycles:
     def _token(self, arn: str, state_name: str) -> str:
         def check():
             events = self._call("get_execution_history", executionArn=arn, maxResults=1000)
-            return scheduled_tokens(events["events"], state_name)
+            return scheduled_tokens(events["events"], state_name,
+                                    submitted=self.target.await_submitted)  # fmt: skip
 
         return self._poll(check)[-1]
 

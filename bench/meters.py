@@ -1,16 +1,21 @@
-"""What the system's processes spend, read from the outside (psutil): the memory, threads and
-CPU time of runsystem's children by kind, a thread sampling their memory through a run, and a CPU
-meter for a worker, the PostgreSQL backends of one database and this driver. CPU time, unlike
-wall-clock time, is little changed by the machine's other load.
+"""What the system's processes spend, read from the outside (psutil, /proc/stat): the memory,
+threads and CPU time of runsystem's children by kind, a thread sampling their memory through a
+run, a CPU meter for a worker, the PostgreSQL backends of one database and this driver, the CPU of
+a whole process tree, and the machine's busy CPU. CPU time, unlike wall-clock time, is little
+changed by the machine's other load.
 """
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
+
+from bench import stats
 
 
 def label(process: psutil.Process) -> str:
@@ -61,6 +66,24 @@ def cpu_seconds(process: psutil.Process) -> float:
     """CPU seconds (user + system) the process has used so far."""
     times = process.cpu_times()
     return times.user + times.system
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all of its descendants alive now
+    (what a server of several processes, LocalStack's, has spent)."""
+    total = 0.0
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                total += cpu_seconds(process)
+    return total
+
+
+def machine_busy() -> float:
+    """The machine's busy CPU seconds so far, all cores (bench.stats.proc_stat_busy of
+    /proc/stat): two readings around a window give what every process on it spent."""
+    return stats.proc_stat_busy(Path("/proc/stat").read_text(), os.sysconf("SC_CLK_TCK"))
 
 
 def children_cpu(pid: int) -> dict[str, float]:
@@ -174,3 +197,47 @@ def web_pids(pid: int) -> list[int]:
             workers = child.children()
             pids += [w.pid for w in workers] or [child.pid]
     return pids
+
+
+class ServerCpu:
+    """What a window cost the server, read around it: runsystem's children's CPU by label
+    (`spent`; or whatever `measure` reads of the server `pid`), and the `machine`'s readings for
+    bench.stats.cpu_figures: its busy CPU before and after (/proc/stat), the window, this
+    driver's own CPU, the PostgreSQL backends of `database` (a CpuMeter, so a backend that
+    closes meanwhile keeps its share) and, given `baseline` seconds, the busy cores at rest
+    just before."""
+
+    def __init__(self, pid: int, database: str | None, baseline: float = 0.0,
+                 measure: Callable[[int], dict[str, float]] = children_cpu) -> None:  # fmt: skip
+        self.pid = pid
+        self.baseline = baseline
+        self.measure = measure
+        self.meter = CpuMeter(worker_pid=pid, database=database, interval=1.0)
+        self.spent: dict[str, float] = {}
+        self.machine: dict[str, float] = {}
+
+    def __enter__(self) -> "ServerCpu":
+        # The machine's busy cores with the system at rest just before: on a shared machine,
+        # what others were spending (and the idle system's own ticking), to set beside it.
+        before, started = machine_busy(), time.monotonic()
+        time.sleep(self.baseline)
+        self._baseline = (machine_busy() - before) / max(time.monotonic() - started, 1e-9)
+        self._children = self.measure(self.pid)
+        self.meter.__enter__()
+        self._driver = cpu_seconds(psutil.Process())
+        self._busy, self._started = machine_busy(), time.monotonic()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        busy, window = machine_busy(), time.monotonic() - self._started
+        driver = cpu_seconds(psutil.Process()) - self._driver
+        self.meter.__exit__(*exc)
+        self.spent = stats.cpu_spent(self._children, self.measure(self.pid))
+        self.machine = {
+            "busy before s": self._busy,
+            "busy after s": busy,
+            "driver s": driver,
+            "postgresql s": self.meter.seconds()["postgresql"],
+            "window s": window,
+            **({"busy cores at rest before": self._baseline} if self.baseline else {}),
+        }

@@ -85,6 +85,39 @@ def _cpu_cell(cpu: dict | None) -> str:
             f"{cpu['API calls per lifecycle']} calls)")  # fmt: skip
 
 
+MACHINE_LESS_CLIENTS = "server CPU ms per lifecycle (machine less clients)"
+OWN = "server processes' own CPU ms per lifecycle"
+LESS_AT_REST = "server CPU ms per lifecycle (less clients and the load at rest)"
+
+
+def server_cpu_cell(cpu: dict | None) -> str:
+    """The server's CPU per lifecycle (the machine's less the clients'), its processes' own, the
+    web's per API call and the engine's (worker and beat) per lifecycle."""
+    if not cpu:
+        return "n/a"
+    return (f"{cpu.get(MACHINE_LESS_CLIENTS)} ms (machine less clients; less the load at rest "
+            f"too {cpu.get(LESS_AT_REST)} ms, {cpu.get('busy cores at rest before')} cores at "
+            f"rest; its processes' own {cpu.get(OWN)} ms), web "
+            f"{cpu.get('web CPU ms per API call')} ms per API call, engine "
+            f"{cpu.get('engine CPU ms per lifecycle')} ms per lifecycle")  # fmt: skip
+
+
+def localstack_rows(localstack: dict) -> list[tuple[str, str]]:
+    if not localstack:
+        return []
+    if "skipped" in localstack:
+        return [("LocalStack", f"skipped: {localstack['skipped']}")]
+    rows = [("LocalStack, same clients", str(localstack.get("server", "")))]
+    for clients, figures in localstack.get("sweep", {}).items():
+        rows.append((f"  LocalStack {clients} clients",
+                     f"{figures['lifecycles/s']} lifecycles/s, callback-to-next-wait p99 "
+                     f"{figures['server']['p99_ms']} ms, errors {figures['errors']}; server CPU "
+                     f"{figures['cpu'].get('server CPU ms per lifecycle')} ms per lifecycle "
+                     f"(machine less clients {figures['cpu'].get(MACHINE_LESS_CLIENTS)} ms, "
+                     f"less the load at rest too {figures['cpu'].get(LESS_AT_REST)} ms)"))  # fmt: skip
+    return rows
+
+
 def table_rows(results: dict) -> list[tuple[str, str]]:
     def get(*path):
         value = results
@@ -104,6 +137,8 @@ def table_rows(results: dict) -> list[tuple[str, str]]:
                      f"(callback-to-next-wait p99 {figures['server']['p99_ms']} ms, "
                      f"errors {figures['errors']}, throttled {figures['throttled']})"
                      + _cpu_cell(figures.get("cpu"))))  # fmt: skip
+        rows.append((f"    {clients} clients: server CPU per lifecycle",
+                     server_cpu_cell(figures.get("cpu"))))  # fmt: skip
     rows += [
         ("peak", f"{get('peak', 'lifecycles/s')} lifecycles/s at {get('peak', 'clients')} clients"),
         ("boto3 clients' own CPU (the clients' ceiling)", f"{get('client yardstick', 'says')}"),
@@ -147,6 +182,7 @@ def table_rows(results: dict) -> list[tuple[str, str]]:
             f"({get('moto', 'lambda steps as Pass states', 'lifecycles')} run)",
         ),
     ]
+    rows += localstack_rows(results.get("localstack", {}))
     for name, value in results.get("ratios", {}).items():
         rows.append((f"ratio: {name}", str(value)))
     rows.append(("load average start / end",
@@ -154,29 +190,58 @@ def table_rows(results: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def _series(sweep: dict) -> dict:
+    """A sweep's points by client count: lifecycles/s, callback p99, and server CPU per lifecycle:
+    the machine's less the clients', and the server's processes' own (ours: runsystem's and the
+    database's backends; LocalStack's: its process tree's)."""
+    points = {int(k): v for k, v in sweep.items()}
+    clients = sorted(points)
+    cpu = [points[c].get("cpu") or {} for c in clients]
+    return {
+        "clients": clients,
+        "rate": [points[c]["lifecycles/s"] for c in clients],
+        "p99": [points[c]["server"]["p99_ms"] for c in clients],
+        "cpu": [figures.get(MACHINE_LESS_CLIENTS) for figures in cpu],
+        "own": [figures.get(OWN, figures.get("server CPU ms per lifecycle")) for figures in cpu],
+    }
+
+
 def plot(results: list[dict], path: Path) -> None:
-    """Throughput and callback-to-next-wait p99 against clients, one line per run."""
+    """Throughput, callback-to-next-wait p99 and the server's CPU per lifecycle against clients,
+    one line per run, and one per run's LocalStack yardstick when it ran."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2), dpi=80)
+    figure, axes = plt.subplots(1, 3, figsize=(11, 3.2), dpi=80)
+    lines = []
     for run in results:
         label = run.get("label") or run["commit"]
-        sweep = {int(k): v for k, v in run["sweep"].items()}
-        clients = sorted(sweep)
-        left.plot(clients, [sweep[c]["lifecycles/s"] for c in clients], marker="o", label=label)
-        right.plot(clients, [sweep[c]["server"]["p99_ms"] or 0 for c in clients], marker="o",
-                   label=label)  # fmt: skip
-    for axis, title in ((left, "lifecycles/s"), (right, "callback-to-next-wait p99 (ms)")):
+        lines.append((label, _series(run["sweep"]), "o"))
+        if run.get("localstack", {}).get("sweep"):
+            lines.append((f"LocalStack ({label})", _series(run["localstack"]["sweep"]), "s"))
+    for label, series, marker in lines:
+        for axis, key in zip(axes, ("rate", "p99", "cpu"), strict=True):
+            pairs = [(c, v) for c, v in zip(series["clients"], series[key], strict=True)
+                     if v is not None]  # fmt: skip
+            drawn = axis.plot([c for c, _ in pairs], [v for _, v in pairs], marker=marker,
+                              label=label)  # fmt: skip
+        own = [(c, v) for c, v in zip(series["clients"], series["own"], strict=True) if v]
+        axes[2].plot([c for c, _ in own], [v for _, v in own], marker=marker, linestyle="--",
+                     color=drawn[0].get_color())  # fmt: skip
+    titles = ("lifecycles/s", "callback-to-next-wait p99 (ms)",
+              "server CPU ms per lifecycle\n(machine less clients; dashed: processes' own)")  # fmt: skip
+    ticks = sorted({c for _, series, _ in lines for c in series["clients"]})
+    for axis, title in zip(axes, titles, strict=True):
         axis.set_xscale("log", base=2)
-        ticks = sorted({int(k) for run in results for k in run["sweep"]})
         axis.set_xticks(ticks, [str(t) for t in ticks])
         axis.set_xlabel("boto3 clients")
         axis.set_title(title, fontsize=10)
         axis.grid(alpha=0.3)
-    left.legend(fontsize=8)
+    axes[1].set_yscale("log")
+    axes[2].set_yscale("log")
+    axes[0].legend(fontsize=8)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)

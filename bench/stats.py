@@ -66,6 +66,31 @@ def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, fl
     return {label: after[label] - before.get(label, 0.0) for label in after}
 
 
+def proc_stat_busy(text: str, ticks_per_second: int) -> float:
+    """Busy CPU seconds of all cores from /proc/stat's text: its first line's user, nice, system,
+    irq, softirq and steal ticks (idle and iowait are not work; guest time is in user already)."""
+    fields = text.splitlines()[0].split()
+    if fields[0] != "cpu":
+        raise ValueError(f"not /proc/stat's first line: {fields[:1]}")
+    ticks = [int(value) for value in fields[1:]] + [0] * 8
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks[:8]
+    return (user + nice + system + irq + softirq + steal) / ticks_per_second
+
+
+def server_cpu_ms(busy_before: float, busy_after: float, not_server_s: float, lifecycles: int,
+                  ) -> float | None:  # fmt: skip
+    """The server's CPU ms per lifecycle: the machine's busy CPU seconds over a window less what
+    was not the server's (the client processes' and the benchmark's own CPU over the same
+    window, and whatever else is subtracted), per lifecycle completed. None when none completed,
+    or when what is subtracted exceeds the whole by more than readings a tick apart can (5%):
+    then the machine was busier with others before than during, and the difference says
+    nothing. Never below 0."""
+    busy = busy_after - busy_before
+    if not lifecycles or busy - not_server_s < -0.05 * busy - 0.02:
+        return None
+    return round(max(busy - not_server_s, 0.0) * 1000 / lifecycles, 1)
+
+
 def level_figures(run: dict) -> dict:
     """Lifecycles/s counted over the window after its ramp (while the clients' first lifecycles
     are in flight; a lifecycle takes seconds under load), and the clients' own view."""
@@ -89,10 +114,14 @@ def level_figures(run: dict) -> dict:
     }
 
 
-def cpu_figures(run: dict, spent: dict[str, float]) -> dict:
+def cpu_figures(run: dict, spent: dict[str, float], machine: dict | None = None) -> dict:
     """What a level cost in CPU: the client processes' own (boto3 signing, sending, parsing and
     polling) and each of runsystem's children's, per lifecycle the clients completed and per API
-    call. CPU time, unlike wall-clock time, is little changed by the machine's other load; the
+    call; the engine's alone (worker and beat); and, given the `machine`'s readings over the
+    same window ("busy before s", "busy after s", "driver s": this process's CPU, "postgresql
+    s": the database's backends), the server's whole (server_cpu_ms: web, worker, beat,
+    PostgreSQL and Redis together, and whatever else ran on the machine) beside the sum of its
+    processes' own. CPU time, unlike wall-clock time, is little changed by the machine's other load; the
     clients' figure says how many lifecycles/s this machine's cores could drive with nothing
     else running, the ceiling of any figure over HTTP with the clients on the same cores."""
     completed = sum(1 for r in run["records"] if not r[3])
@@ -114,7 +143,31 @@ def cpu_figures(run: dict, spent: dict[str, float]) -> dict:
             label: round(seconds * 1000 / completed, 1) for label, seconds in spent.items()
         },
         "web CPU ms per API call": round(spent.get("web", 0.0) * 1000 / calls, 2),
+        "engine CPU ms per lifecycle": round(
+            (spent.get("worker", 0.0) + spent.get("beat", 0.0)) * 1000 / completed, 1
+        ),
+        **(_machine_figures(run, spent, machine, completed) if machine else {}),
     }
+
+
+def _machine_figures(run: dict, spent: dict[str, float], machine: dict, completed: int) -> dict:
+    own = sum(spent.values()) + machine.get("postgresql s", 0.0)
+    not_server = run["client cpu s"] + machine.get("driver s", 0.0)
+    figures = {
+        "server CPU ms per lifecycle (machine less clients)": server_cpu_ms(
+            machine["busy before s"], machine["busy after s"], not_server, completed
+        ),
+        "server processes' own CPU ms per lifecycle": round(own * 1000 / completed, 1),
+    }
+    at_rest = machine.get("busy cores at rest before")
+    if at_rest is not None and "window s" in machine:
+        # On a shared machine: less what was being spent before the level, had it gone on.
+        figures["busy cores at rest before"] = round(at_rest, 2)
+        figures["server CPU ms per lifecycle (less clients and the load at rest)"] = (
+            server_cpu_ms(machine["busy before s"], machine["busy after s"],
+                          not_server + at_rest * machine["window s"], completed)
+        )  # fmt: skip
+    return figures
 
 
 def client_yardstick(sweep: dict) -> dict:

@@ -1,11 +1,15 @@
 """Throughput, latency, timeouts, sweep cost and memory of the production shape, with yardsticks.
 
     python -m bench.throughput [--quick] [--out var/bench/throughput.json] [--plot PATH]
+                               [--clients 8,32] [--seconds 20] [--no-timers] [--database NAME]
 
 Brings up `manage.py runsystem` (whatever processes it runs) on a throwaway PostgreSQL database
 and the benchmark's Redis database, drives the Step Functions API with boto3 clients from several
-processes, and measures the targets of issue 9; then pgbench, Celery's empty task and moto's Step
-Functions on the same machine. Prints progress and a table, writes a JSON; asserts nothing.
+processes, and measures the targets of issues 9 and 26 (the server's CPU per lifecycle: the
+machine's busy CPU less the clients'); then pgbench, Celery's empty task, moto's Step Functions
+and LocalStack's (bench.localstack, skipped with a note when it cannot run) on the same machine.
+Prints progress and a table, writes a JSON; asserts nothing. The database's name comes from
+--database or BENCH_DATABASE, the Redis from BENCH_REDIS_URL (bench.stores).
 """
 
 import argparse
@@ -17,27 +21,29 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import meters, report, stats, stores, sweeps, system, yardsticks
+from bench import localstack, meters, report, stats, stores, sweeps, system, yardsticks
 from bench.clients import BARISTA_WAIT, CUSTOMER_WAIT, STATE_MACHINE_ARN, ClientPool, Target
 from bench.report import load_average, say
 
-DATABASE = "wtbench_run"
+DATABASE = os.environ.get("BENCH_DATABASE", "wtbench_run")
 SOAK_CHUNK_SECONDS = 30
 SIZES = {
     "full": {
         "clients": [1, 4, 16, 32, 64], "seconds": 12, "level_cap": 30, "settle_cap": 30, "half_seconds": 15,
         "idle": 20, "timeouts": 100_000, "timeout_margin": 12, "timeout_cap": 40,
         "waiting": 1_000_000, "due": 1_000, "pgbench_seconds": 10, "pgbench_scale": 10,
-        "celery_tasks": 1_000, "moto": 10, "moto_seconds": 30,
+        "celery_tasks": 1_000, "moto": 10, "moto_seconds": 30, "localstack": [8, 32],
     },
     "quick": {
         "clients": [1, 4], "seconds": 6, "level_cap": 10, "settle_cap": 10, "half_seconds": 4, "idle": 5,
         "timeouts": 1_000, "timeout_margin": 4, "timeout_cap": 10, "waiting": 10_000,
         "due": 100, "pgbench_seconds": 3, "pgbench_scale": 1, "celery_tasks": 200, "moto": 2,
-        "moto_seconds": 10,
+        "moto_seconds": 10, "localstack": [2],
     },
 }  # fmt: skip
 CLIENT_PROCESSES = 4
+# Seconds the machine's busy CPU is read with the system at rest before each level.
+BASELINE_SECONDS = 2.0
 
 
 def callback_gaps(prefix: str, first_wait: str = CUSTOMER_WAIT, second_wait: str = BARISTA_WAIT,
@@ -102,7 +108,7 @@ def settle(cap: float) -> float:
     return round(time.monotonic() - started, 1)
 
 
-def measure_api(pool: ClientPool, sizes: dict, results: dict, pid: int) -> None:
+def measure_api(pool: ClientPool, sizes: dict, results: dict, pid: int, database: str) -> None:
     say("warm-up: 2 lifecycles, 1 client")
     pool.run(1, "warm", duration=60, max_count=2)
     results["first order at"] = time.time()
@@ -113,12 +119,11 @@ def measure_api(pool: ClientPool, sizes: dict, results: dict, pid: int) -> None:
         # clients / rate seconds; the window is that ramp plus the base time (capped).
         ramp = clients / rate if rate else sizes["seconds"] / 4
         duration = min(max(sizes["seconds"], ramp + sizes["seconds"]), sizes["level_cap"])
-        cpu_before = meters.children_cpu(pid)
-        run = pool.run(clients, f"c{clients}", duration=duration)
-        spent = stats.cpu_spent(cpu_before, meters.children_cpu(pid))
+        with meters.ServerCpu(pid, database, baseline=BASELINE_SECONDS) as server:
+            run = pool.run(clients, f"c{clients}", duration=duration)
         run["ramp"] = min(ramp, duration / 2)
         figures = stats.level_figures(run)
-        figures["cpu"] = stats.cpu_figures(run, spent)
+        figures["cpu"] = stats.cpu_figures(run, server.spent, server.machine)
         figures["lifecycles/s"] = stage_rate(
             f"c{clients}", run["go"] + run["ramp"], run["go"] + duration
         )
@@ -137,6 +142,7 @@ def measure_api(pool: ClientPool, sizes: dict, results: dict, pid: int) -> None:
                 f"boto3 clients {cpu['client CPU ms per lifecycle']} ms, "
                 + ", ".join(f"{k} {v} ms" for k, v in cpu["server CPU ms per lifecycle"].items())
                 + f"; web {cpu['web CPU ms per API call']} ms per API call")  # fmt: skip
+            say("     server CPU per lifecycle", report.server_cpu_cell(cpu))
     results["sweep"] = sweep
     results["client yardstick"] = stats.client_yardstick(sweep)
     if results["client yardstick"]:
@@ -258,7 +264,7 @@ def run_all(options, sizes: dict) -> dict:
 
             pool.run = keep
             try:
-                measure_api(pool, sizes, results, running.process.pid)
+                measure_api(pool, sizes, results, running.process.pid, options.database)
             finally:
                 pool.close()
                 sampler.stop()
@@ -266,13 +272,16 @@ def run_all(options, sizes: dict) -> dict:
                 sampler.samples, runs, results.pop("first order at")
             )
             say("memory:", json.dumps(results["memory"]))
-            results["timeouts"] = sweeps.measure_timeouts(target, sizes)
-            say("timeouts:", json.dumps(results["timeouts"]))
-        results["sweep tick"] = sweeps.measure_sweep_tick(sizes)
+            if not options.no_timers:
+                results["timeouts"] = sweeps.measure_timeouts(target, sizes)
+                say("timeouts:", json.dumps(results["timeouts"]))
+        if not options.no_timers:
+            results["sweep tick"] = sweeps.measure_sweep_tick(sizes)
     say(f"database {options.database} dropped")
     if not options.skip_yardsticks:
         say("yardstick: pgbench")
-        results["pgbench"] = yardsticks.pgbench(sizes["pgbench_seconds"], sizes["pgbench_scale"])
+        results["pgbench"] = yardsticks.pgbench(sizes["pgbench_seconds"], sizes["pgbench_scale"],
+                                                f"{options.database}_pgbench")  # fmt: skip
         say("  ", results["pgbench"])
         say("yardstick: Celery's empty task")
         results["celery empty task"] = yardsticks.celery_empty(sizes["celery_tasks"])
@@ -281,6 +290,11 @@ def run_all(options, sizes: dict) -> dict:
         results["moto"] = yardsticks.moto(sizes["moto"], sizes["moto_seconds"])
         say("  ", json.dumps(results["moto"], default=str))
         results["step functions quotas"] = yardsticks.STEP_FUNCTIONS_QUOTAS
+    if not options.skip_yardsticks and not options.skip_localstack:
+        say(f"yardstick: LocalStack at {sizes['localstack']} clients")
+        results["localstack"] = localstack.measure(
+            sizes["localstack"], sizes["seconds"], sizes["level_cap"] * 1.5, CLIENT_PROCESSES
+        )
     results["load average at end"] = load_average()
     say("load average at end:", results["load average at end"])
     return results
@@ -300,6 +314,11 @@ def main() -> None:
                         help="no run: print --compare's JSONs as one Markdown table")  # fmt: skip
     parser.add_argument("--database", default=DATABASE, help="the throwaway database's name")
     parser.add_argument("--skip-yardsticks", action="store_true")
+    parser.add_argument("--skip-localstack", action="store_true")
+    parser.add_argument("--no-timers", action="store_true",
+                        help="no timeouts crowd, no sweep tick")  # fmt: skip
+    parser.add_argument("--clients", help="client levels, comma-separated (also LocalStack's)")
+    parser.add_argument("--seconds", type=int, help="base seconds per level (cap: 2.5 times)")
     parser.add_argument(
         "--soak",
         type=int,
@@ -324,7 +343,11 @@ def main() -> None:
         out = report.results_write(results, options.out, "soak")
         say(f"results: {out}")
         return
-    sizes = SIZES["quick" if options.quick else "full"]
+    sizes = dict(SIZES["quick" if options.quick else "full"])
+    if options.clients:
+        sizes["clients"] = sizes["localstack"] = [int(c) for c in options.clients.split(",")]
+    if options.seconds:
+        sizes["seconds"], sizes["level_cap"] = options.seconds, options.seconds * 5 // 2
     started = time.perf_counter()
     results = run_all(options, sizes)
     results["label"] = options.label

@@ -29,13 +29,14 @@ STEP_FUNCTIONS_QUOTAS = {
 }
 
 
-def pgbench(seconds: int, scale: int) -> dict:
-    """`pgbench -N -c8 -j2` (simple updates, no branch/teller contention) on its own database."""
+def pgbench(seconds: int, scale: int, database: str = PGBENCH_DATABASE) -> dict:
+    """`pgbench -N -c8 -j2` (simple updates, no branch/teller contention) on its own database
+    `database` (made and dropped here)."""
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pgbench"))
     if not candidates:
         return {"error": "pgbench not found under /usr/lib/postgresql/*/bin"}
     binary = candidates[-1]
-    url = stores.database_create(PGBENCH_DATABASE)
+    url = stores.database_create(database)
     try:
         subprocess.run([binary, "-i", "-q", "-s", str(scale), url], check=True,
                        capture_output=True, timeout=300)  # fmt: skip
@@ -44,7 +45,7 @@ def pgbench(seconds: int, scale: int) -> dict:
             check=True, capture_output=True, text=True, timeout=seconds + 120,
         )  # fmt: skip
     finally:
-        stores.database_drop(PGBENCH_DATABASE)
+        stores.database_drop(database)
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
     return {
         "command": f"pgbench -N -c8 -j2 -T {seconds} (scale {scale})",
@@ -85,7 +86,9 @@ def celery_empty(tasks: int, redis_url: str = stores.REDIS_URL) -> dict:
     return {"tasks": tasks, "seconds": round(elapsed, 2), "tasks/s": round(tasks / elapsed)}
 
 
-def _moto_definition(runnable: bool) -> str:
+def seed_definition(runnable: bool) -> str:
+    """The seed's workflow as JSON; `runnable`: its two Lambda steps as Pass states with the same
+    results (for an emulator that cannot run the coffee bar's functions)."""
     document = json.loads(
         (system.REPO / "orders" / "definitions" / "OrderProcessorWorkflow.asl.json").read_text()
     )
@@ -139,7 +142,7 @@ def moto(lifecycles: int, budget_seconds: float = 60) -> dict:
         seed = {"detail": {"orderId": "1", "userId": "bench"}}
 
         as_is = sfn.create_state_machine(name="OrderProcessorWorkflow", roleArn=role,
-                                         definition=_moto_definition(False))["stateMachineArn"]  # fmt: skip
+                                         definition=seed_definition(False))["stateMachineArn"]  # fmt: skip
         arn = sfn.start_execution(stateMachineArn=as_is, input=json.dumps(seed))["executionArn"]
         described = _moto_wait(sfn, arn, lambda d: d["status"] != "RUNNING", timeout=20)
         history = sfn.get_execution_history(executionArn=arn)["events"]
@@ -152,7 +155,7 @@ def moto(lifecycles: int, budget_seconds: float = 60) -> dict:
         }  # fmt: skip
 
         runnable = sfn.create_state_machine(name="OrderProcessorPass", roleArn=role,
-                                            definition=_moto_definition(True))["stateMachineArn"]  # fmt: skip
+                                            definition=seed_definition(True))["stateMachineArn"]  # fmt: skip
         done = 0
         started = time.perf_counter()
         error = None
