@@ -217,12 +217,15 @@ def lifecycles_cost(target: Target, pid: int, count: int, tag: str) -> dict:
         client.run(f"{tag}-{n}")
     client_ms = (time.process_time() - client_before) * 1000 / count
     spent = stats.cpu_spent(before, meters.children_cpu(pid))
+    calls = sum(client.calls.values())
     return {
         "lifecycles": count,
-        "API calls per lifecycle": round(sum(client.calls.values()) / count, 2),
+        "API calls per lifecycle": round(calls / count, 2),
         "by operation": {k: round(v / count, 2) for k, v in sorted(client.calls.items())},
         "client CPU ms per lifecycle": round(client_ms, 1),
         "server CPU ms per lifecycle": {k: round(v * 1000 / count, 1) for k, v in spent.items()},
+        # Issue 26's figure: the web's CPU per API call over whole lifecycles.
+        "web CPU ms per API call": round(spent.get("web", 0) * 1000 / calls, 2) if calls else None,
     }
 
 

@@ -10,6 +10,7 @@ import io
 from a2wsgi.wsgi import build_environ
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+from django.urls import ResolverMatch
 
 # What the Step Functions API needs of settings.MIDDLEWARE: its JSON answers set no cookie, render
 # no page and read no session or user (SigV4 names the caller), so sessions, CSRF (the view is
@@ -23,8 +24,28 @@ API_MIDDLEWARE = [
 ]
 
 
+# The endpoint's own paths (serverlesspresso/urls.py): resolved once, their match kept; any other
+# path under /sfn is resolved as Django resolves it (to a 404).
+ENDPOINT_PATHS = ("/sfn", "/sfn/")
+
+
 class ApiHandler(WSGIHandler):
-    """Django's WSGI handler for POSTs to the Step Functions API, with API_MIDDLEWARE."""
+    """Django's WSGI handler for POSTs to the Step Functions API, with API_MIDDLEWARE, and the
+    endpoint's paths resolved once (the URL resolver's walk is the same every call)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._matches: dict[str, ResolverMatch] = {}
+
+    def resolve_request(self, request) -> ResolverMatch:
+        path = request.path_info
+        if path not in ENDPOINT_PATHS or hasattr(request, "urlconf"):
+            return super().resolve_request(request)
+        match = self._matches.get(path)
+        if match is None:
+            match = self._matches[path] = super().resolve_request(request)
+        request.resolver_match = match
+        return match
 
     def load_middleware(self, is_async: bool = False) -> None:
         everything = settings.MIDDLEWARE

@@ -2,12 +2,13 @@
 
 import secrets
 import string
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Permission
-from django.db import transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -71,19 +72,54 @@ def access_key_find(*, access_key_id: str, permission: str | None = None) -> Acc
     `access_key_permitted` from the same query, in SQL written once per process: every API
     request asks this, and the ORM's compiling of the query cost more CPU than the rest of the
     request's own work. The key's user is then loaded only when read (a refusal's message).
+
+    The read is the request's first query, so it stands in for the kept connection's health
+    check (CONN_HEALTH_CHECKS' SELECT 1, a round trip a call): see _read_checking_connection.
     """
     if permission is not None and _model_backend_only():
-        found = AccessKey.objects.find_with_permission(
-            access_key_id=access_key_id, codename=permission
-        )
-        if found is not None:
-            found.permission_asked = permission
-        return found
-    return (
-        AccessKey.objects.select_related("user")
-        .filter(access_key_id=access_key_id, is_active=True, user__is_active=True)
-        .first()
-    )
+
+        def read() -> AccessKey | None:
+            found = AccessKey.objects.find_with_permission(
+                access_key_id=access_key_id, codename=permission
+            )
+            if found is not None:
+                found.permission_asked = permission
+            return found
+
+    else:
+
+        def read() -> AccessKey | None:
+            return (
+                AccessKey.objects.select_related("user")
+                .filter(access_key_id=access_key_id, is_active=True, user__is_active=True)
+                .first()
+            )
+
+    return _read_checking_connection(read)
+
+
+def _read_checking_connection(read: Callable[[], AccessKey | None]) -> AccessKey | None:
+    """`read()` as the health check of a kept connection not yet checked in this request: it
+    runs at once, and only if it fails is the connection checked as Django would have checked it
+    first (a SELECT 1); found unusable (the server restarted, pg_terminate_backend, an idle
+    reaper), it is closed and the read made again on a new one. A connection that still answers
+    raises the read's error as before (a statement timeout is the outage's 503)."""
+    connection = connections[router.db_for_read(AccessKey)]
+    if (
+        connection.connection is None
+        or not connection.health_check_enabled
+        or connection.health_check_done
+        or connection.in_atomic_block
+    ):
+        return read()
+    connection.health_check_done = True
+    try:
+        return read()
+    except DatabaseError:
+        if connection.is_usable():
+            raise
+        connection.close()
+        return read()
 
 
 def access_key_permitted(*, access_key: AccessKey, permission: str) -> bool:

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
 from stepfunctions import services
@@ -150,3 +150,43 @@ def test_history_pages_by_token_both_ways(client, sfn_key, execution):
     execution.refresh_from_db()
     assert pages(False) == list(range(1, execution.event_count + 1))
     assert pages(True) == list(range(execution.event_count, 0, -1))
+
+
+def test_the_keys_read_is_the_kept_connections_health_check(sfn_key, transactional_db, monkeypatch):
+    """A kept connection not yet checked in this request: the key's read stands in for Django's
+    SELECT 1; only when it fails is the connection checked, and one found dead is replaced and
+    the read made again. An error on a connection that still answers is the read's own."""
+    checks, closes, failures = [], [], []
+    usable = {"answer": True}
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or usable["answer"])
+    close = connection.close
+    monkeypatch.setattr(connection, "close", lambda: closes.append(1) or close())
+    find = AccessKey.objects.find_with_permission
+
+    def failing_once(**kwargs):
+        if failures:
+            raise OperationalError(failures.pop())
+        return find(**kwargs)
+
+    monkeypatch.setattr(AccessKey.objects, "find_with_permission", failing_once)
+
+    def read_in_a_new_request() -> AccessKey | None:
+        connection.ensure_connection()
+        connection.health_check_done = False  # as close_old_connections leaves it per request
+        return access_key_find(access_key_id=sfn_key.access_key_id, permission="sfn_read")
+
+    assert connection.health_check_enabled
+    assert read_in_a_new_request() == sfn_key
+    assert (checks, closes) == ([], [])  # no SELECT 1 before the read
+    assert connection.health_check_done  # nor at the request's next query
+
+    failures.append("server closed the connection unexpectedly")
+    usable["answer"] = False
+    assert read_in_a_new_request() == sfn_key
+    assert (checks, closes) == ([1], [1])
+
+    failures.append("canceling statement due to statement timeout")
+    usable["answer"] = True
+    with pytest.raises(OperationalError, match="statement timeout"):
+        read_in_a_new_request()
+    assert (checks, closes) == ([1, 1], [1])

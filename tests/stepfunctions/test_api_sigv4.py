@@ -171,3 +171,67 @@ def test_a_body_changed_after_signing_is_refused(live_server, sfn_key):
     answer = json.loads(caught.value.read())
     assert caught.value.code == 400
     assert answer["__type"].endswith("#InvalidSignatureException")
+
+
+# Signed headers as clients send them: botocore's own set, a signed payload hash, runs of
+# whitespace in a value, a header botocore never signs (user-agent), and a repeated name.
+_SIGNED_VARIANTS = [
+    {},
+    {"X-Amz-Content-SHA256": "{hash}"},
+    {"X-Custom": "  two   spaces\tand a tab  "},
+    {"User-Agent": "aws-cli/2"},
+]
+
+
+@pytest.mark.parametrize("extra", _SIGNED_VARIANTS)
+@pytest.mark.parametrize("path", ["/sfn/", "/sfn", "/sfn/./x/../", "/sfn//"])
+def test_the_canonical_request_is_botocores(extra, path):
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from stepfunctions.api.sigv4 import canonical_request
+
+    body = b'{"stateMachineArn": "x"}'
+    headers = {"X-Amz-Target": "AWSStepFunctions.ListStateMachines", "Host": "127.0.0.1:8000",
+               "X-Amz-Date": "20260101T000000Z"}  # fmt: skip
+    payload_hash = botocore.auth.sha256(body).hexdigest()
+    headers.update({name: value.format(hash=payload_hash) for name, value in extra.items()})
+    values = {name.lower(): value for name, value in headers.items()}
+    request = AWSRequest(method="POST", url=f"http://127.0.0.1:8000{path}", data=body,
+                         headers=headers)  # fmt: skip
+    signer = botocore.auth.SigV4Auth(Credentials("AKIA", "s" * 40), "states", "us-east-1")
+    assert canonical_request("POST", path, values, body) == signer.canonical_request(request)
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "host"),
+    [("/sfn/", "", "testserver"), ("/sfn/", "b=2&a=1", "testserver"),
+     ("/sfn/%7Ex y", "", "testserver"), ("/sfn/", "", "[::1]:8000")],
+)  # fmt: skip
+def test_a_signature_is_checked_as_botocore_signs_plain_or_not(sfn_key, path, query, host):
+    """The plain request's way and botocore's (a query string, an unusual path or Host) accept
+    the signature botocore makes and refuse a changed one."""
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from django.http.request import HttpHeaders
+
+    from stepfunctions.api.sigv4 import AuthError, signature_verify
+
+    body = b"{}"
+    url = f"http://{host}{path}" + (f"?{query}" if query else "")
+    request = AWSRequest(method="POST", url=url, data=body,
+                         headers={"X-Amz-Target": "AWSStepFunctions.ListStateMachines"})  # fmt: skip
+    credentials = Credentials(sfn_key.access_key_id, sfn_key.secret_access_key)
+    botocore.auth.SigV4Auth(credentials, "states", "us-east-1").add_auth(request)
+    meta = {"HTTP_" + n.upper().replace("-", "_"): v for n, v in request.headers.items()}
+    meta["HTTP_HOST"] = host
+
+    def verify(sent: dict) -> object:
+        return signature_verify(method="POST", path=path, query_string=query,
+                                headers=HttpHeaders(sent), body=body)  # fmt: skip
+
+    assert verify(meta) == sfn_key
+    tampered = {**meta, "HTTP_X_AMZ_TARGET": "AWSStepFunctions.DeleteStateMachine"}
+    with pytest.raises(AuthError) as caught:
+        verify(tampered)
+    assert caught.value.code == "InvalidSignatureException"
