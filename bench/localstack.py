@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
+
 from bench import meters, stats, system, yardsticks
 from bench.clients import BARISTA_WAIT, CUSTOMER_WAIT, ClientPool, Target, sfn_client
 from bench.report import say
@@ -96,7 +98,6 @@ def running(python: Path, work_dir: Path, timeout: float = 120) -> Iterator[tupl
 def seed_machine(url: str) -> Target:
     """The seed's workflow (its Lambda steps as Pass states, as for moto) and its event bus made
     in LocalStack; the clients' target."""
-    import boto3
 
     keys = {"region_name": "us-east-1", "aws_access_key_id": "test",
             "aws_secret_access_key": "test"}  # fmt: skip

@@ -8,11 +8,13 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 
-from bench import report, stats
+from bench import localstack, meters, report, stats, stores
 from bench.clients import ABANDONED, BARISTA_WAIT, CUSTOMER_WAIT, scheduled_tokens
 from bench.system import REPO
+from tests.processes import private_redis
 
 
 def test_percentile_is_a_measured_value_by_nearest_rank():
@@ -156,8 +158,6 @@ def test_cpu_figures_give_the_engine_alone_the_machine_and_the_processes_own():
 
 
 def test_the_machine_readings_are_real_and_grow():
-    from bench import meters
-
     first = meters.machine_busy()
     sum(n * n for n in range(200_000))
     assert meters.machine_busy() >= first > 0
@@ -165,8 +165,6 @@ def test_the_machine_readings_are_real_and_grow():
 
 
 def test_localstack_is_skipped_with_a_note_when_it_cannot_be_installed(tmp_path, capsys):
-    from bench import localstack
-
     missing = tmp_path / "no-python3.13"
     results = localstack.measure([8], 1, 1, 1, venv=tmp_path / "venv", python=str(missing))
     assert results == {"skipped": f"no Python 3.13 at {missing} (set BENCH_LOCALSTACK_PYTHON)"}
@@ -177,8 +175,6 @@ def test_localstack_is_skipped_with_a_note_when_it_cannot_be_installed(tmp_path,
 
 
 def test_localstack_callback_gaps_are_read_from_its_history():
-    from bench import localstack
-
     at = datetime(2026, 12, 8, tzinfo=UTC)
 
     def event(kind: str, ms: int, name: str | None = None) -> dict:
@@ -241,11 +237,6 @@ def test_the_table_and_the_plot_show_the_server_cpu_and_localstack(tmp_path):
 def test_a_real_quick_run_reports_the_server_cpu_with_sane_values(tmp_path):
     """bench.throughput itself, one tiny level, no timers and no yardsticks, on a throwaway
     PostgreSQL database of its own and a private Redis."""
-    import psycopg
-
-    from bench import stores
-    from tests.processes import private_redis
-
     try:
         psycopg.connect(stores.database_url("postgres"), connect_timeout=3).close()
     except psycopg.OperationalError as error:

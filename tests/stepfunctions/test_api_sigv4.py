@@ -2,15 +2,21 @@
 
 import datetime as dt
 import json
+import urllib.error
+import urllib.request
 
 import botocore.auth
 import pytest
 from botocore import UNSIGNED
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.http.request import HttpHeaders
 
+from stepfunctions.api.sigv4 import AuthError, canonical_request, signature_verify
 from stepfunctions.models import AccessKey, Execution
 from stepfunctions.services.access_keys import access_key_create, access_key_ensure_development
 
@@ -144,12 +150,6 @@ def test_the_development_key_is_made_once_with_every_permission(make_sfn, transa
 
 
 def test_a_body_changed_after_signing_is_refused(live_server, sfn_key):
-    import urllib.error
-    import urllib.request
-
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
     signed = json.dumps({"stateMachineArn": ORDER_ARN}).encode()
     request = AWSRequest(
         method="POST",
@@ -186,11 +186,6 @@ _SIGNED_VARIANTS = [
 @pytest.mark.parametrize("extra", _SIGNED_VARIANTS)
 @pytest.mark.parametrize("path", ["/sfn/", "/sfn", "/sfn/./x/../", "/sfn//"])
 def test_the_canonical_request_is_botocores(extra, path):
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    from stepfunctions.api.sigv4 import canonical_request
-
     body = b'{"stateMachineArn": "x"}'
     headers = {"X-Amz-Target": "AWSStepFunctions.ListStateMachines", "Host": "127.0.0.1:8000",
                "X-Amz-Date": "20260101T000000Z"}  # fmt: skip
@@ -211,11 +206,6 @@ def test_the_canonical_request_is_botocores(extra, path):
 def test_a_signature_is_checked_as_botocore_signs_plain_or_not(sfn_key, path, query, host):
     """The plain request's way and botocore's (a query string, an unusual path or Host) accept
     the signature botocore makes and refuse a changed one."""
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-    from django.http.request import HttpHeaders
-
-    from stepfunctions.api.sigv4 import AuthError, signature_verify
 
     body = b"{}"
     url = f"http://{host}{path}" + (f"?{query}" if query else "")
